@@ -1,1 +1,18 @@
-//! Migrations.
+//! The one set of schema migrations, run unchanged on SQLite and PostgreSQL.
+//!
+//! Rules: builders only (no backend-specific SQL); a migration that has been released is
+//! never edited, a change is a new file; on PostgreSQL deployments with several nodes,
+//! changes are expand/contract so old and new binaries can run side by side.
+
+pub use sea_orm_migration::prelude::*;
+pub use sea_orm_migration::{IntoSchemaManagerConnection, seaql_migrations};
+
+mod m20261122_000001_initial;
+
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_initial::Migration)]
+    }
+}

@@ -1,1 +1,19 @@
-//! Services.
+//! Roster's services: tenants, admins, tokens, provisioning — everything the SCIM
+//! endpoint, the admin UI and the API call.
+//!
+//! Architecture invariant: this crate knows nothing of HTTP. It takes parsed domain values
+//! (newtypes with one fallible constructor), applies the rules, and talks to the database
+//! through SeaORM. Handlers in `roster-web` are thin wrappers around these calls.
+
+pub mod admins;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod services;
+pub mod tenants;
+pub mod time;
+pub mod tokens;
+
+pub use db::{Backend, Database, DatabaseOptions, DatabaseUrl};
+pub use error::{Error, Result};
+pub use services::Services;

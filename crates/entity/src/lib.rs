@@ -1,1 +1,21 @@
-//! SeaORM entities.
+//! SeaORM entities: one module per table, nothing else.
+//!
+//! Architecture invariant: this crate describes rows. It knows no business rules and no
+//! SCIM; the services in `roster-core` turn rows into domain values and back. Every table
+//! that holds tenant data carries `tenant_id`, and the tenant-scoped handles in
+//! `roster-core` are the only code that queries them.
+//!
+//! Timestamps are `i64` microseconds since the Unix epoch (UTC). The same integer type on
+//! SQLite and PostgreSQL keeps comparisons and ordering identical on both backends.
+
+pub mod admin;
+pub mod admin_session;
+pub mod event;
+pub mod group;
+pub mod group_member;
+pub mod provisioning_log;
+pub mod scim_token;
+pub mod tenant;
+pub mod tenant_membership;
+pub mod user;
+pub mod user_email;

@@ -1,1 +1,127 @@
-//! HTTP.
+//! The HTTP surface: the actix-web application with its SCIM, admin and API routes and
+//! the middleware around them.
+//!
+//! Architecture invariant: handlers are thin — extract, call one service of
+//! `roster-core`, map the result. No SQL and no business rules live here; only this crate
+//! knows actix-web.
+
+mod health;
+mod metrics;
+mod telemetry;
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, HttpServer, web};
+use roster_core::Services;
+use tracing_actix_web::TracingLogger;
+use url::Url;
+
+pub use metrics::Metrics;
+
+/// Whether cookies carry the `Secure` attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CookieSecure {
+    /// Secure when the public URL is `https://`.
+    Auto,
+    Always,
+    Never,
+}
+
+/// What the web layer needs to know, built by the binary from its configuration.
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    /// Where to listen; port 0 picks a free port (tests).
+    pub listen: SocketAddr,
+    /// The externally visible base URL, e.g. `https://roster.example.com`.
+    pub public_url: Url,
+    pub cookie_secure: CookieSecure,
+    pub session_ttl: Duration,
+    pub session_idle_timeout: Duration,
+    /// How long in-flight requests may take to finish after a shutdown signal.
+    pub shutdown_timeout: Duration,
+    /// Worker threads; `None` means one per core.
+    pub workers: Option<usize>,
+}
+
+/// Shared state of the application.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub services: Services,
+    #[allow(dead_code)] // read by the SCIM and admin routes
+    pub config: WebConfig,
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds the listening socket and builds the server. Binding happens here so that
+    /// callers (tests, the binary) know the port before the server runs.
+    pub fn build(config: WebConfig, services: Services) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(config.listen)?;
+        Self::from_listener(listener, config, services)
+    }
+
+    /// Builds the server on a socket bound by the caller (tests bind port 0 first, to
+    /// put the real port into the public URL).
+    pub fn from_listener(
+        listener: TcpListener,
+        config: WebConfig,
+        services: Services,
+    ) -> std::io::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let metrics = Metrics::new().map_err(std::io::Error::other)?;
+        let state = AppState {
+            services,
+            config: config.clone(),
+        };
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::new(state.clone()))
+                .app_data(web::Data::new(metrics.clone()))
+                .wrap(security_headers())
+                .wrap(from_fn(metrics::record))
+                .wrap(from_fn(telemetry::request_id_header))
+                .wrap(TracingLogger::<telemetry::RosterRootSpan>::new())
+                .configure(health::routes)
+        })
+        .disable_signals()
+        .shutdown_timeout(config.shutdown_timeout.as_secs())
+        .listen(listener)?;
+        if let Some(workers) = config.workers {
+            server = server.workers(workers);
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server gracefully from elsewhere (a signal, a test).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped through the handle; in-flight requests finish within the
+    /// configured shutdown timeout.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add(("X-Frame-Options", "DENY"))
+}

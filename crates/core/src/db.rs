@@ -1,0 +1,409 @@
+//! Opening the database, migrating it, and checking that it is ready.
+//!
+//! SQLite is opened in WAL mode with foreign keys on and a busy timeout, through two pools:
+//! one connection for writes (SQLite admits one writer at a time, so queueing writers in
+//! the pool instead of in SQLite's lock is what keeps "database is locked" away) and
+//! several read-only connections, which WAL lets run beside the writer. PostgreSQL uses one
+//! pool for both.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use std::collections::HashSet;
+
+use roster_migration::{
+    IntoSchemaManagerConnection, Migrator, MigratorTrait, SchemaManager, seaql_migrations,
+};
+use sea_orm::sqlx::Connection as _;
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+use sea_orm::sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    SqliteTransactionMode, SqlxPostgresConnector, SqlxSqliteConnector, TransactionOptions,
+    TransactionTrait,
+};
+
+use crate::{Error, Result};
+
+/// Which database engine a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database URL, checked for a supported scheme. Its `Debug` and `Display` hide the
+/// password so that it can be logged.
+#[derive(Clone)]
+pub struct DatabaseUrl {
+    raw: String,
+    backend: Backend,
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let raw = raw.trim();
+        let backend = if raw.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            url::Url::parse(raw).map_err(|err| {
+                Error::invalid(
+                    "database_url",
+                    format!("is not a valid PostgreSQL URL ({err})"),
+                )
+            })?;
+            Backend::Postgres
+        } else {
+            return Err(Error::invalid(
+                "database_url",
+                "must start with sqlite:// or postgres://",
+            ));
+        };
+        Ok(Self {
+            raw: raw.to_owned(),
+            backend,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The URL with its secret in it, for the driver only.
+    pub fn expose(&self) -> &str {
+        &self.raw
+    }
+
+    fn redacted(&self) -> String {
+        match url::Url::parse(&self.raw) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("***"));
+                url.to_string()
+            }
+            _ => self.raw.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DatabaseUrl")
+            .field(&self.redacted())
+            .finish()
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// Pool settings.
+#[derive(Clone, Debug)]
+pub struct DatabaseOptions {
+    /// Connections for reads (SQLite) or for everything (PostgreSQL).
+    pub max_connections: u32,
+    /// How long startup waits for the database to answer.
+    pub connect_timeout: Duration,
+    /// How long a request waits for a free connection.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for DatabaseOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            connect_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The database, as the services use it.
+#[derive(Clone, Debug)]
+pub struct Database {
+    write: DatabaseConnection,
+    read: DatabaseConnection,
+    backend: Backend,
+}
+
+/// Why the database could not be opened, in one sentence for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("the database URL {url} is not usable: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error("could not open the database at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+}
+
+impl Database {
+    pub async fn connect(
+        url: &DatabaseUrl,
+        options: &DatabaseOptions,
+    ) -> std::result::Result<Self, ConnectError> {
+        match url.backend() {
+            Backend::Sqlite => Self::connect_sqlite(url, options).await,
+            Backend::Postgres => Self::connect_postgres(url, options).await,
+        }
+    }
+
+    async fn connect_sqlite(
+        url: &DatabaseUrl,
+        options: &DatabaseOptions,
+    ) -> std::result::Result<Self, ConnectError> {
+        let bad_url = |reason: String| ConnectError::BadUrl {
+            url: url.to_string(),
+            reason,
+        };
+        let unreachable = |reason: String| ConnectError::Unreachable {
+            url: url.to_string(),
+            reason,
+        };
+        let base = SqliteConnectOptions::from_str(url.expose())
+            .map_err(|err| bad_url(err.to_string()))?
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode: a committed transaction survives a crash of the process
+            // (it is in the WAL, in the OS's cache); only an OS crash may lose the last ones.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-16000");
+        let in_memory = url.expose().contains(":memory:") || url.expose().contains("mode=memory");
+        if !in_memory {
+            let path = base.get_filename();
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|err| {
+                    unreachable(format!("cannot create {}: {err}", parent.display()))
+                })?;
+            }
+        }
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(base.clone().create_if_missing(true))
+            .await
+            .map_err(|err| unreachable(err.to_string()))?;
+        let write = SqlxSqliteConnector::from_sqlx_sqlite_pool(writer);
+        let read = if in_memory {
+            write.clone()
+        } else {
+            let reader = SqlitePoolOptions::new()
+                .max_connections(options.max_connections.max(1))
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(base.read_only(true))
+                .await
+                .map_err(|err| unreachable(err.to_string()))?;
+            SqlxSqliteConnector::from_sqlx_sqlite_pool(reader)
+        };
+        Ok(Self {
+            write,
+            read,
+            backend: Backend::Sqlite,
+        })
+    }
+
+    async fn connect_postgres(
+        url: &DatabaseUrl,
+        options: &DatabaseOptions,
+    ) -> std::result::Result<Self, ConnectError> {
+        let connect =
+            PgConnectOptions::from_str(url.expose()).map_err(|err| ConnectError::BadUrl {
+                url: url.to_string(),
+                reason: err.to_string(),
+            })?;
+        let unreachable = |reason: String| ConnectError::Unreachable {
+            url: url.to_string(),
+            reason,
+        };
+        // One direct connection first: the pool reports only "timed out", while this
+        // says what went wrong (refused, unknown host, authentication failed...).
+        match tokio::time::timeout(
+            options.connect_timeout,
+            PgConnection::connect_with(&connect),
+        )
+        .await
+        {
+            Ok(Ok(conn)) => {
+                let _ = conn.close().await;
+            }
+            Ok(Err(err)) => return Err(unreachable(err.to_string())),
+            Err(_) => {
+                return Err(unreachable(format!(
+                    "no answer within {} seconds",
+                    options.connect_timeout.as_secs()
+                )));
+            }
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(2))
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
+            .await
+            .map_err(|err| unreachable(err.to_string()))?;
+        let conn = SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
+        Ok(Self {
+            write: conn.clone(),
+            read: conn,
+            backend: Backend::Postgres,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The connection for reads. On SQLite it is read-only.
+    pub fn reader(&self) -> &DatabaseConnection {
+        &self.read
+    }
+
+    /// The connection for single-statement writes.
+    pub fn writer(&self) -> &DatabaseConnection {
+        &self.write
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), so a transaction that reads before it writes never fails half-way
+    /// because another process (the CLI, say) wrote in between.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: (self.backend == Backend::Sqlite)
+                .then_some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        self.write.begin_with_options(options).await
+    }
+
+    /// Applies every pending migration. On PostgreSQL an advisory lock serialises nodes
+    /// that start at the same time; the second finds nothing left to do.
+    ///
+    /// A database that is ahead of this binary (a newer node migrated it during a rolling
+    /// upgrade) is accepted as long as nothing this binary knows is missing: migrations
+    /// are expand/contract, so older code keeps working on the newer schema.
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        if self.migration_state(&self.write).await?.pending.is_empty() {
+            return Ok(());
+        }
+        match self.backend {
+            Backend::Sqlite => Migrator::up(&self.write, None).await,
+            Backend::Postgres => {
+                let txn = self.write.begin().await?;
+                txn.execute_unprepared("SELECT pg_advisory_xact_lock(7262727163)")
+                    .await?;
+                if !self.migration_state(&txn).await?.pending.is_empty() {
+                    Migrator::up(&txn, None).await?;
+                }
+                txn.commit().await
+            }
+        }
+    }
+
+    /// How many migrations this binary knows that the database has not applied.
+    pub async fn pending_migrations(&self) -> Result<usize, DbErr> {
+        Ok(self.migration_state(&self.read).await?.pending.len())
+    }
+
+    async fn migration_state<'c, C>(&self, conn: &'c C) -> Result<MigrationState, DbErr>
+    where
+        C: ConnectionTrait,
+        &'c C: IntoSchemaManagerConnection<'c>,
+    {
+        let table = Migrator::migration_table_name();
+        let applied: HashSet<String> = if SchemaManager::new(conn)
+            .has_table(table.to_string())
+            .await?
+        {
+            seaql_migrations::Entity::find()
+                .all(conn)
+                .await?
+                .into_iter()
+                .map(|row| row.version)
+                .collect()
+        } else {
+            HashSet::new()
+        };
+        let known: Vec<String> = Migrator::migrations()
+            .iter()
+            .map(|migration| migration.name().to_owned())
+            .collect();
+        let pending = known
+            .iter()
+            .filter(|name| !applied.contains(*name))
+            .cloned()
+            .collect();
+        Ok(MigrationState { pending })
+    }
+
+    /// Ready to serve: the database answers and its schema is current.
+    pub async fn check_ready(&self) -> Result<(), ReadinessError> {
+        self.read
+            .ping()
+            .await
+            .map_err(ReadinessError::Unreachable)?;
+        if self.backend == Backend::Sqlite {
+            self.write
+                .ping()
+                .await
+                .map_err(ReadinessError::Unreachable)?;
+        }
+        match self.pending_migrations().await {
+            Ok(0) => Ok(()),
+            Ok(pending) => Err(ReadinessError::MigrationsPending(pending)),
+            Err(err) => Err(ReadinessError::Unreachable(err)),
+        }
+    }
+
+    /// Closes the pools, letting SQLite checkpoint its WAL.
+    pub async fn close(self) {
+        if let Err(err) = self.read.close_by_ref().await {
+            tracing::warn!(error = %err, "closing the read pool failed");
+        }
+        if let Err(err) = self.write.close_by_ref().await {
+            tracing::warn!(error = %err, "closing the write pool failed");
+        }
+    }
+}
+
+struct MigrationState {
+    pending: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadinessError {
+    #[error("the database does not answer")]
+    Unreachable(#[source] DbErr),
+    #[error("{0} migration(s) pending")]
+    MigrationsPending(usize),
+}
+
+impl From<ConnectError> for Error {
+    fn from(err: ConnectError) -> Self {
+        Error::Internal(err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_their_backend_and_hide_passwords() {
+        let pg = DatabaseUrl::parse("postgres://roster:hunter2@db:5432/roster").unwrap();
+        assert_eq!(pg.backend(), Backend::Postgres);
+        assert!(!format!("{pg:?} {pg}").contains("hunter2"));
+        assert!(pg.to_string().contains("***"));
+        let sqlite = DatabaseUrl::parse("sqlite://./data/roster.db").unwrap();
+        assert_eq!(sqlite.backend(), Backend::Sqlite);
+        let err = DatabaseUrl::parse("mysql://x").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "database_url: must start with sqlite:// or postgres://"
+        );
+    }
+}

@@ -1,0 +1,204 @@
+//! Tenants: the customer organisations Roster serves.
+
+use std::fmt;
+
+use roster_entity::tenant;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+use crate::error::is_unique_violation;
+use crate::time::Timestamp;
+use crate::{Database, Error, Result};
+
+/// The identifier in `/scim/v2/{slug}`: 2–63 characters of `a-z`, `0-9` and inner `-`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TenantSlug(String);
+
+impl TenantSlug {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let slug = raw.trim();
+        let valid_chars = slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !(2..=63).contains(&slug.len()) {
+            return Err(Error::invalid("slug", "must be 2 to 63 characters long"));
+        }
+        if !valid_chars {
+            return Err(Error::invalid(
+                "slug",
+                "may contain only lowercase letters, digits and hyphens",
+            ));
+        }
+        if slug.starts_with('-') || slug.ends_with('-') {
+            return Err(Error::invalid(
+                "slug",
+                "must not start or end with a hyphen",
+            ));
+        }
+        Ok(Self(slug.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TenantSlug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A tenant's display name: 1–200 characters, no control characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenantName(String);
+
+impl TenantName {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(Error::invalid("name", "must not be empty"));
+        }
+        if name.chars().count() > 200 {
+            return Err(Error::invalid(
+                "name",
+                "must be at most 200 characters long",
+            ));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                "name",
+                "must not contain control characters",
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TenantId(pub Uuid);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TenantStatus {
+    Active,
+    Suspended,
+}
+
+impl TenantStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+        }
+    }
+
+    fn from_column(value: &str) -> Self {
+        // Anything but `active` is treated as suspended: fail closed.
+        if value == "active" {
+            Self::Active
+        } else {
+            Self::Suspended
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub slug: TenantSlug,
+    pub name: String,
+    pub status: TenantStatus,
+    pub created_at: Timestamp,
+}
+
+impl From<tenant::Model> for Tenant {
+    fn from(row: tenant::Model) -> Self {
+        Self {
+            id: TenantId(row.id),
+            // Stored slugs were parsed on the way in.
+            slug: TenantSlug(row.slug),
+            name: row.name,
+            status: TenantStatus::from_column(&row.status),
+            created_at: Timestamp::from_micros(row.created_at),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct TenantService {
+    db: Database,
+}
+
+impl TenantService {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    pub async fn create(&self, slug: TenantSlug, name: TenantName) -> Result<Tenant> {
+        let now = Timestamp::now().as_micros();
+        let row = tenant::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            slug: Set(slug.as_str().to_owned()),
+            name: Set(name.as_str().to_owned()),
+            status: Set(TenantStatus::Active.as_str().to_owned()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        match row.insert(self.db.writer()).await {
+            Ok(row) => Ok(row.into()),
+            Err(err) if is_unique_violation(&err) => Err(Error::Conflict(format!(
+                "a tenant with the slug \"{slug}\" already exists"
+            ))),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    pub async fn find_by_slug(&self, slug: &str) -> Result<Option<Tenant>> {
+        Ok(tenant::Entity::find()
+            .filter(tenant::Column::Slug.eq(slug))
+            .one(self.db.reader())
+            .await?
+            .map(Tenant::from))
+    }
+
+    pub async fn list(&self) -> Result<Vec<Tenant>> {
+        Ok(tenant::Entity::find()
+            .order_by_asc(tenant::Column::Slug)
+            .all(self.db.reader())
+            .await?
+            .into_iter()
+            .map(Tenant::from)
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_checked() {
+        assert_eq!(
+            TenantSlug::parse(" acme-corp ").unwrap().as_str(),
+            "acme-corp"
+        );
+        assert!(TenantSlug::parse("a").is_err());
+        assert!(TenantSlug::parse("Acme").is_err());
+        assert!(TenantSlug::parse("-acme").is_err());
+        assert!(TenantSlug::parse("acme/../x").is_err());
+        assert!(TenantSlug::parse(&"a".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert_eq!(TenantName::parse(" Acme ").unwrap().as_str(), "Acme");
+        assert!(TenantName::parse("  ").is_err());
+        assert!(TenantName::parse("a\u{0007}b").is_err());
+    }
+}

@@ -1,0 +1,16 @@
+//! Group membership: one row per (group, user), indexed from both sides.
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "group_members")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub group_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub user_id: Uuid,
+    pub tenant_id: Uuid,
+    pub created_at: i64,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

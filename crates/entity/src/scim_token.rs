@@ -1,0 +1,24 @@
+//! A bearer token an identity provider uses to reach one tenant's SCIM endpoint.
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "scim_tokens")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    /// The public part of the token (after its prefix); unique, used to find the row.
+    #[sea_orm(unique)]
+    pub public_id: String,
+    /// argon2id PHC string of the secret part.
+    pub secret_hash: String,
+    pub label: String,
+    pub created_at: i64,
+    pub created_by: Option<Uuid>,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

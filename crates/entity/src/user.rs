@@ -1,0 +1,30 @@
+//! A provisioned SCIM user: indexed columns for what clients filter on, plus the document.
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "users")]
+pub struct Model {
+    /// The SCIM `id` (UUIDv7, so ordering by id is creation order).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub user_name: String,
+    /// Unicode lower case of `user_name`; unique per tenant (userName is caseExact=false).
+    pub user_name_lower: String,
+    /// caseExact; unique per tenant when present.
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    pub display_name_lower: Option<String>,
+    pub primary_email_lower: Option<String>,
+    pub active: bool,
+    /// The SCIM document as JSON, without `id`, `meta` or any password.
+    #[sea_orm(column_type = "Text")]
+    pub doc: String,
+    /// Incremented on every change; the weak ETag.
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

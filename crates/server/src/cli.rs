@@ -1,0 +1,250 @@
+//! The subcommands.
+
+use std::io::{BufRead, IsTerminal, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use roster_core::admins::{AdminEmail, NewPassword, Role};
+use roster_core::tenants::{TenantName, TenantSlug};
+use roster_core::time::Timestamp;
+use roster_core::tokens::TokenLabel;
+use roster_core::{Database, Services};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::config::Config;
+use crate::{serve, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "roster",
+    version,
+    about = "Multi-tenant SCIM 2.0 provisioning gateway"
+)]
+pub struct Args {
+    /// A TOML configuration file (settings in ROSTER_* variables override it).
+    #[arg(long, global = true, env = "ROSTER_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage admin accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Manage SCIM tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Exit 0 when the local node answers /readyz with 200 (for container health checks).
+    Healthcheck {
+        /// Address to check; defaults to the configured listen address.
+        #[arg(long)]
+        addr: Option<SocketAddr>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create an admin; the password is prompted for, or read from stdin when piped.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Make the admin an operator (all tenants).
+        #[arg(long)]
+        operator: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a SCIM token for a tenant and print it once.
+    Create {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        label: String,
+        /// Days until the token expires; without it, it does not expire.
+        #[arg(long)]
+        expires_in_days: Option<u64>,
+    },
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = Config::load(args.config.as_deref())?;
+    telemetry::init(config.log_format, &config.log_level);
+    match args.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve::serve(config).await,
+        Command::Migrate => {
+            let db = open(&config).await?;
+            db.migrate().await.context("applying migrations failed")?;
+            db.close().await;
+            println_out("Migrations applied.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin {
+            command: AdminCommand::Create { email, operator },
+        } => {
+            let services = open_migrated(&config).await?;
+            let email = AdminEmail::parse(&email)?;
+            let password = NewPassword::parse(read_password()?)?;
+            let role = if operator {
+                Role::Operator
+            } else {
+                Role::TenantAdmin
+            };
+            let admin = services
+                .admins()
+                .create(email, password, role, false)
+                .await?;
+            println_out(&format!("Created admin {}.", admin.email));
+            services.db().clone().close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tenant {
+            command: TenantCommand::Create { slug, name },
+        } => {
+            let services = open_migrated(&config).await?;
+            let tenant = services
+                .tenants()
+                .create(TenantSlug::parse(&slug)?, TenantName::parse(&name)?)
+                .await?;
+            let base = config.public_url()?;
+            println_out(&format!(
+                "Created tenant {} ({}).\nSCIM base URL: {}",
+                tenant.slug,
+                tenant.name,
+                scim_base_url(&base, tenant.slug.as_str())
+            ));
+            services.db().clone().close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    tenant,
+                    label,
+                    expires_in_days,
+                },
+        } => {
+            let services = open_migrated(&config).await?;
+            let Some(found) = services.tenants().find_by_slug(&tenant).await? else {
+                bail!("there is no tenant with the slug \"{tenant}\"");
+            };
+            let expires_at = expires_in_days.map(|days| {
+                Timestamp::now().plus(Duration::from_secs(days.saturating_mul(86_400)))
+            });
+            let created = services
+                .tokens()
+                .create(found.id, TokenLabel::parse(&label)?, expires_at, None)
+                .await?;
+            println_out(&format!(
+                "{}\n\nThis token is shown once. SCIM base URL: {}",
+                created.token.expose_secret(),
+                scim_base_url(&config.public_url()?, found.slug.as_str())
+            ));
+            services.db().clone().close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Healthcheck { addr } => healthcheck(addr.unwrap_or(config.listen)),
+    }
+}
+
+pub fn scim_base_url(public_url: &url::Url, slug: &str) -> String {
+    format!(
+        "{}/scim/v2/{slug}",
+        public_url.as_str().trim_end_matches('/')
+    )
+}
+
+async fn open(config: &Config) -> anyhow::Result<Database> {
+    Ok(Database::connect(&config.database_url()?, &config.database_options()).await?)
+}
+
+async fn open_migrated(config: &Config) -> anyhow::Result<Services> {
+    let db = open(config).await?;
+    db.migrate().await.context("applying migrations failed")?;
+    Ok(Services::new(db))
+}
+
+/// What a command prints for its user goes to stdout, apart from the logs.
+#[allow(clippy::print_stdout)]
+pub fn println_out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}");
+    let _ = stdout.flush();
+}
+
+fn read_password() -> anyhow::Result<SecretString> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Repeat the password: ")?;
+        if first != second {
+            bail!("the two passwords differ");
+        }
+        Ok(SecretString::from(first))
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(SecretString::from(
+            line.trim_end_matches(['\r', '\n']).to_owned(),
+        ))
+    }
+}
+
+/// A minimal HTTP/1.0 GET of `/readyz`, so the check needs nothing but the binary.
+fn healthcheck(addr: SocketAddr) -> anyhow::Result<ExitCode> {
+    let target = if addr.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    };
+    let mut stream = TcpStream::connect_timeout(&target, Duration::from_secs(3))
+        .with_context(|| format!("nothing answers at {target}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(stream, "GET /readyz HTTP/1.0\r\nHost: {target}\r\n\r\n")?;
+    let mut response = String::new();
+    stream.take(4096).read_to_string(&mut response)?;
+    let status_ok = response
+        .lines()
+        .next()
+        .is_some_and(|line| line.split_whitespace().nth(1) == Some("200"));
+    if status_ok {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "not ready: {}",
+            response.lines().next().unwrap_or("no answer")
+        );
+        Ok(ExitCode::FAILURE)
+    }
+}

@@ -1,0 +1,198 @@
+//! Configuration: defaults, then an optional TOML file, then `ROSTER_*` environment
+//! variables. An unknown key in either place is an error that names it.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use roster_core::{DatabaseOptions, DatabaseUrl};
+use roster_web::{CookieSecure, WebConfig};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// Environment variables that belong to the test suite, not to a running node.
+const RESERVED_ENV_PREFIX: &str = "test_";
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CookieSecureSetting {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Every setting, as read. See the README's configuration table.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// Defaults to `http://<listen>`.
+    pub public_url: Option<String>,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub database_connect_timeout_secs: u64,
+    pub log_format: LogFormat,
+    /// A tracing filter, e.g. `info` or `roster_web=debug,info`; `RUST_LOG` wins if set.
+    pub log_level: String,
+    pub session_ttl_hours: u64,
+    pub session_idle_timeout_minutes: u64,
+    pub cookie_secure: CookieSecureSetting,
+    pub shutdown_timeout_secs: u64,
+    /// The email of the operator account created on the very first start.
+    pub bootstrap_email: String,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            database_url: "sqlite://./data/roster.db".to_owned(),
+            database_max_connections: 16,
+            database_connect_timeout_secs: 10,
+            log_format: LogFormat::Text,
+            log_level: "info".to_owned(),
+            session_ttl_hours: 12,
+            session_idle_timeout_minutes: 60,
+            cookie_secure: CookieSecureSetting::Auto,
+            shutdown_timeout_secs: 30,
+            bootstrap_email: "admin@localhost".to_owned(),
+            workers: 0,
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let database_url = DatabaseUrl::parse(&self.database_url)
+            .map(|url| url.to_string())
+            .unwrap_or_else(|_| "<invalid>".to_owned());
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("database_url", &database_url)
+            .field("database_max_connections", &self.database_max_connections)
+            .field("log_format", &self.log_format)
+            .field("log_level", &self.log_level)
+            .field("cookie_secure", &self.cookie_secure)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the configuration was refused, in one sentence.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Reads defaults, the file (if given; it must exist) and the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError(format!(
+                    "the configuration file {} does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment.merge(Env::prefixed("ROSTER_").filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            key != "config" && !key.starts_with(RESERVED_ENV_PREFIX)
+        }));
+        let config: Config = figment.extract().map_err(describe)?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        DatabaseUrl::parse(&self.database_url).map_err(|err| {
+            ConfigError(format!("ROSTER_DATABASE_URL {err}").replace("database_url: ", ""))
+        })?;
+        self.public_url()?;
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> Result<DatabaseUrl, ConfigError> {
+        DatabaseUrl::parse(&self.database_url).map_err(|err| ConfigError(err.to_string()))
+    }
+
+    pub fn database_options(&self) -> DatabaseOptions {
+        DatabaseOptions {
+            max_connections: self.database_max_connections,
+            connect_timeout: Duration::from_secs(self.database_connect_timeout_secs),
+            ..DatabaseOptions::default()
+        }
+    }
+
+    pub fn public_url(&self) -> Result<Url, ConfigError> {
+        let raw = match &self.public_url {
+            Some(url) => url.clone(),
+            None => format!("http://{}", self.listen),
+        };
+        let url = Url::parse(&raw).map_err(|err| {
+            ConfigError(format!("ROSTER_PUBLIC_URL \"{raw}\" is not a URL ({err})"))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ConfigError(format!(
+                "ROSTER_PUBLIC_URL \"{raw}\" must start with http:// or https://"
+            )));
+        }
+        Ok(url)
+    }
+
+    pub fn web_config(&self) -> Result<WebConfig, ConfigError> {
+        Ok(WebConfig {
+            listen: self.listen,
+            public_url: self.public_url()?,
+            cookie_secure: match self.cookie_secure {
+                CookieSecureSetting::Auto => CookieSecure::Auto,
+                CookieSecureSetting::Always => CookieSecure::Always,
+                CookieSecureSetting::Never => CookieSecure::Never,
+            },
+            session_ttl: Duration::from_secs(self.session_ttl_hours * 3600),
+            session_idle_timeout: Duration::from_secs(self.session_idle_timeout_minutes * 60),
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
+            workers: (self.workers > 0).then_some(self.workers),
+        })
+    }
+}
+
+/// Turns figment's error into one sentence that names the key and where it came from.
+fn describe(err: figment::Error) -> ConfigError {
+    let source = err
+        .metadata
+        .as_ref()
+        .map(|meta| meta.name.to_string())
+        .unwrap_or_else(|| "configuration".to_owned());
+    let message = match &err.kind {
+        figment::error::Kind::UnknownField(field, _) => {
+            format!(
+                "unknown configuration key \"{field}\" (from {source}; ROSTER_{} is not a setting)",
+                field.to_uppercase()
+            )
+        }
+        _ => {
+            let key = err.path.join(".");
+            if key.is_empty() {
+                format!("invalid configuration (from {source}): {}", err.kind)
+            } else {
+                format!("invalid value for \"{key}\" (from {source}): {}", err.kind)
+            }
+        }
+    };
+    ConfigError(message)
+}

@@ -1,0 +1,106 @@
+//! `roster serve`: open and migrate the database, create the first operator if there is
+//! none, serve until SIGTERM/SIGINT, then stop in order: the listener, in-flight requests
+//! (bounded by the shutdown timeout), background workers, the pool.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use roster_core::admins::AdminEmail;
+use roster_core::{Database, Services};
+use roster_web::Application;
+use secrecy::ExposeSecret;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::println_out;
+use crate::config::Config;
+
+pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    // Registered first, so a signal that arrives during startup is not lost (nor
+    // handled by the default action, which would kill the process mid-migration).
+    let shutdown_signal = ShutdownSignal::register()?;
+    let web_config = config.web_config()?;
+    let url = config.database_url()?;
+    tracing::info!(database = %url, "opening the database");
+    let db = Database::connect(&url, &config.database_options()).await?;
+    db.migrate().await.context("applying migrations failed")?;
+    let services = Services::new(db.clone());
+
+    let bootstrap_email = AdminEmail::parse(&config.bootstrap_email)
+        .context("ROSTER_BOOTSTRAP_EMAIL is not an email address")?;
+    if let Some(operator) = services
+        .admins()
+        .bootstrap_operator(bootstrap_email)
+        .await?
+    {
+        // Printed once, to stdout, never logged: the operator changes it at first login.
+        println_out(&format!(
+            "\nFirst start: created the operator account.\n  email:              {}\n  one-time password:  {}\nSign in at {}/admin and choose a new password. This password is not shown again.\n",
+            operator.email,
+            operator.password.expose_secret(),
+            web_config.public_url.as_str().trim_end_matches('/'),
+        ));
+    }
+
+    let application = Application::build(web_config.clone(), services)
+        .with_context(|| format!("cannot listen on {}", web_config.listen))?;
+    tracing::info!(
+        listen = %web_config.listen,
+        port = application.port(),
+        public_url = %web_config.public_url,
+        "roster is serving"
+    );
+
+    let workers = CancellationToken::new();
+    let handle = application.handle();
+    let signal_task = tokio::spawn(async move {
+        shutdown_signal.recv().await;
+        tracing::info!("shutdown signal received; finishing in-flight requests");
+        handle.stop(true).await;
+    });
+
+    application.run_until_stopped().await?;
+    signal_task.abort();
+    workers.cancel();
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// SIGTERM (container stop) or SIGINT (Ctrl-C).
+struct ShutdownSignal {
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    fn register() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+                interrupt: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {})
+        }
+    }
+
+    async fn recv(mut self) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.terminate.recv() => {}
+                _ = self.interrupt.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the real application on port 0 against a fresh database — SQLite,
+//! or PostgreSQL when the test command sets `ROSTER_TEST_DATABASE_URL`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod binary;
+mod compose;
+mod health;
+mod storage;

@@ -1,0 +1,107 @@
+use actix_web::dev::ServerHandle;
+use roster_core::Services;
+use roster_web::{Application, WebConfig};
+
+use crate::TestDatabase;
+
+/// The running application, its database and an HTTP client.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`
+    pub address: String,
+    pub port: u16,
+    pub services: Services,
+    pub client: reqwest::Client,
+    handle: ServerHandle,
+    // Dropped last: the server must stop before its database disappears.
+    pub database: TestDatabase,
+}
+
+type ConfigureWeb = Box<dyn FnOnce(&mut WebConfig)>;
+
+pub struct TestAppBuilder {
+    configure: Vec<ConfigureWeb>,
+    database: Option<TestDatabase>,
+}
+
+/// Starts the application on a fresh, migrated database.
+pub async fn spawn_app() -> TestApp {
+    TestApp::builder().spawn().await
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder {
+            configure: Vec::new(),
+            database: None,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+}
+
+impl TestAppBuilder {
+    /// Adjusts the web configuration before the server starts.
+    pub fn web_config(mut self, f: impl FnOnce(&mut WebConfig) + 'static) -> Self {
+        self.configure.push(Box::new(f));
+        self
+    }
+
+    /// Uses the given database instead of a fresh one (several nodes, restarts).
+    pub fn database(mut self, database: TestDatabase) -> Self {
+        self.database = Some(database);
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        let database = match self.database {
+            Some(database) => database,
+            None => TestDatabase::new().await,
+        };
+        let db = database.migrated().await;
+        let services = Services::new(db);
+        let mut config = WebConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            public_url: url::Url::parse("http://127.0.0.1").unwrap(),
+            cookie_secure: roster_web::CookieSecure::Auto,
+            session_ttl: std::time::Duration::from_secs(3600),
+            session_idle_timeout: std::time::Duration::from_secs(3600),
+            shutdown_timeout: std::time::Duration::from_secs(5),
+            workers: Some(2),
+        };
+        for f in self.configure {
+            f(&mut config);
+        }
+        // The public URL must carry the real port, known only once bound.
+        let listener = std::net::TcpListener::bind(config.listen).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        if config.public_url.port().is_none() && config.public_url.host_str() == Some("127.0.0.1") {
+            config.public_url = url::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+        }
+        let application = Application::from_listener(listener, config, services.clone()).unwrap();
+        let handle = application.handle();
+        tokio::spawn(application.run_until_stopped());
+        TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            services,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            handle,
+            database,
+        }
+    }
+}
