@@ -9,11 +9,14 @@ pub mod admins;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod provisioning;
+pub mod rate_limit;
 pub mod services;
 pub mod tenants;
 pub mod time;
+pub mod token_auth;
 pub mod tokens;
 
 pub use db::{Backend, Database, DatabaseOptions, DatabaseUrl};
 pub use error::{Error, Result};
-pub use services::Services;
+pub use services::{CoreConfig, Services};

@@ -1,31 +1,66 @@
 //! The one entry point the web layer and the CLI hold.
 
+use std::sync::Arc;
+
 use crate::Database;
 use crate::admins::AdminService;
+use crate::provisioning::{Provisioning, ScimSettings};
+use crate::rate_limit::RateLimiter;
 use crate::tenants::TenantService;
+use crate::token_auth::TokenAuthenticator;
 use crate::tokens::TokenService;
+
+/// Settings the services need from the configuration.
+#[derive(Clone, Debug)]
+pub struct CoreConfig {
+    /// The externally visible base URL, e.g. `https://roster.example.com`.
+    pub public_url: String,
+    /// SCIM requests per second per token when the tenant sets no limit; 0 = unlimited.
+    pub default_scim_rate_limit: u32,
+}
+
+impl CoreConfig {
+    pub fn new(public_url: impl Into<String>) -> Self {
+        Self {
+            public_url: public_url.into(),
+            default_scim_rate_limit: 100,
+        }
+    }
+}
 
 /// Every service, sharing one database handle. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Services {
     db: Database,
+    config: Arc<CoreConfig>,
     tenants: TenantService,
     admins: AdminService,
     tokens: TokenService,
+    token_auth: TokenAuthenticator,
+    rate_limiter: Arc<RateLimiter>,
+    provisioning: Provisioning,
 }
 
 impl Services {
-    pub fn new(db: Database) -> Self {
+    pub fn new(db: Database, config: CoreConfig) -> Self {
         Self {
             tenants: TenantService::new(db.clone()),
             admins: AdminService::new(db.clone()),
             tokens: TokenService::new(db.clone()),
+            token_auth: TokenAuthenticator::new(db.clone()),
+            rate_limiter: Arc::new(RateLimiter::new()),
+            provisioning: Provisioning::new(db.clone(), ScimSettings::new(&config.public_url)),
+            config: Arc::new(config),
             db,
         }
     }
 
     pub fn db(&self) -> &Database {
         &self.db
+    }
+
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
     }
 
     pub fn tenants(&self) -> &TenantService {
@@ -38,5 +73,17 @@ impl Services {
 
     pub fn tokens(&self) -> &TokenService {
         &self.tokens
+    }
+
+    pub fn token_auth(&self) -> &TokenAuthenticator {
+        &self.token_auth
+    }
+
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.rate_limiter
+    }
+
+    pub fn provisioning(&self) -> &Provisioning {
+        &self.provisioning
     }
 }

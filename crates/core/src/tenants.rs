@@ -149,6 +149,7 @@ impl TenantService {
             status: Set(TenantStatus::Active.as_str().to_owned()),
             created_at: Set(now),
             updated_at: Set(now),
+            scim_rate_limit: Set(None),
         };
         match row.insert(self.db.writer()).await {
             Ok(row) => Ok(row.into()),

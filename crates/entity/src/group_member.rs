@@ -11,6 +11,10 @@ pub struct Model {
     pub user_id: Uuid,
     pub tenant_id: Uuid,
     pub created_at: i64,
+    #[sea_orm(belongs_to, from = "group_id", to = "id")]
+    pub group: BelongsTo<super::group::Entity>,
+    #[sea_orm(belongs_to, from = "user_id", to = "id")]
+    pub user: BelongsTo<super::user::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -15,6 +15,9 @@ pub struct Model {
     pub status: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// SCIM requests per second allowed per token; `None` = the server's default,
+    /// `0` = unlimited.
+    pub scim_rate_limit: Option<i32>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

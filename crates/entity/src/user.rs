@@ -25,6 +25,8 @@ pub struct Model {
     pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    #[sea_orm(has_many)]
+    pub memberships: HasMany<super::group_member::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -193,7 +193,7 @@ async fn open(config: &Config) -> anyhow::Result<Database> {
 async fn open_migrated(config: &Config) -> anyhow::Result<Services> {
     let db = open(config).await?;
     db.migrate().await.context("applying migrations failed")?;
-    Ok(Services::new(db))
+    Ok(Services::new(db, config.core_config()?))
 }
 
 /// What a command prints for its user goes to stdout, apart from the logs.

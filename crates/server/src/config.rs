@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use roster_core::{DatabaseOptions, DatabaseUrl};
+use roster_core::{CoreConfig, DatabaseOptions, DatabaseUrl};
 use roster_web::{CookieSecure, WebConfig};
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -52,6 +52,8 @@ pub struct Config {
     pub bootstrap_email: String,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// SCIM requests per second per token when the tenant sets none; 0 = unlimited.
+    pub scim_rate_limit: u32,
 }
 
 impl Default for Config {
@@ -70,6 +72,7 @@ impl Default for Config {
             shutdown_timeout_secs: 30,
             bootstrap_email: "admin@localhost".to_owned(),
             workers: 0,
+            scim_rate_limit: 100,
         }
     }
 }
@@ -152,6 +155,13 @@ impl Config {
             )));
         }
         Ok(url)
+    }
+
+    pub fn core_config(&self) -> Result<CoreConfig, ConfigError> {
+        Ok(CoreConfig {
+            public_url: self.public_url()?.as_str().trim_end_matches('/').to_owned(),
+            default_scim_rate_limit: self.scim_rate_limit,
+        })
     }
 
     pub fn web_config(&self) -> Result<WebConfig, ConfigError> {

@@ -23,7 +23,7 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     tracing::info!(database = %url, "opening the database");
     let db = Database::connect(&url, &config.database_options()).await?;
     db.migrate().await.context("applying migrations failed")?;
-    let services = Services::new(db.clone());
+    let services = Services::new(db.clone(), config.core_config()?);
 
     let bootstrap_email = AdminEmail::parse(&config.bootstrap_email)
         .context("ROSTER_BOOTSTRAP_EMAIL is not an email address")?;

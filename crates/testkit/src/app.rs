@@ -1,5 +1,5 @@
 use actix_web::dev::ServerHandle;
-use roster_core::Services;
+use roster_core::{CoreConfig, Services};
 use roster_web::{Application, WebConfig};
 
 use crate::TestDatabase;
@@ -69,7 +69,6 @@ impl TestAppBuilder {
             None => TestDatabase::new().await,
         };
         let db = database.migrated().await;
-        let services = Services::new(db);
         let mut config = WebConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             public_url: url::Url::parse("http://127.0.0.1").unwrap(),
@@ -89,6 +88,13 @@ impl TestAppBuilder {
         if config.public_url.port().is_none() && config.public_url.host_str() == Some("127.0.0.1") {
             config.public_url = url::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap();
         }
+        let services = Services::new(
+            db,
+            CoreConfig {
+                public_url: config.public_url.as_str().trim_end_matches('/').to_owned(),
+                default_scim_rate_limit: 0,
+            },
+        );
         let application = Application::from_listener(listener, config, services.clone()).unwrap();
         let handle = application.handle();
         tokio::spawn(application.run_until_stopped());

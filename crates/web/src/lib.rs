@@ -7,6 +7,7 @@
 
 mod health;
 mod metrics;
+mod scim;
 mod telemetry;
 
 use std::net::{SocketAddr, TcpListener};
@@ -50,7 +51,7 @@ pub struct WebConfig {
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub services: Services,
-    #[allow(dead_code)] // read by the SCIM and admin routes
+    #[allow(dead_code)] // read by the admin routes
     pub config: WebConfig,
 }
 
@@ -90,6 +91,7 @@ impl Application {
                 .wrap(from_fn(telemetry::request_id_header))
                 .wrap(TracingLogger::<telemetry::RosterRootSpan>::new())
                 .configure(health::routes)
+                .configure(scim::routes)
         })
         .disable_signals()
         .shutdown_timeout(config.shutdown_timeout.as_secs())

@@ -137,7 +137,10 @@ async fn first_start_creates_the_operator_once_serves_and_stops_gracefully() {
     assert!(stderr.contains("\"message\":\"stopped\""), "{stderr}");
 
     // The stored hash is argon2id and verifies the printed password.
-    let services = Services::new(test_db.connect().await);
+    let services = Services::new(
+        test_db.connect().await,
+        roster_core::CoreConfig::new("http://127.0.0.1"),
+    );
     let hash = services
         .admins()
         .password_hash(&AdminEmail::parse("admin@localhost").unwrap())
@@ -293,7 +296,10 @@ async fn tenants_tokens_and_admins_can_be_created_from_the_command_line() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let services = Services::new(test_db.connect().await);
+    let services = Services::new(
+        test_db.connect().await,
+        roster_core::CoreConfig::new("http://127.0.0.1"),
+    );
     let hash = services
         .admins()
         .password_hash(&AdminEmail::parse("IT@acme.test").unwrap())

@@ -5,4 +5,5 @@
 mod binary;
 mod compose;
 mod health;
+mod scim;
 mod storage;

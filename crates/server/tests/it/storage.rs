@@ -29,6 +29,7 @@ async fn every_entity_round_trips_on_a_migrated_database() {
         status: Set("active".into()),
         created_at: Set(1),
         updated_at: Set(2),
+        scim_rate_limit: Set(Some(10)),
     }
     .insert(w)
     .await
@@ -264,6 +265,7 @@ async fn insert_tenant(db: &roster_core::Database, slug: &str) -> Uuid {
         status: Set("active".into()),
         created_at: Set(1),
         updated_at: Set(1),
+        scim_rate_limit: Set(None),
     }
     .insert(db.writer())
     .await

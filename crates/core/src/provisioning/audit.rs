@@ -1,0 +1,161 @@
+//! The provisioning log: one row per SCIM write, and per failed request, never with a
+//! body. A successful write records its row inside its own transaction; a failure is
+//! recorded afterwards, on its own, once the failed transaction has rolled back.
+
+use roster_entity::provisioning_log;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
+
+use super::{ProvisioningError, RequestContext};
+use crate::Database;
+use crate::time::Timestamp;
+
+/// What a request attempted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    UserCreate,
+    UserRead,
+    UserList,
+    UserReplace,
+    UserPatch,
+    UserDelete,
+    GroupCreate,
+    GroupRead,
+    GroupList,
+    GroupReplace,
+    GroupPatch,
+    GroupDelete,
+    Search,
+    Bulk,
+    Discovery,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UserCreate => "user.create",
+            Self::UserRead => "user.read",
+            Self::UserList => "user.list",
+            Self::UserReplace => "user.replace",
+            Self::UserPatch => "user.patch",
+            Self::UserDelete => "user.delete",
+            Self::GroupCreate => "group.create",
+            Self::GroupRead => "group.read",
+            Self::GroupList => "group.list",
+            Self::GroupReplace => "group.replace",
+            Self::GroupPatch => "group.patch",
+            Self::GroupDelete => "group.delete",
+            Self::Search => "search",
+            Self::Bulk => "bulk",
+            Self::Discovery => "discovery",
+        }
+    }
+
+    pub fn resource_type(self) -> Option<&'static str> {
+        match self {
+            Self::UserCreate
+            | Self::UserRead
+            | Self::UserList
+            | Self::UserReplace
+            | Self::UserPatch
+            | Self::UserDelete => Some("User"),
+            Self::GroupCreate
+            | Self::GroupRead
+            | Self::GroupList
+            | Self::GroupReplace
+            | Self::GroupPatch
+            | Self::GroupDelete => Some("Group"),
+            Self::Search | Self::Bulk | Self::Discovery => None,
+        }
+    }
+}
+
+fn row(
+    ctx: &RequestContext,
+    operation: Operation,
+    resource_id: Option<&str>,
+    status: u16,
+    failure: Option<(&str, Option<&str>)>,
+) -> provisioning_log::ActiveModel {
+    let (outcome, scim_type, detail) = match failure {
+        None => ("success", None, None),
+        Some((detail, scim_type)) => (
+            "failure",
+            scim_type.map(str::to_owned),
+            Some(detail.to_owned()),
+        ),
+    };
+    provisioning_log::ActiveModel {
+        tenant_id: Set(ctx.tenant_id.0),
+        occurred_at: Set(Timestamp::now().as_micros()),
+        request_id: Set(ctx.request_id.clone()),
+        token_id: Set(ctx.token_id.map(|t| t.0)),
+        operation: Set(operation.as_str().to_owned()),
+        resource_type: Set(operation.resource_type().map(str::to_owned)),
+        resource_id: Set(resource_id.map(str::to_owned)),
+        outcome: Set(outcome.to_owned()),
+        status: Set(i32::from(status)),
+        scim_type: Set(scim_type),
+        detail: Set(detail),
+        duration_us: Set(ctx.elapsed_us()),
+        ..Default::default()
+    }
+}
+
+/// Records a successful write; call inside the write's transaction.
+pub(crate) async fn record_success(
+    conn: &impl ConnectionTrait,
+    ctx: &RequestContext,
+    operation: Operation,
+    resource_id: Option<&str>,
+    status: u16,
+) -> Result<(), sea_orm::DbErr> {
+    row(ctx, operation, resource_id, status, None)
+        .insert(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Records a failure. Best effort: a failure to record is logged, never returned (the
+/// client gets the error of its request, not ours).
+pub(crate) async fn record_failure(
+    db: &Database,
+    ctx: &RequestContext,
+    operation: Operation,
+    resource_id: Option<&str>,
+    err: &ProvisioningError,
+) {
+    let (status, scim_type, detail) = match err {
+        ProvisioningError::Scim(err) => (
+            err.status(),
+            err.scim_type().map(|t| t.as_str()),
+            truncate(err.detail(), 2000),
+        ),
+        ProvisioningError::Internal(err) => {
+            tracing::error!(error = ?err, request.id = %ctx.request_id, "provisioning failed");
+            (
+                500,
+                None,
+                format!("internal error (request {})", ctx.request_id),
+            )
+        }
+    };
+    let result = row(
+        ctx,
+        operation,
+        resource_id,
+        status,
+        Some((&detail, scim_type)),
+    )
+    .insert(db.writer())
+    .await;
+    if let Err(err) = result {
+        tracing::warn!(error = %err, "recording a failed request in the provisioning log failed");
+    }
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}

@@ -1,0 +1,150 @@
+//! Outbox events: what the product behind Roster learns of each change.
+//!
+//! An event's `data` carries the resource after the change — normalised fields that are
+//! easy to consume, and the SCIM document as a client would read it. Membership events
+//! carry the group and the user.
+
+use roster_entity::event;
+use sea_orm::ActiveValue::Set;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::RequestContext;
+use crate::time::Timestamp;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventType {
+    UserCreated,
+    UserUpdated,
+    UserDeactivated,
+    UserReactivated,
+    UserDeleted,
+    GroupCreated,
+    GroupUpdated,
+    GroupDeleted,
+    GroupMemberAdded,
+    GroupMemberRemoved,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 10] = [
+        Self::UserCreated,
+        Self::UserUpdated,
+        Self::UserDeactivated,
+        Self::UserReactivated,
+        Self::UserDeleted,
+        Self::GroupCreated,
+        Self::GroupUpdated,
+        Self::GroupDeleted,
+        Self::GroupMemberAdded,
+        Self::GroupMemberRemoved,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UserCreated => "user.created",
+            Self::UserUpdated => "user.updated",
+            Self::UserDeactivated => "user.deactivated",
+            Self::UserReactivated => "user.reactivated",
+            Self::UserDeleted => "user.deleted",
+            Self::GroupCreated => "group.created",
+            Self::GroupUpdated => "group.updated",
+            Self::GroupDeleted => "group.deleted",
+            Self::GroupMemberAdded => "group.member_added",
+            Self::GroupMemberRemoved => "group.member_removed",
+        }
+    }
+
+    fn resource_type(self) -> &'static str {
+        match self {
+            Self::UserCreated
+            | Self::UserUpdated
+            | Self::UserDeactivated
+            | Self::UserReactivated
+            | Self::UserDeleted => "User",
+            _ => "Group",
+        }
+    }
+
+    /// The event for a user change, from its `active` before and after.
+    pub fn for_user_change(was_active: bool, is_active: bool) -> Self {
+        match (was_active, is_active) {
+            (true, false) => Self::UserDeactivated,
+            (false, true) => Self::UserReactivated,
+            _ => Self::UserUpdated,
+        }
+    }
+}
+
+/// A user as events describe it.
+#[derive(Clone, Debug)]
+pub(crate) struct UserSummary {
+    pub id: Uuid,
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub active: bool,
+}
+
+impl UserSummary {
+    pub(crate) fn from_row(row: &roster_entity::user::Model) -> Self {
+        Self {
+            id: row.id,
+            user_name: row.user_name.clone(),
+            external_id: row.external_id.clone(),
+            display_name: row.display_name.clone(),
+            email: row.primary_email_lower.clone(),
+            active: row.active,
+        }
+    }
+
+    pub(crate) fn to_json(&self) -> Value {
+        json!({
+            "id": self.id.to_string(),
+            "userName": self.user_name,
+            "externalId": self.external_id,
+            "displayName": self.display_name,
+            "email": self.email,
+            "active": self.active,
+        })
+    }
+}
+
+pub(crate) fn group_summary(id: Uuid, display_name: &str, external_id: Option<&str>) -> Value {
+    json!({
+        "id": id.to_string(),
+        "displayName": display_name,
+        "externalId": external_id,
+    })
+}
+
+pub(crate) fn user_data(summary: &UserSummary, scim: Option<Value>) -> Value {
+    json!({ "user": summary.to_json(), "scim": scim })
+}
+
+pub(crate) fn group_data(summary: Value, scim: Option<Value>) -> Value {
+    json!({ "group": summary, "scim": scim })
+}
+
+pub(crate) fn membership_data(group: &Value, user: &UserSummary) -> Value {
+    json!({ "group": group, "user": user.to_json() })
+}
+
+pub(crate) fn row(
+    ctx: &RequestContext,
+    kind: EventType,
+    resource_id: Uuid,
+    data: &Value,
+) -> event::ActiveModel {
+    event::ActiveModel {
+        event_id: Set(Uuid::now_v7()),
+        tenant_id: Set(ctx.tenant_id.0),
+        event_type: Set(kind.as_str().to_owned()),
+        resource_type: Set(kind.resource_type().to_owned()),
+        resource_id: Set(resource_id),
+        occurred_at: Set(Timestamp::now().as_micros()),
+        payload: Set(data.to_string()),
+        ..Default::default()
+    }
+}

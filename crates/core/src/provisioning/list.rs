@@ -1,0 +1,377 @@
+//! Listing users and groups: filter, sort, page.
+//!
+//! When the filter translates exactly and the sort key is a column, SQL counts and pages
+//! (cost independent of the other rows' documents). Otherwise the rows SQL can narrow to
+//! are rendered and the engine's evaluator decides, then sorts and pages in memory — slower,
+//! but exactly right for every valid filter.
+
+use std::collections::HashMap;
+
+use roster_entity::{group, user};
+use roster_scim::filter::Filter;
+use roster_scim::list::{ListQuery, ListResponse, SortOrder, sort_resources};
+use roster_scim::projection::{self, Projection};
+use roster_scim::schema::ResourceSchema;
+use roster_scim::{AttrPath, JsonObject};
+use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
+use sea_orm::{EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use serde_json::Value;
+
+use super::groups::members_of;
+use super::query::{Sql, Translator};
+use super::users::{groups_of, parse_doc};
+use super::{ProvResult, Provisioning, RequestContext};
+
+/// How the rows of one list request are found.
+struct Plan {
+    sql: Sql,
+    sort: Option<(SimpleExpr, bool)>,
+}
+
+fn plan(schema: &ResourceSchema, query: &ListQuery, translator: &Translator<'_>) -> Plan {
+    let sql = match &query.filter {
+        Some(filter) => translator.translate(filter),
+        None => Sql::Exact(Expr::val(1).eq(1)),
+    };
+    let sort = match &query.sort_by {
+        None => Some((Expr::col(sea_orm::sea_query::Alias::new("id")), false)),
+        Some(path) => translator.sort_column(path),
+    };
+    let _ = schema;
+    Plan { sql, sort }
+}
+
+fn ordered<E: EntityTrait>(
+    mut select: Select<E>,
+    sort: &(SimpleExpr, bool),
+    order: SortOrder,
+    id: SimpleExpr,
+) -> Select<E> {
+    let (column, nullable) = sort;
+    // Unassigned values last when ascending, first when descending (as the engine
+    // sorts), and the id as the tie-breaker so pages are stable whatever `count` is.
+    let direction = match order {
+        SortOrder::Ascending => Order::Asc,
+        SortOrder::Descending => Order::Desc,
+    };
+    if *nullable {
+        select = select.order_by(column.clone().is_null(), direction.clone());
+    }
+    select
+        .order_by(column.clone(), direction)
+        .order_by(id, Order::Asc)
+}
+
+fn mentions(filter: Option<&Filter>, attribute: &str) -> bool {
+    filter.is_some_and(|f| f.to_string().to_ascii_lowercase().contains(attribute))
+}
+
+fn sort_in_memory(
+    resources: &mut [JsonObject],
+    schema: &ResourceSchema,
+    sort_by: Option<&AttrPath>,
+    order: SortOrder,
+) {
+    if let Some(path) = sort_by {
+        sort_resources(resources, schema, path, order);
+    }
+}
+
+impl Provisioning {
+    pub(crate) async fn list_users_inner(
+        &self,
+        ctx: &RequestContext,
+        query: &ListQuery,
+    ) -> ProvResult<Value> {
+        let registry = self.registry(ctx.tenant_id).await?;
+        let schema = registry.user();
+        query.validate(schema)?;
+        let projection = query.projection(schema)?;
+        let page = query.page(self.settings.default_count, self.settings.max_results());
+        let scope = self.scope(ctx);
+        let reader = self.db.reader();
+        let translator = Translator::new(schema, self.db.backend());
+        let plan = plan(schema, query, &translator);
+        let id_col = Expr::col((user::Entity, user::Column::Id));
+
+        if let (Sql::Exact(cond), Some(sort)) = (&plan.sql, &plan.sort) {
+            let total = scope.users().filter(cond.clone()).count(reader).await?;
+            let rows = if page.limit == 0 || page.offset >= total {
+                Vec::new()
+            } else {
+                ordered(
+                    scope.users().filter(cond.clone()),
+                    sort,
+                    query.sort_order,
+                    id_col,
+                )
+                .offset(page.offset)
+                .limit(page.limit)
+                .all(reader)
+                .await?
+            };
+            let wants_groups = projection.includes(schema, "groups");
+            let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+            let groups = if wants_groups {
+                groups_of(reader, scope, &ids).await?
+            } else {
+                HashMap::new()
+            };
+            let mut resources = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let doc = parse_doc(&row.doc)?;
+                let user_groups = groups.get(&row.id).map(Vec::as_slice);
+                resources.push(
+                    self.render_user(ctx, schema, row, &doc, user_groups, &projection)
+                        .body,
+                );
+            }
+            return Ok(ListResponse {
+                total_results: total,
+                start_index: page.start_index,
+                resources,
+            }
+            .to_json());
+        }
+
+        // The evaluator decides: render every candidate, keep the matches.
+        let mut select = scope.users();
+        if let Sql::Exact(cond) | Sql::Superset(cond) = &plan.sql {
+            select = select.filter(cond.clone());
+        }
+        let rows = select.order_by_asc(user::Column::Id).all(reader).await?;
+        let need_groups = mentions(query.filter.as_ref(), "groups")
+            || query
+                .sort_by
+                .as_ref()
+                .is_some_and(|p| p.name.eq_ignore_ascii_case("groups"))
+            || projection.includes(schema, "groups");
+        let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+        let groups = if need_groups {
+            groups_of(reader, scope, &ids).await?
+        } else {
+            HashMap::new()
+        };
+        let all = Projection::all();
+        let mut matches = Vec::new();
+        for row in &rows {
+            let doc = parse_doc(&row.doc)?;
+            let rendered = self.render_user(
+                ctx,
+                schema,
+                row,
+                &doc,
+                groups.get(&row.id).map(Vec::as_slice),
+                &all,
+            );
+            let Value::Object(object) = rendered.body else {
+                continue;
+            };
+            if query
+                .filter
+                .as_ref()
+                .is_none_or(|f| f.matches(&object, schema))
+            {
+                matches.push(object);
+            }
+        }
+        self.finish_in_memory(schema, query, &projection, page, matches)
+    }
+
+    pub(crate) async fn list_groups_inner(
+        &self,
+        ctx: &RequestContext,
+        query: &ListQuery,
+    ) -> ProvResult<Value> {
+        let registry = self.registry(ctx.tenant_id).await?;
+        let schema = registry.group();
+        query.validate(schema)?;
+        let projection = query.projection(schema)?;
+        let page = query.page(self.settings.default_count, self.settings.max_results());
+        let scope = self.scope(ctx);
+        let reader = self.db.reader();
+        let translator = Translator::new(schema, self.db.backend());
+        let plan = plan(schema, query, &translator);
+        let id_col = Expr::col((group::Entity, group::Column::Id));
+        let wants_members = projection.includes(schema, "members");
+
+        if let (Sql::Exact(cond), Some(sort)) = (&plan.sql, &plan.sort) {
+            let total = scope.groups().filter(cond.clone()).count(reader).await?;
+            let rows = if page.limit == 0 || page.offset >= total {
+                Vec::new()
+            } else {
+                ordered(
+                    scope.groups().filter(cond.clone()),
+                    sort,
+                    query.sort_order,
+                    id_col,
+                )
+                .offset(page.offset)
+                .limit(page.limit)
+                .all(reader)
+                .await?
+            };
+            let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+            let members = if wants_members {
+                members_of(reader, scope, &ids).await?
+            } else {
+                HashMap::new()
+            };
+            let mut resources = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let doc = parse_doc(&row.doc)?;
+                let group_members =
+                    wants_members.then(|| members.get(&row.id).map(Vec::as_slice).unwrap_or(&[]));
+                resources.push(
+                    self.render_group(ctx, schema, row, &doc, group_members, &projection)
+                        .body,
+                );
+            }
+            return Ok(ListResponse {
+                total_results: total,
+                start_index: page.start_index,
+                resources,
+            }
+            .to_json());
+        }
+
+        let mut select = scope.groups();
+        if let Sql::Exact(cond) | Sql::Superset(cond) = &plan.sql {
+            select = select.filter(cond.clone());
+        }
+        let rows = select.order_by_asc(group::Column::Id).all(reader).await?;
+        let need_members = wants_members
+            || mentions(query.filter.as_ref(), "members")
+            || query
+                .sort_by
+                .as_ref()
+                .is_some_and(|p| p.name.eq_ignore_ascii_case("members"));
+        let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+        let members = if need_members {
+            members_of(reader, scope, &ids).await?
+        } else {
+            HashMap::new()
+        };
+        let all = Projection::all();
+        let mut matches = Vec::new();
+        for row in &rows {
+            let doc = parse_doc(&row.doc)?;
+            let group_members =
+                need_members.then(|| members.get(&row.id).map(Vec::as_slice).unwrap_or(&[]));
+            let rendered = self.render_group(ctx, schema, row, &doc, group_members, &all);
+            let Value::Object(object) = rendered.body else {
+                continue;
+            };
+            if query
+                .filter
+                .as_ref()
+                .is_none_or(|f| f.matches(&object, schema))
+            {
+                matches.push(object);
+            }
+        }
+        self.finish_in_memory(schema, query, &projection, page, matches)
+    }
+
+    /// `POST /.search` at the root: users, then groups, paged as one list. A filter that
+    /// names attributes one type does not have matches nothing of that type.
+    pub async fn search_all(&self, ctx: &RequestContext, query: &ListQuery) -> ProvResult<Value> {
+        let result = self.search_all_inner(ctx, query).await;
+        self.audited(ctx, super::Operation::Search, None, result)
+            .await
+    }
+
+    async fn search_all_inner(&self, ctx: &RequestContext, query: &ListQuery) -> ProvResult<Value> {
+        let page = query.page(self.settings.default_count, self.settings.max_results());
+        let counting = ListQuery {
+            count: Some(0),
+            start_index: 1,
+            ..query.clone()
+        };
+        let users_total = match self.list_users_inner(ctx, &counting).await {
+            Ok(list) => Some(list["totalResults"].as_u64().unwrap_or(0)),
+            Err(super::ProvisioningError::Scim(_)) => None,
+            Err(err) => return Err(err),
+        };
+        let groups_total = match self.list_groups_inner(ctx, &counting).await {
+            Ok(list) => Some(list["totalResults"].as_u64().unwrap_or(0)),
+            Err(super::ProvisioningError::Scim(err)) if users_total.is_none() => {
+                return Err(err.into());
+            }
+            Err(super::ProvisioningError::Scim(_)) => None,
+            Err(err) => return Err(err),
+        };
+        let (users, groups) = (users_total.unwrap_or(0), groups_total.unwrap_or(0));
+        let mut resources = Vec::new();
+        let mut remaining = page.limit;
+        if page.offset < users && remaining > 0 {
+            let take = Ord::min(remaining, users - page.offset);
+            let list = self
+                .list_users_inner(
+                    ctx,
+                    &ListQuery {
+                        start_index: page.offset + 1,
+                        count: Some(take),
+                        ..query.clone()
+                    },
+                )
+                .await?;
+            resources.extend(list["Resources"].as_array().cloned().unwrap_or_default());
+            remaining -= take;
+        }
+        if remaining > 0 && groups > 0 {
+            let offset = page.offset.saturating_sub(users);
+            if offset < groups {
+                let list = self
+                    .list_groups_inner(
+                        ctx,
+                        &ListQuery {
+                            start_index: offset + 1,
+                            count: Some(remaining),
+                            ..query.clone()
+                        },
+                    )
+                    .await?;
+                resources.extend(list["Resources"].as_array().cloned().unwrap_or_default());
+            }
+        }
+        Ok(ListResponse {
+            total_results: users + groups,
+            start_index: page.start_index,
+            resources,
+        }
+        .to_json())
+    }
+
+    fn finish_in_memory(
+        &self,
+        schema: &ResourceSchema,
+        query: &ListQuery,
+        projection: &Projection,
+        page: roster_scim::list::Page,
+        mut matches: Vec<JsonObject>,
+    ) -> ProvResult<Value> {
+        sort_in_memory(
+            &mut matches,
+            schema,
+            query.sort_by.as_ref(),
+            query.sort_order,
+        );
+        let total = matches.len() as u64;
+        let resources = matches
+            .into_iter()
+            .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
+            .map(|mut object| {
+                projection::apply(projection, schema, &mut object);
+                Value::Object(object)
+            })
+            .collect();
+        Ok(ListResponse {
+            total_results: total,
+            start_index: page.start_index,
+            resources,
+        }
+        .to_json())
+    }
+}

@@ -1,0 +1,200 @@
+//! The provisioning service: every SCIM operation on users and groups, with the tenant's
+//! rules, in one transaction with its provisioning-log row and outbox events.
+//!
+//! Architecture invariants:
+//! - Every query goes through a [`TenantScope`](scope::TenantScope), whose selects,
+//!   updates and deletes always carry the tenant: a handler cannot forget it.
+//! - A change, its audit row and its events commit together or not at all
+//!   ([`audit`]). A failed request leaves nothing behind but one failure row in the log.
+//! - The SCIM surface, the admin UI and the API call these same functions.
+
+pub mod audit;
+mod bulk;
+mod columns;
+mod discovery;
+mod events;
+mod groups;
+mod list;
+mod query;
+mod scope;
+mod users;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use roster_scim::ScimError;
+use roster_scim::discovery::Capabilities;
+use roster_scim::schema::SchemaRegistry;
+use sea_orm::DbErr;
+
+use crate::Database;
+use crate::tenants::{TenantId, TenantSlug};
+use crate::token_auth::AuthenticatedToken;
+use crate::tokens::TokenId;
+
+pub use audit::Operation;
+pub use bulk::BulkOutcome;
+pub use events::EventType;
+pub use scope::TenantScope;
+pub use users::ProjectionParams;
+
+/// Who is asking, for which tenant, under which request id.
+#[derive(Clone, Debug)]
+pub struct RequestContext {
+    pub tenant_id: TenantId,
+    pub tenant_slug: TenantSlug,
+    pub token_id: Option<TokenId>,
+    pub request_id: String,
+    started: Instant,
+}
+
+impl RequestContext {
+    pub fn for_token(token: &AuthenticatedToken, request_id: impl Into<String>) -> Self {
+        Self {
+            tenant_id: token.tenant_id,
+            tenant_slug: token.tenant_slug.clone(),
+            token_id: Some(token.token_id),
+            request_id: request_id.into(),
+            started: Instant::now(),
+        }
+    }
+
+    fn elapsed_us(&self) -> i64 {
+        i64::try_from(self.started.elapsed().as_micros()).unwrap_or(i64::MAX)
+    }
+}
+
+/// A SCIM answer to give the client, or a failure of ours.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisioningError {
+    #[error(transparent)]
+    Scim(#[from] ScimError),
+    #[error("internal error")]
+    Internal(#[from] crate::Error),
+}
+
+impl From<DbErr> for ProvisioningError {
+    fn from(err: DbErr) -> Self {
+        Self::Internal(crate::Error::Database(err))
+    }
+}
+
+pub type ProvResult<T> = Result<T, ProvisioningError>;
+
+/// A resource as the client sees it.
+#[derive(Clone, Debug)]
+pub struct Resource {
+    pub id: String,
+    /// The wire JSON, projected.
+    pub body: serde_json::Value,
+    /// `meta.version` without the `W/"…"` wrapping.
+    pub version: String,
+}
+
+/// What a write did: the resource after it, and whether the resource was created
+/// (201) or already existed (200).
+#[derive(Clone, Debug)]
+pub struct Written {
+    pub resource: Resource,
+    pub created: bool,
+}
+
+/// The settings of the SCIM surface that the service needs.
+#[derive(Clone, Debug)]
+pub struct ScimSettings {
+    /// e.g. `https://roster.example.com`; a tenant's SCIM root is
+    /// `{public_url}/scim/v2/{slug}`.
+    pub public_url: String,
+    pub capabilities: Capabilities,
+    /// `count` when the client gives none.
+    pub default_count: u64,
+}
+
+impl ScimSettings {
+    pub fn new(public_url: &str) -> Self {
+        let capabilities = Capabilities::default();
+        Self {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            default_count: capabilities.filter_max_results.unwrap_or(200),
+            capabilities,
+        }
+    }
+
+    pub fn base_url(&self, slug: &TenantSlug) -> String {
+        format!("{}/scim/v2/{}", self.public_url, slug)
+    }
+
+    pub fn max_results(&self) -> u64 {
+        self.capabilities.filter_max_results.unwrap_or(200)
+    }
+}
+
+/// The provisioning service. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Provisioning {
+    db: Database,
+    settings: Arc<ScimSettings>,
+    standard: Arc<SchemaRegistry>,
+}
+
+impl Provisioning {
+    pub fn new(db: Database, settings: ScimSettings) -> Self {
+        Self {
+            db,
+            settings: Arc::new(settings),
+            standard: Arc::new(SchemaRegistry::standard()),
+        }
+    }
+
+    pub fn settings(&self) -> &ScimSettings {
+        &self.settings
+    }
+
+    /// The tenant's schemas (core, enterprise and its custom extension).
+    pub async fn registry(&self, _tenant: TenantId) -> ProvResult<Arc<SchemaRegistry>> {
+        Ok(self.standard.clone())
+    }
+
+    fn scope(&self, ctx: &RequestContext) -> TenantScope {
+        TenantScope::new(ctx.tenant_id)
+    }
+
+    fn base_url(&self, ctx: &RequestContext) -> String {
+        self.settings.base_url(&ctx.tenant_slug)
+    }
+
+    /// Records a request that failed before reaching an operation (a body that is not
+    /// JSON, a bad query parameter), so the admin sees it in the provisioning log.
+    pub async fn record_failure(
+        &self,
+        ctx: &RequestContext,
+        operation: Operation,
+        resource_id: Option<&str>,
+        err: &ProvisioningError,
+    ) {
+        audit::record_failure(&self.db, ctx, operation, resource_id, err).await;
+    }
+
+    async fn audited<T>(
+        &self,
+        ctx: &RequestContext,
+        operation: Operation,
+        resource_id: Option<&str>,
+        result: ProvResult<T>,
+    ) -> ProvResult<T> {
+        if let Err(err) = &result {
+            audit::record_failure(&self.db, ctx, operation, resource_id, err).await;
+        }
+        result
+    }
+}
+
+/// Unicode lower case, character by character — the same folding the filter evaluator
+/// uses, so indexed `*_lower` columns and in-memory matching agree.
+pub(crate) fn fold_case(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.chars().flat_map(char::to_lowercase).collect()
+    }
+}

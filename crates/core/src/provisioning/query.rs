@@ -1,0 +1,461 @@
+//! SCIM filters and sorts translated to SQL.
+//!
+//! A filter becomes [`Sql::Exact`] when SQL alone decides it exactly as
+//! `roster_scim::filter::matches` would, [`Sql::Superset`] when SQL can narrow the rows but
+//! the evaluator must decide, and [`Sql::Unknown`] when only the evaluator can. The list
+//! code then pages in SQL (exact) or evaluates candidate rows in memory (the others), so
+//! every valid filter answers exactly right and the common ones — `userName eq`,
+//! `externalId eq`, `emails[type eq "work"].value eq`, `active eq`, `meta.lastModified gt`,
+//! `members.value eq` — are index lookups.
+//!
+//! Conditions are built never to be SQL NULL, so `NOT` keeps SCIM's meaning (an
+//! unassigned attribute matches `ne`).
+
+use roster_entity::{group, group_member, user, user_email};
+use roster_scim::AttrPath;
+use roster_scim::filter::{CompValue, CompareOp, Filter};
+use roster_scim::schema::{Resolved, ResourceKind, ResourceSchema};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query, SimpleExpr};
+use uuid::Uuid;
+
+use super::fold_case;
+use crate::Backend;
+use crate::time::Timestamp;
+
+/// What SQL can say about a filter.
+#[derive(Clone, Debug)]
+pub(crate) enum Sql {
+    Exact(SimpleExpr),
+    Superset(SimpleExpr),
+    Unknown,
+}
+
+impl Sql {
+    fn and(a: Sql, b: Sql) -> Sql {
+        match (a, b) {
+            (Sql::Exact(a), Sql::Exact(b)) => Sql::Exact(a.and(b)),
+            (Sql::Exact(a) | Sql::Superset(a), Sql::Exact(b) | Sql::Superset(b)) => {
+                Sql::Superset(a.and(b))
+            }
+            (Sql::Unknown, Sql::Exact(x) | Sql::Superset(x))
+            | (Sql::Exact(x) | Sql::Superset(x), Sql::Unknown) => Sql::Superset(x),
+            (Sql::Unknown, Sql::Unknown) => Sql::Unknown,
+        }
+    }
+
+    fn or(a: Sql, b: Sql) -> Sql {
+        match (a, b) {
+            (Sql::Exact(a), Sql::Exact(b)) => Sql::Exact(a.or(b)),
+            (Sql::Exact(a) | Sql::Superset(a), Sql::Exact(b) | Sql::Superset(b)) => {
+                Sql::Superset(a.or(b))
+            }
+            _ => Sql::Unknown,
+        }
+    }
+
+    fn not(a: Sql) -> Sql {
+        match a {
+            Sql::Exact(a) => Sql::Exact(a.not()),
+            _ => Sql::Unknown,
+        }
+    }
+}
+
+fn truth(value: bool) -> SimpleExpr {
+    // `1 = 1` / `1 = 0`: portable booleans for both backends.
+    Expr::val(1).eq(if value { 1 } else { 0 })
+}
+
+/// Where a filterable attribute lives.
+#[derive(Clone, Copy)]
+enum Target {
+    /// A text column; `folded` columns hold the case-folded value.
+    Text {
+        col: (&'static str, &'static str),
+        folded: bool,
+        nullable: bool,
+    },
+    Id(&'static str),
+    Bool(&'static str, &'static str),
+    Time(&'static str, &'static str),
+    /// A sub-attribute of a user's emails (`value`, `type`, `primary`).
+    Email(EmailSub),
+    /// A group's members (only `value`).
+    MemberValue,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EmailSub {
+    Value,
+    Type,
+    Primary,
+}
+
+pub(crate) struct Translator<'a> {
+    schema: &'a ResourceSchema,
+    backend: Backend,
+}
+
+const USERS: &str = "users";
+const GROUPS: &str = "groups";
+
+fn col(table: &'static str, column: &'static str) -> SimpleExpr {
+    Expr::col((
+        sea_orm::sea_query::Alias::new(table),
+        sea_orm::sea_query::Alias::new(column),
+    ))
+}
+
+impl<'a> Translator<'a> {
+    pub(crate) fn new(schema: &'a ResourceSchema, backend: Backend) -> Self {
+        Self { schema, backend }
+    }
+
+    fn kind(&self) -> ResourceKind {
+        self.schema.kind()
+    }
+
+    fn table(&self) -> &'static str {
+        match self.kind() {
+            ResourceKind::User => USERS,
+            ResourceKind::Group => GROUPS,
+        }
+    }
+
+    /// Maps a path to a target, by canonical name.
+    fn target(&self, path: &AttrPath) -> Option<Target> {
+        let Some(Resolved::Attr {
+            extension: None,
+            attr,
+            sub,
+        }) = self.schema.resolve(path)
+        else {
+            return None;
+        };
+        let table = self.table();
+        let sub = sub.map(|s| s.name.as_str());
+        Some(match (self.kind(), attr.name.as_str(), sub) {
+            (_, "id", None) => Target::Id(table),
+            (_, "externalId", None) => Target::Text {
+                col: (table, "external_id"),
+                folded: false,
+                nullable: true,
+            },
+            (_, "meta", Some("created")) => Target::Time(table, "created_at"),
+            (_, "meta", Some("lastModified")) => Target::Time(table, "updated_at"),
+            (ResourceKind::User, "userName", None) => Target::Text {
+                col: (USERS, "user_name_lower"),
+                folded: true,
+                nullable: false,
+            },
+            (ResourceKind::User, "displayName", None) => Target::Text {
+                col: (USERS, "display_name_lower"),
+                folded: true,
+                nullable: true,
+            },
+            (ResourceKind::User, "active", None) => Target::Bool(USERS, "active"),
+            (ResourceKind::User, "emails", None | Some("value")) => Target::Email(EmailSub::Value),
+            (ResourceKind::User, "emails", Some("type")) => Target::Email(EmailSub::Type),
+            (ResourceKind::User, "emails", Some("primary")) => Target::Email(EmailSub::Primary),
+            (ResourceKind::Group, "displayName", None) => Target::Text {
+                col: (GROUPS, "display_name_lower"),
+                folded: true,
+                nullable: false,
+            },
+            (ResourceKind::Group, "members", None | Some("value")) => Target::MemberValue,
+            _ => return None,
+        })
+    }
+
+    pub(crate) fn translate(&self, filter: &Filter) -> Sql {
+        match filter {
+            Filter::And(a, b) => Sql::and(self.translate(a), self.translate(b)),
+            Filter::Or(a, b) => Sql::or(self.translate(a), self.translate(b)),
+            Filter::Not(a) => Sql::not(self.translate(a)),
+            Filter::Present(path) => self.present(path),
+            Filter::Compare { path, op, value } => match self.target(path) {
+                Some(target) => self.compare(target, *op, value),
+                None => Sql::Unknown,
+            },
+            Filter::ValuePath { path, filter } => self.value_path(path, filter),
+        }
+    }
+
+    fn present(&self, path: &AttrPath) -> Sql {
+        match self.target(path) {
+            Some(Target::Text {
+                col: c, nullable, ..
+            }) => Sql::Exact(if nullable {
+                col(c.0, c.1).is_not_null()
+            } else {
+                truth(true)
+            }),
+            Some(Target::Id(_) | Target::Bool(..) | Target::Time(..)) => Sql::Exact(truth(true)),
+            Some(Target::Email(EmailSub::Value | EmailSub::Primary)) => {
+                Sql::Exact(self.emails_exist(None))
+            }
+            Some(Target::Email(EmailSub::Type)) => {
+                Sql::Exact(self.emails_exist(Some(col("user_emails", "type_lower").is_not_null())))
+            }
+            Some(Target::MemberValue) => Sql::Exact(self.members_exist(None)),
+            None => Sql::Unknown,
+        }
+    }
+
+    fn compare(&self, target: Target, op: CompareOp, value: &CompValue) -> Sql {
+        match target {
+            Target::Text {
+                col: c,
+                folded,
+                nullable,
+            } => self.text(col(c.0, c.1), folded, nullable, op, value),
+            Target::Id(table) => match (op, value) {
+                (CompareOp::Eq | CompareOp::Ne, CompValue::String(s)) => {
+                    let eq = match Uuid::try_parse(s.trim()) {
+                        Ok(id) => col(table, "id").eq(id),
+                        Err(_) => truth(false),
+                    };
+                    Sql::Exact(if op == CompareOp::Eq { eq } else { eq.not() })
+                }
+                _ => Sql::Unknown,
+            },
+            Target::Bool(table, column) => match (op, value) {
+                (CompareOp::Eq, CompValue::Bool(b)) => Sql::Exact(col(table, column).eq(*b)),
+                (CompareOp::Ne, CompValue::Bool(b)) => Sql::Exact(col(table, column).ne(*b)),
+                _ => Sql::Unknown,
+            },
+            Target::Time(table, column) => {
+                let CompValue::String(s) = value else {
+                    return Sql::Unknown;
+                };
+                let Some(at) = roster_scim::value::parse_datetime(s) else {
+                    return Sql::Unknown;
+                };
+                let micros = Timestamp::from_datetime(at).as_micros();
+                let c = col(table, column);
+                Sql::Exact(match op {
+                    CompareOp::Eq => c.eq(micros),
+                    CompareOp::Ne => c.ne(micros),
+                    CompareOp::Gt => c.gt(micros),
+                    CompareOp::Ge => c.gte(micros),
+                    CompareOp::Lt => c.lt(micros),
+                    CompareOp::Le => c.lte(micros),
+                    CompareOp::Co | CompareOp::Sw | CompareOp::Ew => return Sql::Unknown,
+                })
+            }
+            Target::Email(sub) => {
+                // Any email satisfying the comparison. `ne` and `eq null` also match users
+                // without emails; leave those to the evaluator.
+                if op == CompareOp::Ne || matches!(value, CompValue::Null) {
+                    return Sql::Unknown;
+                }
+                match self.email_condition(sub, op, value) {
+                    Sql::Exact(inner) => Sql::Exact(self.emails_exist(Some(inner))),
+                    Sql::Superset(inner) => Sql::Superset(self.emails_exist(Some(inner))),
+                    Sql::Unknown => Sql::Unknown,
+                }
+            }
+            Target::MemberValue => match (op, value) {
+                (CompareOp::Eq, CompValue::String(s)) => {
+                    Sql::Exact(match Uuid::try_parse(s.trim()) {
+                        Ok(id) => self.members_exist(Some(col("group_members", "user_id").eq(id))),
+                        Err(_) => truth(false),
+                    })
+                }
+                _ => Sql::Unknown,
+            },
+        }
+    }
+
+    /// A comparison on one text column. Numbers and booleans compare by their JSON
+    /// text, as the evaluator does for Entra's unquoted values.
+    fn text(
+        &self,
+        c: SimpleExpr,
+        folded: bool,
+        nullable: bool,
+        op: CompareOp,
+        value: &CompValue,
+    ) -> Sql {
+        let raw = match value {
+            CompValue::Null => {
+                return Sql::Exact(match (op, nullable) {
+                    (CompareOp::Eq, true) => c.is_null(),
+                    (CompareOp::Ne, true) => c.is_not_null(),
+                    (CompareOp::Eq, false) => truth(false),
+                    (CompareOp::Ne, false) => truth(true),
+                    _ => return Sql::Unknown,
+                });
+            }
+            CompValue::String(s) => s.clone(),
+            CompValue::Number(n) => n.to_string(),
+            CompValue::Bool(b) => b.to_string(),
+        };
+        let v = if folded { fold_case(&raw) } else { raw };
+        let guarded = |cond: SimpleExpr| {
+            if nullable {
+                c.clone().is_not_null().and(cond)
+            } else {
+                cond
+            }
+        };
+        let like = |pattern: String| {
+            // SQLite's LIKE ignores ASCII case; exact only on folded columns there.
+            if folded || self.backend == Backend::Postgres {
+                Sql::Exact(guarded(c.clone().like(LikeExpr::new(pattern).escape('\\'))))
+            } else {
+                Sql::Superset(guarded(c.clone().like(LikeExpr::new(pattern).escape('\\'))))
+            }
+        };
+        match op {
+            CompareOp::Eq => Sql::Exact(guarded(c.clone().eq(v))),
+            CompareOp::Ne => Sql::Exact(if nullable {
+                c.clone().is_null().or(c.clone().ne(v))
+            } else {
+                c.clone().ne(v)
+            }),
+            CompareOp::Co => like(format!("%{}%", escape_like(&v))),
+            CompareOp::Sw => like(format!("{}%", escape_like(&v))),
+            CompareOp::Ew => like(format!("%{}", escape_like(&v))),
+            CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le => {
+                // SQLite compares text by code point, as the evaluator does; PostgreSQL
+                // uses the database's collation, which may differ.
+                if self.backend != Backend::Sqlite {
+                    return Sql::Unknown;
+                }
+                Sql::Exact(guarded(match op {
+                    CompareOp::Gt => c.clone().gt(v),
+                    CompareOp::Ge => c.clone().gte(v),
+                    CompareOp::Lt => c.clone().lt(v),
+                    _ => c.clone().lte(v),
+                }))
+            }
+        }
+    }
+
+    fn email_condition(&self, sub: EmailSub, op: CompareOp, value: &CompValue) -> Sql {
+        match sub {
+            EmailSub::Value => self.text(col("user_emails", "value_lower"), true, false, op, value),
+            EmailSub::Type => self.text(col("user_emails", "type_lower"), true, true, op, value),
+            EmailSub::Primary => match (op, value) {
+                (CompareOp::Eq, CompValue::Bool(b)) => {
+                    Sql::Exact(col("user_emails", "is_primary").eq(*b))
+                }
+                (CompareOp::Ne, CompValue::Bool(b)) => {
+                    Sql::Exact(col("user_emails", "is_primary").ne(*b))
+                }
+                _ => Sql::Unknown,
+            },
+        }
+    }
+
+    /// `emails[...]` and `members[...]`: an element satisfying the inner filter.
+    fn value_path(&self, path: &AttrPath, inner: &Filter) -> Sql {
+        match self.target(path) {
+            Some(Target::Email(_)) => match self.element(inner) {
+                Sql::Exact(cond) => Sql::Exact(self.emails_exist(Some(cond))),
+                Sql::Superset(cond) => Sql::Superset(self.emails_exist(Some(cond))),
+                Sql::Unknown => Sql::Unknown,
+            },
+            Some(Target::MemberValue) => match inner {
+                Filter::Compare {
+                    path,
+                    op: CompareOp::Eq,
+                    value: CompValue::String(s),
+                } if path.name.eq_ignore_ascii_case("value") && path.sub_attr.is_none() => {
+                    Sql::Exact(match Uuid::try_parse(s.trim()) {
+                        Ok(id) => self.members_exist(Some(col("group_members", "user_id").eq(id))),
+                        Err(_) => truth(false),
+                    })
+                }
+                _ => Sql::Unknown,
+            },
+            _ => Sql::Unknown,
+        }
+    }
+
+    /// A filter over one email element: its sub-attributes are single-valued columns.
+    fn element(&self, filter: &Filter) -> Sql {
+        match filter {
+            Filter::And(a, b) => Sql::and(self.element(a), self.element(b)),
+            Filter::Or(a, b) => Sql::or(self.element(a), self.element(b)),
+            Filter::Not(a) => Sql::not(self.element(a)),
+            Filter::Present(path) => match email_sub(path) {
+                Some(EmailSub::Type) => Sql::Exact(col("user_emails", "type_lower").is_not_null()),
+                Some(_) => Sql::Exact(truth(true)),
+                None => Sql::Unknown,
+            },
+            Filter::Compare { path, op, value } => match email_sub(path) {
+                Some(sub) => self.email_condition(sub, *op, value),
+                None => Sql::Unknown,
+            },
+            Filter::ValuePath { .. } => Sql::Unknown,
+        }
+    }
+
+    fn emails_exist(&self, cond: Option<SimpleExpr>) -> SimpleExpr {
+        let mut select = Query::select();
+        select
+            .expr(Expr::val(1))
+            .from(user_email::Entity)
+            .and_where(col("user_emails", "user_id").equals((user::Entity, user::Column::Id)));
+        if let Some(cond) = cond {
+            select.and_where(cond);
+        }
+        Expr::exists(select.to_owned())
+    }
+
+    fn members_exist(&self, cond: Option<SimpleExpr>) -> SimpleExpr {
+        let mut select = Query::select();
+        select
+            .expr(Expr::val(1))
+            .from(group_member::Entity)
+            .and_where(col("group_members", "group_id").equals((group::Entity, group::Column::Id)));
+        if let Some(cond) = cond {
+            select.and_where(cond);
+        }
+        Expr::exists(select.to_owned())
+    }
+
+    /// The column to sort by, when SQL can sort: `(column, nullable)`.
+    pub(crate) fn sort_column(&self, path: &AttrPath) -> Option<(SimpleExpr, bool)> {
+        match self.target(path)? {
+            Target::Text {
+                col: c, nullable, ..
+            } => Some((col(c.0, c.1), nullable)),
+            Target::Id(table) => Some((col(table, "id"), false)),
+            Target::Time(table, column) | Target::Bool(table, column) => {
+                Some((col(table, column), false))
+            }
+            Target::Email(EmailSub::Value) => Some((col(USERS, "primary_email_lower"), true)),
+            Target::Email(_) | Target::MemberValue => None,
+        }
+    }
+}
+
+fn email_sub(path: &AttrPath) -> Option<EmailSub> {
+    if path.urn.is_some() || path.sub_attr.is_some() {
+        return None;
+    }
+    let name = path.name.as_str();
+    if name.eq_ignore_ascii_case("value") {
+        Some(EmailSub::Value)
+    } else if name.eq_ignore_ascii_case("type") {
+        Some(EmailSub::Type)
+    } else if name.eq_ignore_ascii_case("primary") {
+        Some(EmailSub::Primary)
+    } else {
+        None
+    }
+}
+
+fn escape_like(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

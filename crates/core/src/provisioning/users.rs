@@ -1,0 +1,721 @@
+//! Users: create (with Okta's reactivation on re-assignment), read, replace, patch,
+//! delete, list.
+
+use std::collections::HashMap;
+
+use roster_entity::{group, group_member, user};
+use roster_scim::list::ListQuery;
+use roster_scim::patch::{PatchRequest, apply_patch};
+use roster_scim::projection::Projection;
+use roster_scim::resource::{
+    Member, MemberKind, ParseOptions, StoredResource, etag_matches, parse_replacement, parse_user,
+    render,
+};
+use roster_scim::schema::ResourceSchema;
+use roster_scim::{JsonObject, ScimError};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, QueryFilter, QuerySelect,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::audit::{self, Operation};
+use super::columns::{UserColumns, ensure_active, parse_id};
+use super::events::{self, EventType, UserSummary};
+use super::scope::TenantScope;
+use super::{ProvResult, Provisioning, ProvisioningError, RequestContext, Resource, Written};
+use crate::error::is_unique_violation;
+use crate::time::Timestamp;
+use crate::{Backend, Error};
+
+/// `attributes` / `excludedAttributes` as the client sent them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProjectionParams<'a> {
+    pub attributes: Option<&'a str>,
+    pub excluded_attributes: Option<&'a str>,
+}
+
+pub(crate) fn not_found(kind: &str, id: &str) -> ScimError {
+    ScimError::not_found(format!("{kind} {id} not found"))
+}
+
+pub(crate) fn precondition_failed(kind: &str) -> ScimError {
+    ScimError::new(
+        412,
+        None,
+        format!("the {kind} has changed since it was read (If-Match does not match its version)"),
+    )
+}
+
+pub(crate) fn parse_doc(raw: &str) -> ProvResult<JsonObject> {
+    serde_json::from_str(raw)
+        .map_err(|err| Error::Internal(format!("a stored document is not JSON: {err}")).into())
+}
+
+pub(crate) fn uniqueness_conflict(err: &sea_orm::DbErr, what: &str) -> Option<ScimError> {
+    is_unique_violation(err).then(|| ScimError::uniqueness(format!("{what} is already taken")))
+}
+
+/// Groups of some users, for their `groups` attribute: one query for a whole page.
+pub(crate) async fn groups_of(
+    conn: &impl ConnectionTrait,
+    scope: TenantScope,
+    user_ids: &[Uuid],
+) -> ProvResult<HashMap<Uuid, Vec<Member>>> {
+    let mut out: HashMap<Uuid, Vec<Member>> = HashMap::new();
+    if user_ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(Uuid, Uuid, String)> = scope
+        .members()
+        .select_only()
+        .column(group_member::Column::UserId)
+        .column(group_member::Column::GroupId)
+        .column_as(
+            Expr::col((group::Entity, group::Column::DisplayName)),
+            "display_name",
+        )
+        .inner_join(group::Entity)
+        .filter(group_member::Column::UserId.is_in(user_ids.iter().copied()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    for (user_id, group_id, display) in rows {
+        out.entry(user_id).or_default().push(Member {
+            value: group_id.to_string(),
+            kind: MemberKind::Group,
+            display: Some(display),
+        });
+    }
+    Ok(out)
+}
+
+impl Provisioning {
+    /// Renders a stored user as the client sees it.
+    pub(crate) fn render_user(
+        &self,
+        ctx: &RequestContext,
+        schema: &ResourceSchema,
+        row: &user::Model,
+        doc: &JsonObject,
+        groups: Option<&[Member]>,
+        projection: &Projection,
+    ) -> Resource {
+        let version = row.version.to_string();
+        let id = row.id.to_string();
+        let mut body = render(
+            schema,
+            &self.base_url(ctx),
+            &StoredResource {
+                id: &id,
+                document: doc,
+                created: Timestamp::from_micros(row.created_at).to_datetime(),
+                last_modified: Timestamp::from_micros(row.updated_at).to_datetime(),
+                version: &version,
+                members: None,
+            },
+            projection,
+        );
+        if let Some(groups) = groups.filter(|g| !g.is_empty())
+            && projection.includes(schema, "groups")
+        {
+            let base = self.base_url(ctx);
+            let list: Vec<Value> = groups
+                .iter()
+                .map(|g| {
+                    serde_json::json!({
+                        "value": g.value,
+                        "$ref": format!("{base}/Groups/{}", g.value),
+                        "display": g.display,
+                        "type": "direct",
+                    })
+                })
+                .collect();
+            body.insert("groups".into(), Value::Array(list));
+        }
+        Resource {
+            id,
+            body: Value::Object(body),
+            version,
+        }
+    }
+
+    /// The users that would collide with `cols` (same userName or externalId), other
+    /// than `except`.
+    async fn conflicts(
+        &self,
+        txn: &DatabaseTransaction,
+        scope: TenantScope,
+        cols: &UserColumns,
+        except: Option<Uuid>,
+    ) -> ProvResult<Vec<user::Model>> {
+        let mut same = user::Column::UserNameLower.eq(cols.user_name_lower.clone());
+        if let Some(external_id) = &cols.external_id {
+            same = same.or(user::Column::ExternalId.eq(external_id.clone()));
+        }
+        let mut query = scope.users().filter(same);
+        if let Some(except) = except {
+            query = query.filter(user::Column::Id.ne(except));
+        }
+        Ok(query.limit(2).all(txn).await?)
+    }
+
+    fn conflict_error(cols: &UserColumns, other: &user::Model) -> ScimError {
+        if other.user_name_lower == cols.user_name_lower {
+            ScimError::uniqueness(format!(
+                "userName \"{}\" is already taken by user {}",
+                cols.user_name, other.id
+            ))
+        } else {
+            ScimError::uniqueness(format!(
+                "externalId \"{}\" is already taken by user {}",
+                cols.external_id.as_deref().unwrap_or_default(),
+                other.id
+            ))
+        }
+    }
+
+    async fn load_user_for_update(
+        &self,
+        txn: &DatabaseTransaction,
+        scope: TenantScope,
+        id: Uuid,
+    ) -> ProvResult<Option<user::Model>> {
+        let mut query = scope.user(id);
+        if self.db.backend() == Backend::Postgres {
+            query = query.lock_exclusive();
+        }
+        Ok(query.one(txn).await?)
+    }
+
+    /// Stores a new version of an existing user, with its event and log row. `None` for
+    /// `new_doc` means nothing changed: only the log row is written.
+    #[allow(clippy::too_many_arguments)]
+    async fn store_user_change(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &RequestContext,
+        schema: &ResourceSchema,
+        old: &user::Model,
+        old_doc: &JsonObject,
+        new_doc: JsonObject,
+        cols: UserColumns,
+        operation: Operation,
+        status: u16,
+        projection: &Projection,
+    ) -> ProvResult<Resource> {
+        let scope = self.scope(ctx);
+        let now = std::cmp::max(Timestamp::now().as_micros(), old.updated_at + 1);
+        let mut row = old.clone();
+        row.doc = serde_json::to_string(&new_doc).map_err(|e| Error::Internal(e.to_string()))?;
+        row.version = old.version + 1;
+        row.updated_at = now;
+        row.user_name = cols.user_name.clone();
+        row.user_name_lower = cols.user_name_lower.clone();
+        row.external_id = cols.external_id.clone();
+        row.display_name = cols.display_name.clone();
+        row.display_name_lower = cols.display_name_lower.clone();
+        row.primary_email_lower = cols.primary_email_lower.clone();
+        row.active = cols.active;
+
+        let update = scope
+            .update_users()
+            .filter(user::Column::Id.eq(old.id))
+            .col_expr(user::Column::Doc, Expr::value(row.doc.clone()))
+            .col_expr(user::Column::Version, Expr::value(row.version))
+            .col_expr(user::Column::UpdatedAt, Expr::value(row.updated_at))
+            .col_expr(user::Column::UserName, Expr::value(row.user_name.clone()))
+            .col_expr(
+                user::Column::UserNameLower,
+                Expr::value(row.user_name_lower.clone()),
+            )
+            .col_expr(
+                user::Column::ExternalId,
+                Expr::value(row.external_id.clone()),
+            )
+            .col_expr(
+                user::Column::DisplayName,
+                Expr::value(row.display_name.clone()),
+            )
+            .col_expr(
+                user::Column::DisplayNameLower,
+                Expr::value(row.display_name_lower.clone()),
+            )
+            .col_expr(
+                user::Column::PrimaryEmailLower,
+                Expr::value(row.primary_email_lower.clone()),
+            )
+            .col_expr(user::Column::Active, Expr::value(row.active))
+            .exec(txn)
+            .await;
+        if let Err(err) = update {
+            return Err(match uniqueness_conflict(&err, "userName or externalId") {
+                Some(scim) => scim.into(),
+                None => err.into(),
+            });
+        }
+        let old_cols = UserColumns::from_doc(old_doc).ok();
+        if old_cols.as_ref().map(|c| &c.emails) != Some(&cols.emails) {
+            scope
+                .delete_user_emails()
+                .filter(roster_entity::user_email::Column::UserId.eq(old.id))
+                .exec(txn)
+                .await?;
+            let emails = cols.email_rows(ctx.tenant_id, old.id);
+            if !emails.is_empty() {
+                roster_entity::user_email::Entity::insert_many(emails)
+                    .exec_without_returning(txn)
+                    .await?;
+            }
+        }
+
+        let groups = groups_of(txn, scope, &[old.id]).await?;
+        let groups = groups.get(&old.id).map(Vec::as_slice);
+        let full = self.render_user(ctx, schema, &row, &new_doc, groups, &Projection::all());
+        let kind = EventType::for_user_change(old.active, row.active);
+        let data = events::user_data(&UserSummary::from_row(&row), Some(full.body.clone()));
+        events::row(ctx, kind, row.id, &data).insert(txn).await?;
+        audit::record_success(txn, ctx, operation, Some(&full.id), status).await?;
+        Ok(self.render_user(ctx, schema, &row, &new_doc, groups, projection))
+    }
+
+    pub async fn create_user(
+        &self,
+        ctx: &RequestContext,
+        body: &Value,
+        params: ProjectionParams<'_>,
+    ) -> ProvResult<Written> {
+        let result = self.create_user_inner(ctx, body, params).await;
+        self.audited(ctx, Operation::UserCreate, None, result).await
+    }
+
+    async fn create_user_inner(
+        &self,
+        ctx: &RequestContext,
+        body: &Value,
+        params: ProjectionParams<'_>,
+    ) -> ProvResult<Written> {
+        let registry = self.registry(ctx.tenant_id).await?;
+        let schema = registry.user();
+        let projection = Projection::parse(schema, params.attributes, params.excluded_attributes)?;
+        let mut doc = parse_user(schema, body)?.document;
+        ensure_active(&mut doc);
+        let cols = UserColumns::from_doc(&doc)?;
+        let scope = self.scope(ctx);
+
+        let txn = self.db.begin_write().await?;
+        let existing = self.conflicts(&txn, scope, &cols, None).await?;
+        let resource = match existing.as_slice() {
+            [] => {
+                self.insert_user(&txn, ctx, schema, doc, cols, &projection)
+                    .await?
+            }
+            // Okta re-assigns a deactivated user with a new POST: reactivate and update the
+            // same user rather than refuse.
+            [previous] if !previous.active => {
+                let old_doc = parse_doc(&previous.doc)?;
+                self.store_user_change(
+                    &txn,
+                    ctx,
+                    schema,
+                    previous,
+                    &old_doc,
+                    doc,
+                    cols,
+                    Operation::UserCreate,
+                    201,
+                    &projection,
+                )
+                .await?
+            }
+            [other, ..] => return Err(Self::conflict_error(&cols, other).into()),
+        };
+        txn.commit().await.map_err(|err| {
+            match uniqueness_conflict(&err, "userName or externalId") {
+                Some(scim) => ProvisioningError::from(scim),
+                None => ProvisioningError::from(err),
+            }
+        })?;
+        Ok(Written {
+            resource,
+            created: true,
+        })
+    }
+
+    async fn insert_user(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &RequestContext,
+        schema: &ResourceSchema,
+        doc: JsonObject,
+        cols: UserColumns,
+        projection: &Projection,
+    ) -> ProvResult<Resource> {
+        let now = Timestamp::now().as_micros();
+        let row = user::Model {
+            id: Uuid::now_v7(),
+            tenant_id: ctx.tenant_id.0,
+            user_name: cols.user_name.clone(),
+            user_name_lower: cols.user_name_lower.clone(),
+            external_id: cols.external_id.clone(),
+            display_name: cols.display_name.clone(),
+            display_name_lower: cols.display_name_lower.clone(),
+            primary_email_lower: cols.primary_email_lower.clone(),
+            active: cols.active,
+            doc: serde_json::to_string(&doc).map_err(|e| Error::Internal(e.to_string()))?,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let insert = user::Entity::insert(user::ActiveModel {
+            id: Set(row.id),
+            tenant_id: Set(row.tenant_id),
+            user_name: Set(row.user_name.clone()),
+            user_name_lower: Set(row.user_name_lower.clone()),
+            external_id: Set(row.external_id.clone()),
+            display_name: Set(row.display_name.clone()),
+            display_name_lower: Set(row.display_name_lower.clone()),
+            primary_email_lower: Set(row.primary_email_lower.clone()),
+            active: Set(row.active),
+            doc: Set(row.doc.clone()),
+            version: Set(row.version),
+            created_at: Set(row.created_at),
+            updated_at: Set(row.updated_at),
+        })
+        .exec_without_returning(txn)
+        .await;
+        if let Err(err) = insert {
+            return Err(match uniqueness_conflict(&err, "userName or externalId") {
+                Some(_) => ScimError::uniqueness(format!(
+                    "userName \"{}\" or its externalId is already taken",
+                    cols.user_name
+                ))
+                .into(),
+                None => err.into(),
+            });
+        }
+        let emails = cols.email_rows(ctx.tenant_id, row.id);
+        if !emails.is_empty() {
+            roster_entity::user_email::Entity::insert_many(emails)
+                .exec_without_returning(txn)
+                .await?;
+        }
+        let full = self.render_user(ctx, schema, &row, &doc, None, &Projection::all());
+        let data = events::user_data(&UserSummary::from_row(&row), Some(full.body.clone()));
+        events::row(ctx, EventType::UserCreated, row.id, &data)
+            .insert(txn)
+            .await?;
+        audit::record_success(txn, ctx, Operation::UserCreate, Some(&full.id), 201).await?;
+        Ok(if projection_is_all(projection) {
+            full
+        } else {
+            self.render_user(ctx, schema, &row, &doc, None, projection)
+        })
+    }
+
+    pub async fn get_user(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        params: ProjectionParams<'_>,
+    ) -> ProvResult<Resource> {
+        let result = self.get_user_inner(ctx, id, params).await;
+        self.audited(ctx, Operation::UserRead, Some(id), result)
+            .await
+    }
+
+    async fn get_user_inner(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        params: ProjectionParams<'_>,
+    ) -> ProvResult<Resource> {
+        let registry = self.registry(ctx.tenant_id).await?;
+        let schema = registry.user();
+        let projection = Projection::parse(schema, params.attributes, params.excluded_attributes)?;
+        let uuid = parse_id(id).ok_or_else(|| not_found("User", id))?;
+        let scope = self.scope(ctx);
+        let row = scope
+            .user(uuid)
+            .one(self.db.reader())
+            .await?
+            .ok_or_else(|| not_found("User", id))?;
+        let doc = parse_doc(&row.doc)?;
+        let groups = if projection.includes(schema, "groups") {
+            groups_of(self.db.reader(), scope, &[uuid]).await?
+        } else {
+            HashMap::new()
+        };
+        Ok(self.render_user(
+            ctx,
+            schema,
+            &row,
+            &doc,
+            groups.get(&uuid).map(Vec::as_slice),
+            &projection,
+        ))
+    }
+
+    pub async fn replace_user(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+        params: ProjectionParams<'_>,
+    ) -> ProvResult<Resource> {
+        let result = self
+            .replace_user_inner(ctx, id, body, if_match, params)
+            .await;
+        self.audited(ctx, Operation::UserReplace, Some(id), result)
+            .await
+    }
+
+    async fn replace_user_inner(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+        params: ProjectionParams<'_>,
+    ) -> ProvResult<Resource> {
+        let registry = self.registry(ctx.tenant_id).await?;
+        let schema = registry.user();
+        let projection = Projection::parse(schema, params.attributes, params.excluded_attributes)?;
+        let uuid = parse_id(id).ok_or_else(|| not_found("User", id))?;
+        let scope = self.scope(ctx);
+        let txn = self.db.begin_write().await?;
+        let old = self
+            .load_user_for_update(&txn, scope, uuid)
+            .await?
+            .ok_or_else(|| not_found("User", id))?;
+        if let Some(header) = if_match
+            && !etag_matches(header, &old.version.to_string())
+        {
+            return Err(precondition_failed("user").into());
+        }
+        let old_doc = parse_doc(&old.doc)?;
+        let mut new_doc =
+            parse_replacement(schema, body, &old_doc, ParseOptions::default())?.document;
+        ensure_active(&mut new_doc);
+        let resource = self
+            .apply_user_update(
+                &txn,
+                ctx,
+                schema,
+                &old,
+                &old_doc,
+                new_doc,
+                Operation::UserReplace,
+                &projection,
+            )
+            .await?;
+        txn.commit().await?;
+        Ok(resource)
+    }
+
+    /// Writes a replaced or patched user (or, when nothing changed, only its log row).
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_user_update(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &RequestContext,
+        schema: &ResourceSchema,
+        old: &user::Model,
+        old_doc: &JsonObject,
+        new_doc: JsonObject,
+        operation: Operation,
+        projection: &Projection,
+    ) -> ProvResult<Resource> {
+        let scope = self.scope(ctx);
+        if &new_doc == old_doc {
+            // A no-op update writes no event and keeps the version.
+            audit::record_success(txn, ctx, operation, Some(&old.id.to_string()), 200).await?;
+            let groups = if projection.includes(schema, "groups") {
+                groups_of(txn, scope, &[old.id]).await?
+            } else {
+                HashMap::new()
+            };
+            return Ok(self.render_user(
+                ctx,
+                schema,
+                old,
+                old_doc,
+                groups.get(&old.id).map(Vec::as_slice),
+                projection,
+            ));
+        }
+        let cols = UserColumns::from_doc(&new_doc)?;
+        let identity_changed =
+            cols.user_name_lower != old.user_name_lower || cols.external_id != old.external_id;
+        if identity_changed
+            && let Some(other) = self
+                .conflicts(txn, scope, &cols, Some(old.id))
+                .await?
+                .first()
+        {
+            return Err(Self::conflict_error(&cols, other).into());
+        }
+        self.store_user_change(
+            txn, ctx, schema, old, old_doc, new_doc, cols, operation, 200, projection,
+        )
+        .await
+    }
+
+    pub async fn patch_user(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+        params: ProjectionParams<'_>,
+    ) -> ProvResult<Resource> {
+        let result = self.patch_user_inner(ctx, id, body, if_match, params).await;
+        self.audited(ctx, Operation::UserPatch, Some(id), result)
+            .await
+    }
+
+    async fn patch_user_inner(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+        params: ProjectionParams<'_>,
+    ) -> ProvResult<Resource> {
+        let registry = self.registry(ctx.tenant_id).await?;
+        let schema = registry.user();
+        let projection = Projection::parse(schema, params.attributes, params.excluded_attributes)?;
+        let request = PatchRequest::parse(body)?;
+        let uuid = parse_id(id).ok_or_else(|| not_found("User", id))?;
+        let scope = self.scope(ctx);
+        let txn = self.db.begin_write().await?;
+        let old = self
+            .load_user_for_update(&txn, scope, uuid)
+            .await?
+            .ok_or_else(|| not_found("User", id))?;
+        if let Some(header) = if_match
+            && !etag_matches(header, &old.version.to_string())
+        {
+            return Err(precondition_failed("user").into());
+        }
+        let old_doc = parse_doc(&old.doc)?;
+        let outcome = apply_patch(schema, id, &old_doc, &request)?;
+        let mut new_doc = outcome.document;
+        ensure_active(&mut new_doc);
+        let resource = self
+            .apply_user_update(
+                &txn,
+                ctx,
+                schema,
+                &old,
+                &old_doc,
+                new_doc,
+                Operation::UserPatch,
+                &projection,
+            )
+            .await?;
+        txn.commit().await?;
+        Ok(resource)
+    }
+
+    pub async fn delete_user(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> ProvResult<()> {
+        let result = self.delete_user_inner(ctx, id, if_match).await;
+        self.audited(ctx, Operation::UserDelete, Some(id), result)
+            .await
+    }
+
+    async fn delete_user_inner(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> ProvResult<()> {
+        let uuid = parse_id(id).ok_or_else(|| not_found("User", id))?;
+        let scope = self.scope(ctx);
+        let txn = self.db.begin_write().await?;
+        let old = self
+            .load_user_for_update(&txn, scope, uuid)
+            .await?
+            .ok_or_else(|| not_found("User", id))?;
+        if let Some(header) = if_match
+            && !etag_matches(header, &old.version.to_string())
+        {
+            return Err(precondition_failed("user").into());
+        }
+        let summary = UserSummary::from_row(&old);
+        // The memberships go with the user (foreign key cascade); the groups change too,
+        // so each gets a new version and a member_removed event.
+        let memberships: Vec<(Uuid, String, Option<String>)> = scope
+            .groups()
+            .select_only()
+            .column(group::Column::Id)
+            .column(group::Column::DisplayName)
+            .column(group::Column::ExternalId)
+            .inner_join(group_member::Entity)
+            .filter(group_member::Column::UserId.eq(uuid))
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        scope
+            .delete_users()
+            .filter(user::Column::Id.eq(uuid))
+            .exec(&txn)
+            .await?;
+        if !memberships.is_empty() {
+            let now = Timestamp::now().as_micros();
+            scope
+                .update_groups()
+                .filter(group::Column::Id.is_in(memberships.iter().map(|m| m.0)))
+                .col_expr(
+                    group::Column::Version,
+                    Expr::col(group::Column::Version).add(1),
+                )
+                .col_expr(group::Column::UpdatedAt, Expr::value(now))
+                .exec(&txn)
+                .await?;
+            let rows: Vec<_> = memberships
+                .iter()
+                .map(|(group_id, name, external_id)| {
+                    let group = events::group_summary(*group_id, name, external_id.as_deref());
+                    events::row(
+                        ctx,
+                        EventType::GroupMemberRemoved,
+                        *group_id,
+                        &events::membership_data(&group, &summary),
+                    )
+                })
+                .collect();
+            roster_entity::event::Entity::insert_many(rows)
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        events::row(
+            ctx,
+            EventType::UserDeleted,
+            uuid,
+            &events::user_data(&summary, None),
+        )
+        .insert(&txn)
+        .await?;
+        audit::record_success(&txn, ctx, Operation::UserDelete, Some(id), 204).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_users(&self, ctx: &RequestContext, query: &ListQuery) -> ProvResult<Value> {
+        let result = self.list_users_inner(ctx, query).await;
+        self.audited(ctx, Operation::UserList, None, result).await
+    }
+}
+
+fn projection_is_all(projection: &Projection) -> bool {
+    *projection == Projection::all()
+}

@@ -1,0 +1,345 @@
+//! SCIM bearer-token authentication without argon2 on every request.
+//!
+//! The first request with a token verifies its secret against the stored argon2id hash
+//! (on the blocking pool, at most a few at a time). The node then remembers the token's
+//! id with a SHA-256 digest of the secret. Later requests compare digests in constant
+//! time — microseconds — and re-read the token and tenant rows at most every
+//! [`REVALIDATE_AFTER`], so that revocation, expiry and tenant suspension made through any
+//! node take effect here within a second. `last_used_at` is written at most once a minute
+//! per token.
+//!
+//! The token, not the URL, decides the tenant: a token of another tenant, an unknown
+//! tenant and a bad token all get the same answer, so the answer never reveals whether a
+//! tenant exists.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use roster_entity::{scim_token, tenant};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use secrecy::ExposeSecret;
+use tokio::sync::Semaphore;
+
+use crate::crypto::{constant_time_eq, sha256, verify_secret};
+use crate::tenants::{TenantId, TenantSlug};
+use crate::time::Timestamp;
+use crate::tokens::{PresentedToken, TokenId};
+use crate::{Database, Result};
+
+/// How old a cached verification may be before the rows are read again.
+pub const REVALIDATE_AFTER: Duration = Duration::from_millis(750);
+/// How often `last_used_at` is written for a busy token.
+pub const LAST_USED_INTERVAL: Duration = Duration::from_secs(60);
+/// Argon2 verifications running at once; more wait. Bounds the CPU a flood of bad but
+/// well-formed tokens can take.
+const CONCURRENT_VERIFICATIONS: usize = 2;
+/// Tokens remembered per node.
+const CACHE_CAPACITY: usize = 10_000;
+
+/// A request's proven identity: which token, for which tenant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthenticatedToken {
+    pub token_id: TokenId,
+    pub tenant_id: TenantId,
+    pub tenant_slug: TenantSlug,
+    /// Requests per second allowed for this token, from the tenant; `None` = the server's
+    /// default.
+    pub rate_limit: Option<u32>,
+}
+
+/// Why a token was refused. Only [`AuthError::Suspended`] is shown differently; every
+/// other reason is a plain 401 whose detail does not say which tenant, if any, exists.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("the Authorization header must be \"Bearer <token>\"")]
+    Missing,
+    #[error("the bearer token is not valid for this endpoint")]
+    Invalid,
+    #[error("this token has been revoked; create a new one in Roster")]
+    Revoked,
+    #[error("this token has expired; create a new one in Roster")]
+    Expired,
+    #[error("provisioning for this tenant is suspended; contact the Roster operator")]
+    Suspended,
+}
+
+#[derive(Clone)]
+struct CacheEntry {
+    digest: [u8; 32],
+    token: AuthenticatedToken,
+    expires_at: Option<Timestamp>,
+    checked_at: Instant,
+    last_used_written: Option<Instant>,
+}
+
+/// Per-node authenticator; clone freely (shared state).
+#[derive(Clone)]
+pub struct TokenAuthenticator {
+    db: Database,
+    cache: Arc<RwLock<HashMap<String, CacheEntry>>>,
+    verifications: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for TokenAuthenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenAuthenticator").finish_non_exhaustive()
+    }
+}
+
+/// What the database says about a token right now.
+struct TokenRow {
+    token: scim_token::Model,
+    tenant: tenant::Model,
+}
+
+impl TokenAuthenticator {
+    pub fn new(db: Database) -> Self {
+        Self {
+            db,
+            cache: Arc::new(RwLock::new(HashMap::new())),
+            verifications: Arc::new(Semaphore::new(CONCURRENT_VERIFICATIONS)),
+        }
+    }
+
+    /// Authenticates the value of an `Authorization` header for the tenant named in the
+    /// URL.
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        tenant_slug: &str,
+    ) -> Result<std::result::Result<AuthenticatedToken, AuthError>> {
+        let Some(raw) = authorization.and_then(bearer_token) else {
+            return Ok(Err(AuthError::Missing));
+        };
+        let Some(presented) = PresentedToken::parse(raw) else {
+            return Ok(Err(AuthError::Invalid));
+        };
+        let digest = sha256(presented.secret().expose_secret().as_bytes());
+        let now = Timestamp::now();
+
+        let cached = self.cached(presented.public_id());
+        let outcome = match cached {
+            Some(entry) if constant_time_eq(&entry.digest, &digest) => {
+                if entry.checked_at.elapsed() < REVALIDATE_AFTER {
+                    check_expiry(entry.expires_at, now).map(|()| entry.token.clone())
+                } else {
+                    self.revalidate(presented.public_id(), digest, now).await?
+                }
+            }
+            _ => self.verify_fully(&presented, digest, now).await?,
+        };
+        Ok(outcome.and_then(|token| {
+            if token.tenant_slug.as_str() == tenant_slug {
+                self.note_use(presented.public_id(), token.token_id);
+                Ok(token)
+            } else {
+                Err(AuthError::Invalid)
+            }
+        }))
+    }
+
+    fn cached(&self, public_id: &str) -> Option<CacheEntry> {
+        self.cache
+            .read()
+            .ok()
+            .and_then(|cache| cache.get(public_id).cloned())
+    }
+
+    fn forget(&self, public_id: &str) {
+        if let Ok(mut cache) = self.cache.write() {
+            cache.remove(public_id);
+        }
+    }
+
+    fn remember(&self, public_id: &str, entry: CacheEntry) {
+        if let Ok(mut cache) = self.cache.write() {
+            if cache.len() >= CACHE_CAPACITY && !cache.contains_key(public_id) {
+                // Evict the entry checked longest ago; a full cache is rare (one entry per
+                // live token) and this keeps memory bounded.
+                if let Some(oldest) = cache
+                    .iter()
+                    .min_by_key(|(_, entry)| entry.checked_at)
+                    .map(|(key, _)| key.clone())
+                {
+                    cache.remove(&oldest);
+                }
+            }
+            let last_used_written = cache.get(public_id).and_then(|e| e.last_used_written);
+            cache.insert(
+                public_id.to_owned(),
+                CacheEntry {
+                    last_used_written,
+                    ..entry
+                },
+            );
+        }
+    }
+
+    async fn load(&self, public_id: &str) -> Result<Option<TokenRow>> {
+        let Some(token) = scim_token::Entity::find()
+            .filter(scim_token::Column::PublicId.eq(public_id))
+            .one(self.db.reader())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let tenant = tenant::Entity::find_by_id(token.tenant_id)
+            .one(self.db.reader())
+            .await?;
+        Ok(tenant.map(|tenant| TokenRow { token, tenant }))
+    }
+
+    /// A cached token whose check is stale: re-read the rows, no argon2 needed (the
+    /// digest matched a secret argon2 verified before).
+    async fn revalidate(
+        &self,
+        public_id: &str,
+        digest: [u8; 32],
+        now: Timestamp,
+    ) -> Result<std::result::Result<AuthenticatedToken, AuthError>> {
+        let Some(row) = self.load(public_id).await? else {
+            self.forget(public_id);
+            return Ok(Err(AuthError::Invalid));
+        };
+        Ok(self.admit(public_id, digest, row, now))
+    }
+
+    async fn verify_fully(
+        &self,
+        presented: &PresentedToken,
+        digest: [u8; 32],
+        now: Timestamp,
+    ) -> Result<std::result::Result<AuthenticatedToken, AuthError>> {
+        let Some(row) = self.load(presented.public_id()).await? else {
+            return Ok(Err(AuthError::Invalid));
+        };
+        let verified = {
+            let _permit = self.verifications.acquire().await.map_err(|_| {
+                crate::Error::Internal("token verification semaphore closed".into())
+            })?;
+            verify_secret(presented.secret().clone(), row.token.secret_hash.clone()).await?
+        };
+        if !verified {
+            return Ok(Err(AuthError::Invalid));
+        }
+        Ok(self.admit(presented.public_id(), digest, row, now))
+    }
+
+    /// Applies revocation, expiry and suspension to a token whose secret is proven, and
+    /// caches it when it may be used.
+    fn admit(
+        &self,
+        public_id: &str,
+        digest: [u8; 32],
+        row: TokenRow,
+        now: Timestamp,
+    ) -> std::result::Result<AuthenticatedToken, AuthError> {
+        if row.token.revoked_at.is_some() {
+            self.forget(public_id);
+            return Err(AuthError::Revoked);
+        }
+        let expires_at = row.token.expires_at.map(Timestamp::from_micros);
+        if let Err(err) = check_expiry(expires_at, now) {
+            self.forget(public_id);
+            return Err(err);
+        }
+        if row.tenant.status != "active" {
+            self.forget(public_id);
+            return Err(AuthError::Suspended);
+        }
+        let Ok(tenant_slug) = TenantSlug::parse(&row.tenant.slug) else {
+            return Err(AuthError::Invalid);
+        };
+        let token = AuthenticatedToken {
+            token_id: TokenId(row.token.id),
+            tenant_id: TenantId(row.tenant.id),
+            tenant_slug,
+            rate_limit: row
+                .tenant
+                .scim_rate_limit
+                .and_then(|limit| u32::try_from(limit).ok()),
+        };
+        self.remember(
+            public_id,
+            CacheEntry {
+                digest,
+                token: token.clone(),
+                expires_at,
+                checked_at: Instant::now(),
+                last_used_written: None,
+            },
+        );
+        Ok(token)
+    }
+
+    /// Writes `last_used_at` in the background when it is due for this token.
+    fn note_use(&self, public_id: &str, token_id: TokenId) {
+        let due = {
+            let Ok(mut cache) = self.cache.write() else {
+                return;
+            };
+            match cache.get_mut(public_id) {
+                Some(entry)
+                    if entry
+                        .last_used_written
+                        .is_none_or(|at| at.elapsed() >= LAST_USED_INTERVAL) =>
+                {
+                    entry.last_used_written = Some(Instant::now());
+                    true
+                }
+                _ => false,
+            }
+        };
+        if !due {
+            return;
+        }
+        let db = self.db.clone();
+        tokio::spawn(async move {
+            let result = scim_token::Entity::update_many()
+                .col_expr(
+                    scim_token::Column::LastUsedAt,
+                    sea_orm::sea_query::Expr::value(Timestamp::now().as_micros()),
+                )
+                .filter(scim_token::Column::Id.eq(token_id.0))
+                .exec(db.writer())
+                .await;
+            if let Err(err) = result {
+                tracing::warn!(error = %err, "recording a token's last use failed");
+            }
+        });
+    }
+}
+
+fn check_expiry(
+    expires_at: Option<Timestamp>,
+    now: Timestamp,
+) -> std::result::Result<(), AuthError> {
+    match expires_at {
+        Some(at) if at <= now => Err(AuthError::Expired),
+        _ => Ok(()),
+    }
+}
+
+/// The token of a `Bearer` authorization header (scheme case-insensitive, RFC 7235).
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|token| !token.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_required() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+    }
+}

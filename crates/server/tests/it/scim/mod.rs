@@ -1,0 +1,9 @@
+//! The SCIM endpoint, request by request, as Okta and Entra use it.
+
+mod concurrency;
+mod entra;
+mod groups;
+mod isolation;
+mod okta;
+mod protocol;
+mod support;
