@@ -7,10 +7,17 @@ use roster_scim::schema::SchemaRegistry;
 use roster_scim::{Filter, FilterLimits};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(src) = std::str::from_utf8(data) else { return };
-    let Ok(filter) = Filter::parse(src) else { return };
+    let Ok(src) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(filter) = Filter::parse(src) else {
+        return;
+    };
     let printed = filter.to_string();
-    let wide = FilterLimits { max_len: usize::MAX, max_depth: 64 };
+    let wide = FilterLimits {
+        max_len: usize::MAX,
+        max_depth: 64,
+    };
     match Filter::parse_with(&printed, wide) {
         Ok(again) => assert_eq!(again, filter, "round trip of {src:?} via {printed:?}"),
         Err(e) => panic!("canonical form {printed:?} of {src:?} does not parse: {e}"),

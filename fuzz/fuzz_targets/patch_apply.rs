@@ -9,9 +9,14 @@ use roster_scim::schema::{AttrType, CustomAttribute, SchemaRegistry};
 use serde_json::{Value, json};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(body) = serde_json::from_slice::<Value>(data) else { return };
-    let Ok(req) = PatchRequest::parse(&body) else { return };
-    let Ok(registry) = SchemaRegistry::new(&[CustomAttribute::new("level", AttrType::Integer)]) else {
+    let Ok(body) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    let Ok(req) = PatchRequest::parse(&body) else {
+        return;
+    };
+    let Ok(registry) = SchemaRegistry::new(&[CustomAttribute::new("level", AttrType::Integer)])
+    else {
         return;
     };
     let user = json!({
@@ -26,7 +31,12 @@ fuzz_target!(|data: &[u8]| {
         let Some(doc) = doc.as_object() else { return };
         let before = doc.clone();
         if let Ok(out) = apply_patch(schema, "id-1", doc, &req) {
-            assert_eq!(out.changed.is_empty(), &out.document == doc, "changed {:?}", out.changed);
+            assert_eq!(
+                out.changed.is_empty(),
+                &out.document == doc,
+                "changed {:?}",
+                out.changed
+            );
         }
         assert_eq!(doc, &before);
     }

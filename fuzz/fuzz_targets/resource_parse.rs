@@ -8,7 +8,9 @@ use roster_scim::schema::SchemaRegistry;
 use serde_json::Value;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(body) = serde_json::from_slice::<Value>(data) else { return };
+    let Ok(body) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
     let registry = SchemaRegistry::standard();
     if let Ok(p) = parse_user(registry.user(), &body) {
         let again = parse_user(registry.user(), &Value::Object(p.document.clone()));

@@ -160,6 +160,25 @@ impl TenantService {
         }
     }
 
+    /// Sets the SCIM requests per second allowed per token (`Some(0)` = unlimited,
+    /// `None` = the server's default).
+    pub async fn set_scim_rate_limit(&self, tenant: TenantId, limit: Option<u32>) -> Result<()> {
+        let limit = limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX));
+        tenant::Entity::update_many()
+            .col_expr(
+                tenant::Column::ScimRateLimit,
+                sea_orm::sea_query::Expr::value(limit),
+            )
+            .col_expr(
+                tenant::Column::UpdatedAt,
+                sea_orm::sea_query::Expr::value(Timestamp::now().as_micros()),
+            )
+            .filter(tenant::Column::Id.eq(tenant.0))
+            .exec(self.db.writer())
+            .await?;
+        Ok(())
+    }
+
     pub async fn find_by_slug(&self, slug: &str) -> Result<Option<Tenant>> {
         Ok(tenant::Entity::find()
             .filter(tenant::Column::Slug.eq(slug))

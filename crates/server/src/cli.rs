@@ -81,6 +81,9 @@ enum TenantCommand {
         slug: String,
         #[arg(long)]
         name: String,
+        /// SCIM requests per second per token (0 = unlimited); default: ROSTER_SCIM_RATE_LIMIT.
+        #[arg(long)]
+        scim_rate_limit: Option<u32>,
     },
 }
 
@@ -131,13 +134,24 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Tenant {
-            command: TenantCommand::Create { slug, name },
+            command:
+                TenantCommand::Create {
+                    slug,
+                    name,
+                    scim_rate_limit,
+                },
         } => {
             let services = open_migrated(&config).await?;
             let tenant = services
                 .tenants()
                 .create(TenantSlug::parse(&slug)?, TenantName::parse(&name)?)
                 .await?;
+            if scim_rate_limit.is_some() {
+                services
+                    .tenants()
+                    .set_scim_rate_limit(tenant.id, scim_rate_limit)
+                    .await?;
+            }
             let base = config.public_url()?;
             println_out(&format!(
                 "Created tenant {} ({}).\nSCIM base URL: {}",
