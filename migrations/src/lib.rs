@@ -8,11 +8,15 @@ pub use sea_orm_migration::prelude::*;
 pub use sea_orm_migration::{IntoSchemaManagerConnection, seaql_migrations};
 
 mod m20261122_000001_initial;
+mod m20261122_100001_login_throttles;
 
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_initial::Migration)]
+        vec![
+            Box::new(m20261122_000001_initial::Migration),
+            Box::new(m20261122_100001_login_throttles::Migration),
+        ]
     }
 }

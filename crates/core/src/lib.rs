@@ -8,8 +8,12 @@
 pub mod admins;
 pub mod crypto;
 pub mod db;
+pub mod directory;
 pub mod error;
+pub mod memberships;
+pub mod paging;
 pub mod services;
+pub mod sessions;
 pub mod tenants;
 pub mod time;
 pub mod tokens;

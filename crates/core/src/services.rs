@@ -2,6 +2,9 @@
 
 use crate::Database;
 use crate::admins::AdminService;
+use crate::directory::DirectoryService;
+use crate::memberships::MembershipService;
+use crate::sessions::SessionService;
 use crate::tenants::TenantService;
 use crate::tokens::TokenService;
 
@@ -12,6 +15,9 @@ pub struct Services {
     tenants: TenantService,
     admins: AdminService,
     tokens: TokenService,
+    sessions: SessionService,
+    memberships: MembershipService,
+    directory: DirectoryService,
 }
 
 impl Services {
@@ -20,6 +26,9 @@ impl Services {
             tenants: TenantService::new(db.clone()),
             admins: AdminService::new(db.clone()),
             tokens: TokenService::new(db.clone()),
+            sessions: SessionService::new(db.clone()),
+            memberships: MembershipService::new(db.clone()),
+            directory: DirectoryService::new(db.clone()),
             db,
         }
     }
@@ -38,5 +47,17 @@ impl Services {
 
     pub fn tokens(&self) -> &TokenService {
         &self.tokens
+    }
+
+    pub fn sessions(&self) -> &SessionService {
+        &self.sessions
+    }
+
+    pub fn memberships(&self) -> &MembershipService {
+        &self.memberships
+    }
+
+    pub fn directory(&self) -> &DirectoryService {
+        &self.directory
     }
 }
