@@ -5,6 +5,7 @@
 //! `roster-core`, map the result. No SQL and no business rules live here; only this crate
 //! knows actix-web.
 
+mod admin;
 mod health;
 mod metrics;
 mod telemetry;
@@ -90,6 +91,7 @@ impl Application {
                 .wrap(from_fn(telemetry::request_id_header))
                 .wrap(TracingLogger::<telemetry::RosterRootSpan>::new())
                 .configure(health::routes)
+                .configure(admin::routes)
         })
         .disable_signals()
         .shutdown_timeout(config.shutdown_timeout.as_secs())
