@@ -149,7 +149,7 @@ pub struct UserDetail {
     pub created_at: Timestamp,
     pub version: i64,
     /// The SCIM document flattened to `(path, value)` pairs, e.g. `("name.givenName",
-    /// "Ada")`, in document order.
+    /// "Ada")`, sorted by attribute name (array items in their order).
     pub attributes: Vec<(String, String)>,
     pub groups: Vec<GroupSummary>,
     pub history: Vec<LogEntry>,
@@ -520,9 +520,9 @@ mod tests {
         assert_eq!(
             flatten_document(doc),
             vec![
-                ("name.givenName".to_owned(), "Ada".to_owned()),
-                ("emails[0].value".to_owned(), "a@x.test".to_owned()),
                 ("emails[0].primary".to_owned(), "true".to_owned()),
+                ("emails[0].value".to_owned(), "a@x.test".to_owned()),
+                ("name.givenName".to_owned(), "Ada".to_owned()),
             ]
         );
         assert_eq!(flatten_document("{oops").len(), 1);

@@ -300,7 +300,7 @@ async fn operator_and_tenant_admin_journey() {
             .unwrap();
         assert_eq!(revoke_links.len(), 2, "the forged form created nothing");
         // Newest first: the last link is the first token.
-        revoke_links[1].click().await.unwrap();
+        click_element(&browser, &revoke_links[1]).await;
         assert!(text_of(&browser, "h1").await.contains("Revoke “Okta”?"));
         click(&browser, "main form button[type=submit]").await;
         assert_eq!(path_of(&browser).await, "/admin/t/acme/tokens");

@@ -454,14 +454,34 @@ pub async fn fill(browser: &Client, css: &str, value: &str) {
     field.send_keys(value).await.unwrap();
 }
 
+/// Clicks something that loads a new page, and waits until the new page has loaded:
+/// WebDriver's click returns once the click is dispatched, not when the next document
+/// is ready, and reading too early reads the old page.
 pub async fn click(browser: &Client, css: &str) {
+    let element = browser.find(Locator::Css(css)).await.unwrap();
+    click_element(browser, &element).await;
+}
+
+pub async fn click_element(browser: &Client, element: &fantoccini::elements::Element) {
     browser
-        .find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
+        .execute("window.__rosterOldPage = true;", vec![])
         .await
         .unwrap();
+    element.click().await.unwrap();
+    for _ in 0..200 {
+        let loaded = browser
+            .execute(
+                "return window.__rosterOldPage === undefined && document.readyState === 'complete';",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if loaded == serde_json::Value::Bool(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no new page loaded within 10 s");
 }
 
 pub async fn text_of(browser: &Client, css: &str) -> String {
