@@ -80,6 +80,15 @@ pub(crate) async fn login(
             policy(&state),
         )
         .await?;
+    let refused = match &outcome {
+        LoginOutcome::SignedIn { .. } => None,
+        LoginOutcome::Rejected => Some("rejected"),
+        LoginOutcome::LockedOut { .. } => Some("locked"),
+    };
+    if let Some(reason) = refused {
+        // Never the email: it is personal data (and a mistyped one may be a password).
+        tracing::info!(reason, "sign-in refused");
+    }
     let (status, error) = match outcome {
         LoginOutcome::SignedIn { admin, session } => {
             let next = if admin.must_change_password {
