@@ -298,4 +298,14 @@ mod tests {
         let underscore_secret = format!("rst_0123456789abcdef_{}_", "A".repeat(SECRET_LEN - 1));
         assert!(PresentedToken::parse(&underscore_secret).is_some());
     }
+
+    #[test]
+    fn expiry_is_the_end_of_a_future_day_or_nothing() {
+        assert_eq!(TokenExpiry::parse("  ").unwrap().at(), None);
+        let at = TokenExpiry::parse("2999-01-31").unwrap().at().unwrap();
+        assert_eq!(at.to_rfc3339(), "2999-01-31T23:59:59.999999Z");
+        assert!(TokenExpiry::parse("2000-01-01").is_err());
+        assert!(TokenExpiry::parse("31/01/2999").is_err());
+        assert!(TokenExpiry::parse("2999-02-30").is_err());
+    }
 }

@@ -334,8 +334,23 @@ async fn other_tenants_are_404_and_failed_sign_ins_lock() {
     tenant(app, &operator_admin, "globex", "Globex").await;
     let _ = tenant_admin(app, &acme, "it@acme.test", "tenant admin password").await;
     with_browser(|browser| async move {
+        // A session id planted before sign-in (fixation) is not the one signed in.
+        browser.goto(&app.url("/admin/login")).await.unwrap();
+        let planted = "p".repeat(43);
+        browser
+            .execute(
+                "document.cookie = 'roster_session=' + arguments[0] + '; path=/admin; SameSite=Strict';",
+                vec![serde_json::json!(planted)],
+            )
+            .await
+            .unwrap();
+        let before = browser.get_named_cookie("roster_session").await.unwrap();
+        assert_eq!(before.value(), planted);
         sign_in_with(&browser, app, "it@acme.test", "tenant admin password").await;
         assert_eq!(path_of(&browser).await, "/admin/t/acme");
+        let session = browser.get_named_cookie("roster_session").await.unwrap();
+        assert_ne!(session.value(), planted);
+        assert_eq!(session.http_only(), Some(true));
         browser
             .goto(&app.url("/admin/t/globex/users"))
             .await
