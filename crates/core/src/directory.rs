@@ -2,7 +2,7 @@
 //! groups and their members, and the provisioning log. Nothing here writes; the SCIM
 //! provisioning service owns the writes.
 //!
-//! Every query goes through [`TenantDirectory`], made from a [`TenantScope`], and carries
+//! Every query goes through [`TenantDirectory`], made from a [`TenantAccess`], and carries
 //! its tenant id: there is no function here that takes a bare tenant id.
 //! Lists are keyset-paged on indexed columns (`(tenant_id, id)` on users, groups and the
 //! log; the primary key `(group_id, user_id)` on members), so page 1,000 costs what page
@@ -15,7 +15,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::memberships::TenantScope;
+use crate::memberships::TenantAccess;
 use crate::paging::{Page, PageSize};
 use crate::time::Timestamp;
 use crate::{Database, Result};
@@ -218,7 +218,7 @@ impl DirectoryService {
     }
 
     /// The directory of the one tenant `scope` names.
-    pub fn tenant<'a>(&'a self, scope: &TenantScope) -> TenantDirectory<'a> {
+    pub fn tenant<'a>(&'a self, scope: &TenantAccess) -> TenantDirectory<'a> {
         TenantDirectory {
             db: &self.db,
             tenant: scope.id().0,

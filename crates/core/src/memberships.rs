@@ -1,5 +1,5 @@
 //! Who may manage which tenant: operators every tenant, tenant admins the tenants they
-//! are members of. [`TenantScope`] is the proof of that check that the tenant-scoped
+//! are members of. [`TenantAccess`] is the proof of that check that the tenant-scoped
 //! services take, so a query for a tenant the admin cannot see cannot be written.
 
 use roster_entity::{admin, tenant, tenant_membership};
@@ -21,14 +21,14 @@ use crate::{Database, Error, Result};
 /// The only membership role for now; a column so that read-only roles can come later.
 const ROLE_ADMIN: &str = "admin";
 
-/// A tenant the admin holding it may manage. Made only by [`MembershipService::scope`]
+/// A tenant the admin holding it may manage. Made only by [`MembershipService::access`]
 /// (after the access check) and by tenant creation.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TenantScope {
+pub struct TenantAccess {
     tenant: Tenant,
 }
 
-impl TenantScope {
+impl TenantAccess {
     pub(crate) fn new(tenant: Tenant) -> Self {
         Self { tenant }
     }
@@ -77,7 +77,7 @@ impl MembershipService {
 
     /// The tenant `slug` names, if this admin may manage it. Unknown tenants and tenants
     /// of others are both `None`, so that the caller cannot tell them apart (404, not 403).
-    pub async fn scope(&self, admin: &Admin, slug: &str) -> Result<Option<TenantScope>> {
+    pub async fn access(&self, admin: &Admin, slug: &str) -> Result<Option<TenantAccess>> {
         let Ok(slug) = TenantSlug::parse(slug) else {
             return Ok(None);
         };
@@ -96,7 +96,7 @@ impl MembershipService {
                 return Ok(None);
             }
         }
-        Ok(Some(TenantScope::new(Tenant::from(row))))
+        Ok(Some(TenantAccess::new(Tenant::from(row))))
     }
 
     /// The tenants a tenant admin belongs to, by slug. (Operators see every tenant through
@@ -126,7 +126,7 @@ impl MembershipService {
     /// admin id, which is a UUIDv7).
     pub async fn admins(
         &self,
-        scope: &TenantScope,
+        scope: &TenantAccess,
         after: Option<AdminId>,
         size: PageSize,
     ) -> Result<Page<TenantAdmin, AdminId>> {
@@ -162,7 +162,7 @@ impl MembershipService {
 
     /// Makes `email` an admin of the tenant. A new account gets a one-time password it
     /// must change at first sign-in; an existing one keeps its password.
-    pub async fn invite(&self, scope: &TenantScope, email: AdminEmail) -> Result<Invitation> {
+    pub async fn invite(&self, scope: &TenantAccess, email: AdminEmail) -> Result<Invitation> {
         let existing = admin::Entity::find()
             .filter(admin::Column::EmailLower.eq(email.lowercase()))
             .one(self.db.reader())
@@ -240,7 +240,7 @@ impl MembershipService {
     }
 
     /// One admin of this tenant, for the confirmation page.
-    pub async fn find(&self, scope: &TenantScope, id: AdminId) -> Result<Option<TenantAdmin>> {
+    pub async fn find(&self, scope: &TenantAccess, id: AdminId) -> Result<Option<TenantAdmin>> {
         let Some(membership) = tenant_membership::Entity::find_by_id((scope.id().0, id.0))
             .one(self.db.reader())
             .await?
@@ -262,7 +262,7 @@ impl MembershipService {
 
     /// Ends an admin's membership of this tenant. Nobody removes themselves (a tenant
     /// must not lose its last admin by a slip); the account itself stays.
-    pub async fn remove(&self, scope: &TenantScope, id: AdminId, acting: &Admin) -> Result<()> {
+    pub async fn remove(&self, scope: &TenantAccess, id: AdminId, acting: &Admin) -> Result<()> {
         if acting.id == id {
             return Err(Error::invalid("admin", "you cannot remove yourself"));
         }

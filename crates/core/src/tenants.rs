@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::admins::Admin;
 use crate::error::is_unique_violation;
-use crate::memberships::TenantScope;
+use crate::memberships::TenantAccess;
 use crate::paging::{Page, PageSize};
 use crate::time::Timestamp;
 use crate::{Database, Error, Result};
@@ -190,9 +190,9 @@ impl TenantService {
         acting: &Admin,
         slug: TenantSlug,
         name: TenantName,
-    ) -> Result<TenantScope> {
+    ) -> Result<TenantAccess> {
         require_operator(acting)?;
-        Ok(TenantScope::new(self.create(slug, name).await?))
+        Ok(TenantAccess::new(self.create(slug, name).await?))
     }
 
     /// Every tenant by slug, a page at a time (keyset on the unique slug).
@@ -222,7 +222,7 @@ impl TenantService {
     pub async fn set_status(
         &self,
         acting: &Admin,
-        scope: &TenantScope,
+        scope: &TenantAccess,
         status: TenantStatus,
     ) -> Result<Tenant> {
         require_operator(acting)?;

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::admins::AdminId;
 use crate::crypto;
-use crate::memberships::TenantScope;
+use crate::memberships::TenantAccess;
 use crate::paging::{Page, PageSize};
 use crate::tenants::TenantId;
 use crate::time::Timestamp;
@@ -217,7 +217,7 @@ impl TokenService {
     /// The tenant's tokens, newest first, revoked ones included (keyset on the UUIDv7 id).
     pub async fn list(
         &self,
-        scope: &TenantScope,
+        scope: &TenantAccess,
         before: Option<TokenId>,
         size: PageSize,
     ) -> Result<Page<TokenInfo, TokenId>> {
@@ -236,7 +236,7 @@ impl TokenService {
         ))
     }
 
-    pub async fn find(&self, scope: &TenantScope, id: TokenId) -> Result<Option<TokenInfo>> {
+    pub async fn find(&self, scope: &TenantAccess, id: TokenId) -> Result<Option<TokenInfo>> {
         Ok(scim_token::Entity::find_by_id(id.0)
             .filter(scim_token::Column::TenantId.eq(scope.id().0))
             .one(self.db.reader())
@@ -245,7 +245,7 @@ impl TokenService {
     }
 
     /// Revokes a token of this tenant. Revoking a revoked token changes nothing.
-    pub async fn revoke(&self, scope: &TenantScope, id: TokenId) -> Result<TokenInfo> {
+    pub async fn revoke(&self, scope: &TenantAccess, id: TokenId) -> Result<TokenInfo> {
         scim_token::Entity::update_many()
             .col_expr(
                 scim_token::Column::RevokedAt,
@@ -261,7 +261,7 @@ impl TokenService {
 
     /// When a live token of the tenant was last accepted by the SCIM endpoint: whether
     /// the identity provider has connected yet.
-    pub async fn last_used(&self, scope: &TenantScope) -> Result<Option<Timestamp>> {
+    pub async fn last_used(&self, scope: &TenantAccess) -> Result<Option<Timestamp>> {
         let now = Timestamp::now().as_micros();
         let last: Option<Option<i64>> = scim_token::Entity::find()
             .select_only()

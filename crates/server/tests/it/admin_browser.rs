@@ -109,7 +109,7 @@ async fn operator_and_tenant_admin_journey() {
         let scope = app
             .services
             .memberships()
-            .scope(&operator_admin, "acme")
+            .access(&operator_admin, "acme")
             .await
             .unwrap()
             .unwrap();

@@ -15,7 +15,7 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt as _;
 use roster_core::admins::{Admin, AdminEmail};
-use roster_core::memberships::TenantScope;
+use roster_core::memberships::TenantAccess;
 use roster_core::tenants::{TenantName, TenantSlug};
 use roster_entity::{group, group_member, provisioning_log, user};
 use roster_testkit::TestApp;
@@ -188,7 +188,7 @@ pub async fn find_admin(app: &TestApp, email: &str) -> Admin {
         .unwrap()
 }
 
-pub async fn tenant(app: &TestApp, operator: &Admin, slug: &str, name: &str) -> TenantScope {
+pub async fn tenant(app: &TestApp, operator: &Admin, slug: &str, name: &str) -> TenantAccess {
     app.services
         .tenants()
         .create_by(
@@ -203,7 +203,7 @@ pub async fn tenant(app: &TestApp, operator: &Admin, slug: &str, name: &str) -> 
 /// Invites a tenant admin and signs them in with a chosen password.
 pub async fn tenant_admin(
     app: &TestApp,
-    scope: &TenantScope,
+    scope: &TenantAccess,
     email: &str,
     password: &str,
 ) -> Browserless {
@@ -235,7 +235,7 @@ pub async fn tenant_admin(
 /// A provisioned user as the SCIM service will write it (fixture until that lands).
 pub async fn fixture_user(
     app: &TestApp,
-    scope: &TenantScope,
+    scope: &TenantAccess,
     user_name: &str,
     display: &str,
     active: bool,
@@ -272,7 +272,7 @@ pub async fn fixture_user(
 
 pub async fn fixture_group(
     app: &TestApp,
-    scope: &TenantScope,
+    scope: &TenantAccess,
     name: &str,
     members: &[Uuid],
 ) -> Uuid {
@@ -307,7 +307,7 @@ pub async fn fixture_group(
 
 pub async fn fixture_log(
     app: &TestApp,
-    scope: &TenantScope,
+    scope: &TenantAccess,
     operation: &str,
     resource_id: Option<Uuid>,
     status: i32,

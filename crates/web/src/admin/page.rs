@@ -5,7 +5,7 @@ use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
-use roster_core::memberships::TenantScope;
+use roster_core::memberships::TenantAccess;
 use roster_core::sessions::CurrentSession;
 use roster_core::tenants::TenantStatus;
 use roster_core::time::Timestamp;
@@ -138,7 +138,7 @@ impl Layout {
     pub(crate) fn tenant(
         req: &HttpRequest,
         session: &CurrentSession,
-        scope: &TenantScope,
+        scope: &TenantAccess,
         section: &'static str,
     ) -> Self {
         let tenant = scope.tenant();

@@ -10,7 +10,7 @@ use std::pin::Pin;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use roster_core::memberships::TenantScope;
+use roster_core::memberships::TenantAccess;
 use roster_core::sessions::{CurrentSession, NewSession, SessionPolicy};
 use roster_core::time::Timestamp;
 use secrecy::ExposeSecret;
@@ -69,7 +69,7 @@ pub(crate) struct Admin(pub CurrentSession);
 /// Unknown tenants and other admins' tenants are both 404.
 pub(crate) struct TenantPage {
     pub session: CurrentSession,
-    pub scope: TenantScope,
+    pub scope: TenantAccess,
 }
 
 type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, AdminError>>>>;
@@ -137,7 +137,7 @@ impl FromRequest for TenantPage {
             let scope = state
                 .services
                 .memberships()
-                .scope(&session.admin, slug)
+                .access(&session.admin, slug)
                 .await?
                 .ok_or(AdminError::NotFound)?;
             tracing::Span::current().record("tenant", scope.slug().as_str());
