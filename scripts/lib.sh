@@ -32,6 +32,15 @@ need_psql() {
     fi
 }
 
+# Headless Chromium and its WebDriver, for the admin UI's browser tests.
+need_chromium() {
+    if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+        step "installing chromium and chromium-driver"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+    fi
+}
+
 # Drops and creates the database roster_test on the server at $1 (no path).
 fresh_database() {
     psql "$1/postgres" -v ON_ERROR_STOP=1 -q \

@@ -9,6 +9,7 @@ pub use sea_orm_migration::{IntoSchemaManagerConnection, seaql_migrations};
 
 mod m20261122_000001_initial;
 mod m20261122_000002_tenant_rate_limit;
+mod m20261122_100001_login_throttles;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_initial::Migration),
             Box::new(m20261122_000002_tenant_rate_limit::Migration),
+            Box::new(m20261122_100001_login_throttles::Migration),
         ]
     }
 }

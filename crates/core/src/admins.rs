@@ -195,6 +195,15 @@ impl AdminService {
         }
     }
 
+    /// The admin who signs in with `email`, if any.
+    pub async fn find_by_email(&self, email: &AdminEmail) -> Result<Option<Admin>> {
+        Ok(admin::Entity::find()
+            .filter(admin::Column::EmailLower.eq(email.lowercase()))
+            .one(self.db.reader())
+            .await?
+            .map(Admin::from))
+    }
+
     /// The stored hash of an admin, for checks such as the first-start test.
     pub async fn password_hash(&self, email: &AdminEmail) -> Result<Option<String>> {
         Ok(admin::Entity::find()

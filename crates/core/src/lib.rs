@@ -8,10 +8,14 @@
 pub mod admins;
 pub mod crypto;
 pub mod db;
+pub mod directory;
 pub mod error;
+pub mod memberships;
+pub mod paging;
 pub mod provisioning;
 pub mod rate_limit;
 pub mod services;
+pub mod sessions;
 pub mod tenants;
 pub mod time;
 pub mod token_auth;

@@ -4,8 +4,11 @@ use std::sync::Arc;
 
 use crate::Database;
 use crate::admins::AdminService;
+use crate::directory::DirectoryService;
+use crate::memberships::MembershipService;
 use crate::provisioning::{Provisioning, ScimSettings};
 use crate::rate_limit::RateLimiter;
+use crate::sessions::SessionService;
 use crate::tenants::TenantService;
 use crate::token_auth::TokenAuthenticator;
 use crate::tokens::TokenService;
@@ -39,6 +42,9 @@ pub struct Services {
     token_auth: TokenAuthenticator,
     rate_limiter: Arc<RateLimiter>,
     provisioning: Provisioning,
+    sessions: SessionService,
+    memberships: MembershipService,
+    directory: DirectoryService,
 }
 
 impl Services {
@@ -51,6 +57,9 @@ impl Services {
             rate_limiter: Arc::new(RateLimiter::new()),
             provisioning: Provisioning::new(db.clone(), ScimSettings::new(&config.public_url)),
             config: Arc::new(config),
+            sessions: SessionService::new(db.clone()),
+            memberships: MembershipService::new(db.clone()),
+            directory: DirectoryService::new(db.clone()),
             db,
         }
     }
@@ -85,5 +94,17 @@ impl Services {
 
     pub fn provisioning(&self) -> &Provisioning {
         &self.provisioning
+    }
+
+    pub fn sessions(&self) -> &SessionService {
+        &self.sessions
+    }
+
+    pub fn memberships(&self) -> &MembershipService {
+        &self.memberships
+    }
+
+    pub fn directory(&self) -> &DirectoryService {
+        &self.directory
     }
 }

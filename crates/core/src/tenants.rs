@@ -5,10 +5,14 @@ use std::fmt;
 use roster_entity::tenant;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
+use crate::admins::Admin;
 use crate::error::is_unique_violation;
+use crate::memberships::TenantAccess;
+use crate::paging::{Page, PageSize};
 use crate::time::Timestamp;
 use crate::{Database, Error, Result};
 
@@ -91,7 +95,7 @@ pub enum TenantStatus {
 }
 
 impl TenantStatus {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",
             Self::Suspended => "suspended",
@@ -195,6 +199,71 @@ impl TenantService {
             .into_iter()
             .map(Tenant::from)
             .collect())
+    }
+}
+
+impl TenantService {
+    /// Creates a tenant on behalf of an admin: operators only. For anyone else the
+    /// answer is `NotFound`, as for every other page they may not see.
+    pub async fn create_by(
+        &self,
+        acting: &Admin,
+        slug: TenantSlug,
+        name: TenantName,
+    ) -> Result<TenantAccess> {
+        require_operator(acting)?;
+        Ok(TenantAccess::new(self.create(slug, name).await?))
+    }
+
+    /// Every tenant by slug, a page at a time (keyset on the unique slug).
+    pub async fn list_page(
+        &self,
+        acting: &Admin,
+        after: Option<&TenantSlug>,
+        size: PageSize,
+    ) -> Result<Page<Tenant, TenantSlug>> {
+        require_operator(acting)?;
+        let mut query = tenant::Entity::find()
+            .order_by_asc(tenant::Column::Slug)
+            .limit(size.probe());
+        if let Some(after) = after {
+            query = query.filter(tenant::Column::Slug.gt(after.as_str()));
+        }
+        let rows = query.all(self.db.reader()).await?;
+        Ok(Page::from_probe(
+            rows.into_iter().map(Tenant::from).collect(),
+            size,
+            |tenant: &Tenant| tenant.slug.clone(),
+        ))
+    }
+
+    /// Suspends or reactivates a tenant: operators only. A suspended tenant keeps its
+    /// data and its admins can still sign in and look; its SCIM endpoint refuses requests.
+    pub async fn set_status(
+        &self,
+        acting: &Admin,
+        scope: &TenantAccess,
+        status: TenantStatus,
+    ) -> Result<Tenant> {
+        require_operator(acting)?;
+        let row = tenant::ActiveModel {
+            id: Set(scope.id().0),
+            status: Set(status.as_str().to_owned()),
+            updated_at: Set(Timestamp::now().as_micros()),
+            ..Default::default()
+        }
+        .update(self.db.writer())
+        .await?;
+        Ok(row.into())
+    }
+}
+
+/// Operator-only actions answer `NotFound` to anyone else (404, never 403).
+pub fn require_operator(acting: &Admin) -> Result<()> {
+    if acting.is_operator {
+        Ok(())
+    } else {
+        Err(Error::NotFound)
     }
 }
 

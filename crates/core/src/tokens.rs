@@ -7,12 +7,18 @@
 use std::fmt;
 
 use roster_entity::scim_token;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use crate::admins::AdminId;
 use crate::crypto;
+use crate::memberships::TenantAccess;
+use crate::paging::{Page, PageSize};
 use crate::tenants::TenantId;
 use crate::time::Timestamp;
 use crate::{Database, Error, Result};
@@ -86,6 +92,36 @@ impl TokenLabel {
             ));
         }
         Ok(Self(label.to_owned()))
+    }
+}
+
+/// When a token stops working: the end (23:59:59 UTC) of a day in `YYYY-MM-DD` form,
+/// which is what a date input sends. Empty means never; a past day is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenExpiry(Option<Timestamp>);
+
+impl TokenExpiry {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Ok(Self(None));
+        }
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        let date = time::Date::parse(raw, &format)
+            .map_err(|_| Error::invalid("expires", "must be a date like 2027-01-31, or empty"))?;
+        let end_of_day = date
+            .with_hms_micro(23, 59, 59, 999_999)
+            .map_err(|_| Error::invalid("expires", "must be a date like 2027-01-31"))?
+            .assume_utc();
+        let at = Timestamp::from_datetime(end_of_day);
+        if at <= Timestamp::now() {
+            return Err(Error::invalid("expires", "must be a day in the future"));
+        }
+        Ok(Self(Some(at)))
+    }
+
+    pub fn at(self) -> Option<Timestamp> {
+        self.0
     }
 }
 
@@ -170,6 +206,80 @@ impl TokenService {
     }
 }
 
+impl TokenInfo {
+    /// Usable now: neither revoked nor expired.
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
+    }
+}
+
+impl TokenService {
+    /// The tenant's tokens, newest first, revoked ones included (keyset on the UUIDv7 id).
+    pub async fn list(
+        &self,
+        scope: &TenantAccess,
+        before: Option<TokenId>,
+        size: PageSize,
+    ) -> Result<Page<TokenInfo, TokenId>> {
+        let mut query = scim_token::Entity::find()
+            .filter(scim_token::Column::TenantId.eq(scope.id().0))
+            .order_by_desc(scim_token::Column::Id)
+            .limit(size.probe());
+        if let Some(before) = before {
+            query = query.filter(scim_token::Column::Id.lt(before.0));
+        }
+        let rows = query.all(self.db.reader()).await?;
+        Ok(Page::from_probe(
+            rows.into_iter().map(TokenInfo::from).collect(),
+            size,
+            |token: &TokenInfo| token.id,
+        ))
+    }
+
+    pub async fn find(&self, scope: &TenantAccess, id: TokenId) -> Result<Option<TokenInfo>> {
+        Ok(scim_token::Entity::find_by_id(id.0)
+            .filter(scim_token::Column::TenantId.eq(scope.id().0))
+            .one(self.db.reader())
+            .await?
+            .map(TokenInfo::from))
+    }
+
+    /// Revokes a token of this tenant. Revoking a revoked token changes nothing.
+    pub async fn revoke(&self, scope: &TenantAccess, id: TokenId) -> Result<TokenInfo> {
+        scim_token::Entity::update_many()
+            .col_expr(
+                scim_token::Column::RevokedAt,
+                Expr::value(Timestamp::now().as_micros()),
+            )
+            .filter(scim_token::Column::Id.eq(id.0))
+            .filter(scim_token::Column::TenantId.eq(scope.id().0))
+            .filter(scim_token::Column::RevokedAt.is_null())
+            .exec(self.db.writer())
+            .await?;
+        self.find(scope, id).await?.ok_or(Error::NotFound)
+    }
+
+    /// When a live token of the tenant was last accepted by the SCIM endpoint: whether
+    /// the identity provider has connected yet.
+    pub async fn last_used(&self, scope: &TenantAccess) -> Result<Option<Timestamp>> {
+        let now = Timestamp::now().as_micros();
+        let last: Option<Option<i64>> = scim_token::Entity::find()
+            .select_only()
+            .column_as(scim_token::Column::LastUsedAt.max(), "last_used")
+            .filter(scim_token::Column::TenantId.eq(scope.id().0))
+            .filter(scim_token::Column::RevokedAt.is_null())
+            .filter(
+                Condition::any()
+                    .add(scim_token::Column::ExpiresAt.is_null())
+                    .add(scim_token::Column::ExpiresAt.gt(now)),
+            )
+            .into_tuple()
+            .one(self.db.reader())
+            .await?;
+        Ok(last.flatten().map(Timestamp::from_micros))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +297,15 @@ mod tests {
         assert!(PresentedToken::parse(&format!("rst_0123456789abcdef_{secret}x")).is_none());
         let underscore_secret = format!("rst_0123456789abcdef_{}_", "A".repeat(SECRET_LEN - 1));
         assert!(PresentedToken::parse(&underscore_secret).is_some());
+    }
+
+    #[test]
+    fn expiry_is_the_end_of_a_future_day_or_nothing() {
+        assert_eq!(TokenExpiry::parse("  ").unwrap().at(), None);
+        let at = TokenExpiry::parse("2999-01-31").unwrap().at().unwrap();
+        assert_eq!(at.to_rfc3339(), "2999-01-31T23:59:59.999999Z");
+        assert!(TokenExpiry::parse("2000-01-01").is_err());
+        assert!(TokenExpiry::parse("31/01/2999").is_err());
+        assert!(TokenExpiry::parse("2999-02-30").is_err());
     }
 }

@@ -13,6 +13,7 @@ pub mod admin_session;
 pub mod event;
 pub mod group;
 pub mod group_member;
+pub mod login_throttle;
 pub mod provisioning_log;
 pub mod scim_token;
 pub mod tenant;

@@ -57,6 +57,17 @@ impl TestDatabase {
         }
     }
 
+    /// Another handle on this same database, for a second node. It removes nothing when
+    /// dropped: the original owns the database and must outlive every handle.
+    pub fn handle(&self) -> Self {
+        Self {
+            url: self.url.clone(),
+            backend: self.backend,
+            _dir: None,
+            schema: None,
+        }
+    }
+
     /// The URL to give to `ROSTER_DATABASE_URL` or `Database::connect`.
     pub fn url(&self) -> &str {
         &self.url

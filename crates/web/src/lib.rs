@@ -5,6 +5,7 @@
 //! `roster-core`, map the result. No SQL and no business rules live here; only this crate
 //! knows actix-web.
 
+mod admin;
 mod health;
 mod metrics;
 mod scim;
@@ -92,6 +93,7 @@ impl Application {
                 .wrap(TracingLogger::<telemetry::RosterRootSpan>::new())
                 .configure(health::routes)
                 .configure(scim::routes)
+                .configure(admin::routes)
         })
         .disable_signals()
         .shutdown_timeout(config.shutdown_timeout.as_secs())

@@ -2,6 +2,11 @@
 //! or PostgreSQL when the test command sets `ROSTER_TEST_DATABASE_URL`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin_browser;
+mod admin_forms;
+mod admin_http;
+mod admin_pages;
+mod admin_support;
 mod binary;
 mod compose;
 mod health;

@@ -1,0 +1,541 @@
+//! The read side of a tenant's directory for the admin UI: overview counts, users,
+//! groups and their members, and the provisioning log. Nothing here writes; the SCIM
+//! provisioning service owns the writes.
+//!
+//! Every query goes through [`TenantDirectory`], made from a [`TenantAccess`], and carries
+//! its tenant id: there is no function here that takes a bare tenant id.
+//! Lists are keyset-paged on indexed columns (`(tenant_id, id)` on users, groups and the
+//! log; the primary key `(group_id, user_id)` on members), so page 1,000 costs what page
+//! 1 does.
+
+use roster_entity::{group, group_member, provisioning_log, user};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::memberships::TenantAccess;
+use crate::paging::{Page, PageSize};
+use crate::time::Timestamp;
+use crate::{Database, Result};
+
+/// How many recent failures the overview shows.
+const OVERVIEW_ERRORS: u64 = 5;
+/// How much of a user's history its page shows.
+const USER_HISTORY: u64 = 50;
+/// How many groups a user's page lists.
+const USER_GROUPS: u64 = 200;
+
+/// A search term for users: trimmed, lower-cased, without control characters, at most
+/// 200 characters. Empty input is no search at all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchTerm(String);
+
+impl SearchTerm {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let cleaned: String = raw
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect::<String>()
+            .trim()
+            .to_lowercase();
+        (!cleaned.is_empty()).then_some(Self(cleaned))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `%term%` with LIKE's wildcards escaped, so `_` and `%` match themselves.
+    fn like_pattern(&self) -> LikeExpr {
+        let mut escaped = String::with_capacity(self.0.len() + 2);
+        escaped.push('%');
+        for c in self.0.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                escaped.push('\\');
+            }
+            escaped.push(c);
+        }
+        escaped.push('%');
+        LikeExpr::new(escaped).escape('\\')
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserStatus {
+    Active,
+    Inactive,
+}
+
+impl UserStatus {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "active" => Some(Self::Active),
+            "inactive" => Some(Self::Inactive),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserQuery {
+    pub search: Option<SearchTerm>,
+    pub status: Option<UserStatus>,
+    pub after: Option<Uuid>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+impl Outcome {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "success" => Some(Self::Success),
+            "failure" => Some(Self::Failure),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogQuery {
+    pub outcome: Option<Outcome>,
+    /// Entries older than this one (log ids grow with time).
+    pub before: Option<i64>,
+}
+
+/// A user as lists show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserSummary {
+    pub id: Uuid,
+    pub user_name: String,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub external_id: Option<String>,
+    pub active: bool,
+    pub updated_at: Timestamp,
+}
+
+impl From<user::Model> for UserSummary {
+    fn from(row: user::Model) -> Self {
+        Self {
+            id: row.id,
+            user_name: row.user_name,
+            display_name: row.display_name,
+            email: row.primary_email_lower,
+            external_id: row.external_id,
+            active: row.active,
+            updated_at: Timestamp::from_micros(row.updated_at),
+        }
+    }
+}
+
+/// Everything the user page shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserDetail {
+    pub summary: UserSummary,
+    pub created_at: Timestamp,
+    pub version: i64,
+    /// The SCIM document flattened to `(path, value)` pairs, e.g. `("name.givenName",
+    /// "Ada")`, sorted by attribute name (array items in their order).
+    pub attributes: Vec<(String, String)>,
+    pub groups: Vec<GroupSummary>,
+    pub history: Vec<LogEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupSummary {
+    pub id: Uuid,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub members: u64,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    pub id: i64,
+    pub occurred_at: Timestamp,
+    pub request_id: String,
+    pub operation: String,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    pub outcome: String,
+    pub status: i32,
+    pub scim_type: Option<String>,
+    pub detail: Option<String>,
+    pub duration_us: i64,
+}
+
+impl From<provisioning_log::Model> for LogEntry {
+    fn from(row: provisioning_log::Model) -> Self {
+        Self {
+            id: row.id,
+            occurred_at: Timestamp::from_micros(row.occurred_at),
+            request_id: row.request_id,
+            operation: row.operation,
+            resource_type: row.resource_type,
+            resource_id: row.resource_id,
+            outcome: row.outcome,
+            status: row.status,
+            scim_type: row.scim_type,
+            detail: row.detail,
+            duration_us: row.duration_us,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Overview {
+    pub active_users: u64,
+    pub inactive_users: u64,
+    pub groups: u64,
+    /// When the last SCIM request reached this tenant.
+    pub last_activity: Option<Timestamp>,
+    pub recent_failures: Vec<LogEntry>,
+}
+
+#[derive(Clone, Debug)]
+pub struct DirectoryService {
+    db: Database,
+}
+
+impl DirectoryService {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// The directory of the one tenant `scope` names.
+    pub fn tenant<'a>(&'a self, scope: &TenantAccess) -> TenantDirectory<'a> {
+        TenantDirectory {
+            db: &self.db,
+            tenant: scope.id().0,
+        }
+    }
+}
+
+/// Read queries bound to one tenant.
+pub struct TenantDirectory<'a> {
+    db: &'a Database,
+    tenant: Uuid,
+}
+
+impl TenantDirectory<'_> {
+    pub async fn overview(&self) -> Result<Overview> {
+        let users = || user::Entity::find().filter(user::Column::TenantId.eq(self.tenant));
+        let active_users = users()
+            .filter(user::Column::Active.eq(true))
+            .count(self.db.reader())
+            .await?;
+        let inactive_users = users()
+            .filter(user::Column::Active.eq(false))
+            .count(self.db.reader())
+            .await?;
+        let groups = group::Entity::find()
+            .filter(group::Column::TenantId.eq(self.tenant))
+            .count(self.db.reader())
+            .await?;
+        let last_activity = provisioning_log::Entity::find()
+            .filter(provisioning_log::Column::TenantId.eq(self.tenant))
+            .order_by_desc(provisioning_log::Column::Id)
+            .one(self.db.reader())
+            .await?
+            .map(|row| Timestamp::from_micros(row.occurred_at));
+        let recent_failures = self
+            .log(
+                &LogQuery {
+                    outcome: Some(Outcome::Failure),
+                    before: None,
+                },
+                PageSize::new(OVERVIEW_ERRORS),
+            )
+            .await?
+            .items;
+        Ok(Overview {
+            active_users,
+            inactive_users,
+            groups,
+            last_activity,
+            recent_failures,
+        })
+    }
+
+    /// Users, oldest first, matching a search on userName, display name or primary email.
+    pub async fn users(
+        &self,
+        query: &UserQuery,
+        size: PageSize,
+    ) -> Result<Page<UserSummary, Uuid>> {
+        let mut select = user::Entity::find()
+            .filter(user::Column::TenantId.eq(self.tenant))
+            .order_by_asc(user::Column::Id)
+            .limit(size.probe());
+        if let Some(after) = query.after {
+            select = select.filter(user::Column::Id.gt(after));
+        }
+        match query.status {
+            Some(UserStatus::Active) => select = select.filter(user::Column::Active.eq(true)),
+            Some(UserStatus::Inactive) => select = select.filter(user::Column::Active.eq(false)),
+            None => {}
+        }
+        if let Some(search) = &query.search {
+            let pattern = search.like_pattern();
+            select = select.filter(
+                Condition::any()
+                    .add(Expr::col(user::Column::UserNameLower).like(pattern.clone()))
+                    .add(Expr::col(user::Column::DisplayNameLower).like(pattern.clone()))
+                    .add(Expr::col(user::Column::PrimaryEmailLower).like(pattern)),
+            );
+        }
+        let rows = select.all(self.db.reader()).await?;
+        Ok(Page::from_probe(
+            rows.into_iter().map(UserSummary::from).collect(),
+            size,
+            |user: &UserSummary| user.id,
+        ))
+    }
+
+    pub async fn user(&self, id: Uuid) -> Result<Option<UserDetail>> {
+        let Some(row) = user::Entity::find_by_id(id)
+            .filter(user::Column::TenantId.eq(self.tenant))
+            .one(self.db.reader())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let attributes = flatten_document(&row.doc);
+        let created_at = Timestamp::from_micros(row.created_at);
+        let version = row.version;
+        let group_ids: Vec<Uuid> = group_member::Entity::find()
+            .select_only()
+            .column(group_member::Column::GroupId)
+            .filter(group_member::Column::UserId.eq(id))
+            .filter(group_member::Column::TenantId.eq(self.tenant))
+            .limit(USER_GROUPS)
+            .into_tuple()
+            .all(self.db.reader())
+            .await?;
+        let groups = self.groups_by_id(group_ids).await?;
+        let history = provisioning_log::Entity::find()
+            .filter(provisioning_log::Column::TenantId.eq(self.tenant))
+            .filter(provisioning_log::Column::ResourceId.eq(id.to_string()))
+            .order_by_desc(provisioning_log::Column::Id)
+            .limit(USER_HISTORY)
+            .all(self.db.reader())
+            .await?
+            .into_iter()
+            .map(LogEntry::from)
+            .collect();
+        Ok(Some(UserDetail {
+            summary: row.into(),
+            created_at,
+            version,
+            attributes,
+            groups,
+            history,
+        }))
+    }
+
+    /// Groups by display name is what people scan for, but id order is what pages
+    /// cheaply; groups are listed oldest first.
+    pub async fn groups(
+        &self,
+        after: Option<Uuid>,
+        size: PageSize,
+    ) -> Result<Page<GroupSummary, Uuid>> {
+        let mut select = group::Entity::find()
+            .filter(group::Column::TenantId.eq(self.tenant))
+            .order_by_asc(group::Column::Id)
+            .limit(size.probe());
+        if let Some(after) = after {
+            select = select.filter(group::Column::Id.gt(after));
+        }
+        let rows = select.all(self.db.reader()).await?;
+        let groups = self.with_member_counts(rows).await?;
+        Ok(Page::from_probe(groups, size, |g: &GroupSummary| g.id))
+    }
+
+    pub async fn group(&self, id: Uuid) -> Result<Option<GroupSummary>> {
+        Ok(self.groups_by_id(vec![id]).await?.into_iter().next())
+    }
+
+    /// Members of a group, a page at a time in user-id order (the primary key's order).
+    pub async fn members(
+        &self,
+        group: Uuid,
+        after: Option<Uuid>,
+        size: PageSize,
+    ) -> Result<Page<UserSummary, Uuid>> {
+        let mut select = group_member::Entity::find()
+            .select_only()
+            .column(group_member::Column::UserId)
+            .filter(group_member::Column::GroupId.eq(group))
+            .filter(group_member::Column::TenantId.eq(self.tenant))
+            .order_by_asc(group_member::Column::UserId)
+            .limit(size.probe());
+        if let Some(after) = after {
+            select = select.filter(group_member::Column::UserId.gt(after));
+        }
+        let ids: Vec<Uuid> = select.into_tuple().all(self.db.reader()).await?;
+        let users = user::Entity::find()
+            .filter(user::Column::TenantId.eq(self.tenant))
+            .filter(user::Column::Id.is_in(ids))
+            .order_by_asc(user::Column::Id)
+            .all(self.db.reader())
+            .await?;
+        Ok(Page::from_probe(
+            users.into_iter().map(UserSummary::from).collect(),
+            size,
+            |user: &UserSummary| user.id,
+        ))
+    }
+
+    /// The provisioning log, newest first.
+    pub async fn log(&self, query: &LogQuery, size: PageSize) -> Result<Page<LogEntry, i64>> {
+        let mut select = provisioning_log::Entity::find()
+            .filter(provisioning_log::Column::TenantId.eq(self.tenant))
+            .order_by_desc(provisioning_log::Column::Id)
+            .limit(size.probe());
+        if let Some(before) = query.before {
+            select = select.filter(provisioning_log::Column::Id.lt(before));
+        }
+        if let Some(outcome) = query.outcome {
+            select = select.filter(provisioning_log::Column::Outcome.eq(outcome.as_str()));
+        }
+        let rows = select.all(self.db.reader()).await?;
+        Ok(Page::from_probe(
+            rows.into_iter().map(LogEntry::from).collect(),
+            size,
+            |entry: &LogEntry| entry.id,
+        ))
+    }
+
+    async fn groups_by_id(&self, ids: Vec<Uuid>) -> Result<Vec<GroupSummary>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = group::Entity::find()
+            .filter(group::Column::TenantId.eq(self.tenant))
+            .filter(group::Column::Id.is_in(ids))
+            .order_by_asc(group::Column::DisplayNameLower)
+            .all(self.db.reader())
+            .await?;
+        self.with_member_counts(rows).await
+    }
+
+    /// One grouped count for the whole page, not one query per group.
+    async fn with_member_counts(&self, rows: Vec<group::Model>) -> Result<Vec<GroupSummary>> {
+        let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+        let counts: Vec<(Uuid, i64)> = if ids.is_empty() {
+            Vec::new()
+        } else {
+            group_member::Entity::find()
+                .select_only()
+                .column(group_member::Column::GroupId)
+                .column_as(group_member::Column::UserId.count(), "members")
+                .filter(group_member::Column::TenantId.eq(self.tenant))
+                .filter(group_member::Column::GroupId.is_in(ids))
+                .group_by(group_member::Column::GroupId)
+                .into_tuple()
+                .all(self.db.reader())
+                .await?
+        };
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let members = counts
+                    .iter()
+                    .find(|(id, _)| *id == row.id)
+                    .map_or(0, |(_, count)| u64::try_from(*count).unwrap_or(0));
+                GroupSummary {
+                    id: row.id,
+                    display_name: row.display_name,
+                    external_id: row.external_id,
+                    members,
+                    updated_at: Timestamp::from_micros(row.updated_at),
+                }
+            })
+            .collect())
+    }
+}
+
+/// Flattens a stored SCIM document into displayable `(path, value)` pairs. A document
+/// that is not valid JSON shows as one raw entry rather than failing the page.
+fn flatten_document(doc: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    match serde_json::from_str::<serde_json::Value>(doc) {
+        Ok(value) => flatten_into("", &value, &mut out),
+        Err(_) => out.push(("(document)".to_owned(), doc.to_owned())),
+    }
+    out
+}
+
+fn flatten_into(path: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                // Never shown, even if a document somehow carried one.
+                if key.eq_ignore_ascii_case("password") || key == "schemas" {
+                    continue;
+                }
+                let path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                flatten_into(&path, value, out);
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                flatten_into(&format!("{path}[{index}]"), item, out);
+            }
+        }
+        Value::Null => {}
+        Value::String(text) => out.push((path.to_owned(), text.clone())),
+        other => out.push((path.to_owned(), other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_flatten_without_passwords() {
+        let doc = r#"{"schemas":["x"],"name":{"givenName":"Ada"},"emails":[{"value":"a@x.test","primary":true}],"password":"p"}"#;
+        assert_eq!(
+            flatten_document(doc),
+            vec![
+                ("emails[0].primary".to_owned(), "true".to_owned()),
+                ("emails[0].value".to_owned(), "a@x.test".to_owned()),
+                ("name.givenName".to_owned(), "Ada".to_owned()),
+            ]
+        );
+        assert_eq!(flatten_document("{oops").len(), 1);
+    }
+
+    #[test]
+    fn search_terms_are_cleaned_and_escaped() {
+        assert_eq!(SearchTerm::parse("  "), None);
+        let term = SearchTerm::parse(" Ada_\u{0}% ").unwrap();
+        assert_eq!(term.as_str(), "ada_%");
+        assert_eq!(
+            SearchTerm::parse(&"x".repeat(500)).unwrap().as_str().len(),
+            200
+        );
+    }
+}

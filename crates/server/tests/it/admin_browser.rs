@@ -1,0 +1,376 @@
+//! Journeys through the admin UI in a real headless Chromium (chromedriver + fantoccini),
+//! with screenshots of the main pages.
+
+use fantoccini::{Client, Locator};
+use roster_core::admins::AdminEmail;
+use roster_core::tokens::PresentedToken;
+use roster_testkit::{TestApp, spawn_app};
+use secrecy::ExposeSecret;
+
+use crate::admin_support::*;
+
+async fn value_of(browser: &Client, css: &str) -> String {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+async fn change_password(browser: &Client, current: &str, new: &str) {
+    assert_eq!(path_of(browser).await, "/admin/password");
+    fill(browser, "#current", current).await;
+    fill(browser, "#new", new).await;
+    fill(browser, "#confirm", new).await;
+    click(browser, "main form button[type=submit]").await;
+}
+
+async fn sign_out(browser: &Client) {
+    click(browser, "form[action='/admin/logout'] button").await;
+    assert_eq!(path_of(browser).await, "/admin/login");
+}
+
+#[tokio::test]
+async fn operator_and_tenant_admin_journey() {
+    let app = spawn_app().await;
+    let app = &app;
+    let bootstrap = app
+        .services
+        .admins()
+        .bootstrap_operator(AdminEmail::parse(OPERATOR_EMAIL).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    with_browser(|browser| async move {
+        // The operator's first sign-in forces a new password.
+        sign_in_with(
+            &browser,
+            app,
+            OPERATOR_EMAIL,
+            bootstrap.password.expose_secret(),
+        )
+        .await;
+        assert!(
+            text_of(&browser, ".notice")
+                .await
+                .contains("one-time password")
+        );
+        change_password(
+            &browser,
+            bootstrap.password.expose_secret(),
+            OPERATOR_PASSWORD,
+        )
+        .await;
+        assert_eq!(path_of(&browser).await, "/admin/tenants");
+        assert!(
+            text_of(&browser, ".flash")
+                .await
+                .contains("password has been changed")
+        );
+        assert!(text_of(&browser, ".empty").await.contains("No tenants yet"));
+
+        // A slug that is not allowed: the error sits next to the field, input kept.
+        fill(&browser, "#name", "Acme Inc.").await;
+        fill(&browser, "#slug", "Acme Inc").await;
+        click(&browser, "main form button[type=submit]").await;
+        assert!(
+            text_of(&browser, "#slug-error")
+                .await
+                .contains("lowercase letters")
+        );
+        assert_eq!(value_of(&browser, "#name").await, "Acme Inc.");
+        fill(&browser, "#slug", "acme").await;
+        click(&browser, "main form button[type=submit]").await;
+        assert_eq!(path_of(&browser).await, "/admin/t/acme");
+        assert!(
+            text_of(&browser, ".flash")
+                .await
+                .contains("tenant has been created")
+        );
+        let scim_url = value_of(&browser, "#scim-url").await;
+        assert_eq!(scim_url, format!("{}/scim/v2/acme", app.address));
+
+        // Invite the tenant's admin: the one-time password is shown once.
+        browser
+            .goto(&app.url("/admin/t/acme/admins"))
+            .await
+            .unwrap();
+        fill(&browser, "#email", "it@acme.test").await;
+        click(&browser, "main form button[type=submit]").await;
+        let one_time = value_of(&browser, "#one-time-password").await;
+        assert_eq!(one_time.len(), 23, "{one_time}");
+        sign_out(&browser).await;
+
+        // Provisioned data, as the SCIM service will write it (fixtures until it lands).
+        let operator_admin = find_admin(app, OPERATOR_EMAIL).await;
+        let scope = app
+            .services
+            .memberships()
+            .access(&operator_admin, "acme")
+            .await
+            .unwrap()
+            .unwrap();
+        let ada = fixture_user(app, &scope, "ada@acme.test", "Ada Lovelace", true).await;
+        let grace = fixture_user(app, &scope, "grace@acme.test", "Grace Hopper", true).await;
+        fixture_user(app, &scope, "alan@acme.test", "Alan Turing", false).await;
+        fixture_group(app, &scope, "Engineering", &[ada, grace]).await;
+        fixture_log(app, &scope, "user.create", Some(grace), 201, None).await;
+        let failed = fixture_log(
+            app,
+            &scope,
+            "user.create",
+            None,
+            400,
+            Some("emails[0].value: bob@elsewhere.test is not in a trusted domain"),
+        )
+        .await;
+        let created = fixture_log(app, &scope, "user.create", Some(ada), 201, None).await;
+
+        // The tenant admin signs in, changes the one-time password, lands on the tenant.
+        sign_in_with(&browser, app, "it@acme.test", &one_time).await;
+        change_password(&browser, &one_time, "tenant admin password").await;
+        assert_eq!(path_of(&browser).await, "/admin/t/acme");
+        let stats = text_of(&browser, ".stats").await;
+        assert!(
+            stats.contains("2\nactive users") || stats.contains("2 active users"),
+            "{stats}"
+        );
+        assert!(browser.source().await.unwrap().contains(&failed));
+        // Reloaded, so that the screenshot shows the page without the one-off flash.
+        browser.goto(&app.url("/admin/t/acme")).await.unwrap();
+        screenshot(&browser, "tenant-overview").await;
+
+        // The Okta guide, with the tenant's URL and the connection check.
+        click(&browser, "nav.tabs a[href$='/connect/okta']").await;
+        let guide = text_of(&browser, "main").await;
+        for expected in [
+            "HTTP Header",
+            "userName",
+            "Create Users",
+            "Update User Attributes",
+            "Deactivate Users",
+            "Push Groups",
+            "Test API Credentials",
+            "Import",
+        ] {
+            assert!(
+                guide.contains(expected),
+                "the Okta guide mentions {expected}"
+            );
+        }
+        assert!(guide.contains(&scim_url));
+        assert!(
+            text_of(&browser, ".status")
+                .await
+                .contains("no active SCIM token")
+        );
+        screenshot(&browser, "okta-guide").await;
+        click(&browser, "nav.subtabs a[href$='/connect/entra']").await;
+        let guide = text_of(&browser, "main").await;
+        for expected in [
+            "Tenant URL",
+            "Secret Token",
+            "Test Connection",
+            "Mappings",
+            "Scope",
+        ] {
+            assert!(
+                guide.contains(expected),
+                "the Entra guide mentions {expected}"
+            );
+        }
+
+        // Create a token and read it, once.
+        click(&browser, "nav.tabs a[href$='/tokens']").await;
+        fill(&browser, "#label", "Okta").await;
+        click(&browser, "main form button[type=submit]").await;
+        let token = value_of(&browser, "#token").await;
+        let presented = PresentedToken::parse(&token).expect("a well-formed token");
+        screenshot(&browser, "token-created").await;
+        let stored = app
+            .services
+            .tokens()
+            .list(&scope, None, Default::default())
+            .await
+            .unwrap();
+        assert_eq!(stored.items.len(), 1);
+        assert!(
+            stored.items[0]
+                .display_prefix
+                .ends_with(presented.public_id())
+        );
+        browser
+            .goto(&app.url("/admin/t/acme/tokens"))
+            .await
+            .unwrap();
+        let list = browser.source().await.unwrap();
+        assert!(!list.contains(&token), "the token is never shown again");
+        assert!(list.contains(presented.public_id()), "but its prefix is");
+        // A second token, for rotation: both active at once.
+        fill(&browser, "#label", "Okta (rotation)").await;
+        click(&browser, "main form button[type=submit]").await;
+        browser
+            .goto(&app.url("/admin/t/acme/tokens"))
+            .await
+            .unwrap();
+        let actives = browser
+            .find_all(Locator::Css("td .badge-ok"))
+            .await
+            .unwrap();
+        assert_eq!(actives.len(), 2);
+
+        // TODO(after the SCIM service is merged): provision a user through
+        // `POST {scim_url}/Users` with `Authorization: Bearer {token}` here, instead of
+        // the fixture user above, and expect its log entry below.
+        let _ = (&token, &scim_url);
+
+        // The users page: search, the user's page with groups and history.
+        click(&browser, "nav.tabs a[href$='/users']").await;
+        assert_eq!(
+            browser
+                .find_all(Locator::Css("tbody tr"))
+                .await
+                .unwrap()
+                .len(),
+            3
+        );
+        screenshot(&browser, "users").await;
+        fill(&browser, "#q", "LOVELACE").await;
+        click(&browser, "form.filters button").await;
+        let rows = browser.find_all(Locator::Css("tbody tr")).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        click(&browser, "tbody a").await;
+        assert_eq!(
+            path_of(&browser).await,
+            format!("/admin/t/acme/users/{ada}")
+        );
+        let page = text_of(&browser, "main").await;
+        assert!(page.contains("Engineering") && page.contains("Ada Lovelace"));
+        assert!(
+            browser.source().await.unwrap().contains(&created),
+            "history has the request id"
+        );
+
+        // The provisioning log, filtered to failures.
+        click(&browser, "nav.tabs a[href$='/log']").await;
+        assert_eq!(
+            browser
+                .find_all(Locator::Css("tbody tr"))
+                .await
+                .unwrap()
+                .len(),
+            3
+        );
+        browser
+            .goto(&app.url("/admin/t/acme/log?outcome=failure"))
+            .await
+            .unwrap();
+        let rows = browser.find_all(Locator::Css("tbody tr")).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].text().await.unwrap().contains("trusted domain"));
+
+        // A forged form (wrong CSRF token) is refused and changes nothing.
+        browser
+            .goto(&app.url("/admin/t/acme/tokens"))
+            .await
+            .unwrap();
+        fill(&browser, "#label", "Forged").await;
+        browser
+            .execute(
+                "document.querySelector('main form input[name=csrf]').value = 'forged';",
+                vec![],
+            )
+            .await
+            .unwrap();
+        click(&browser, "main form button[type=submit]").await;
+        assert_eq!(text_of(&browser, "h1").await, "Forbidden");
+        assert!(text_of(&browser, "main").await.contains("Request id"));
+
+        // Revoke the first token, with confirmation.
+        browser
+            .goto(&app.url("/admin/t/acme/tokens"))
+            .await
+            .unwrap();
+        let revoke_links = browser
+            .find_all(Locator::Css("a[href$='/revoke']"))
+            .await
+            .unwrap();
+        assert_eq!(revoke_links.len(), 2, "the forged form created nothing");
+        // Newest first: the last link is the first token.
+        click_element(&browser, &revoke_links[1]).await;
+        assert!(text_of(&browser, "h1").await.contains("Revoke “Okta”?"));
+        click(&browser, "main form button[type=submit]").await;
+        assert_eq!(path_of(&browser).await, "/admin/t/acme/tokens");
+        assert!(text_of(&browser, ".flash").await.contains("revoked"));
+        assert_eq!(
+            browser
+                .find_all(Locator::Css("td .badge-bad"))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            browser
+                .find_all(Locator::Css("td .badge-ok"))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn other_tenants_are_404_and_failed_sign_ins_lock() {
+    let app = spawn_app().await;
+    let app: &TestApp = &app;
+    let (_, operator_admin) = operator(app).await;
+    let acme = tenant(app, &operator_admin, "acme", "Acme").await;
+    tenant(app, &operator_admin, "globex", "Globex").await;
+    let _ = tenant_admin(app, &acme, "it@acme.test", "tenant admin password").await;
+    with_browser(|browser| async move {
+        // A session id planted before sign-in (fixation) is not the one signed in.
+        browser.goto(&app.url("/admin/login")).await.unwrap();
+        let planted = "p".repeat(43);
+        browser
+            .execute(
+                "document.cookie = 'roster_session=' + arguments[0] + '; path=/admin; SameSite=Strict';",
+                vec![serde_json::json!(planted)],
+            )
+            .await
+            .unwrap();
+        let before = browser.get_named_cookie("roster_session").await.unwrap();
+        assert_eq!(before.value(), planted);
+        sign_in_with(&browser, app, "it@acme.test", "tenant admin password").await;
+        assert_eq!(path_of(&browser).await, "/admin/t/acme");
+        let session = browser.get_named_cookie("roster_session").await.unwrap();
+        assert_ne!(session.value(), planted);
+        assert_eq!(session.http_only(), Some(true));
+        browser
+            .goto(&app.url("/admin/t/globex/users"))
+            .await
+            .unwrap();
+        assert_eq!(text_of(&browser, "h1").await, "Not found");
+        assert!(text_of(&browser, "main").await.contains("Request id"));
+        browser.goto(&app.url("/admin/t/acme")).await.unwrap();
+        sign_out(&browser).await;
+
+        for _ in 0..roster_core::sessions::MAX_FAILURES {
+            sign_in_with(&browser, app, "it@acme.test", "not my password").await;
+        }
+        sign_in_with(&browser, app, "it@acme.test", "tenant admin password").await;
+        assert_eq!(path_of(&browser).await, "/admin/login");
+        assert!(
+            text_of(&browser, ".error-summary")
+                .await
+                .contains("Too many failed attempts")
+        );
+        assert_eq!(value_of(&browser, "#email").await, "it@acme.test");
+    })
+    .await;
+}

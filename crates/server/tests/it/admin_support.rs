@@ -1,0 +1,506 @@
+//! Helpers for the admin UI tests: an HTTP client that keeps cookies and speaks forms the
+//! way a browser does, fixtures written through the entities (users, groups and log rows
+//! come from the SCIM service, which is not this branch's), and a real headless
+//! Chromium driven through chromedriver.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::TcpListener;
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures_util::FutureExt as _;
+use roster_core::admins::{Admin, AdminEmail};
+use roster_core::memberships::TenantAccess;
+use roster_core::tenants::{TenantName, TenantSlug};
+use roster_entity::{group, group_member, provisioning_log, user};
+use roster_testkit::TestApp;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+use secrecy::ExposeSecret;
+use uuid::Uuid;
+
+pub const OPERATOR_EMAIL: &str = "admin@localhost";
+pub const OPERATOR_PASSWORD: &str = "operator password 2026";
+
+/// A cookie-keeping form client, like a browser without JavaScript.
+pub struct Browserless {
+    base: String,
+    client: reqwest::Client,
+    pub cookies: HashMap<String, String>,
+}
+
+impl Browserless {
+    pub fn new(app: &TestApp) -> Self {
+        Self {
+            base: app.address.clone(),
+            client: app.client.clone(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep_cookies(&mut self, response: &reqwest::Response) {
+        for value in response.headers().get_all("set-cookie") {
+            let raw = value.to_str().unwrap();
+            let pair = raw.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            let removed = value.is_empty() || raw.to_ascii_lowercase().contains("max-age=0");
+            if removed {
+                self.cookies.remove(name.trim());
+            } else {
+                self.cookies
+                    .insert(name.trim().to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> reqwest::Response {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&response);
+        response
+    }
+
+    pub async fn get_text(&mut self, path: &str) -> (u16, String) {
+        let response = self.get(path).await;
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// Posts a form from our own origin, as the browser would.
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let origin = self.base.clone();
+        self.post_from(path, form, Some(&origin)).await
+    }
+
+    pub async fn post_from(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        origin: Option<&str>,
+    ) -> reqwest::Response {
+        let mut body = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in form {
+            body.append_pair(name, value);
+        }
+        self.post_raw(path, body.finish().into_bytes(), origin)
+            .await
+    }
+
+    pub async fn post_raw(
+        &mut self,
+        path: &str,
+        body: Vec<u8>,
+        origin: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        let response = request.send().await.unwrap();
+        self.keep_cookies(&response);
+        response
+    }
+
+    /// The CSRF token of the signed-in session, read from a page as a browser would.
+    pub async fn csrf(&mut self) -> String {
+        let (_, html) = self.get_text("/admin/password").await;
+        csrf_in(&html)
+    }
+
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> reqwest::Response {
+        self.post("/admin/login", &[("email", email), ("password", password)])
+            .await
+    }
+
+    pub fn session_cookie(&self) -> Option<String> {
+        self.cookies.get("roster_session").cloned()
+    }
+}
+
+pub fn csrf_in(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("the page has a CSRF field") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// The bootstrap operator, with the one-time password already changed.
+pub async fn operator(app: &TestApp) -> (Browserless, Admin) {
+    let bootstrap = app
+        .services
+        .admins()
+        .bootstrap_operator(AdminEmail::parse(OPERATOR_EMAIL).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut client = Browserless::new(app);
+    let response = client
+        .sign_in(OPERATOR_EMAIL, bootstrap.password.expose_secret())
+        .await;
+    assert_eq!(location(&response), "/admin/password");
+    let csrf = client.csrf().await;
+    let response = client
+        .post(
+            "/admin/password",
+            &[
+                ("csrf", &csrf),
+                ("current", bootstrap.password.expose_secret()),
+                ("new", OPERATOR_PASSWORD),
+                ("confirm", OPERATOR_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
+    let admin = find_admin(app, OPERATOR_EMAIL).await;
+    (client, admin)
+}
+
+pub async fn find_admin(app: &TestApp, email: &str) -> Admin {
+    app.services
+        .admins()
+        .find_by_email(&AdminEmail::parse(email).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+pub async fn tenant(app: &TestApp, operator: &Admin, slug: &str, name: &str) -> TenantAccess {
+    app.services
+        .tenants()
+        .create_by(
+            operator,
+            TenantSlug::parse(slug).unwrap(),
+            TenantName::parse(name).unwrap(),
+        )
+        .await
+        .unwrap()
+}
+
+/// Invites a tenant admin and signs them in with a chosen password.
+pub async fn tenant_admin(
+    app: &TestApp,
+    scope: &TenantAccess,
+    email: &str,
+    password: &str,
+) -> Browserless {
+    let invitation = app
+        .services
+        .memberships()
+        .invite(scope, AdminEmail::parse(email).unwrap())
+        .await
+        .unwrap();
+    let one_time = invitation.one_time_password.unwrap();
+    let mut client = Browserless::new(app);
+    client.sign_in(email, one_time.expose_secret()).await;
+    let csrf = client.csrf().await;
+    let response = client
+        .post(
+            "/admin/password",
+            &[
+                ("csrf", &csrf),
+                ("current", one_time.expose_secret()),
+                ("new", password),
+                ("confirm", password),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    client
+}
+
+/// A provisioned user as the SCIM service will write it (fixture until that lands).
+pub async fn fixture_user(
+    app: &TestApp,
+    scope: &TenantAccess,
+    user_name: &str,
+    display: &str,
+    active: bool,
+) -> Uuid {
+    let id = Uuid::now_v7();
+    let now = roster_core::time::Timestamp::now().as_micros();
+    let doc = serde_json::json!({
+        "userName": user_name,
+        "name": {"givenName": display.split(' ').next().unwrap_or(display), "familyName": "Fixture"},
+        "displayName": display,
+        "emails": [{"value": user_name, "type": "work", "primary": true}],
+        "active": active,
+    });
+    user::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(scope.id().0),
+        user_name: Set(user_name.to_owned()),
+        user_name_lower: Set(user_name.to_lowercase()),
+        external_id: Set(Some(format!("okta-{id}"))),
+        display_name: Set(Some(display.to_owned())),
+        display_name_lower: Set(Some(display.to_lowercase())),
+        primary_email_lower: Set(Some(user_name.to_lowercase())),
+        active: Set(active),
+        doc: Set(doc.to_string()),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(app.services.db().writer())
+    .await
+    .unwrap();
+    id
+}
+
+pub async fn fixture_group(
+    app: &TestApp,
+    scope: &TenantAccess,
+    name: &str,
+    members: &[Uuid],
+) -> Uuid {
+    let id = Uuid::now_v7();
+    group::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(scope.id().0),
+        display_name: Set(name.to_owned()),
+        display_name_lower: Set(name.to_lowercase()),
+        external_id: Set(None),
+        doc: Set("{}".to_owned()),
+        version: Set(1),
+        created_at: Set(1_700_000_000_000_000),
+        updated_at: Set(1_700_000_000_000_000),
+    }
+    .insert(app.services.db().writer())
+    .await
+    .unwrap();
+    for member in members {
+        group_member::ActiveModel {
+            group_id: Set(id),
+            user_id: Set(*member),
+            tenant_id: Set(scope.id().0),
+            created_at: Set(1),
+        }
+        .insert(app.services.db().writer())
+        .await
+        .unwrap();
+    }
+    id
+}
+
+pub async fn fixture_log(
+    app: &TestApp,
+    scope: &TenantAccess,
+    operation: &str,
+    resource_id: Option<Uuid>,
+    status: i32,
+    detail: Option<&str>,
+) -> String {
+    let request_id = Uuid::now_v7().to_string();
+    provisioning_log::ActiveModel {
+        tenant_id: Set(scope.id().0),
+        occurred_at: Set(roster_core::time::Timestamp::now().as_micros()),
+        request_id: Set(request_id.clone()),
+        token_id: Set(None),
+        operation: Set(operation.to_owned()),
+        resource_type: Set(resource_id.map(|_| "User".to_owned())),
+        resource_id: Set(resource_id.map(|id| id.to_string())),
+        outcome: Set(if status < 400 { "success" } else { "failure" }.to_owned()),
+        status: Set(status),
+        scim_type: Set((status >= 400).then(|| "invalidValue".to_owned())),
+        detail: Set(detail.map(str::to_owned)),
+        duration_us: Set(1_234),
+        ..Default::default()
+    }
+    .insert(app.services.db().writer())
+    .await
+    .unwrap();
+    request_id
+}
+
+// ---------------------------------------------------------------------------------------
+// The browser.
+
+/// One chromedriver per test process, stopped by a watchdog when the process ends.
+fn chromedriver_port() -> u16 {
+    static DRIVER: OnceLock<(u16, Mutex<Child>)> = OnceLock::new();
+    DRIVER
+        .get_or_init(|| {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let driver = which("chromedriver").expect(
+                "chromedriver is not installed: apt-get install chromium chromium-driver \
+                 (scripts/test does this)",
+            );
+            // The shell waits for this test process to end, then stops the driver (and so
+            // its browsers): a static is never dropped, so nothing else would.
+            let child = Command::new("sh")
+                .arg("-c")
+                .arg(
+                    "\"$1\" --port=\"$2\" --allowed-ips=127.0.0.1 >/dev/null 2>&1 & d=$!; \
+                     while kill -0 \"$3\" 2>/dev/null; do sleep 1; done; kill $d",
+                )
+                .arg("sh")
+                .arg(driver)
+                .arg(port.to_string())
+                .arg(std::process::id().to_string())
+                .stdin(Stdio::null())
+                .spawn()
+                .unwrap();
+            for _ in 0..100 {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            (port, Mutex::new(child))
+        })
+        .0
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|path| path.is_file())
+    })
+}
+
+/// Two cores: at most two browsers at a time.
+static BROWSERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Runs `test` with a fresh headless Chromium (own profile, no network beyond loopback)
+/// and closes it afterwards, also when the test fails.
+pub async fn with_browser<F, Fut>(test: F)
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let _permit = BROWSERS.acquire().await.unwrap();
+    let profile = tempfile::Builder::new()
+        .prefix("roster-chromium-")
+        .tempdir()
+        .unwrap();
+    let mut args = vec![
+        "--headless".to_owned(),
+        "--no-sandbox".to_owned(),
+        "--disable-gpu".to_owned(),
+        "--disable-dev-shm-usage".to_owned(),
+        "--disable-background-networking".to_owned(),
+        "--disable-component-update".to_owned(),
+        "--disable-sync".to_owned(),
+        "--no-first-run".to_owned(),
+        "--window-size=1280,900".to_owned(),
+    ];
+    args.push(format!("--user-data-dir={}", profile.path().display()));
+    let mut options = serde_json::json!({ "args": args });
+    if let Some(binary) = which("chromium") {
+        options["binary"] = serde_json::json!(binary);
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), serde_json::json!("chrome"));
+    caps.insert("goog:chromeOptions".into(), options);
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let client = ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", chromedriver_port()))
+        .await
+        .expect("chromedriver starts a headless Chromium");
+    let outcome = AssertUnwindSafe(test(client.clone())).catch_unwind().await;
+    let _ = client.close().await;
+    drop(profile);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Saves a PNG of the current page under the target directory, and into
+/// `ROSTER_TEST_SCREENSHOT_DIR` when set (how `docs/screenshots/` is refreshed).
+pub async fn screenshot(browser: &Client, name: &str) {
+    let png = browser.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), &png).unwrap();
+    if let Ok(extra) = std::env::var("ROSTER_TEST_SCREENSHOT_DIR") {
+        std::fs::create_dir_all(&extra).unwrap();
+        std::fs::write(PathBuf::from(extra).join(format!("{name}.png")), &png).unwrap();
+    }
+}
+
+pub async fn fill(browser: &Client, css: &str, value: &str) {
+    let field = browser.find(Locator::Css(css)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+/// Clicks something that loads a new page, and waits until the new page has loaded:
+/// WebDriver's click returns once the click is dispatched, not when the next document
+/// is ready, and reading too early reads the old page.
+pub async fn click(browser: &Client, css: &str) {
+    let element = browser.find(Locator::Css(css)).await.unwrap();
+    click_element(browser, &element).await;
+}
+
+pub async fn click_element(browser: &Client, element: &fantoccini::elements::Element) {
+    browser
+        .execute("window.__rosterOldPage = true;", vec![])
+        .await
+        .unwrap();
+    element.click().await.unwrap();
+    for _ in 0..200 {
+        let loaded = browser
+            .execute(
+                "return window.__rosterOldPage === undefined && document.readyState === 'complete';",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if loaded == serde_json::Value::Bool(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no new page loaded within 10 s");
+}
+
+pub async fn text_of(browser: &Client, css: &str) -> String {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+pub async fn path_of(browser: &Client) -> String {
+    browser.current_url().await.unwrap().path().to_owned()
+}
+
+pub async fn sign_in_with(browser: &Client, app: &TestApp, email: &str, password: &str) {
+    browser.goto(&app.url("/admin/login")).await.unwrap();
+    fill(browser, "#email", email).await;
+    fill(browser, "#password", password).await;
+    click(browser, "form button[type=submit]").await;
+}

@@ -1,0 +1,266 @@
+//! Signing in and out, and changing the password (forced after a one-time password).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use roster_core::admins::NewPassword;
+use roster_core::sessions::{LoginOutcome, PasswordChange};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::error::{AdminError, see_other};
+use super::forms::{CsrfForm, Submitted, check_origin};
+use super::page::{Flash, Layout, invalid, ok, redirect_with, render, when};
+use super::session::{
+    Admin, SESSION_COOKIE, SignedIn, cleared_cookie, current_session, policy, session_cookie,
+};
+use crate::AppState;
+
+#[derive(Template)]
+#[template(path = "admin/login.html")]
+struct LoginPage {
+    l: Layout,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `/admin`: operators land on the tenant list, tenant admins on their tenant.
+pub(crate) async fn home(
+    Admin(session): Admin,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AdminError> {
+    if !session.admin.is_operator {
+        let tenants = state
+            .services
+            .memberships()
+            .tenants_of(session.admin.id)
+            .await?;
+        if let [only] = tenants.as_slice() {
+            return Ok(see_other(&format!("/admin/t/{}", only.slug)));
+        }
+    }
+    Ok(see_other("/admin/tenants"))
+}
+
+pub(crate) async fn login_form(req: HttpRequest) -> Result<HttpResponse, AdminError> {
+    if current_session(&req).await.is_ok() {
+        return Ok(see_other("/admin"));
+    }
+    ok(&LoginPage {
+        l: Layout::anonymous().with_flash(&req),
+        email: String::new(),
+        error: None,
+    })
+}
+
+pub(crate) async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, AdminError> {
+    // No session yet, so no CSRF token: the origin check and SameSite=Strict stand in.
+    check_origin(&req)?;
+    let LoginForm { email, password } = form.into_inner();
+    let previous = req.cookie(SESSION_COOKIE);
+    let outcome = state
+        .services
+        .sessions()
+        .login(
+            &email,
+            SecretString::from(password),
+            previous.as_ref().map(|cookie| cookie.value()),
+            policy(&state),
+        )
+        .await?;
+    let refused = match &outcome {
+        LoginOutcome::SignedIn { .. } => None,
+        LoginOutcome::Rejected => Some("rejected"),
+        LoginOutcome::LockedOut { .. } => Some("locked"),
+    };
+    if let Some(reason) = refused {
+        // Never the email: it is personal data (and a mistyped one may be a password).
+        tracing::info!(reason, "sign-in refused");
+    }
+    let (status, error) = match outcome {
+        LoginOutcome::SignedIn { admin, session } => {
+            let next = if admin.must_change_password {
+                "/admin/password"
+            } else {
+                "/admin"
+            };
+            return Ok(HttpResponse::SeeOther()
+                .insert_header(("Location", next))
+                .cookie(session_cookie(&state, &session))
+                .finish());
+        }
+        LoginOutcome::Rejected => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The email or the password is not right.".to_owned(),
+        ),
+        LoginOutcome::LockedOut { until } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many failed attempts. Sign-in for this email is locked until {}.",
+                when(until)
+            ),
+        ),
+    };
+    render(
+        status,
+        &LoginPage {
+            l: Layout::anonymous(),
+            email: email.chars().take(320).collect(),
+            error: Some(error),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+impl CsrfForm for CsrfOnly {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+pub(crate) async fn logout(
+    state: web::Data<AppState>,
+    submitted: Submitted<CsrfOnly>,
+) -> Result<HttpResponse, AdminError> {
+    state.services.sessions().logout(&submitted.session).await?;
+    let mut response = redirect_with("/admin/login", Flash::SignedOut);
+    response
+        .add_cookie(&cleared_cookie(&state))
+        .map_err(|_| AdminError::Internal)?;
+    Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "admin/password.html")]
+struct PasswordPage {
+    l: Layout,
+    forced: bool,
+    errors: PasswordErrors,
+}
+
+#[derive(Default)]
+struct PasswordErrors {
+    current: Option<String>,
+    new: Option<String>,
+    confirm: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+impl CsrfForm for PasswordForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+pub(crate) async fn password_form(
+    req: HttpRequest,
+    SignedIn(session): SignedIn,
+) -> Result<HttpResponse, AdminError> {
+    ok(&PasswordPage {
+        forced: session.admin.must_change_password,
+        l: Layout::new(&req, &session, "password"),
+        errors: PasswordErrors::default(),
+    })
+}
+
+pub(crate) async fn change_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    submitted: Submitted<PasswordForm>,
+) -> Result<HttpResponse, AdminError> {
+    let Submitted { session, form } = submitted;
+    // Passwords are never sent back into the form: errors only.
+    let mut errors = PasswordErrors::default();
+    let new = match NewPassword::parse(SecretString::from(form.new.clone())) {
+        Ok(new) if form.new == form.confirm => Some(new),
+        Ok(_) => {
+            errors.confirm = Some("The two new passwords are not the same.".to_owned());
+            None
+        }
+        Err(err) => {
+            errors.new = Some(message_of(err));
+            None
+        }
+    };
+    if let Some(new) = new {
+        let change = state
+            .services
+            .sessions()
+            .change_password(
+                &session,
+                SecretString::from(form.current),
+                new,
+                policy(&state),
+            )
+            .await?;
+        match change {
+            PasswordChange::Changed(new_session) => {
+                let mut response = redirect_with("/admin", Flash::PasswordChanged);
+                response
+                    .add_cookie(&session_cookie(&state, &new_session))
+                    .map_err(|_| AdminError::Internal)?;
+                return Ok(response);
+            }
+            PasswordChange::WrongCurrentPassword => {
+                errors.current = Some("This is not your current password.".to_owned());
+            }
+            PasswordChange::Unchanged => {
+                errors.new = Some("Choose a password different from the current one.".to_owned());
+            }
+        }
+    }
+    invalid(&PasswordPage {
+        forced: session.admin.must_change_password,
+        l: Layout::new(&req, &session, "password"),
+        errors,
+    })
+}
+
+/// The sentence of a validation error, for display next to its field.
+pub(crate) fn message_of(err: roster_core::Error) -> String {
+    match err {
+        roster_core::Error::Invalid { message, .. } => capitalise(&message),
+        roster_core::Error::Conflict(message) => capitalise(&message),
+        _ => "This value cannot be used.".to_owned(),
+    }
+}
+
+fn capitalise(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => format!(
+            "{}{}.",
+            first.to_uppercase(),
+            chars.as_str().trim_end_matches('.')
+        ),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,325 @@
+//! Users, groups and the provisioning log of a tenant: read-only pages, keyset-paged.
+//! Query-string values that do not parse (a hand-edited cursor, an unknown filter) are
+//! ignored rather than refused: the page shows its first page, unfiltered.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use roster_core::directory::{
+    GroupSummary, LogEntry, LogQuery, Outcome, SearchTerm, UserQuery, UserStatus, UserSummary,
+};
+use roster_core::paging::PageSize;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::error::AdminError;
+use super::page::{Layout, ok, when};
+use super::session::TenantPage;
+use crate::AppState;
+
+/// One provisioning-log entry as tables show it.
+pub(crate) struct LogRow {
+    pub(crate) time: String,
+    pub(crate) operation: String,
+    pub(crate) resource: String,
+    /// The user's page, when the entry is about a user that can be linked.
+    pub(crate) user_id: Option<String>,
+    pub(crate) failed: bool,
+    pub(crate) outcome: String,
+    pub(crate) status: i32,
+    pub(crate) scim_type: String,
+    pub(crate) detail: String,
+    pub(crate) request_id: String,
+    pub(crate) duration_ms: String,
+}
+
+impl From<LogEntry> for LogRow {
+    fn from(entry: LogEntry) -> Self {
+        let is_user = entry
+            .resource_type
+            .as_deref()
+            .is_some_and(|kind| kind.eq_ignore_ascii_case("user"));
+        let user_id = entry
+            .resource_id
+            .as_deref()
+            .filter(|_| is_user)
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .map(|id| id.to_string());
+        let resource = match (&entry.resource_type, &entry.resource_id) {
+            (Some(kind), Some(id)) => format!("{kind} {id}"),
+            (Some(kind), None) => kind.clone(),
+            (None, Some(id)) => id.clone(),
+            (None, None) => "—".to_owned(),
+        };
+        Self {
+            time: when(entry.occurred_at),
+            operation: entry.operation,
+            resource,
+            user_id,
+            failed: entry.outcome != "success",
+            outcome: entry.outcome,
+            status: entry.status,
+            scim_type: entry.scim_type.unwrap_or_default(),
+            detail: entry.detail.unwrap_or_default(),
+            request_id: entry.request_id,
+            duration_ms: format!("{:.1}", entry.duration_us as f64 / 1000.0),
+        }
+    }
+}
+
+pub(crate) struct UserRow {
+    id: String,
+    user_name: String,
+    display_name: String,
+    email: String,
+    external_id: String,
+    active: bool,
+    updated: String,
+}
+
+impl From<UserSummary> for UserRow {
+    fn from(user: UserSummary) -> Self {
+        Self {
+            id: user.id.to_string(),
+            user_name: user.user_name,
+            display_name: user.display_name.unwrap_or_default(),
+            email: user.email.unwrap_or_default(),
+            external_id: user.external_id.unwrap_or_default(),
+            active: user.active,
+            updated: when(user.updated_at),
+        }
+    }
+}
+
+pub(crate) struct GroupRow {
+    id: String,
+    display_name: String,
+    external_id: String,
+    members: u64,
+    updated: String,
+}
+
+impl From<GroupSummary> for GroupRow {
+    fn from(group: GroupSummary) -> Self {
+        Self {
+            id: group.id.to_string(),
+            display_name: group.display_name,
+            external_id: group.external_id.unwrap_or_default(),
+            members: group.members,
+            updated: when(group.updated_at),
+        }
+    }
+}
+
+fn uuid_param(raw: Option<&str>) -> Option<Uuid> {
+    raw.and_then(|raw| Uuid::parse_str(raw).ok())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct UsersQuery {
+    q: Option<String>,
+    status: Option<String>,
+    after: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct UsersPage {
+    l: Layout,
+    q: String,
+    status: String,
+    users: Vec<UserRow>,
+    /// The query string of the next page, when there is one.
+    next: Option<String>,
+    filtered: bool,
+}
+
+pub(crate) async fn users(
+    req: HttpRequest,
+    page: TenantPage,
+    state: web::Data<AppState>,
+    query: web::Query<UsersQuery>,
+) -> Result<HttpResponse, AdminError> {
+    let TenantPage { session, scope } = page;
+    let search = query.q.as_deref().and_then(SearchTerm::parse);
+    let status = query.status.as_deref().and_then(UserStatus::parse);
+    let user_query = UserQuery {
+        search: search.clone(),
+        status,
+        after: uuid_param(query.after.as_deref()),
+    };
+    let result = state
+        .services
+        .directory()
+        .tenant(&scope)
+        .users(&user_query, PageSize::DEFAULT)
+        .await?;
+    let q = search
+        .map(|term| term.as_str().to_owned())
+        .unwrap_or_default();
+    let status = match status {
+        Some(UserStatus::Active) => "active",
+        Some(UserStatus::Inactive) => "inactive",
+        None => "",
+    };
+    let next = result.next.map(|after| {
+        let mut url = url::form_urlencoded::Serializer::new(String::new());
+        url.append_pair("q", &q).append_pair("status", status);
+        url.append_pair("after", &after.to_string());
+        url.finish()
+    });
+    ok(&UsersPage {
+        filtered: !q.is_empty() || !status.is_empty(),
+        status: status.to_owned(),
+        q,
+        users: result.items.into_iter().map(UserRow::from).collect(),
+        next,
+        l: Layout::tenant(&req, &session, &scope, "users"),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "admin/user.html")]
+struct UserPage {
+    l: Layout,
+    user: UserRow,
+    created: String,
+    version: i64,
+    attributes: Vec<(String, String)>,
+    groups: Vec<GroupRow>,
+    entries: Vec<LogRow>,
+}
+
+pub(crate) async fn user(
+    req: HttpRequest,
+    page: TenantPage,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let TenantPage { session, scope } = page;
+    let id = uuid_param(Some(&path.1)).ok_or(AdminError::NotFound)?;
+    let detail = state
+        .services
+        .directory()
+        .tenant(&scope)
+        .user(id)
+        .await?
+        .ok_or(AdminError::NotFound)?;
+    ok(&UserPage {
+        user: detail.summary.into(),
+        created: when(detail.created_at),
+        version: detail.version,
+        attributes: detail.attributes,
+        groups: detail.groups.into_iter().map(GroupRow::from).collect(),
+        entries: detail.history.into_iter().map(LogRow::from).collect(),
+        l: Layout::tenant(&req, &session, &scope, "users"),
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AfterQuery {
+    after: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/groups.html")]
+struct GroupsPage {
+    l: Layout,
+    groups: Vec<GroupRow>,
+    next: Option<String>,
+}
+
+pub(crate) async fn groups(
+    req: HttpRequest,
+    page: TenantPage,
+    state: web::Data<AppState>,
+    query: web::Query<AfterQuery>,
+) -> Result<HttpResponse, AdminError> {
+    let TenantPage { session, scope } = page;
+    let result = state
+        .services
+        .directory()
+        .tenant(&scope)
+        .groups(uuid_param(query.after.as_deref()), PageSize::DEFAULT)
+        .await?;
+    ok(&GroupsPage {
+        groups: result.items.into_iter().map(GroupRow::from).collect(),
+        next: result.next.map(|id| id.to_string()),
+        l: Layout::tenant(&req, &session, &scope, "groups"),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "admin/group.html")]
+struct GroupPage {
+    l: Layout,
+    group: GroupRow,
+    members: Vec<UserRow>,
+    next: Option<String>,
+}
+
+pub(crate) async fn group(
+    req: HttpRequest,
+    page: TenantPage,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    query: web::Query<AfterQuery>,
+) -> Result<HttpResponse, AdminError> {
+    let TenantPage { session, scope } = page;
+    let id = uuid_param(Some(&path.1)).ok_or(AdminError::NotFound)?;
+    let directory = state.services.directory();
+    let directory = directory.tenant(&scope);
+    let group = directory.group(id).await?.ok_or(AdminError::NotFound)?;
+    let members = directory
+        .members(id, uuid_param(query.after.as_deref()), PageSize::DEFAULT)
+        .await?;
+    ok(&GroupPage {
+        group: group.into(),
+        members: members.items.into_iter().map(UserRow::from).collect(),
+        next: members.next.map(|id| id.to_string()),
+        l: Layout::tenant(&req, &session, &scope, "groups"),
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LogParams {
+    outcome: Option<String>,
+    before: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/log.html")]
+struct LogPage {
+    l: Layout,
+    outcome: String,
+    entries: Vec<LogRow>,
+    next: Option<String>,
+}
+
+pub(crate) async fn log(
+    req: HttpRequest,
+    page: TenantPage,
+    state: web::Data<AppState>,
+    query: web::Query<LogParams>,
+) -> Result<HttpResponse, AdminError> {
+    let TenantPage { session, scope } = page;
+    let outcome = query.outcome.as_deref().and_then(Outcome::parse);
+    let log_query = LogQuery {
+        outcome,
+        before: query.before.as_deref().and_then(|raw| raw.parse().ok()),
+    };
+    let result = state
+        .services
+        .directory()
+        .tenant(&scope)
+        .log(&log_query, PageSize::DEFAULT)
+        .await?;
+    let outcome = outcome.map_or("", Outcome::as_str);
+    ok(&LogPage {
+        next: result
+            .next
+            .map(|before| format!("outcome={outcome}&before={before}")),
+        outcome: outcome.to_owned(),
+        entries: result.items.into_iter().map(LogRow::from).collect(),
+        l: Layout::tenant(&req, &session, &scope, "log"),
+    })
+}

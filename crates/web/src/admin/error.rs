@@ -1,0 +1,173 @@
+//! The admin UI's one error type, and the middleware that turns every 4xx/5xx answer
+//! without a page of its own into an HTML error page carrying the request id.
+//!
+//! A 5xx body says only that something went wrong and which request it was; the cause
+//! chain goes to the log once, here, where the error is converted.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::{StatusCode, header};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{HttpMessage, HttpResponse, ResponseError};
+use askama::Template;
+use tracing_actix_web::RequestId;
+
+use super::page::Layout;
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AdminError {
+    #[error("not found")]
+    NotFound,
+    /// A state-changing request without the session's CSRF token or from another origin.
+    #[error("forbidden")]
+    Forbidden,
+    #[error("bad request")]
+    BadRequest,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// No live session: off to the sign-in page.
+    #[error("sign-in required")]
+    SignIn,
+    /// Somewhere else first (e.g. the forced password change).
+    #[error("redirect")]
+    Redirect(&'static str),
+    #[error("internal error")]
+    Internal,
+}
+
+impl ResponseError for AdminError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::SignIn | Self::Redirect(_) => StatusCode::SEE_OTHER,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::SignIn => see_other("/admin/login"),
+            Self::Redirect(to) => see_other(to),
+            // The body is filled in by `pages()`, which knows the request.
+            other => HttpResponse::build(other.status_code()).finish(),
+        }
+    }
+}
+
+impl From<roster_core::Error> for AdminError {
+    fn from(err: roster_core::Error) -> Self {
+        use roster_core::Error;
+        match err {
+            Error::NotFound => Self::NotFound,
+            // Handlers turn the expected ones into inline form errors; one that gets here
+            // came from input the form does not offer.
+            Error::Invalid { .. } | Error::Conflict(_) => Self::BadRequest,
+            Error::Database(_) | Error::Internal(_) => {
+                tracing::error!(error = %error_chain(&err), "admin request failed");
+                Self::Internal
+            }
+        }
+    }
+}
+
+/// `err: cause: cause…`, using `Display` only: database errors' `Debug` may carry the
+/// offending values, which can be personal data.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+pub(crate) fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+#[derive(Template)]
+#[template(path = "admin/error.html")]
+struct ErrorPage {
+    l: Layout,
+    status: u16,
+    title: &'static str,
+    message: &'static str,
+    request_id: String,
+}
+
+/// Renders an error page for every error answer in the admin scope that is not already
+/// a page (form pages with inline errors are `text/html` and pass through).
+pub(crate) fn pages<B: MessageBody + 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(render_error_page)
+}
+
+fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_page = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    if is_page {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let request_id = res
+        .request()
+        .extensions()
+        .get::<RequestId>()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let (title, message) = describe(status);
+    let page = ErrorPage {
+        l: Layout::anonymous(),
+        status: status.as_u16(),
+        title,
+        message,
+        request_id,
+    };
+    let body = page.render().unwrap_or_else(|err| {
+        tracing::error!(error = %err, "rendering the error page failed");
+        format!("{} {title}", status.as_u16())
+    });
+    let (req, _) = res.into_parts();
+    let response = HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body);
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, response).map_into_right_body(),
+    ))
+}
+
+fn describe(status: StatusCode) -> (&'static str, &'static str) {
+    match status.as_u16() {
+        400 => (
+            "Bad request",
+            "The request could not be understood. Go back and try again.",
+        ),
+        403 => (
+            "Forbidden",
+            "This form has expired or did not come from this site. Reload the page and submit it again.",
+        ),
+        404 => (
+            "Not found",
+            "There is nothing here, or you do not have access to it.",
+        ),
+        405 => ("Method not allowed", "This page cannot be used that way."),
+        413 => (
+            "Too large",
+            "What was sent is too large. Shorten it and try again.",
+        ),
+        code if code >= 500 => (
+            "Something went wrong",
+            "Roster could not complete this request. It has been logged; if it keeps happening, give the request id below to your operator.",
+        ),
+        _ => ("Error", "The request could not be completed."),
+    }
+}

@@ -1,0 +1,130 @@
+//! The server-rendered admin UI under `/admin`.
+//!
+//! Map: `session` (cookie → signed-in admin → tenant scope), `forms` (origin + CSRF
+//! checks for every POST), `page` (layout, flash, rendering), `error` (one error type and
+//! the error pages), `assets` (embedded CSS/JS), then one module per area whose handlers
+//! extract, call one service and render one askama struct (`templates/admin/*.html`).
+//!
+//! Invariants: every POST passes `forms::Submitted` (or, for sign-in, the origin check);
+//! every tenant page is reached through `session::TenantPage`, which answers 404 for
+//! tenants the admin may not see; secrets shown once (new tokens, one-time passwords)
+//! are rendered in the POST's answer with `Cache-Control: no-store`, never redirected
+//! through a URL or stored.
+
+mod assets;
+mod auth;
+mod connect;
+mod directory;
+mod error;
+mod forms;
+mod members;
+mod page;
+mod session;
+mod tenants;
+mod tokens;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{HttpResponse, web};
+
+use error::{AdminError, see_other};
+
+/// Scripts and styles come from our own origin only; nothing may frame the UI.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(assets::routes)
+        .route("/", web::get().to(|| async { see_other("/admin") }))
+        .service(
+            web::scope("/admin")
+                .app_data(forms::form_config())
+                .app_data(forms::query_config())
+                .app_data(forms::path_config())
+                .wrap(error::pages())
+                .wrap(from_fn(admin_headers))
+                .route("", web::get().to(auth::home))
+                .route("/", web::get().to(auth::home))
+                .route("/login", web::get().to(auth::login_form))
+                .route("/login", web::post().to(auth::login))
+                .route("/logout", web::post().to(auth::logout))
+                .route("/password", web::get().to(auth::password_form))
+                .route("/password", web::post().to(auth::change_password))
+                .route("/tenants", web::get().to(tenants::list))
+                .route("/tenants", web::post().to(tenants::create))
+                .route("/t/{slug}", web::get().to(tenants::overview))
+                .route("/t/{slug}/", web::get().to(tenants::to_overview))
+                .route("/t/{slug}/status", web::get().to(tenants::confirm_status))
+                .route("/t/{slug}/status", web::post().to(tenants::set_status))
+                .route("/t/{slug}/connect", web::get().to(connect::okta))
+                .route("/t/{slug}/connect/okta", web::get().to(connect::okta))
+                .route("/t/{slug}/connect/entra", web::get().to(connect::entra))
+                .route("/t/{slug}/tokens", web::get().to(tokens::list))
+                .route("/t/{slug}/tokens", web::post().to(tokens::create))
+                .route(
+                    "/t/{slug}/tokens/{id}/revoke",
+                    web::get().to(tokens::confirm_revoke),
+                )
+                .route(
+                    "/t/{slug}/tokens/{id}/revoke",
+                    web::post().to(tokens::revoke),
+                )
+                .route("/t/{slug}/users", web::get().to(directory::users))
+                .route("/t/{slug}/users/{id}", web::get().to(directory::user))
+                .route("/t/{slug}/groups", web::get().to(directory::groups))
+                .route("/t/{slug}/groups/{id}", web::get().to(directory::group))
+                .route("/t/{slug}/log", web::get().to(directory::log))
+                .route("/t/{slug}/admins", web::get().to(members::list))
+                .route("/t/{slug}/admins", web::post().to(members::invite))
+                .route(
+                    "/t/{slug}/admins/{id}/remove",
+                    web::get().to(members::confirm_remove),
+                )
+                .route(
+                    "/t/{slug}/admins/{id}/remove",
+                    web::post().to(members::remove),
+                )
+                .default_service(web::to(not_found)),
+        );
+}
+
+async fn not_found() -> Result<HttpResponse, AdminError> {
+    Err(AdminError::NotFound)
+}
+
+/// Security headers of every admin answer, and the end of a flash message once shown.
+async fn admin_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let had_flash = req.cookie(page::FLASH_COOKIE).is_some();
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // `same-origin`, not `no-referrer`: with `no-referrer` browsers send `Origin: null`
+    // on form posts, and the origin check needs the real origin.
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        // Admin pages show personal data; no shared or back-button cache keeps them.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if had_flash && !res.status().is_redirection() {
+        let mut gone = page::Flash::SignedOut.cookie();
+        gone.make_removal();
+        res.response_mut().add_cookie(&gone)?;
+    }
+    Ok(res)
+}

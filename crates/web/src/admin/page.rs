@@ -1,0 +1,203 @@
+//! What every page shares: the layout data, flash messages, time formatting and the
+//! render helper.
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse};
+use askama::Template;
+use roster_core::memberships::TenantAccess;
+use roster_core::sessions::CurrentSession;
+use roster_core::tenants::TenantStatus;
+use roster_core::time::Timestamp;
+
+use super::assets;
+use super::error::AdminError;
+
+pub(crate) const FLASH_COOKIE: &str = "roster_flash";
+
+/// A one-line message shown on the page a POST redirects to. Only its code travels in
+/// the cookie, so a forged cookie can show nothing but one of these sentences.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flash {
+    SignedOut,
+    PasswordChanged,
+    TenantCreated,
+    TenantSuspended,
+    TenantResumed,
+    TokenRevoked,
+    AdminRemoved,
+}
+
+const FLASHES: [(Flash, &str, &str); 7] = [
+    (Flash::SignedOut, "signed-out", "You have signed out."),
+    (
+        Flash::PasswordChanged,
+        "password-changed",
+        "Your password has been changed. Other sessions have been signed out.",
+    ),
+    (
+        Flash::TenantCreated,
+        "tenant-created",
+        "The tenant has been created. Next: invite its admin or create a SCIM token.",
+    ),
+    (
+        Flash::TenantSuspended,
+        "tenant-suspended",
+        "The tenant has been suspended. Its SCIM endpoint now refuses requests.",
+    ),
+    (
+        Flash::TenantResumed,
+        "tenant-resumed",
+        "The tenant is active again.",
+    ),
+    (
+        Flash::TokenRevoked,
+        "token-revoked",
+        "The token has been revoked. Requests using it are now refused.",
+    ),
+    (
+        Flash::AdminRemoved,
+        "admin-removed",
+        "The admin no longer has access to this tenant.",
+    ),
+];
+
+impl Flash {
+    fn code(self) -> &'static str {
+        FLASHES
+            .iter()
+            .find(|(flash, _, _)| *flash == self)
+            .map_or("", |(_, code, _)| code)
+    }
+
+    /// The message of the flash cookie the request carries, if it is one of ours.
+    pub(crate) fn message(req: &HttpRequest) -> Option<&'static str> {
+        let cookie = req.cookie(FLASH_COOKIE)?;
+        FLASHES
+            .iter()
+            .find(|(_, code, _)| *code == cookie.value())
+            .map(|(_, _, text)| *text)
+    }
+
+    pub(crate) fn cookie(self) -> Cookie<'static> {
+        Cookie::build(FLASH_COOKIE, self.code())
+            .path("/admin")
+            .http_only(true)
+            .same_site(SameSite::Strict)
+            .max_age(CookieDuration::seconds(60))
+            .finish()
+    }
+}
+
+/// The tenant whose pages are shown, for the navigation.
+pub(crate) struct TenantNav {
+    pub slug: String,
+    pub name: String,
+    pub suspended: bool,
+}
+
+/// Everything `base.html` and `layout.html` read. Every page struct has one, named `l`.
+pub(crate) struct Layout {
+    pub css: &'static str,
+    pub js: &'static str,
+    pub email: Option<String>,
+    pub is_operator: bool,
+    pub csrf: String,
+    pub tenant: Option<TenantNav>,
+    /// Which navigation entry is current.
+    pub section: &'static str,
+    pub flash: Option<&'static str>,
+}
+
+impl Layout {
+    /// For pages seen signed out (sign-in, errors).
+    pub(crate) fn anonymous() -> Self {
+        Self {
+            css: assets::css_url(),
+            js: assets::js_url(),
+            email: None,
+            is_operator: false,
+            csrf: String::new(),
+            tenant: None,
+            section: "",
+            flash: None,
+        }
+    }
+
+    pub(crate) fn new(req: &HttpRequest, session: &CurrentSession, section: &'static str) -> Self {
+        Self {
+            email: Some(session.admin.email.clone()),
+            is_operator: session.admin.is_operator,
+            csrf: session.csrf_token.clone(),
+            section,
+            flash: Flash::message(req),
+            ..Self::anonymous()
+        }
+    }
+
+    pub(crate) fn tenant(
+        req: &HttpRequest,
+        session: &CurrentSession,
+        scope: &TenantAccess,
+        section: &'static str,
+    ) -> Self {
+        let tenant = scope.tenant();
+        Self {
+            tenant: Some(TenantNav {
+                slug: tenant.slug.to_string(),
+                name: tenant.name.clone(),
+                suspended: tenant.status == TenantStatus::Suspended,
+            }),
+            ..Self::new(req, session, section)
+        }
+    }
+
+    pub(crate) fn with_flash(mut self, req: &HttpRequest) -> Self {
+        self.flash = Flash::message(req);
+        self
+    }
+}
+
+/// Renders a page with a status. A template that fails to render is logged and becomes
+/// the opaque 500 page.
+pub(crate) fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, AdminError> {
+    match page.render() {
+        Ok(body) => Ok(HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(body)),
+        Err(err) => {
+            tracing::error!(error = %err, "rendering a page failed");
+            Err(AdminError::Internal)
+        }
+    }
+}
+
+pub(crate) fn ok(page: &impl Template) -> Result<HttpResponse, AdminError> {
+    render(StatusCode::OK, page)
+}
+
+/// A form sent back with its errors inline.
+pub(crate) fn invalid(page: &impl Template) -> Result<HttpResponse, AdminError> {
+    render(StatusCode::UNPROCESSABLE_ENTITY, page)
+}
+
+/// POST → 303 → GET, with a flash message for the page it lands on.
+pub(crate) fn redirect_with(location: &str, flash: Flash) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .cookie(flash.cookie())
+        .finish()
+}
+
+/// `2026-11-22 04:42:55 UTC`: stored times are UTC, and saying so avoids guesswork.
+pub(crate) fn when(at: Timestamp) -> String {
+    let text = at.to_rfc3339();
+    let mut out: String = text.chars().take(19).collect();
+    out = out.replacen('T', " ", 1);
+    out.push_str(" UTC");
+    out
+}
+
+pub(crate) fn when_opt(at: Option<Timestamp>, none: &str) -> String {
+    at.map_or_else(|| none.to_owned(), when)
+}

@@ -1,0 +1,147 @@
+//! The session cookie and the extractors that turn it into a signed-in admin.
+//!
+//! The cookie holds only a random secret (`HttpOnly`, `SameSite=Strict`, `Secure` when
+//! served over HTTPS, path `/admin`); the session lives in the database, so any node
+//! answers any request and a sign-out on one node ends the session on all of them.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use roster_core::memberships::TenantAccess;
+use roster_core::sessions::{CurrentSession, NewSession, SessionPolicy};
+use roster_core::time::Timestamp;
+use secrecy::ExposeSecret;
+
+use super::error::AdminError;
+use crate::{AppState, CookieSecure};
+
+pub(crate) const SESSION_COOKIE: &str = "roster_session";
+
+pub(crate) fn policy(state: &AppState) -> SessionPolicy {
+    SessionPolicy {
+        ttl: state.config.session_ttl,
+        idle_timeout: state.config.session_idle_timeout,
+    }
+}
+
+fn secure(state: &AppState) -> bool {
+    match state.config.cookie_secure {
+        CookieSecure::Always => true,
+        CookieSecure::Never => false,
+        CookieSecure::Auto => state.config.public_url.scheme() == "https",
+    }
+}
+
+/// The cookie for a session just opened.
+pub(crate) fn session_cookie(state: &AppState, session: &NewSession) -> Cookie<'static> {
+    let seconds = (session.expires_at.as_micros() - Timestamp::now().as_micros()) / 1_000_000;
+    Cookie::build(SESSION_COOKIE, session.secret.expose_secret().to_owned())
+        .path("/admin")
+        .http_only(true)
+        .secure(secure(state))
+        .same_site(SameSite::Strict)
+        .max_age(CookieDuration::seconds(seconds.max(0)))
+        .finish()
+}
+
+/// A cookie that makes the browser forget the session.
+pub(crate) fn cleared_cookie(state: &AppState) -> Cookie<'static> {
+    let mut cookie = Cookie::build(SESSION_COOKIE, "")
+        .path("/admin")
+        .http_only(true)
+        .secure(secure(state))
+        .same_site(SameSite::Strict)
+        .finish();
+    cookie.make_removal();
+    cookie
+}
+
+/// Any signed-in admin, including one who must still change a one-time password.
+pub(crate) struct SignedIn(pub CurrentSession);
+
+/// A signed-in admin who may use the UI (password already changed).
+pub(crate) struct Admin(pub CurrentSession);
+
+/// A signed-in admin on a page of a tenant they may manage (`{slug}` in the path).
+/// Unknown tenants and other admins' tenants are both 404.
+pub(crate) struct TenantPage {
+    pub session: CurrentSession,
+    pub scope: TenantAccess,
+}
+
+type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, AdminError>>>>;
+
+/// The session of this request, looked up once and kept in the request's extensions.
+pub(crate) async fn current_session(req: &HttpRequest) -> Result<CurrentSession, AdminError> {
+    if let Some(session) = req.extensions().get::<CurrentSession>() {
+        return Ok(session.clone());
+    }
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or(AdminError::Internal)?;
+    let Some(cookie) = req.cookie(SESSION_COOKIE) else {
+        return Err(AdminError::SignIn);
+    };
+    let session = state
+        .services
+        .sessions()
+        .authenticate(cookie.value(), policy(state))
+        .await?
+        .ok_or(AdminError::SignIn)?;
+    req.extensions_mut().insert(session.clone());
+    Ok(session)
+}
+
+impl FromRequest for SignedIn {
+    type Error = AdminError;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { current_session(&req).await.map(SignedIn) })
+    }
+}
+
+impl FromRequest for Admin {
+    type Error = AdminError;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let session = current_session(&req).await?;
+            if session.admin.must_change_password {
+                return Err(AdminError::Redirect("/admin/password"));
+            }
+            Ok(Admin(session))
+        })
+    }
+}
+
+impl FromRequest for TenantPage {
+    type Error = AdminError;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let admin = Admin::from_request(&req, payload);
+        Box::pin(async move {
+            let Admin(session) = admin.await?;
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or(AdminError::Internal)?;
+            let slug = req.match_info().get("slug").unwrap_or_default();
+            let scope = state
+                .services
+                .memberships()
+                .access(&session.admin, slug)
+                .await?
+                .ok_or(AdminError::NotFound)?;
+            tracing::Span::current().record("tenant", scope.slug().as_str());
+            Ok(TenantPage { session, scope })
+        })
+    }
+}

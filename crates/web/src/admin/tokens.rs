@@ -1,0 +1,261 @@
+//! SCIM tokens: list, create (the token is shown once, in the answer to the POST, and
+//! never again: it is not stored, not logged, not put in a URL), revoke with confirmation.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use roster_core::paging::PageSize;
+use roster_core::time::Timestamp;
+use roster_core::tokens::{TokenExpiry, TokenId, TokenInfo, TokenLabel};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::auth::message_of;
+use super::error::AdminError;
+use super::forms::{CsrfForm, Submitted};
+use super::page::{Flash, Layout, invalid, ok, redirect_with, when, when_opt};
+use super::session::TenantPage;
+use super::tenants::scim_base_url;
+use crate::AppState;
+
+pub(crate) struct TokenRow {
+    id: String,
+    label: String,
+    prefix: String,
+    created: String,
+    last_used: String,
+    expires: String,
+    /// `active`, `expired` or `revoked`.
+    state: &'static str,
+}
+
+impl TokenRow {
+    fn new(token: TokenInfo, now: Timestamp) -> Self {
+        let state = if token.revoked_at.is_some() {
+            "revoked"
+        } else if token.is_live(now) {
+            "active"
+        } else {
+            "expired"
+        };
+        Self {
+            id: token.id.0.to_string(),
+            label: token.label,
+            prefix: token.display_prefix,
+            created: when(token.created_at),
+            last_used: when_opt(token.last_used_at, "Never"),
+            expires: when_opt(token.expires_at, "Never"),
+            state,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/tokens.html")]
+struct TokensPage {
+    l: Layout,
+    tokens: Vec<TokenRow>,
+    next: Option<String>,
+    label: String,
+    expires: String,
+    label_error: Option<String>,
+    expires_error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct BeforeQuery {
+    before: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TokenForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    expires: String,
+}
+
+impl CsrfForm for TokenForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+struct FormState {
+    label: String,
+    expires: String,
+    label_error: Option<String>,
+    expires_error: Option<String>,
+}
+
+async fn tokens_page(
+    req: &HttpRequest,
+    state: &AppState,
+    page: &TenantPage,
+    before: Option<TokenId>,
+    form: FormState,
+) -> Result<TokensPage, AdminError> {
+    let result = state
+        .services
+        .tokens()
+        .list(&page.scope, before, PageSize::DEFAULT)
+        .await?;
+    let now = Timestamp::now();
+    Ok(TokensPage {
+        l: Layout::tenant(req, &page.session, &page.scope, "tokens"),
+        tokens: result
+            .items
+            .into_iter()
+            .map(|token| TokenRow::new(token, now))
+            .collect(),
+        next: result.next.map(|id| id.0.to_string()),
+        label: form.label,
+        expires: form.expires,
+        label_error: form.label_error,
+        expires_error: form.expires_error,
+    })
+}
+
+pub(crate) async fn list(
+    req: HttpRequest,
+    page: TenantPage,
+    state: web::Data<AppState>,
+    query: web::Query<BeforeQuery>,
+) -> Result<HttpResponse, AdminError> {
+    let before = query
+        .before
+        .as_deref()
+        .and_then(|raw| Uuid::parse_str(raw).ok())
+        .map(TokenId);
+    let form = FormState {
+        label: String::new(),
+        expires: String::new(),
+        label_error: None,
+        expires_error: None,
+    };
+    ok(&tokens_page(&req, &state, &page, before, form).await?)
+}
+
+#[derive(Template)]
+#[template(path = "admin/token_created.html")]
+struct CreatedPage<'a> {
+    l: Layout,
+    label: String,
+    token: &'a str,
+    scim_url: String,
+}
+
+pub(crate) async fn create(
+    req: HttpRequest,
+    page: TenantPage,
+    state: web::Data<AppState>,
+    submitted: Submitted<TokenForm>,
+) -> Result<HttpResponse, AdminError> {
+    let form = submitted.form;
+    match (
+        TokenLabel::parse(&form.label),
+        TokenExpiry::parse(&form.expires),
+    ) {
+        (Ok(label), Ok(expiry)) => {
+            let created = state
+                .services
+                .tokens()
+                .create(
+                    page.scope.id(),
+                    label,
+                    expiry.at(),
+                    Some(page.session.admin.id),
+                )
+                .await?;
+            let body = CreatedPage {
+                l: Layout::tenant(&req, &page.session, &page.scope, "tokens"),
+                label: created.info.label.clone(),
+                token: created.token.expose_secret(),
+                scim_url: scim_base_url(&state, page.scope.slug()),
+            };
+            // Shown once: no cache may keep it, and reloading would only create another.
+            let mut response = ok(&body)?;
+            response.headers_mut().insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store"),
+            );
+            Ok(response)
+        }
+        (label, expiry) => {
+            let form = FormState {
+                label_error: label.err().map(message_of),
+                expires_error: expiry.err().map(message_of),
+                label: form.label,
+                expires: form.expires,
+            };
+            invalid(&tokens_page(&req, &state, &page, None, form).await?)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/token_revoke.html")]
+struct RevokePage {
+    l: Layout,
+    token: TokenRow,
+}
+
+async fn find_token(
+    state: &AppState,
+    page: &TenantPage,
+    raw_id: &str,
+) -> Result<TokenInfo, AdminError> {
+    let id = Uuid::parse_str(raw_id).map_err(|_| AdminError::NotFound)?;
+    state
+        .services
+        .tokens()
+        .find(&page.scope, TokenId(id))
+        .await?
+        .ok_or(AdminError::NotFound)
+}
+
+pub(crate) async fn confirm_revoke(
+    req: HttpRequest,
+    page: TenantPage,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let token = find_token(&state, &page, &path.1).await?;
+    ok(&RevokePage {
+        l: Layout::tenant(&req, &page.session, &page.scope, "tokens"),
+        token: TokenRow::new(token, Timestamp::now()),
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RevokeForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+impl CsrfForm for RevokeForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+pub(crate) async fn revoke(
+    page: TenantPage,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    _submitted: Submitted<RevokeForm>,
+) -> Result<HttpResponse, AdminError> {
+    let token = find_token(&state, &page, &path.1).await?;
+    state
+        .services
+        .tokens()
+        .revoke(&page.scope, token.id)
+        .await?;
+    Ok(redirect_with(
+        &format!("/admin/t/{}/tokens", page.scope.slug()),
+        Flash::TokenRevoked,
+    ))
+}
