@@ -41,6 +41,14 @@ pub struct Args {
     /// Print the table as Markdown.
     #[arg(long)]
     markdown: bool,
+    /// Use the users an earlier run created (same prefix) instead of creating them;
+    /// starts with the `get` phase.
+    #[arg(long)]
+    reuse: bool,
+    /// Stop after this phase: create, get, filter, put, patch, list, groups, members,
+    /// list-groups, delete (for profiling one phase).
+    #[arg(long)]
+    stop_after: Option<String>,
 }
 
 #[tokio::main]

@@ -37,6 +37,41 @@ impl Context {
         })
     }
 
+    /// Finds the users a previous run created, by paging through the tenant.
+    async fn adopt_existing(&self, n: usize) -> Result<(), String> {
+        let mut start = 1;
+        loop {
+            let (status, json) = self
+                .send(
+                    Method::GET,
+                    &format!("/Users?startIndex={start}&count=100&attributes=userName"),
+                    None,
+                )
+                .await?;
+            expect(status, &[200], &json)?;
+            let json = json.ok_or("empty body")?;
+            let resources = json["Resources"].as_array().cloned().unwrap_or_default();
+            let mut users = self.users.lock().map_err(|_| "lock")?;
+            for r in &resources {
+                let name = r["userName"].as_str().unwrap_or_default();
+                let index = name
+                    .strip_prefix(&format!("{}-", self.prefix))
+                    .and_then(|rest| rest.split('@').next())
+                    .and_then(|i| i.parse::<usize>().ok());
+                if let (Some(i), Some(id)) = (index, r["id"].as_str())
+                    && i < n
+                {
+                    users[i] = Some(id.to_owned());
+                }
+            }
+            if resources.len() < 100 {
+                break;
+            }
+            start += 100;
+        }
+        Ok(())
+    }
+
     fn user_name(&self, i: usize) -> String {
         format!("{}-{i}@bench.example", self.prefix)
     }
@@ -199,25 +234,32 @@ pub async fn run_all(ctx: &Arc<Context>, args: &Args) -> anyhow::Result<Vec<Phas
     let groups = n.div_ceil(batch);
     let mut results = Vec::new();
 
-    let x = ctx.clone();
-    results.push(
-        run_phase("create user (POST)", "ops", n, c, move |i| {
-            let x = x.clone();
-            Box::pin(async move {
-                let body = x.user_body(i, &format!("Bench User {i}"));
-                let (status, json) = x.send(Method::POST, "/Users", Some(&body)).await?;
-                expect(status, &[201], &json)?;
-                let json = json.ok_or("empty body")?;
-                if json["userName"] != body["userName"] {
-                    return Err(format!("userName not echoed: {json}"));
-                }
-                let id = json["id"].as_str().ok_or("no id")?.to_owned();
-                x.users.lock().map_err(|_| "lock")?[i] = Some(id);
-                Ok(())
+    if args.reuse {
+        ctx.adopt_existing(n).await.map_err(anyhow::Error::msg)?;
+    } else {
+        let x = ctx.clone();
+        results.push(
+            run_phase("create user (POST)", "ops", n, c, move |i| {
+                let x = x.clone();
+                Box::pin(async move {
+                    let body = x.user_body(i, &format!("Bench User {i}"));
+                    let (status, json) = x.send(Method::POST, "/Users", Some(&body)).await?;
+                    expect(status, &[201], &json)?;
+                    let json = json.ok_or("empty body")?;
+                    if json["userName"] != body["userName"] {
+                        return Err(format!("userName not echoed: {json}"));
+                    }
+                    let id = json["id"].as_str().ok_or("no id")?.to_owned();
+                    x.users.lock().map_err(|_| "lock")?[i] = Some(id);
+                    Ok(())
+                })
             })
-        })
-        .await?,
-    );
+            .await?,
+        );
+        if stop_after(args, "create") {
+            return Ok(results);
+        }
+    }
 
     let x = ctx.clone();
     results.push(
@@ -235,6 +277,9 @@ pub async fn run_all(ctx: &Arc<Context>, args: &Args) -> anyhow::Result<Vec<Phas
         })
         .await?,
     );
+    if stop_after(args, "get") {
+        return Ok(results);
+    }
 
     let x = ctx.clone();
     results.push(
@@ -255,6 +300,9 @@ pub async fn run_all(ctx: &Arc<Context>, args: &Args) -> anyhow::Result<Vec<Phas
         })
         .await?,
     );
+    if stop_after(args, "filter") {
+        return Ok(results);
+    }
 
     let x = ctx.clone();
     results.push(
@@ -276,6 +324,9 @@ pub async fn run_all(ctx: &Arc<Context>, args: &Args) -> anyhow::Result<Vec<Phas
         })
         .await?,
     );
+    if stop_after(args, "put") {
+        return Ok(results);
+    }
 
     let x = ctx.clone();
     results.push(
@@ -299,6 +350,9 @@ pub async fn run_all(ctx: &Arc<Context>, args: &Args) -> anyhow::Result<Vec<Phas
         })
         .await?,
     );
+    if stop_after(args, "patch") {
+        return Ok(results);
+    }
 
     // Paging: learn the total first, then fetch every page once, concurrently.
     let (status, first) = ctx
@@ -345,6 +399,9 @@ pub async fn run_all(ctx: &Arc<Context>, args: &Args) -> anyhow::Result<Vec<Phas
         ));
     }
     results.push(listing);
+    if stop_after(args, "list") {
+        return Ok(results);
+    }
 
     ctx.groups
         .lock()
@@ -372,6 +429,9 @@ pub async fn run_all(ctx: &Arc<Context>, args: &Args) -> anyhow::Result<Vec<Phas
         })
         .await?,
     );
+    if stop_after(args, "groups") {
+        return Ok(results);
+    }
 
     let x = ctx.clone();
     results.push(
@@ -394,6 +454,9 @@ pub async fn run_all(ctx: &Arc<Context>, args: &Args) -> anyhow::Result<Vec<Phas
         })
         .await?,
     );
+    if stop_after(args, "members") {
+        return Ok(results);
+    }
 
     let group_pages = groups.div_ceil(100).max(1);
     let x = ctx.clone();
@@ -423,6 +486,9 @@ pub async fn run_all(ctx: &Arc<Context>, args: &Args) -> anyhow::Result<Vec<Phas
         )
         .await?,
     );
+    if stop_after(args, "list-groups") {
+        return Ok(results);
+    }
 
     let x = ctx.clone();
     results.push(
@@ -438,6 +504,9 @@ pub async fn run_all(ctx: &Arc<Context>, args: &Args) -> anyhow::Result<Vec<Phas
         })
         .await?,
     );
+    if stop_after(args, "delete") {
+        return Ok(results);
+    }
 
     let x = ctx.clone();
     results.push(
@@ -455,6 +524,10 @@ pub async fn run_all(ctx: &Arc<Context>, args: &Args) -> anyhow::Result<Vec<Phas
     );
 
     Ok(results)
+}
+
+fn stop_after(args: &Args, phase: &str) -> bool {
+    args.stop_after.as_deref() == Some(phase)
 }
 
 /// Percent-encodes a query value.

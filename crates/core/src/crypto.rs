@@ -56,7 +56,8 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
 }
 
-/// Hashes a secret with argon2id (default parameters: 19 MiB, 2 passes) into a PHC string.
+/// Hashes a password with argon2id (OWASP's parameters: 19 MiB, 2 passes) into a PHC
+/// string.
 pub async fn hash_secret(secret: SecretString) -> Result<String> {
     tokio::task::spawn_blocking(move || hash_secret_blocking(secret.expose_secret()))
         .await
@@ -68,6 +69,26 @@ pub fn hash_secret_blocking(secret: &str) -> Result<String> {
         .hash_password(secret.as_bytes())
         .map(|hash| hash.to_string())
         .map_err(|err| Error::Internal(format!("argon2 hashing failed: {err}")))
+}
+
+/// Hashes a machine-generated 256-bit secret (a SCIM token, an API key) with argon2id.
+///
+/// Memory-hard parameters exist to slow the guessing of low-entropy passwords; nobody can
+/// enumerate 2^256 secrets at any cost per guess. A light cost (1 MiB, 1 pass) keeps
+/// argon2id as the stored format while a first verification stays around a millisecond
+/// and a node's peak memory small. Verification reads the parameters from the PHC
+/// string, so hashes made with other parameters keep verifying.
+pub async fn hash_random_secret(secret: SecretString) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let params = argon2::Params::new(1024, 1, 1, None)
+            .map_err(|err| Error::Internal(format!("argon2 parameters: {err}")))?;
+        Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+            .hash_password(secret.expose_secret().as_bytes())
+            .map(|hash| hash.to_string())
+            .map_err(|err| Error::Internal(format!("argon2 hashing failed: {err}")))
+    })
+    .await
+    .map_err(|err| Error::Internal(format!("hashing task failed: {err}")))?
 }
 
 /// Checks a secret against a PHC string. A malformed stored hash counts as a mismatch

@@ -72,6 +72,14 @@ impl DatabaseUrl {
         self.backend
     }
 
+    /// A batch of statements for this database (see [`crate::writes`]).
+    pub fn writes(&self) -> crate::writes::Writes {
+        crate::writes::Writes::new(match self.backend {
+            Backend::Sqlite => sea_orm::DbBackend::Sqlite,
+            Backend::Postgres => sea_orm::DbBackend::Postgres,
+        })
+    }
+
     /// The URL with its secret in it, for the driver only.
     pub fn expose(&self) -> &str {
         &self.raw
@@ -101,6 +109,10 @@ impl fmt::Display for DatabaseUrl {
         f.write_str(&self.redacted())
     }
 }
+
+/// Reading connections for SQLite: more than the cores that run queries only adds
+/// memory.
+const SQLITE_MAX_READERS: u32 = 6;
 
 /// Pool settings.
 #[derive(Clone, Debug)]
@@ -171,8 +183,7 @@ impl Database {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            .pragma("temp_store", "memory")
-            .pragma("cache_size", "-16000");
+            .pragma("temp_store", "memory");
         let in_memory = url.expose().contains(":memory:") || url.expose().contains("mode=memory");
         if !in_memory {
             let path = base.get_filename();
@@ -182,11 +193,18 @@ impl Database {
                 })?;
             }
         }
+        // Page caches are per connection: the writer gets 8 MiB, each reader SQLite's
+        // default 2 MiB, and there are at most as many readers as can usefully run at once.
+        // (16 MiB each across 17 connections was most of the memory a busy node used.)
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(options.acquire_timeout)
-            .connect_with(base.clone().create_if_missing(true))
+            .connect_with(
+                base.clone()
+                    .create_if_missing(true)
+                    .pragma("cache_size", "-8000"),
+            )
             .await
             .map_err(|err| unreachable(err.to_string()))?;
         let write = SqlxSqliteConnector::from_sqlx_sqlite_pool(writer);
@@ -194,7 +212,7 @@ impl Database {
             write.clone()
         } else {
             let reader = SqlitePoolOptions::new()
-                .max_connections(options.max_connections.max(1))
+                .max_connections(options.max_connections.clamp(1, SQLITE_MAX_READERS))
                 .acquire_timeout(options.acquire_timeout)
                 .connect_with(base.read_only(true))
                 .await
@@ -256,6 +274,14 @@ impl Database {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// A batch of statements for this database (see [`crate::writes`]).
+    pub fn writes(&self) -> crate::writes::Writes {
+        crate::writes::Writes::new(match self.backend {
+            Backend::Sqlite => sea_orm::DbBackend::Sqlite,
+            Backend::Postgres => sea_orm::DbBackend::Postgres,
+        })
     }
 
     /// The connection for reads. On SQLite it is read-only.

@@ -20,6 +20,7 @@ pub mod tenants;
 pub mod time;
 pub mod token_auth;
 pub mod tokens;
+pub mod writes;
 
 pub use db::{Backend, Database, DatabaseOptions, DatabaseUrl};
 pub use error::{Error, Result};

@@ -183,7 +183,7 @@ impl TokenService {
         let public_id = hex::encode(crypto::random_bytes::<8>());
         let secret = crypto::random_token::<32>();
         let token = SecretString::from(format!("{TOKEN_PREFIX}{public_id}_{secret}"));
-        let secret_hash = crypto::hash_secret(SecretString::from(secret)).await?;
+        let secret_hash = crypto::hash_random_secret(SecretString::from(secret)).await?;
         let row = scim_token::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(tenant.0),

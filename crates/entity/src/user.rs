@@ -27,6 +27,8 @@ pub struct Model {
     pub updated_at: i64,
     #[sea_orm(has_many)]
     pub memberships: HasMany<super::group_member::Entity>,
+    #[sea_orm(has_many, via = "group_member")]
+    pub groups: HasMany<super::group::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

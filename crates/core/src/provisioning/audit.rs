@@ -3,7 +3,7 @@
 //! recorded afterwards, on its own, once the failed transaction has rolled back.
 
 use roster_entity::provisioning_log;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
 
 use super::{ProvisioningError, RequestContext};
 use crate::Database;
@@ -99,6 +99,16 @@ fn row(
         duration_us: Set(ctx.elapsed_us()),
         ..Default::default()
     }
+}
+
+/// The log row of a successful write, to add to the write's own statements.
+pub(crate) fn success(
+    ctx: &RequestContext,
+    operation: Operation,
+    resource_id: Option<&str>,
+    status: u16,
+) -> sea_orm::Insert<provisioning_log::ActiveModel> {
+    provisioning_log::Entity::insert(row(ctx, operation, resource_id, status, None))
 }
 
 /// Records a successful write; call inside the write's transaction.

@@ -131,6 +131,17 @@ pub(crate) fn membership_data(group: &Value, user: &UserSummary) -> Value {
     json!({ "group": group, "user": user.to_json() })
 }
 
+/// The insert of one event, to add to the write's own statements.
+pub(crate) fn insert(
+    ctx: &RequestContext,
+    kind: EventType,
+    resource_id: Uuid,
+    data: &Value,
+) -> sea_orm::Insert<event::ActiveModel> {
+    use sea_orm::EntityTrait;
+    event::Entity::insert(row(ctx, kind, resource_id, data))
+}
+
 pub(crate) fn row(
     ctx: &RequestContext,
     kind: EventType,

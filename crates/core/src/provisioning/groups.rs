@@ -17,8 +17,8 @@ use roster_scim::schema::ResourceSchema;
 use roster_scim::{AttrPath, JsonObject, ScimError};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -32,6 +32,7 @@ use super::users::{
 };
 use super::{ProvResult, Provisioning, ProvisioningError, RequestContext, Resource, Written};
 use crate::time::Timestamp;
+use crate::writes::Writes;
 use crate::{Backend, Error};
 
 /// Rows per statement for bulk inserts and `IN` lists: well under both backends'
@@ -181,85 +182,91 @@ async fn current_members(
     Ok(out)
 }
 
-/// Applies membership changes to one group inside a transaction, with one event per
-/// member added or removed. Returns whether anything changed.
+/// Membership changes to one group within a transaction. Reads what it needs as the
+/// operations go (so a PATCH's operations see each other's effects), keeps the result in
+/// memory, and emits the row changes and one event per member added or removed into the
+/// write's statements at the end.
 struct MembershipWriter<'a> {
     txn: &'a DatabaseTransaction,
     ctx: &'a RequestContext,
     scope: TenantScope,
     group_id: Uuid,
     group_summary: Value,
-    events: Vec<event::ActiveModel>,
-    changed: bool,
+    /// Membership as stored when first looked at.
+    initial: HashMap<Uuid, bool>,
+    /// Membership after the operations so far.
+    current: HashMap<Uuid, bool>,
+    all_loaded: bool,
+    summaries: HashMap<Uuid, UserSummary>,
+    events: Vec<(EventType, Uuid)>,
 }
 
 impl MembershipWriter<'_> {
-    async fn add(&mut self, ids: &[String]) -> ProvResult<()> {
-        let (uuids, summaries) = resolve_members(self.txn, self.scope, ids).await?;
-        let present = current_members(self.txn, self.scope, self.group_id, Some(&uuids)).await?;
-        let new: Vec<Uuid> = uuids
-            .into_iter()
-            .filter(|id| !present.contains(id))
-            .collect();
-        self.insert(&new, &summaries).await
+    fn changed(&self) -> bool {
+        !self.events.is_empty()
     }
 
-    async fn insert(
-        &mut self,
-        new: &[Uuid],
-        summaries: &HashMap<Uuid, UserSummary>,
-    ) -> ProvResult<()> {
-        if new.is_empty() {
+    async fn know(&mut self, ids: &[Uuid]) -> ProvResult<()> {
+        if self.all_loaded {
             return Ok(());
         }
-        let now = Timestamp::now().as_micros();
-        for chunk in new.chunks(CHUNK) {
-            let rows = chunk.iter().map(|user_id| group_member::ActiveModel {
-                group_id: Set(self.group_id),
-                user_id: Set(*user_id),
-                tenant_id: Set(self.scope.tenant_uuid()),
-                created_at: Set(now),
-            });
-            group_member::Entity::insert_many(rows)
-                .on_conflict(
-                    OnConflict::columns([
-                        group_member::Column::GroupId,
-                        group_member::Column::UserId,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .exec_without_returning(self.txn)
-                .await?;
+        let unknown: Vec<Uuid> = ids
+            .iter()
+            .filter(|id| !self.initial.contains_key(id))
+            .copied()
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
         }
-        for user_id in new {
-            if let Some(summary) = summaries.get(user_id) {
-                self.event(EventType::GroupMemberAdded, summary);
-            }
+        let present = current_members(self.txn, self.scope, self.group_id, Some(&unknown)).await?;
+        for id in unknown {
+            let member = present.contains(&id);
+            self.initial.insert(id, member);
+            self.current.entry(id).or_insert(member);
         }
-        self.changed = true;
         Ok(())
     }
 
-    async fn remove(&mut self, users: &[Uuid]) -> ProvResult<()> {
-        if users.is_empty() {
+    async fn know_all(&mut self) -> ProvResult<()> {
+        if self.all_loaded {
             return Ok(());
         }
-        let summaries = user_summaries(self.txn, self.scope, users).await?;
-        for chunk in users.chunks(CHUNK) {
-            self.scope
-                .delete_members()
-                .filter(group_member::Column::GroupId.eq(self.group_id))
-                .filter(group_member::Column::UserId.is_in(chunk.iter().copied()))
-                .exec(self.txn)
-                .await?;
+        // Ids already known keep their state; every stored member not yet known joins.
+        let present = current_members(self.txn, self.scope, self.group_id, None).await?;
+        for id in present {
+            self.initial.entry(id).or_insert(true);
+            self.current.entry(id).or_insert(true);
         }
-        for user_id in users {
-            if let Some(summary) = summaries.get(user_id) {
-                self.event(EventType::GroupMemberRemoved, summary);
+        self.all_loaded = true;
+        Ok(())
+    }
+
+    fn is_member(&self, id: &Uuid) -> bool {
+        self.current.get(id).copied().unwrap_or(false)
+    }
+
+    /// Records a change of `id`'s membership; its stored state was read before (by
+    /// `know` or `know_all`: once everything is loaded, an unknown id is a non-member).
+    fn set(&mut self, id: Uuid, member: bool) {
+        self.initial.entry(id).or_insert(false);
+        self.current.insert(id, member);
+        let kind = if member {
+            EventType::GroupMemberAdded
+        } else {
+            EventType::GroupMemberRemoved
+        };
+        self.events.push((kind, id));
+    }
+
+    async fn add(&mut self, ids: &[String]) -> ProvResult<()> {
+        let (uuids, summaries) = resolve_members(self.txn, self.scope, ids).await?;
+        self.summaries.extend(summaries);
+        self.know(&uuids).await?;
+        for id in uuids {
+            if !self.is_member(&id) {
+                self.set(id, true);
             }
         }
-        self.changed = true;
         Ok(())
     }
 
@@ -267,37 +274,49 @@ impl MembershipWriter<'_> {
         // Removing someone who is not a member is not an error (Entra removes by value,
         // and may repeat itself).
         let uuids: Vec<Uuid> = ids.iter().filter_map(|id| parse_id(id)).collect();
-        let present = current_members(self.txn, self.scope, self.group_id, Some(&uuids)).await?;
-        let gone: Vec<Uuid> = uuids
-            .into_iter()
-            .filter(|id| present.contains(id))
-            .collect();
-        self.remove(&gone).await
+        self.know(&uuids).await?;
+        for id in uuids {
+            if self.is_member(&id) {
+                self.set(id, false);
+            }
+        }
+        Ok(())
     }
 
     async fn remove_all(&mut self) -> ProvResult<()> {
-        let all: Vec<Uuid> = current_members(self.txn, self.scope, self.group_id, None)
-            .await?
-            .into_iter()
+        self.know_all().await?;
+        let members: Vec<Uuid> = self
+            .current
+            .iter()
+            .filter(|(_, member)| **member)
+            .map(|(id, _)| *id)
             .collect();
-        self.remove(&all).await
+        for id in members {
+            self.set(id, false);
+        }
+        Ok(())
     }
 
     async fn replace(&mut self, ids: &[String]) -> ProvResult<()> {
         let (wanted, summaries) = resolve_members(self.txn, self.scope, ids).await?;
-        let present = current_members(self.txn, self.scope, self.group_id, None).await?;
+        self.summaries.extend(summaries);
+        self.know_all().await?;
         let wanted_set: HashSet<Uuid> = wanted.iter().copied().collect();
-        let gone: Vec<Uuid> = present
+        let gone: Vec<Uuid> = self
+            .current
             .iter()
-            .filter(|id| !wanted_set.contains(id))
-            .copied()
+            .filter(|(id, member)| **member && !wanted_set.contains(id))
+            .map(|(id, _)| *id)
             .collect();
-        let new: Vec<Uuid> = wanted
-            .into_iter()
-            .filter(|id| !present.contains(id))
-            .collect();
-        self.remove(&gone).await?;
-        self.insert(&new, &summaries).await
+        for id in gone {
+            self.set(id, false);
+        }
+        for id in wanted {
+            if !self.is_member(&id) {
+                self.set(id, true);
+            }
+        }
+        Ok(())
     }
 
     async fn remove_matching(
@@ -313,6 +332,12 @@ impl MembershipWriter<'_> {
         };
         let mut gone = Vec::new();
         for member in members.get(&self.group_id).into_iter().flatten() {
+            let Some(id) = parse_id(&member.value) else {
+                continue;
+            };
+            if !self.current.get(&id).copied().unwrap_or(true) {
+                continue;
+            }
             let mut element = JsonObject::new();
             element.insert("value".into(), member.value.clone().into());
             element.insert("type".into(), "User".into());
@@ -325,33 +350,88 @@ impl MembershipWriter<'_> {
             }
             let mut probe = JsonObject::new();
             probe.insert("members".into(), Value::Array(vec![Value::Object(element)]));
-            if wrapped.matches(&probe, schema)
-                && let Some(id) = parse_id(&member.value)
-            {
+            if wrapped.matches(&probe, schema) {
                 gone.push(id);
             }
         }
         if gone.is_empty() {
             return Err(ScimError::no_target("no member matches the filter").into());
         }
-        self.remove(&gone).await
+        self.know(&gone).await?;
+        for id in gone {
+            self.set(id, false);
+        }
+        Ok(())
     }
 
-    fn event(&mut self, kind: EventType, user: &UserSummary) {
-        self.events.push(events::row(
-            self.ctx,
-            kind,
-            self.group_id,
-            &events::membership_data(&self.group_summary, user),
-        ));
-    }
-
-    async fn flush(&mut self) -> ProvResult<()> {
-        let rows = std::mem::take(&mut self.events);
+    /// Adds the membership rows and events to `writes`.
+    async fn finish(mut self, writes: &mut Writes) -> ProvResult<()> {
+        let added: Vec<Uuid> = self
+            .current
+            .iter()
+            .filter(|(id, member)| **member && !self.initial.get(id).copied().unwrap_or(false))
+            .map(|(id, _)| *id)
+            .collect();
+        let removed: Vec<Uuid> = self
+            .current
+            .iter()
+            .filter(|(id, member)| !**member && self.initial.get(id).copied().unwrap_or(false))
+            .map(|(id, _)| *id)
+            .collect();
+        let now = Timestamp::now().as_micros();
+        for chunk in added.chunks(CHUNK) {
+            let rows = chunk.iter().map(|user_id| group_member::ActiveModel {
+                group_id: Set(self.group_id),
+                user_id: Set(*user_id),
+                tenant_id: Set(self.scope.tenant_uuid()),
+                created_at: Set(now),
+            });
+            writes.push(
+                &group_member::Entity::insert_many(rows).on_conflict(
+                    OnConflict::columns([
+                        group_member::Column::GroupId,
+                        group_member::Column::UserId,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                ),
+            );
+        }
+        for chunk in removed.chunks(CHUNK) {
+            writes.push(
+                &self
+                    .scope
+                    .delete_members()
+                    .filter(group_member::Column::GroupId.eq(self.group_id))
+                    .filter(group_member::Column::UserId.is_in(chunk.iter().copied())),
+            );
+        }
+        let missing: Vec<Uuid> = self
+            .events
+            .iter()
+            .map(|(_, id)| *id)
+            .filter(|id| !self.summaries.contains_key(id))
+            .collect();
+        if !missing.is_empty() {
+            let found = user_summaries(self.txn, self.scope, &missing).await?;
+            self.summaries.extend(found);
+        }
+        let rows: Vec<event::ActiveModel> = self
+            .events
+            .iter()
+            .filter_map(|(kind, id)| {
+                self.summaries.get(id).map(|summary| {
+                    events::row(
+                        self.ctx,
+                        *kind,
+                        self.group_id,
+                        &events::membership_data(&self.group_summary, summary),
+                    )
+                })
+            })
+            .collect();
         for chunk in rows.chunks(CHUNK / 2) {
-            event::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(self.txn)
-                .await?;
+            writes.push(&event::Entity::insert_many(chunk.to_vec()));
         }
         Ok(())
     }
@@ -433,11 +513,14 @@ impl Provisioning {
         Ok(query.one(txn).await?)
     }
 
+    /// A membership writer for `row`; `new_group` means it has no members yet (nothing
+    /// to read).
     fn writer<'a>(
         &self,
         txn: &'a DatabaseTransaction,
         ctx: &'a RequestContext,
         row: &group::Model,
+        new_group: bool,
     ) -> MembershipWriter<'a> {
         MembershipWriter {
             txn,
@@ -449,8 +532,11 @@ impl Provisioning {
                 &row.display_name,
                 row.external_id.as_deref(),
             ),
+            initial: HashMap::new(),
+            current: HashMap::new(),
+            all_loaded: new_group,
+            summaries: HashMap::new(),
             events: Vec::new(),
-            changed: false,
         }
     }
 
@@ -493,7 +579,9 @@ impl Provisioning {
             created_at: now,
             updated_at: now,
         };
-        let insert = group::Entity::insert(group::ActiveModel {
+        let full = self.render_group(ctx, schema, &row, &doc, Some(&[]), &Projection::all());
+        let mut writes = self.db.writes();
+        writes.push(&group::Entity::insert(group::ActiveModel {
             id: Set(row.id),
             tenant_id: Set(row.tenant_id),
             display_name: Set(row.display_name.clone()),
@@ -503,19 +591,8 @@ impl Provisioning {
             version: Set(row.version),
             created_at: Set(row.created_at),
             updated_at: Set(row.updated_at),
-        })
-        .exec_without_returning(&txn)
-        .await;
-        if let Err(err) = insert {
-            return Err(
-                match uniqueness_conflict(&err, "the group's displayName or externalId") {
-                    Some(scim) => scim.into(),
-                    None => err.into(),
-                },
-            );
-        }
-        let full = self.render_group(ctx, schema, &row, &doc, Some(&[]), &Projection::all());
-        events::row(
+        }));
+        writes.push(&events::insert(
             ctx,
             EventType::GroupCreated,
             row.id,
@@ -523,22 +600,40 @@ impl Provisioning {
                 events::group_summary(row.id, &row.display_name, row.external_id.as_deref()),
                 Some(full.body.clone()),
             ),
-        )
-        .insert(&txn)
-        .await?;
-        let mut writer = self.writer(&txn, ctx, &row);
+        ));
+        let mut writer = self.writer(&txn, ctx, &row, true);
         writer.add(&member_ids).await?;
-        writer.flush().await?;
-        audit::record_success(&txn, ctx, Operation::GroupCreate, Some(&full.id), 201).await?;
-        let members = members_of(&txn, scope, &[row.id]).await?;
-        let resource = self.render_group(
+        let members: Vec<Member> = member_ids
+            .iter()
+            .filter_map(|id| parse_id(id))
+            .filter_map(|id| writer.summaries.get(&id))
+            .map(|summary| Member {
+                value: summary.id.to_string(),
+                kind: MemberKind::User,
+                display: Some(
+                    summary
+                        .display_name
+                        .clone()
+                        .unwrap_or_else(|| summary.user_name.clone()),
+                ),
+            })
+            .collect();
+        writer.finish(&mut writes).await?;
+        writes.push(&audit::success(
             ctx,
-            schema,
-            &row,
-            &doc,
-            Some(members.get(&row.id).map(Vec::as_slice).unwrap_or(&[])),
-            &projection,
-        );
+            Operation::GroupCreate,
+            Some(&full.id),
+            201,
+        ));
+        if let Err(err) = writes.execute(&txn).await {
+            return Err(
+                match uniqueness_conflict(&err, "the group's displayName or externalId") {
+                    Some(scim) => scim.into(),
+                    None => err.into(),
+                },
+            );
+        }
+        let resource = self.render_group(ctx, schema, &row, &doc, Some(&members), &projection);
         txn.commit().await.map_err(|err| {
             match uniqueness_conflict(&err, "the group's displayName or externalId") {
                 Some(scim) => ProvisioningError::from(scim),
@@ -684,7 +779,7 @@ impl Provisioning {
             row.doc =
                 serde_json::to_string(&new_doc).map_err(|e| Error::Internal(e.to_string()))?;
         }
-        let mut writer = self.writer(txn, ctx, &row);
+        let mut writer = self.writer(txn, ctx, &row, false);
         let base = self.base_url(ctx);
         for change in changes {
             match change {
@@ -697,42 +792,34 @@ impl Provisioning {
                 }
             }
         }
-        let members_changed = writer.changed;
-        if doc_changed || members_changed {
+        let mut writes = self.db.writes();
+        if doc_changed || writer.changed() {
             row.version = old.version + 1;
             row.updated_at = std::cmp::max(Timestamp::now().as_micros(), old.updated_at + 1);
-            let update = scope
-                .update_groups()
-                .filter(group::Column::Id.eq(old.id))
-                .col_expr(group::Column::Doc, Expr::value(row.doc.clone()))
-                .col_expr(
-                    group::Column::DisplayName,
-                    Expr::value(row.display_name.clone()),
-                )
-                .col_expr(
-                    group::Column::DisplayNameLower,
-                    Expr::value(row.display_name_lower.clone()),
-                )
-                .col_expr(
-                    group::Column::ExternalId,
-                    Expr::value(row.external_id.clone()),
-                )
-                .col_expr(group::Column::Version, Expr::value(row.version))
-                .col_expr(group::Column::UpdatedAt, Expr::value(row.updated_at))
-                .exec(txn)
-                .await;
-            if let Err(err) = update {
-                return Err(
-                    match uniqueness_conflict(&err, "the group's displayName or externalId") {
-                        Some(scim) => scim.into(),
-                        None => err.into(),
-                    },
-                );
-            }
+            writes.push(
+                &scope
+                    .update_groups()
+                    .filter(group::Column::Id.eq(old.id))
+                    .col_expr(group::Column::Doc, Expr::value(row.doc.clone()))
+                    .col_expr(
+                        group::Column::DisplayName,
+                        Expr::value(row.display_name.clone()),
+                    )
+                    .col_expr(
+                        group::Column::DisplayNameLower,
+                        Expr::value(row.display_name_lower.clone()),
+                    )
+                    .col_expr(
+                        group::Column::ExternalId,
+                        Expr::value(row.external_id.clone()),
+                    )
+                    .col_expr(group::Column::Version, Expr::value(row.version))
+                    .col_expr(group::Column::UpdatedAt, Expr::value(row.updated_at)),
+            );
         }
         if doc_changed {
             let full = self.render_group(ctx, schema, &row, &new_doc, None, &Projection::all());
-            events::row(
+            writes.push(&events::insert(
                 ctx,
                 EventType::GroupUpdated,
                 row.id,
@@ -740,19 +827,24 @@ impl Provisioning {
                     events::group_summary(row.id, &row.display_name, row.external_id.as_deref()),
                     Some(full.body),
                 ),
-            )
-            .insert(txn)
-            .await?;
+            ));
         }
-        writer.flush().await?;
-        audit::record_success(
-            txn,
+        writer.finish(&mut writes).await?;
+        let status = if render { 200 } else { 204 };
+        writes.push(&audit::success(
             ctx,
             operation,
             Some(&row.id.to_string()),
-            if render { 200 } else { 204 },
-        )
-        .await?;
+            status,
+        ));
+        if let Err(err) = writes.execute(txn).await {
+            return Err(
+                match uniqueness_conflict(&err, "the group's displayName or externalId") {
+                    Some(scim) => scim.into(),
+                    None => err.into(),
+                },
+            );
+        }
         if !render {
             return Ok(None);
         }
@@ -868,12 +960,9 @@ impl Provisioning {
         }
         // Its memberships go with it (foreign key cascade); `group.deleted` says so, without
         // one member_removed event per member.
-        scope
-            .delete_groups()
-            .filter(group::Column::Id.eq(uuid))
-            .exec(&txn)
-            .await?;
-        events::row(
+        let mut writes = self.db.writes();
+        writes.push(&scope.delete_groups().filter(group::Column::Id.eq(uuid)));
+        writes.push(&events::insert(
             ctx,
             EventType::GroupDeleted,
             uuid,
@@ -881,10 +970,9 @@ impl Provisioning {
                 events::group_summary(uuid, &old.display_name, old.external_id.as_deref()),
                 None,
             ),
-        )
-        .insert(&txn)
-        .await?;
-        audit::record_success(&txn, ctx, Operation::GroupDelete, Some(id), 204).await?;
+        ));
+        writes.push(&audit::success(ctx, Operation::GroupDelete, Some(id), 204));
+        writes.execute(&txn).await?;
         txn.commit().await?;
         Ok(())
     }

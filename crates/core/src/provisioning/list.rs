@@ -14,7 +14,10 @@ use roster_scim::projection::{self, Projection};
 use roster_scim::schema::ResourceSchema;
 use roster_scim::{AttrPath, JsonObject};
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
-use sea_orm::{EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use sea_orm::{
+    ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
+};
 use serde_json::Value;
 
 use super::groups::members_of;
@@ -62,6 +65,33 @@ fn ordered<E: EntityTrait>(
         .order_by(id, Order::Asc)
 }
 
+/// One page and the total. Two indexed queries: a window `COUNT(*) OVER ()` would fold
+/// them into one, but SQLite then materialises and sorts every matching row for each
+/// page, so the count stays a query of its own.
+async fn paged<E>(
+    select: Select<E>,
+    sort: &(SimpleExpr, bool),
+    order: SortOrder,
+    id: SimpleExpr,
+    page: roster_scim::list::Page,
+    conn: &impl ConnectionTrait,
+) -> ProvResult<(u64, Vec<E::Model>)>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+{
+    let total = select.clone().count(conn).await?;
+    if page.limit == 0 || page.offset >= total {
+        return Ok((total, Vec::new()));
+    }
+    let rows = ordered(select, sort, order, id)
+        .offset(page.offset)
+        .limit(page.limit)
+        .all(conn)
+        .await?;
+    Ok((total, rows))
+}
+
 fn mentions(filter: Option<&Filter>, attribute: &str) -> bool {
     filter.is_some_and(|f| f.to_string().to_ascii_lowercase().contains(attribute))
 }
@@ -95,21 +125,15 @@ impl Provisioning {
         let id_col = Expr::col((user::Entity, user::Column::Id));
 
         if let (Sql::Exact(cond), Some(sort)) = (&plan.sql, &plan.sort) {
-            let total = scope.users().filter(cond.clone()).count(reader).await?;
-            let rows = if page.limit == 0 || page.offset >= total {
-                Vec::new()
-            } else {
-                ordered(
-                    scope.users().filter(cond.clone()),
-                    sort,
-                    query.sort_order,
-                    id_col,
-                )
-                .offset(page.offset)
-                .limit(page.limit)
-                .all(reader)
-                .await?
-            };
+            let (total, rows) = paged(
+                scope.users().filter(cond.clone()),
+                sort,
+                query.sort_order,
+                id_col,
+                page,
+                reader,
+            )
+            .await?;
             let wants_groups = projection.includes(schema, "groups");
             let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
             let groups = if wants_groups {
@@ -196,21 +220,15 @@ impl Provisioning {
         let wants_members = projection.includes(schema, "members");
 
         if let (Sql::Exact(cond), Some(sort)) = (&plan.sql, &plan.sort) {
-            let total = scope.groups().filter(cond.clone()).count(reader).await?;
-            let rows = if page.limit == 0 || page.offset >= total {
-                Vec::new()
-            } else {
-                ordered(
-                    scope.groups().filter(cond.clone()),
-                    sort,
-                    query.sort_order,
-                    id_col,
-                )
-                .offset(page.offset)
-                .limit(page.limit)
-                .all(reader)
-                .await?
-            };
+            let (total, rows) = paged(
+                scope.groups().filter(cond.clone()),
+                sort,
+                query.sort_order,
+                id_col,
+                page,
+                reader,
+            )
+            .await?;
             let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
             let members = if wants_members {
                 members_of(reader, scope, &ids).await?

@@ -15,8 +15,8 @@ use roster_scim::schema::ResourceSchema;
 use roster_scim::{JsonObject, ScimError};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, QueryFilter, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -146,7 +146,7 @@ impl Provisioning {
     /// than `except`.
     async fn conflicts(
         &self,
-        txn: &DatabaseTransaction,
+        conn: &impl ConnectionTrait,
         scope: TenantScope,
         cols: &UserColumns,
         except: Option<Uuid>,
@@ -159,10 +159,16 @@ impl Provisioning {
         if let Some(except) = except {
             query = query.filter(user::Column::Id.ne(except));
         }
-        Ok(query.limit(2).all(txn).await?)
+        Ok(query.limit(2).all(conn).await?)
     }
 
-    fn conflict_error(cols: &UserColumns, other: &user::Model) -> ScimError {
+    fn conflict_error(cols: &UserColumns, other: Option<&user::Model>) -> ScimError {
+        let Some(other) = other else {
+            return ScimError::uniqueness(format!(
+                "userName \"{}\" or its externalId is already taken",
+                cols.user_name
+            ));
+        };
         if other.user_name_lower == cols.user_name_lower {
             ScimError::uniqueness(format!(
                 "userName \"{}\" is already taken by user {}",
@@ -190,8 +196,8 @@ impl Provisioning {
         Ok(query.one(txn).await?)
     }
 
-    /// Stores a new version of an existing user, with its event and log row. `None` for
-    /// `new_doc` means nothing changed: only the log row is written.
+    /// Stores a new version of an existing user with its event and log row, in one
+    /// round trip. `groups` are the user's groups (for the event's document).
     #[allow(clippy::too_many_arguments)]
     async fn store_user_change(
         &self,
@@ -202,6 +208,7 @@ impl Provisioning {
         old_doc: &JsonObject,
         new_doc: JsonObject,
         cols: UserColumns,
+        groups: Option<&[Member]>,
         operation: Operation,
         status: u16,
         projection: &Projection,
@@ -220,65 +227,65 @@ impl Provisioning {
         row.primary_email_lower = cols.primary_email_lower.clone();
         row.active = cols.active;
 
-        let update = scope
-            .update_users()
-            .filter(user::Column::Id.eq(old.id))
-            .col_expr(user::Column::Doc, Expr::value(row.doc.clone()))
-            .col_expr(user::Column::Version, Expr::value(row.version))
-            .col_expr(user::Column::UpdatedAt, Expr::value(row.updated_at))
-            .col_expr(user::Column::UserName, Expr::value(row.user_name.clone()))
-            .col_expr(
-                user::Column::UserNameLower,
-                Expr::value(row.user_name_lower.clone()),
-            )
-            .col_expr(
-                user::Column::ExternalId,
-                Expr::value(row.external_id.clone()),
-            )
-            .col_expr(
-                user::Column::DisplayName,
-                Expr::value(row.display_name.clone()),
-            )
-            .col_expr(
-                user::Column::DisplayNameLower,
-                Expr::value(row.display_name_lower.clone()),
-            )
-            .col_expr(
-                user::Column::PrimaryEmailLower,
-                Expr::value(row.primary_email_lower.clone()),
-            )
-            .col_expr(user::Column::Active, Expr::value(row.active))
-            .exec(txn)
-            .await;
-        if let Err(err) = update {
+        let mut writes = self.db.writes();
+        writes.push(
+            &scope
+                .update_users()
+                .filter(user::Column::Id.eq(old.id))
+                .col_expr(user::Column::Doc, Expr::value(row.doc.clone()))
+                .col_expr(user::Column::Version, Expr::value(row.version))
+                .col_expr(user::Column::UpdatedAt, Expr::value(row.updated_at))
+                .col_expr(user::Column::UserName, Expr::value(row.user_name.clone()))
+                .col_expr(
+                    user::Column::UserNameLower,
+                    Expr::value(row.user_name_lower.clone()),
+                )
+                .col_expr(
+                    user::Column::ExternalId,
+                    Expr::value(row.external_id.clone()),
+                )
+                .col_expr(
+                    user::Column::DisplayName,
+                    Expr::value(row.display_name.clone()),
+                )
+                .col_expr(
+                    user::Column::DisplayNameLower,
+                    Expr::value(row.display_name_lower.clone()),
+                )
+                .col_expr(
+                    user::Column::PrimaryEmailLower,
+                    Expr::value(row.primary_email_lower.clone()),
+                )
+                .col_expr(user::Column::Active, Expr::value(row.active)),
+        );
+        let old_cols = UserColumns::from_doc(old_doc).ok();
+        if old_cols.as_ref().map(|c| &c.emails) != Some(&cols.emails) {
+            writes.push(
+                &scope
+                    .delete_user_emails()
+                    .filter(roster_entity::user_email::Column::UserId.eq(old.id)),
+            );
+            let emails = cols.email_rows(ctx.tenant_id, old.id);
+            if !emails.is_empty() {
+                writes.push(&roster_entity::user_email::Entity::insert_many(emails));
+            }
+        }
+        let full = self.render_user(ctx, schema, &row, &new_doc, groups, &Projection::all());
+        let kind = EventType::for_user_change(old.active, row.active);
+        let data = events::user_data(&UserSummary::from_row(&row), Some(full.body.clone()));
+        writes.push(&events::insert(ctx, kind, row.id, &data));
+        writes.push(&audit::success(ctx, operation, Some(&full.id), status));
+        if let Err(err) = writes.execute(txn).await {
             return Err(match uniqueness_conflict(&err, "userName or externalId") {
                 Some(scim) => scim.into(),
                 None => err.into(),
             });
         }
-        let old_cols = UserColumns::from_doc(old_doc).ok();
-        if old_cols.as_ref().map(|c| &c.emails) != Some(&cols.emails) {
-            scope
-                .delete_user_emails()
-                .filter(roster_entity::user_email::Column::UserId.eq(old.id))
-                .exec(txn)
-                .await?;
-            let emails = cols.email_rows(ctx.tenant_id, old.id);
-            if !emails.is_empty() {
-                roster_entity::user_email::Entity::insert_many(emails)
-                    .exec_without_returning(txn)
-                    .await?;
-            }
-        }
-
-        let groups = groups_of(txn, scope, &[old.id]).await?;
-        let groups = groups.get(&old.id).map(Vec::as_slice);
-        let full = self.render_user(ctx, schema, &row, &new_doc, groups, &Projection::all());
-        let kind = EventType::for_user_change(old.active, row.active);
-        let data = events::user_data(&UserSummary::from_row(&row), Some(full.body.clone()));
-        events::row(ctx, kind, row.id, &data).insert(txn).await?;
-        audit::record_success(txn, ctx, operation, Some(&full.id), status).await?;
-        Ok(self.render_user(ctx, schema, &row, &new_doc, groups, projection))
+        Ok(if projection_is_all(projection) {
+            full
+        } else {
+            self.render_user(ctx, schema, &row, &new_doc, groups, projection)
+        })
     }
 
     pub async fn create_user(
@@ -305,17 +312,45 @@ impl Provisioning {
         let cols = UserColumns::from_doc(&doc)?;
         let scope = self.scope(ctx);
 
+        // The common case — a new user — costs the writer only its inserts: the check for
+        // an existing user runs on a reader, outside the write transaction. If another
+        // request takes the name in between, the unique index refuses the insert and the
+        // exact path below decides.
+        if self
+            .conflicts(self.db.reader(), scope, &cols, None)
+            .await?
+            .is_empty()
+        {
+            let txn = self.db.begin_write().await?;
+            if let Some(resource) = self
+                .insert_user(&txn, ctx, schema, &doc, &cols, &projection)
+                .await?
+            {
+                txn.commit().await.map_err(|err| {
+                    match uniqueness_conflict(&err, "userName or externalId") {
+                        Some(scim) => ProvisioningError::from(scim),
+                        None => ProvisioningError::from(err),
+                    }
+                })?;
+                return Ok(Written {
+                    resource,
+                    created: true,
+                });
+            }
+        }
+
         let txn = self.db.begin_write().await?;
         let existing = self.conflicts(&txn, scope, &cols, None).await?;
         let resource = match existing.as_slice() {
-            [] => {
-                self.insert_user(&txn, ctx, schema, doc, cols, &projection)
-                    .await?
-            }
+            [] => self
+                .insert_user(&txn, ctx, schema, &doc, &cols, &projection)
+                .await?
+                .ok_or_else(|| Self::conflict_error(&cols, None))?,
             // Okta re-assigns a deactivated user with a new POST: reactivate and update the
             // same user rather than refuse.
             [previous] if !previous.active => {
                 let old_doc = parse_doc(&previous.doc)?;
+                let groups = groups_of(&txn, scope, &[previous.id]).await?;
                 self.store_user_change(
                     &txn,
                     ctx,
@@ -324,13 +359,14 @@ impl Provisioning {
                     &old_doc,
                     doc,
                     cols,
+                    groups.get(&previous.id).map(Vec::as_slice),
                     Operation::UserCreate,
                     201,
                     &projection,
                 )
                 .await?
             }
-            [other, ..] => return Err(Self::conflict_error(&cols, other).into()),
+            [other, ..] => return Err(Self::conflict_error(&cols, Some(other)).into()),
         };
         txn.commit().await.map_err(|err| {
             match uniqueness_conflict(&err, "userName or externalId") {
@@ -344,15 +380,17 @@ impl Provisioning {
         })
     }
 
+    /// Inserts a new user with its emails, event and log row in one round trip. `None`
+    /// when a unique index refused it (another user took the name meanwhile).
     async fn insert_user(
         &self,
         txn: &DatabaseTransaction,
         ctx: &RequestContext,
         schema: &ResourceSchema,
-        doc: JsonObject,
-        cols: UserColumns,
+        doc: &JsonObject,
+        cols: &UserColumns,
         projection: &Projection,
-    ) -> ProvResult<Resource> {
+    ) -> ProvResult<Option<Resource>> {
         let now = Timestamp::now().as_micros();
         let row = user::Model {
             id: Uuid::now_v7(),
@@ -364,12 +402,16 @@ impl Provisioning {
             display_name_lower: cols.display_name_lower.clone(),
             primary_email_lower: cols.primary_email_lower.clone(),
             active: cols.active,
-            doc: serde_json::to_string(&doc).map_err(|e| Error::Internal(e.to_string()))?,
+            doc: serde_json::to_string(doc).map_err(|e| Error::Internal(e.to_string()))?,
             version: 1,
             created_at: now,
             updated_at: now,
         };
-        let insert = user::Entity::insert(user::ActiveModel {
+        let full = self.render_user(ctx, schema, &row, doc, None, &Projection::all());
+        let data = events::user_data(&UserSummary::from_row(&row), Some(full.body.clone()));
+
+        let mut writes = self.db.writes();
+        writes.push(&user::Entity::insert(user::ActiveModel {
             id: Set(row.id),
             tenant_id: Set(row.tenant_id),
             user_name: Set(row.user_name.clone()),
@@ -383,36 +425,28 @@ impl Provisioning {
             version: Set(row.version),
             created_at: Set(row.created_at),
             updated_at: Set(row.updated_at),
-        })
-        .exec_without_returning(txn)
-        .await;
-        if let Err(err) = insert {
-            return Err(match uniqueness_conflict(&err, "userName or externalId") {
-                Some(_) => ScimError::uniqueness(format!(
-                    "userName \"{}\" or its externalId is already taken",
-                    cols.user_name
-                ))
-                .into(),
-                None => err.into(),
-            });
-        }
+        }));
         let emails = cols.email_rows(ctx.tenant_id, row.id);
         if !emails.is_empty() {
-            roster_entity::user_email::Entity::insert_many(emails)
-                .exec_without_returning(txn)
-                .await?;
+            writes.push(&roster_entity::user_email::Entity::insert_many(emails));
         }
-        let full = self.render_user(ctx, schema, &row, &doc, None, &Projection::all());
-        let data = events::user_data(&UserSummary::from_row(&row), Some(full.body.clone()));
-        events::row(ctx, EventType::UserCreated, row.id, &data)
-            .insert(txn)
-            .await?;
-        audit::record_success(txn, ctx, Operation::UserCreate, Some(&full.id), 201).await?;
-        Ok(if projection_is_all(projection) {
+        writes.push(&events::insert(ctx, EventType::UserCreated, row.id, &data));
+        writes.push(&audit::success(
+            ctx,
+            Operation::UserCreate,
+            Some(&full.id),
+            201,
+        ));
+        match writes.execute(txn).await {
+            Ok(_) => {}
+            Err(err) if uniqueness_conflict(&err, "").is_some() => return Ok(None),
+            Err(err) => return Err(err.into()),
+        }
+        Ok(Some(if projection_is_all(projection) {
             full
         } else {
-            self.render_user(ctx, schema, &row, &doc, None, projection)
-        })
+            self.render_user(ctx, schema, &row, doc, None, projection)
+        }))
     }
 
     pub async fn get_user(
@@ -437,25 +471,33 @@ impl Provisioning {
         let projection = Projection::parse(schema, params.attributes, params.excluded_attributes)?;
         let uuid = parse_id(id).ok_or_else(|| not_found("User", id))?;
         let scope = self.scope(ctx);
-        let row = scope
-            .user(uuid)
-            .one(self.db.reader())
-            .await?
-            .ok_or_else(|| not_found("User", id))?;
-        let doc = parse_doc(&row.doc)?;
-        let groups = if projection.includes(schema, "groups") {
-            groups_of(self.db.reader(), scope, &[uuid]).await?
+        // One query: the user and, through a LEFT JOIN, its groups.
+        let (row, groups) = if projection.includes(schema, "groups") {
+            let mut found = scope
+                .user(uuid)
+                .find_with_related(group::Entity)
+                .all(self.db.reader())
+                .await?;
+            let (row, groups) = found.pop().ok_or_else(|| not_found("User", id))?;
+            let groups: Vec<Member> = groups
+                .into_iter()
+                .map(|g| Member {
+                    value: g.id.to_string(),
+                    kind: MemberKind::Group,
+                    display: Some(g.display_name),
+                })
+                .collect();
+            (row, groups)
         } else {
-            HashMap::new()
+            let row = scope
+                .user(uuid)
+                .one(self.db.reader())
+                .await?
+                .ok_or_else(|| not_found("User", id))?;
+            (row, Vec::new())
         };
-        Ok(self.render_user(
-            ctx,
-            schema,
-            &row,
-            &doc,
-            groups.get(&uuid).map(Vec::as_slice),
-            &projection,
-        ))
+        let doc = parse_doc(&row.doc)?;
+        Ok(self.render_user(ctx, schema, &row, &doc, Some(&groups), &projection))
     }
 
     pub async fn replace_user(
@@ -486,6 +528,10 @@ impl Provisioning {
         let projection = Projection::parse(schema, params.attributes, params.excluded_attributes)?;
         let uuid = parse_id(id).ok_or_else(|| not_found("User", id))?;
         let scope = self.scope(ctx);
+        // The user's groups, for the event's document: read before the write transaction
+        // so the writer is not held waiting for them.
+        let groups = groups_of(self.db.reader(), scope, &[uuid]).await?;
+        let groups = groups.get(&uuid).map(Vec::as_slice);
         let txn = self.db.begin_write().await?;
         let old = self
             .load_user_for_update(&txn, scope, uuid)
@@ -508,6 +554,7 @@ impl Provisioning {
                 &old,
                 &old_doc,
                 new_doc,
+                groups,
                 Operation::UserReplace,
                 &projection,
             )
@@ -526,6 +573,7 @@ impl Provisioning {
         old: &user::Model,
         old_doc: &JsonObject,
         new_doc: JsonObject,
+        groups: Option<&[Member]>,
         operation: Operation,
         projection: &Projection,
     ) -> ProvResult<Resource> {
@@ -533,19 +581,7 @@ impl Provisioning {
         if &new_doc == old_doc {
             // A no-op update writes no event and keeps the version.
             audit::record_success(txn, ctx, operation, Some(&old.id.to_string()), 200).await?;
-            let groups = if projection.includes(schema, "groups") {
-                groups_of(txn, scope, &[old.id]).await?
-            } else {
-                HashMap::new()
-            };
-            return Ok(self.render_user(
-                ctx,
-                schema,
-                old,
-                old_doc,
-                groups.get(&old.id).map(Vec::as_slice),
-                projection,
-            ));
+            return Ok(self.render_user(ctx, schema, old, old_doc, groups, projection));
         }
         let cols = UserColumns::from_doc(&new_doc)?;
         let identity_changed =
@@ -556,10 +592,10 @@ impl Provisioning {
                 .await?
                 .first()
         {
-            return Err(Self::conflict_error(&cols, other).into());
+            return Err(Self::conflict_error(&cols, Some(other)).into());
         }
         self.store_user_change(
-            txn, ctx, schema, old, old_doc, new_doc, cols, operation, 200, projection,
+            txn, ctx, schema, old, old_doc, new_doc, cols, groups, operation, 200, projection,
         )
         .await
     }
@@ -591,6 +627,10 @@ impl Provisioning {
         let request = PatchRequest::parse(body)?;
         let uuid = parse_id(id).ok_or_else(|| not_found("User", id))?;
         let scope = self.scope(ctx);
+        // The user's groups, for the event's document: read before the write transaction
+        // so the writer is not held waiting for them.
+        let groups = groups_of(self.db.reader(), scope, &[uuid]).await?;
+        let groups = groups.get(&uuid).map(Vec::as_slice);
         let txn = self.db.begin_write().await?;
         let old = self
             .load_user_for_update(&txn, scope, uuid)
@@ -613,6 +653,7 @@ impl Provisioning {
                 &old,
                 &old_doc,
                 new_doc,
+                groups,
                 Operation::UserPatch,
                 &projection,
             )
@@ -664,23 +705,19 @@ impl Provisioning {
             .into_tuple()
             .all(&txn)
             .await?;
-        scope
-            .delete_users()
-            .filter(user::Column::Id.eq(uuid))
-            .exec(&txn)
-            .await?;
+        let mut writes = self.db.writes();
         if !memberships.is_empty() {
             let now = Timestamp::now().as_micros();
-            scope
-                .update_groups()
-                .filter(group::Column::Id.is_in(memberships.iter().map(|m| m.0)))
-                .col_expr(
-                    group::Column::Version,
-                    Expr::col(group::Column::Version).add(1),
-                )
-                .col_expr(group::Column::UpdatedAt, Expr::value(now))
-                .exec(&txn)
-                .await?;
+            writes.push(
+                &scope
+                    .update_groups()
+                    .filter(group::Column::Id.is_in(memberships.iter().map(|m| m.0)))
+                    .col_expr(
+                        group::Column::Version,
+                        Expr::col(group::Column::Version).add(1),
+                    )
+                    .col_expr(group::Column::UpdatedAt, Expr::value(now)),
+            );
             let rows: Vec<_> = memberships
                 .iter()
                 .map(|(group_id, name, external_id)| {
@@ -693,19 +730,17 @@ impl Provisioning {
                     )
                 })
                 .collect();
-            roster_entity::event::Entity::insert_many(rows)
-                .exec_without_returning(&txn)
-                .await?;
+            writes.push(&roster_entity::event::Entity::insert_many(rows));
         }
-        events::row(
+        writes.push(&scope.delete_users().filter(user::Column::Id.eq(uuid)));
+        writes.push(&events::insert(
             ctx,
             EventType::UserDeleted,
             uuid,
             &events::user_data(&summary, None),
-        )
-        .insert(&txn)
-        .await?;
-        audit::record_success(&txn, ctx, Operation::UserDelete, Some(id), 204).await?;
+        ));
+        writes.push(&audit::success(ctx, Operation::UserDelete, Some(id), 204));
+        writes.execute(&txn).await?;
         txn.commit().await?;
         Ok(())
     }
