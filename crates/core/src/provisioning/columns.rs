@@ -69,7 +69,7 @@ impl UserColumns {
             display_name: display_name.map(str::to_owned),
             display_name_lower: display_name.map(fold_case),
             primary_email_lower: view.primary_email().map(fold_case),
-            // A user without `active` is active; the document says so explicitly.
+            // No `active` means nothing deactivated the user.
             active: view.active().unwrap_or(true),
             emails,
         })
@@ -95,8 +95,9 @@ impl UserColumns {
     }
 }
 
-/// Makes `active` explicit in a user document, so that what is stored, what is shown and
-/// what `active` filters see agree.
+/// A new user without `active` is created active, and says so. (Later, a client may
+/// remove the attribute; the user then counts as active — nothing deactivated it — and
+/// its `active` is unassigned, as the client asked.)
 pub(crate) fn ensure_active(doc: &mut JsonObject) {
     if !matches!(doc.get("active"), Some(serde_json::Value::Bool(_))) {
         doc.insert("active".into(), serde_json::Value::Bool(true));

@@ -39,7 +39,10 @@ use crate::{Backend, Error};
 /// parameter limits.
 const CHUNK: usize = 500;
 
-/// Members of some groups, for their `members` attribute: one query for a whole page.
+/// Members of some groups, for their `members` attribute: one query for a whole page,
+/// on the membership table alone. (`display` is left out: it is read-only in RFC 7643,
+/// clients send none, and echoing a server-chosen one back makes a group read differently
+/// from what was written.)
 pub(crate) async fn members_of(
     conn: &impl ConnectionTrait,
     scope: TenantScope,
@@ -47,31 +50,22 @@ pub(crate) async fn members_of(
 ) -> ProvResult<HashMap<Uuid, Vec<Member>>> {
     let mut out: HashMap<Uuid, Vec<Member>> = HashMap::new();
     for chunk in group_ids.chunks(CHUNK) {
-        let rows: Vec<(Uuid, Uuid, Option<String>, String)> = scope
+        let rows: Vec<(Uuid, Uuid)> = scope
             .members()
             .select_only()
             .column(group_member::Column::GroupId)
             .column(group_member::Column::UserId)
-            .column_as(
-                Expr::col((user::Entity, user::Column::DisplayName)),
-                "display_name",
-            )
-            .column_as(
-                Expr::col((user::Entity, user::Column::UserName)),
-                "user_name",
-            )
-            .inner_join(user::Entity)
             .filter(group_member::Column::GroupId.is_in(chunk.iter().copied()))
             .order_by_asc(group_member::Column::GroupId)
             .order_by_asc(group_member::Column::UserId)
             .into_tuple()
             .all(conn)
             .await?;
-        for (group_id, user_id, display_name, user_name) in rows {
+        for (group_id, user_id) in rows {
             out.entry(group_id).or_default().push(Member {
                 value: user_id.to_string(),
                 kind: MemberKind::User,
-                display: Some(display_name.unwrap_or(user_name)),
+                display: None,
             });
         }
     }
@@ -610,12 +604,7 @@ impl Provisioning {
             .map(|summary| Member {
                 value: summary.id.to_string(),
                 kind: MemberKind::User,
-                display: Some(
-                    summary
-                        .display_name
-                        .clone()
-                        .unwrap_or_else(|| summary.user_name.clone()),
-                ),
+                display: None,
             })
             .collect();
         writer.finish(&mut writes).await?;

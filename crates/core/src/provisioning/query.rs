@@ -190,7 +190,8 @@ impl<'a> Translator<'a> {
             } else {
                 truth(true)
             }),
-            Some(Target::Id(_) | Target::Bool(..) | Target::Time(..)) => Sql::Exact(truth(true)),
+            Some(Target::Id(_) | Target::Time(..)) => Sql::Exact(truth(true)),
+            Some(Target::Bool(..)) => Sql::Unknown,
             Some(Target::Email(EmailSub::Value | EmailSub::Primary)) => {
                 Sql::Exact(self.emails_exist(None))
             }
@@ -219,9 +220,15 @@ impl<'a> Translator<'a> {
                 }
                 _ => Sql::Unknown,
             },
+            // The `active` column is `true` when the document has no `active` (nothing
+            // deactivated the user), while the evaluator sees an unassigned attribute.
+            // So `false` is exact, and `true` narrows for the evaluator to decide.
             Target::Bool(table, column) => match (op, value) {
-                (CompareOp::Eq, CompValue::Bool(b)) => Sql::Exact(col(table, column).eq(*b)),
-                (CompareOp::Ne, CompValue::Bool(b)) => Sql::Exact(col(table, column).ne(*b)),
+                (CompareOp::Eq, CompValue::Bool(false)) => Sql::Exact(col(table, column).eq(false)),
+                (CompareOp::Ne, CompValue::Bool(false)) => Sql::Exact(col(table, column).eq(true)),
+                (CompareOp::Eq, CompValue::Bool(true)) => {
+                    Sql::Superset(col(table, column).eq(true))
+                }
                 _ => Sql::Unknown,
             },
             Target::Time(table, column) => {

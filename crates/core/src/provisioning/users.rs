@@ -543,9 +543,7 @@ impl Provisioning {
             return Err(precondition_failed("user").into());
         }
         let old_doc = parse_doc(&old.doc)?;
-        let mut new_doc =
-            parse_replacement(schema, body, &old_doc, ParseOptions::default())?.document;
-        ensure_active(&mut new_doc);
+        let new_doc = parse_replacement(schema, body, &old_doc, ParseOptions::default())?.document;
         let resource = self
             .apply_user_update(
                 &txn,
@@ -643,8 +641,7 @@ impl Provisioning {
         }
         let old_doc = parse_doc(&old.doc)?;
         let outcome = apply_patch(schema, id, &old_doc, &request)?;
-        let mut new_doc = outcome.document;
-        ensure_active(&mut new_doc);
+        let new_doc = outcome.document;
         let resource = self
             .apply_user_update(
                 &txn,

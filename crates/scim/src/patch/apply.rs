@@ -144,7 +144,9 @@ impl Ctx<'_> {
                 for (k, ev) in o {
                     match ext.attr(k) {
                         Some(attr) => self.target(kind, Some(ext), attr, None, None, Some(ev))?,
-                        None if lenient => {}
+                        // Clients echo the extension object as they read it, `schemas` and
+                        // all (scim2-tester does); it names no attribute to change.
+                        None if lenient || k.eq_ignore_ascii_case("schemas") => {}
                         None => {
                             return Err(ScimError::invalid_path(format!(
                                 "unknown attribute {k:?} in {}",

@@ -587,3 +587,22 @@ fn extension_as_a_whole() {
     assert_eq!(out.document[ENTERPRISE_USER_URN]["department"], "X");
     assert_eq!(out.document[ENTERPRISE_USER_URN]["employeeNumber"], "1");
 }
+
+#[test]
+fn extension_value_may_echo_its_schemas() {
+    let d = user();
+    let out = ok(
+        &d,
+        json!([{"op": "add", "path": ENTERPRISE_USER_URN, "value": {
+            "schemas": [ENTERPRISE_USER_URN],
+            "department": "Y"
+        }}]),
+    );
+    assert_eq!(out.document[ENTERPRISE_USER_URN]["department"], "Y");
+    let err = run(
+        &d,
+        json!([{"op": "add", "path": ENTERPRISE_USER_URN, "value": {"nosuch": 1}}]),
+    )
+    .unwrap_err();
+    assert_eq!(err.scim_type(), Some(crate::ScimType::InvalidPath));
+}

@@ -307,3 +307,62 @@ async fn bulk_resolves_bulk_ids_and_stops_on_errors() {
         .await
         .assert_error(413, None);
 }
+
+#[tokio::test]
+async fn removing_active_leaves_it_unassigned_and_filters_stay_exact() {
+    let scim = Scim::new().await;
+    let on = scim.create_user("on@acme.test").await;
+    let off = scim.create_user("off@acme.test").await;
+    let unset = scim.create_user("unset@acme.test").await;
+    scim.patch(
+        &format!("/Users/{off}"),
+        patch_op(json!([{"op": "replace", "path": "active", "value": false}])),
+    )
+    .await;
+    let removed = scim
+        .patch(
+            &format!("/Users/{unset}"),
+            patch_op(json!([{"op": "remove", "path": "active"}])),
+        )
+        .await;
+    assert_eq!(removed.status, 200, "{removed:?}");
+    assert!(removed.body.get("active").is_none(), "{removed:?}");
+
+    let ids = |filter: &str| {
+        let scim = &scim;
+        let filter = filter.to_owned();
+        async move {
+            let list = scim
+                .get(&format!("/Users?filter={}", encode(&filter)))
+                .await;
+            let mut ids: Vec<String> = list.body["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().to_owned())
+                .collect();
+            ids.sort();
+            assert_eq!(list.body["totalResults"], ids.len(), "{filter}");
+            ids
+        }
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    assert_eq!(ids("active eq true").await, sorted(vec![on.clone()]));
+    assert_eq!(ids("active eq false").await, sorted(vec![off.clone()]));
+    assert_eq!(
+        ids("active ne false").await,
+        sorted(vec![on.clone(), unset.clone()])
+    );
+    assert_eq!(
+        ids("active ne true").await,
+        sorted(vec![off.clone(), unset.clone()])
+    );
+    assert_eq!(
+        ids("active pr").await,
+        sorted(vec![on.clone(), off.clone()])
+    );
+    assert_eq!(ids("not (active pr)").await, sorted(vec![unset.clone()]));
+}
