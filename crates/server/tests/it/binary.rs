@@ -12,7 +12,7 @@ use roster_testkit::TestDatabase;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-fn roster(dir: &std::path::Path) -> Command {
+pub(crate) fn roster(dir: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_roster"));
     command
         .env_clear()
@@ -25,15 +25,15 @@ fn roster(dir: &std::path::Path) -> Command {
 }
 
 /// A running node and what it has printed so far.
-struct Node {
+pub(crate) struct Node {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
 }
 
 impl Node {
-    async fn start(dir: &std::path::Path, database_url: &str) -> Node {
+    pub(crate) async fn start(dir: &std::path::Path, database_url: &str) -> Node {
         let mut child = roster(dir)
             .env("ROSTER_DATABASE_URL", database_url)
             .env("ROSTER_LISTEN", "127.0.0.1:0")
@@ -78,8 +78,19 @@ impl Node {
         }
     }
 
+    /// SIGKILL: the process dies at once, mid-request, as in a crash.
+    pub(crate) async fn kill(mut self) {
+        let pid = self.child.id().unwrap();
+        let status = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let _ = self.child.wait().await;
+    }
+
     /// SIGTERM, then wait for a clean exit.
-    async fn stop(mut self) -> (String, String) {
+    pub(crate) async fn stop(mut self) -> (String, String) {
         let pid = self.child.id().unwrap();
         let status = std::process::Command::new("kill")
             .args(["-TERM", &pid.to_string()])

@@ -4,6 +4,7 @@ mod concurrency;
 mod entra;
 mod groups;
 mod isolation;
+mod nodes;
 mod okta;
 mod protocol;
 mod support;
