@@ -4,9 +4,13 @@
 //! write connection is the one resource all writers queue for: each hop inside a write
 //! transaction is time every other writer waits. A [`Writes`] runs its statements as one
 //! multi-statement query — one hop — binding the parameters of each statement in turn.
-//! On PostgreSQL the extended protocol takes one statement per query, so they run one
-//! after another (PostgreSQL runs transactions side by side, and a hop there does not
-//! hold up the others).
+//!
+//! PostgreSQL's extended protocol takes one statement per query; there the statements
+//! become one statement of data-modifying CTEs (`WITH w0 AS (INSERT …), w1 AS (…)
+//! SELECT 1`) — one round trip to the server. PostgreSQL runs the parts of such a
+//! statement in no set order and on one snapshot, so the statements of a `Writes` must not
+//! touch the same rows twice (an email list is replaced by an upsert and a delete of the
+//! positions past its end, never by delete-then-insert).
 //!
 //! Writes are always executed inside a transaction the caller owns: if one statement
 //! fails, the caller's transaction rolls back the ones before it.
@@ -53,6 +57,27 @@ impl Writes {
                 let batch = Statement::from_sql_and_values(DbBackend::Sqlite, sql, values);
                 Ok(conn.execute_raw(batch).await?.rows_affected())
             }
+            DbBackend::Postgres if self.statements.len() > 1 => {
+                let mut sql = String::from("WITH ");
+                let mut values = Vec::new();
+                for (i, statement) in self.statements.into_iter().enumerate() {
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!("w{i} AS ("));
+                    renumber_placeholders(&statement.sql, values.len(), &mut sql);
+                    sql.push(')');
+                    if let Some(Values(v)) = statement.values {
+                        values.extend(v);
+                    }
+                }
+                sql.push_str(" SELECT 1");
+                let batch = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
+                conn.execute_raw(batch).await?;
+                // The statement's own count is the final SELECT's; callers do not rely
+                // on it.
+                Ok(0)
+            }
             _ => {
                 let mut rows = 0;
                 for statement in self.statements {
@@ -61,5 +86,57 @@ impl Writes {
                 Ok(rows)
             }
         }
+    }
+}
+
+/// Appends `sql` to `out` with every `$n` placeholder shifted by `offset`. Quoted
+/// identifiers and string literals are copied as they are (sea-query binds every value,
+/// so literals hold no user data, but a `$` inside one must not be touched).
+fn renumber_placeholders(sql: &str, offset: usize, out: &mut String) {
+    let mut chars = sql.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                out.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                out.push(c);
+            }
+            None if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                    digits.push(d);
+                    chars.next();
+                }
+                let n: usize = digits.parse().unwrap_or(0);
+                out.push('$');
+                out.push_str(&(n + offset).to_string());
+            }
+            None => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_shifted_outside_quotes_only() {
+        let mut out = String::new();
+        renumber_placeholders(
+            r#"INSERT INTO "t$1" ("a") VALUES ($1, $12, '$3', 'it''s $4') RETURNING $2"#,
+            10,
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            r#"INSERT INTO "t$1" ("a") VALUES ($11, $22, '$3', 'it''s $4') RETURNING $12"#
+        );
     }
 }

@@ -13,7 +13,7 @@ use roster_scim::resource::{
 };
 use roster_scim::schema::ResourceSchema;
 use roster_scim::{JsonObject, ScimError};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
     QuerySelect,
@@ -260,15 +260,33 @@ impl Provisioning {
         );
         let old_cols = UserColumns::from_doc(old_doc).ok();
         if old_cols.as_ref().map(|c| &c.emails) != Some(&cols.emails) {
+            // Upsert the new list by position, then drop the positions past its end: the
+            // two touch different rows, so they may share one statement (PostgreSQL runs
+            // the parts of a statement in no set order).
+            let emails = cols.email_rows(ctx.tenant_id, old.id);
+            if !emails.is_empty() {
+                writes.push(
+                    &roster_entity::user_email::Entity::insert_many(emails).on_conflict(
+                        OnConflict::columns([
+                            roster_entity::user_email::Column::UserId,
+                            roster_entity::user_email::Column::Position,
+                        ])
+                        .update_columns([
+                            roster_entity::user_email::Column::ValueLower,
+                            roster_entity::user_email::Column::TypeLower,
+                            roster_entity::user_email::Column::IsPrimary,
+                        ])
+                        .to_owned(),
+                    ),
+                );
+            }
+            let kept = i32::try_from(cols.emails.len()).unwrap_or(i32::MAX);
             writes.push(
                 &scope
                     .delete_user_emails()
-                    .filter(roster_entity::user_email::Column::UserId.eq(old.id)),
+                    .filter(roster_entity::user_email::Column::UserId.eq(old.id))
+                    .filter(roster_entity::user_email::Column::Position.gte(kept)),
             );
-            let emails = cols.email_rows(ctx.tenant_id, old.id);
-            if !emails.is_empty() {
-                writes.push(&roster_entity::user_email::Entity::insert_many(emails));
-            }
         }
         let full = self.render_user(ctx, schema, &row, &new_doc, groups, &Projection::all());
         let kind = EventType::for_user_change(old.active, row.active);
