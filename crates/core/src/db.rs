@@ -26,7 +26,9 @@ use sea_orm::{
     TransactionTrait,
 };
 
+use crate::group_commit::GroupCommitter;
 use crate::{Error, Result};
+use futures_util::future::BoxFuture;
 
 /// Which database engine a URL names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,6 +143,8 @@ pub struct Database {
     write: DatabaseConnection,
     read: DatabaseConnection,
     backend: Backend,
+    /// SQLite only: runs queued writes together (see [`crate::group_commit`]).
+    committer: Option<GroupCommitter>,
 }
 
 /// Why the database could not be opened, in one sentence for the operator.
@@ -220,6 +224,7 @@ impl Database {
             SqlxSqliteConnector::from_sqlx_sqlite_pool(reader)
         };
         Ok(Self {
+            committer: Some(GroupCommitter::start(write.clone())),
             write,
             read,
             backend: Backend::Sqlite,
@@ -269,6 +274,7 @@ impl Database {
             write: conn.clone(),
             read: conn,
             backend: Backend::Postgres,
+            committer: None,
         })
     }
 
@@ -304,6 +310,34 @@ impl Database {
             ..TransactionOptions::default()
         };
         self.write.begin_with_options(options).await
+    }
+
+    /// Runs `f` in a write transaction and commits it: a transaction of its own on
+    /// PostgreSQL; on SQLite a savepoint in the next group commit. Either way the result is
+    /// returned only once the writes are committed, and an `Err` from `f` rolls back
+    /// everything `f` wrote. `f` must use only the transaction it is given.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbErr> + Send + 'static,
+    {
+        if let Some(committer) = &self.committer {
+            return committer.write(f).await;
+        }
+        let txn = self.begin_write().await.map_err(E::from)?;
+        match f(&txn).await {
+            Ok(value) => {
+                txn.commit().await.map_err(E::from)?;
+                Ok(value)
+            }
+            Err(err) => {
+                if let Err(rollback) = txn.rollback().await {
+                    tracing::warn!(error = %rollback, "rolling back a failed write failed");
+                }
+                Err(err)
+            }
+        }
     }
 
     /// Applies every pending migration. On PostgreSQL an advisory lock serialises nodes

@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod db;
 pub mod directory;
 pub mod error;
+mod group_commit;
 pub mod memberships;
 pub mod paging;
 pub mod provisioning;

@@ -20,7 +20,7 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use super::groups::members_of;
+use super::members::members_of;
 use super::query::{Sql, Translator};
 use super::users::{groups_of, parse_doc};
 use super::{ProvResult, Provisioning, RequestContext};

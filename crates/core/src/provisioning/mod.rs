@@ -15,8 +15,10 @@ mod discovery;
 mod events;
 mod groups;
 mod list;
+mod members;
 mod query;
 mod scope;
+mod user_update;
 mod users;
 
 use std::sync::Arc;

@@ -3,17 +3,14 @@
 
 use std::collections::HashMap;
 
+use futures_util::future::BoxFuture;
 use roster_entity::{group, group_member, user};
 use roster_scim::list::ListQuery;
-use roster_scim::patch::{PatchRequest, apply_patch};
 use roster_scim::projection::Projection;
-use roster_scim::resource::{
-    Member, MemberKind, ParseOptions, StoredResource, etag_matches, parse_replacement, parse_user,
-    render,
-};
+use roster_scim::resource::{Member, MemberKind, StoredResource, etag_matches, parse_user, render};
 use roster_scim::schema::ResourceSchema;
-use roster_scim::{JsonObject, ScimError};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use roster_scim::{JsonObject, ScimError, ScimType};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
     QuerySelect,
@@ -144,7 +141,7 @@ impl Provisioning {
 
     /// The users that would collide with `cols` (same userName or externalId), other
     /// than `except`.
-    async fn conflicts(
+    pub(crate) async fn conflicts(
         &self,
         conn: &impl ConnectionTrait,
         scope: TenantScope,
@@ -162,7 +159,7 @@ impl Provisioning {
         Ok(query.limit(2).all(conn).await?)
     }
 
-    fn conflict_error(cols: &UserColumns, other: Option<&user::Model>) -> ScimError {
+    pub(crate) fn conflict_error(cols: &UserColumns, other: Option<&user::Model>) -> ScimError {
         let Some(other) = other else {
             return ScimError::uniqueness(format!(
                 "userName \"{}\" or its externalId is already taken",
@@ -183,7 +180,7 @@ impl Provisioning {
         }
     }
 
-    async fn load_user_for_update(
+    pub(crate) async fn load_user_for_update(
         &self,
         txn: &DatabaseTransaction,
         scope: TenantScope,
@@ -194,116 +191,6 @@ impl Provisioning {
             query = query.lock_exclusive();
         }
         Ok(query.one(txn).await?)
-    }
-
-    /// Stores a new version of an existing user with its event and log row, in one
-    /// round trip. `groups` are the user's groups (for the event's document).
-    #[allow(clippy::too_many_arguments)]
-    async fn store_user_change(
-        &self,
-        txn: &DatabaseTransaction,
-        ctx: &RequestContext,
-        schema: &ResourceSchema,
-        old: &user::Model,
-        old_doc: &JsonObject,
-        new_doc: JsonObject,
-        cols: UserColumns,
-        groups: Option<&[Member]>,
-        operation: Operation,
-        status: u16,
-        projection: &Projection,
-    ) -> ProvResult<Resource> {
-        let scope = self.scope(ctx);
-        let now = std::cmp::max(Timestamp::now().as_micros(), old.updated_at + 1);
-        let mut row = old.clone();
-        row.doc = serde_json::to_string(&new_doc).map_err(|e| Error::Internal(e.to_string()))?;
-        row.version = old.version + 1;
-        row.updated_at = now;
-        row.user_name = cols.user_name.clone();
-        row.user_name_lower = cols.user_name_lower.clone();
-        row.external_id = cols.external_id.clone();
-        row.display_name = cols.display_name.clone();
-        row.display_name_lower = cols.display_name_lower.clone();
-        row.primary_email_lower = cols.primary_email_lower.clone();
-        row.active = cols.active;
-
-        let mut writes = self.db.writes();
-        writes.push(
-            &scope
-                .update_users()
-                .filter(user::Column::Id.eq(old.id))
-                .col_expr(user::Column::Doc, Expr::value(row.doc.clone()))
-                .col_expr(user::Column::Version, Expr::value(row.version))
-                .col_expr(user::Column::UpdatedAt, Expr::value(row.updated_at))
-                .col_expr(user::Column::UserName, Expr::value(row.user_name.clone()))
-                .col_expr(
-                    user::Column::UserNameLower,
-                    Expr::value(row.user_name_lower.clone()),
-                )
-                .col_expr(
-                    user::Column::ExternalId,
-                    Expr::value(row.external_id.clone()),
-                )
-                .col_expr(
-                    user::Column::DisplayName,
-                    Expr::value(row.display_name.clone()),
-                )
-                .col_expr(
-                    user::Column::DisplayNameLower,
-                    Expr::value(row.display_name_lower.clone()),
-                )
-                .col_expr(
-                    user::Column::PrimaryEmailLower,
-                    Expr::value(row.primary_email_lower.clone()),
-                )
-                .col_expr(user::Column::Active, Expr::value(row.active)),
-        );
-        let old_cols = UserColumns::from_doc(old_doc).ok();
-        if old_cols.as_ref().map(|c| &c.emails) != Some(&cols.emails) {
-            // Upsert the new list by position, then drop the positions past its end: the
-            // two touch different rows, so they may share one statement (PostgreSQL runs
-            // the parts of a statement in no set order).
-            let emails = cols.email_rows(ctx.tenant_id, old.id);
-            if !emails.is_empty() {
-                writes.push(
-                    &roster_entity::user_email::Entity::insert_many(emails).on_conflict(
-                        OnConflict::columns([
-                            roster_entity::user_email::Column::UserId,
-                            roster_entity::user_email::Column::Position,
-                        ])
-                        .update_columns([
-                            roster_entity::user_email::Column::ValueLower,
-                            roster_entity::user_email::Column::TypeLower,
-                            roster_entity::user_email::Column::IsPrimary,
-                        ])
-                        .to_owned(),
-                    ),
-                );
-            }
-            let kept = i32::try_from(cols.emails.len()).unwrap_or(i32::MAX);
-            writes.push(
-                &scope
-                    .delete_user_emails()
-                    .filter(roster_entity::user_email::Column::UserId.eq(old.id))
-                    .filter(roster_entity::user_email::Column::Position.gte(kept)),
-            );
-        }
-        let full = self.render_user(ctx, schema, &row, &new_doc, groups, &Projection::all());
-        let kind = EventType::for_user_change(old.active, row.active);
-        let data = events::user_data(&UserSummary::from_row(&row), Some(full.body.clone()));
-        writes.push(&events::insert(ctx, kind, row.id, &data));
-        writes.push(&audit::success(ctx, operation, Some(&full.id), status));
-        if let Err(err) = writes.execute(txn).await {
-            return Err(match uniqueness_conflict(&err, "userName or externalId") {
-                Some(scim) => scim.into(),
-                None => err.into(),
-            });
-        }
-        Ok(if projection_is_all(projection) {
-            full
-        } else {
-            self.render_user(ctx, schema, &row, &new_doc, groups, projection)
-        })
     }
 
     pub async fn create_user(
@@ -339,67 +226,82 @@ impl Provisioning {
             .await?
             .is_empty()
         {
-            let txn = self.db.begin_write().await?;
-            if let Some(resource) = self
-                .insert_user(&txn, ctx, schema, &doc, &cols, &projection)
-                .await?
-            {
-                txn.commit().await.map_err(|err| {
-                    match uniqueness_conflict(&err, "userName or externalId") {
-                        Some(scim) => ProvisioningError::from(scim),
-                        None => ProvisioningError::from(err),
-                    }
-                })?;
-                return Ok(Written {
-                    resource,
-                    created: true,
-                });
+            let (this, ctx, registry) = (self.clone(), ctx.clone(), registry.clone());
+            let (doc, cols, projection) = (doc.clone(), cols.clone(), projection.clone());
+            let inserted = self
+                .db
+                .write(
+                    move |txn: &DatabaseTransaction| -> BoxFuture<'_, ProvResult<Resource>> {
+                        Box::pin(async move {
+                            this.insert_user(txn, &ctx, registry.user(), &doc, &cols, &projection)
+                                .await
+                        })
+                    },
+                )
+                .await;
+            match inserted {
+                Ok(resource) => {
+                    return Ok(Written {
+                        resource,
+                        created: true,
+                    });
+                }
+                Err(ProvisioningError::Scim(err))
+                    if err.scim_type() == Some(ScimType::Uniqueness) => {}
+                Err(err) => return Err(err),
             }
         }
 
-        let txn = self.db.begin_write().await?;
-        let existing = self.conflicts(&txn, scope, &cols, None).await?;
-        let resource = match existing.as_slice() {
-            [] => self
-                .insert_user(&txn, ctx, schema, &doc, &cols, &projection)
-                .await?
-                .ok_or_else(|| Self::conflict_error(&cols, None))?,
-            // Okta re-assigns a deactivated user with a new POST: reactivate and update the
-            // same user rather than refuse.
-            [previous] if !previous.active => {
-                let old_doc = parse_doc(&previous.doc)?;
-                let groups = groups_of(&txn, scope, &[previous.id]).await?;
-                self.store_user_change(
-                    &txn,
-                    ctx,
-                    schema,
-                    previous,
-                    &old_doc,
-                    doc,
-                    cols,
-                    groups.get(&previous.id).map(Vec::as_slice),
-                    Operation::UserCreate,
-                    201,
-                    &projection,
-                )
-                .await?
-            }
-            [other, ..] => return Err(Self::conflict_error(&cols, Some(other)).into()),
-        };
-        txn.commit().await.map_err(|err| {
-            match uniqueness_conflict(&err, "userName or externalId") {
-                Some(scim) => ProvisioningError::from(scim),
-                None => ProvisioningError::from(err),
-            }
-        })?;
+        let (this, job_ctx, registry) = (self.clone(), ctx.clone(), registry.clone());
+        let resource = self
+            .db
+            .write(
+                move |txn: &DatabaseTransaction| -> BoxFuture<'_, ProvResult<Resource>> {
+                    Box::pin(async move {
+                        let ctx = &job_ctx;
+                        let schema = registry.user();
+                        let scope = this.scope(ctx);
+                        let existing = this.conflicts(txn, scope, &cols, None).await?;
+                        match existing.as_slice() {
+                            [] => {
+                                this.insert_user(txn, ctx, schema, &doc, &cols, &projection)
+                                    .await
+                            }
+                            // Okta re-assigns a deactivated user with a new POST: reactivate and
+                            // update the same user rather than refuse.
+                            [previous] if !previous.active => {
+                                let old_doc = parse_doc(&previous.doc)?;
+                                let groups = groups_of(txn, scope, &[previous.id]).await?;
+                                this.store_user_change(
+                                    txn,
+                                    ctx,
+                                    schema,
+                                    previous,
+                                    &old_doc,
+                                    doc,
+                                    cols,
+                                    groups.get(&previous.id).map(Vec::as_slice),
+                                    Operation::UserCreate,
+                                    201,
+                                    &projection,
+                                )
+                                .await
+                            }
+                            [other, ..] => Err(Self::conflict_error(&cols, Some(other)).into()),
+                        }
+                    })
+                },
+            )
+            .await?;
         Ok(Written {
             resource,
             created: true,
         })
     }
 
-    /// Inserts a new user with its emails, event and log row in one round trip. `None`
-    /// when a unique index refused it (another user took the name meanwhile).
+    /// Inserts a new user with its emails, event and log row in one round trip. A
+    /// `uniqueness` error when a unique index refused it (another user took the name
+    /// meanwhile).
     async fn insert_user(
         &self,
         txn: &DatabaseTransaction,
@@ -408,7 +310,7 @@ impl Provisioning {
         doc: &JsonObject,
         cols: &UserColumns,
         projection: &Projection,
-    ) -> ProvResult<Option<Resource>> {
+    ) -> ProvResult<Resource> {
         let now = Timestamp::now().as_micros();
         let row = user::Model {
             id: Uuid::now_v7(),
@@ -457,14 +359,16 @@ impl Provisioning {
         ));
         match writes.execute(txn).await {
             Ok(_) => {}
-            Err(err) if uniqueness_conflict(&err, "").is_some() => return Ok(None),
+            Err(err) if uniqueness_conflict(&err, "").is_some() => {
+                return Err(Self::conflict_error(cols, None).into());
+            }
             Err(err) => return Err(err.into()),
         }
-        Ok(Some(if projection_is_all(projection) {
+        Ok(if projection_is_all(projection) {
             full
         } else {
             self.render_user(ctx, schema, &row, doc, None, projection)
-        }))
+        })
     }
 
     pub async fn get_user(
@@ -518,165 +422,6 @@ impl Provisioning {
         Ok(self.render_user(ctx, schema, &row, &doc, Some(&groups), &projection))
     }
 
-    pub async fn replace_user(
-        &self,
-        ctx: &RequestContext,
-        id: &str,
-        body: &Value,
-        if_match: Option<&str>,
-        params: ProjectionParams<'_>,
-    ) -> ProvResult<Resource> {
-        let result = self
-            .replace_user_inner(ctx, id, body, if_match, params)
-            .await;
-        self.audited(ctx, Operation::UserReplace, Some(id), result)
-            .await
-    }
-
-    async fn replace_user_inner(
-        &self,
-        ctx: &RequestContext,
-        id: &str,
-        body: &Value,
-        if_match: Option<&str>,
-        params: ProjectionParams<'_>,
-    ) -> ProvResult<Resource> {
-        let registry = self.registry(ctx.tenant_id).await?;
-        let schema = registry.user();
-        let projection = Projection::parse(schema, params.attributes, params.excluded_attributes)?;
-        let uuid = parse_id(id).ok_or_else(|| not_found("User", id))?;
-        let scope = self.scope(ctx);
-        // The user's groups, for the event's document: read before the write transaction
-        // so the writer is not held waiting for them.
-        let groups = groups_of(self.db.reader(), scope, &[uuid]).await?;
-        let groups = groups.get(&uuid).map(Vec::as_slice);
-        let txn = self.db.begin_write().await?;
-        let old = self
-            .load_user_for_update(&txn, scope, uuid)
-            .await?
-            .ok_or_else(|| not_found("User", id))?;
-        if let Some(header) = if_match
-            && !etag_matches(header, &old.version.to_string())
-        {
-            return Err(precondition_failed("user").into());
-        }
-        let old_doc = parse_doc(&old.doc)?;
-        let new_doc = parse_replacement(schema, body, &old_doc, ParseOptions::default())?.document;
-        let resource = self
-            .apply_user_update(
-                &txn,
-                ctx,
-                schema,
-                &old,
-                &old_doc,
-                new_doc,
-                groups,
-                Operation::UserReplace,
-                &projection,
-            )
-            .await?;
-        txn.commit().await?;
-        Ok(resource)
-    }
-
-    /// Writes a replaced or patched user (or, when nothing changed, only its log row).
-    #[allow(clippy::too_many_arguments)]
-    async fn apply_user_update(
-        &self,
-        txn: &DatabaseTransaction,
-        ctx: &RequestContext,
-        schema: &ResourceSchema,
-        old: &user::Model,
-        old_doc: &JsonObject,
-        new_doc: JsonObject,
-        groups: Option<&[Member]>,
-        operation: Operation,
-        projection: &Projection,
-    ) -> ProvResult<Resource> {
-        let scope = self.scope(ctx);
-        if &new_doc == old_doc {
-            // A no-op update writes no event and keeps the version.
-            audit::record_success(txn, ctx, operation, Some(&old.id.to_string()), 200).await?;
-            return Ok(self.render_user(ctx, schema, old, old_doc, groups, projection));
-        }
-        let cols = UserColumns::from_doc(&new_doc)?;
-        let identity_changed =
-            cols.user_name_lower != old.user_name_lower || cols.external_id != old.external_id;
-        if identity_changed
-            && let Some(other) = self
-                .conflicts(txn, scope, &cols, Some(old.id))
-                .await?
-                .first()
-        {
-            return Err(Self::conflict_error(&cols, Some(other)).into());
-        }
-        self.store_user_change(
-            txn, ctx, schema, old, old_doc, new_doc, cols, groups, operation, 200, projection,
-        )
-        .await
-    }
-
-    pub async fn patch_user(
-        &self,
-        ctx: &RequestContext,
-        id: &str,
-        body: &Value,
-        if_match: Option<&str>,
-        params: ProjectionParams<'_>,
-    ) -> ProvResult<Resource> {
-        let result = self.patch_user_inner(ctx, id, body, if_match, params).await;
-        self.audited(ctx, Operation::UserPatch, Some(id), result)
-            .await
-    }
-
-    async fn patch_user_inner(
-        &self,
-        ctx: &RequestContext,
-        id: &str,
-        body: &Value,
-        if_match: Option<&str>,
-        params: ProjectionParams<'_>,
-    ) -> ProvResult<Resource> {
-        let registry = self.registry(ctx.tenant_id).await?;
-        let schema = registry.user();
-        let projection = Projection::parse(schema, params.attributes, params.excluded_attributes)?;
-        let request = PatchRequest::parse(body)?;
-        let uuid = parse_id(id).ok_or_else(|| not_found("User", id))?;
-        let scope = self.scope(ctx);
-        // The user's groups, for the event's document: read before the write transaction
-        // so the writer is not held waiting for them.
-        let groups = groups_of(self.db.reader(), scope, &[uuid]).await?;
-        let groups = groups.get(&uuid).map(Vec::as_slice);
-        let txn = self.db.begin_write().await?;
-        let old = self
-            .load_user_for_update(&txn, scope, uuid)
-            .await?
-            .ok_or_else(|| not_found("User", id))?;
-        if let Some(header) = if_match
-            && !etag_matches(header, &old.version.to_string())
-        {
-            return Err(precondition_failed("user").into());
-        }
-        let old_doc = parse_doc(&old.doc)?;
-        let outcome = apply_patch(schema, id, &old_doc, &request)?;
-        let new_doc = outcome.document;
-        let resource = self
-            .apply_user_update(
-                &txn,
-                ctx,
-                schema,
-                &old,
-                &old_doc,
-                new_doc,
-                groups,
-                Operation::UserPatch,
-                &projection,
-            )
-            .await?;
-        txn.commit().await?;
-        Ok(resource)
-    }
-
     pub async fn delete_user(
         &self,
         ctx: &RequestContext,
@@ -696,68 +441,82 @@ impl Provisioning {
     ) -> ProvResult<()> {
         let uuid = parse_id(id).ok_or_else(|| not_found("User", id))?;
         let scope = self.scope(ctx);
-        let txn = self.db.begin_write().await?;
-        let old = self
-            .load_user_for_update(&txn, scope, uuid)
-            .await?
-            .ok_or_else(|| not_found("User", id))?;
-        if let Some(header) = if_match
-            && !etag_matches(header, &old.version.to_string())
-        {
-            return Err(precondition_failed("user").into());
-        }
-        let summary = UserSummary::from_row(&old);
-        // The memberships go with the user (foreign key cascade); the groups change too,
-        // so each gets a new version and a member_removed event.
-        let memberships: Vec<(Uuid, String, Option<String>)> = scope
-            .groups()
-            .select_only()
-            .column(group::Column::Id)
-            .column(group::Column::DisplayName)
-            .column(group::Column::ExternalId)
-            .inner_join(group_member::Entity)
-            .filter(group_member::Column::UserId.eq(uuid))
-            .into_tuple()
-            .all(&txn)
-            .await?;
-        let mut writes = self.db.writes();
-        if !memberships.is_empty() {
-            let now = Timestamp::now().as_micros();
-            writes.push(
-                &scope
-                    .update_groups()
-                    .filter(group::Column::Id.is_in(memberships.iter().map(|m| m.0)))
-                    .col_expr(
-                        group::Column::Version,
-                        Expr::col(group::Column::Version).add(1),
-                    )
-                    .col_expr(group::Column::UpdatedAt, Expr::value(now)),
-            );
-            let rows: Vec<_> = memberships
-                .iter()
-                .map(|(group_id, name, external_id)| {
-                    let group = events::group_summary(*group_id, name, external_id.as_deref());
-                    events::row(
-                        ctx,
-                        EventType::GroupMemberRemoved,
-                        *group_id,
-                        &events::membership_data(&group, &summary),
-                    )
-                })
-                .collect();
-            writes.push(&roster_entity::event::Entity::insert_many(rows));
-        }
-        writes.push(&scope.delete_users().filter(user::Column::Id.eq(uuid)));
-        writes.push(&events::insert(
-            ctx,
-            EventType::UserDeleted,
-            uuid,
-            &events::user_data(&summary, None),
-        ));
-        writes.push(&audit::success(ctx, Operation::UserDelete, Some(id), 204));
-        writes.execute(&txn).await?;
-        txn.commit().await?;
-        Ok(())
+        let (this, ctx, id) = (self.clone(), ctx.clone(), id.to_owned());
+        let if_match = if_match.map(str::to_owned);
+        self.db
+            .write(
+                move |txn: &DatabaseTransaction| -> BoxFuture<'_, ProvResult<()>> {
+                    Box::pin(async move {
+                        let old = this
+                            .load_user_for_update(txn, scope, uuid)
+                            .await?
+                            .ok_or_else(|| not_found("User", &id))?;
+                        if let Some(header) = if_match.as_deref()
+                            && !etag_matches(header, &old.version.to_string())
+                        {
+                            return Err(precondition_failed("user").into());
+                        }
+                        let summary = UserSummary::from_row(&old);
+                        // The memberships go with the user (foreign key cascade); the groups change too,
+                        // so each gets a new version and a member_removed event.
+                        let memberships: Vec<(Uuid, String, Option<String>)> = scope
+                            .groups()
+                            .select_only()
+                            .column(group::Column::Id)
+                            .column(group::Column::DisplayName)
+                            .column(group::Column::ExternalId)
+                            .inner_join(group_member::Entity)
+                            .filter(group_member::Column::UserId.eq(uuid))
+                            .into_tuple()
+                            .all(txn)
+                            .await?;
+                        let mut writes = this.db.writes();
+                        if !memberships.is_empty() {
+                            let now = Timestamp::now().as_micros();
+                            writes.push(
+                                &scope
+                                    .update_groups()
+                                    .filter(
+                                        group::Column::Id.is_in(memberships.iter().map(|m| m.0)),
+                                    )
+                                    .col_expr(
+                                        group::Column::Version,
+                                        Expr::col(group::Column::Version).add(1),
+                                    )
+                                    .col_expr(group::Column::UpdatedAt, Expr::value(now)),
+                            );
+                            let rows: Vec<_> = memberships
+                                .iter()
+                                .map(|(group_id, name, external_id)| {
+                                    let group = events::group_summary(
+                                        *group_id,
+                                        name,
+                                        external_id.as_deref(),
+                                    );
+                                    events::row(
+                                        &ctx,
+                                        EventType::GroupMemberRemoved,
+                                        *group_id,
+                                        &events::membership_data(&group, &summary),
+                                    )
+                                })
+                                .collect();
+                            writes.push(&roster_entity::event::Entity::insert_many(rows));
+                        }
+                        writes.push(&scope.delete_users().filter(user::Column::Id.eq(uuid)));
+                        writes.push(&events::insert(
+                            &ctx,
+                            EventType::UserDeleted,
+                            uuid,
+                            &events::user_data(&summary, None),
+                        ));
+                        writes.push(&audit::success(&ctx, Operation::UserDelete, Some(&id), 204));
+                        writes.execute(txn).await?;
+                        Ok(())
+                    })
+                },
+            )
+            .await
     }
 
     pub async fn list_users(&self, ctx: &RequestContext, query: &ListQuery) -> ProvResult<Value> {
@@ -766,6 +525,6 @@ impl Provisioning {
     }
 }
 
-fn projection_is_all(projection: &Projection) -> bool {
+pub(crate) fn projection_is_all(projection: &Projection) -> bool {
     *projection == Projection::all()
 }
