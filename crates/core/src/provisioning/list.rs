@@ -11,12 +11,13 @@ use roster_entity::{group, user};
 use roster_scim::filter::Filter;
 use roster_scim::list::{ListQuery, ListResponse, SortOrder, sort_resources};
 use roster_scim::projection::{self, Projection};
+use roster_scim::resource::{Member, MemberKind};
 use roster_scim::schema::ResourceSchema;
 use roster_scim::{AttrPath, JsonObject};
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
     ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select,
+    QueryTrait, Select,
 };
 use serde_json::Value;
 
@@ -37,7 +38,7 @@ fn plan(schema: &ResourceSchema, query: &ListQuery, translator: &Translator<'_>)
         None => Sql::Exact(Expr::val(1).eq(1)),
     };
     let sort = match &query.sort_by {
-        None => Some((Expr::col(sea_orm::sea_query::Alias::new("id")), false)),
+        None => translator.sort_column(&AttrPath::new("id")),
         Some(path) => translator.sort_column(path),
     };
     let _ = schema;
@@ -65,9 +66,11 @@ fn ordered<E: EntityTrait>(
         .order_by(id, Order::Asc)
 }
 
-/// One page and the total. Two indexed queries: a window `COUNT(*) OVER ()` would fold
-/// them into one, but SQLite then materialises and sorts every matching row for each
-/// page, so the count stays a query of its own.
+/// One page and the total. The page is read first: when it comes back short of the
+/// limit, it holds the last matches and the total follows from it (the usual case for
+/// `userName eq`, which matches one user or none), so the separate `COUNT` is only paid
+/// for full pages and pages past the end. (A window `COUNT(*) OVER ()` would fold the two
+/// into one query, but SQLite then materialises and sorts every matching row.)
 async fn paged<E>(
     select: Select<E>,
     sort: &(SimpleExpr, bool),
@@ -80,15 +83,59 @@ where
     E: EntityTrait,
     E::Model: Send + Sync,
 {
-    let total = select.clone().count(conn).await?;
-    if page.limit == 0 || page.offset >= total {
-        return Ok((total, Vec::new()));
+    if page.limit == 0 {
+        return Ok((select.count(conn).await?, Vec::new()));
     }
-    let rows = ordered(select, sort, order, id)
+    let rows = ordered(select.clone(), sort, order, id)
         .offset(page.offset)
         .limit(page.limit)
         .all(conn)
         .await?;
+    let fetched = rows.len() as u64;
+    let total = if fetched < page.limit && (fetched > 0 || page.offset == 0) {
+        page.offset + fetched
+    } else {
+        select.count(conn).await?
+    };
+    Ok((total, rows))
+}
+
+/// A page of users with their groups in one query — the page chosen in a subquery, its
+/// groups joined — plus a `COUNT` only when the page does not settle the total.
+async fn users_page_with_groups(
+    scope: super::TenantScope,
+    cond: SimpleExpr,
+    sort: &(SimpleExpr, bool),
+    order: SortOrder,
+    page: roster_scim::list::Page,
+    conn: &impl ConnectionTrait,
+) -> ProvResult<(u64, Vec<(user::Model, Vec<group::Model>)>)> {
+    let id_col = || Expr::col((user::Entity, user::Column::Id));
+    let select = scope.users().filter(cond);
+    if page.limit == 0 {
+        return Ok((select.count(conn).await?, Vec::new()));
+    }
+    let ids = ordered(select.clone(), sort, order, id_col())
+        .select_only()
+        .column(user::Column::Id)
+        .offset(page.offset)
+        .limit(page.limit)
+        .into_query();
+    let rows = ordered(
+        scope.users().filter(id_col().in_subquery(ids)),
+        sort,
+        order,
+        id_col(),
+    )
+    .find_with_related(group::Entity)
+    .all(conn)
+    .await?;
+    let fetched = rows.len() as u64;
+    let total = if fetched < page.limit && (fetched > 0 || page.offset == 0) {
+        page.offset + fetched
+    } else {
+        select.count(conn).await?
+    };
     Ok((total, rows))
 }
 
@@ -125,22 +172,40 @@ impl Provisioning {
         let id_col = Expr::col((user::Entity, user::Column::Id));
 
         if let (Sql::Exact(cond), Some(sort)) = (&plan.sql, &plan.sort) {
-            let (total, rows) = paged(
-                scope.users().filter(cond.clone()),
-                sort,
-                query.sort_order,
-                id_col,
-                page,
-                reader,
-            )
-            .await?;
             let wants_groups = projection.includes(schema, "groups");
-            let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
-            let groups = if wants_groups {
-                groups_of(reader, scope, &ids).await?
+            let (total, rows) = if wants_groups {
+                users_page_with_groups(scope, cond.clone(), sort, query.sort_order, page, reader)
+                    .await?
             } else {
-                HashMap::new()
+                let (total, rows) = paged(
+                    scope.users().filter(cond.clone()),
+                    sort,
+                    query.sort_order,
+                    id_col,
+                    page,
+                    reader,
+                )
+                .await?;
+                (
+                    total,
+                    rows.into_iter().map(|row| (row, Vec::new())).collect(),
+                )
             };
+            let groups: HashMap<uuid::Uuid, Vec<Member>> = rows
+                .iter()
+                .map(|(row, groups)| {
+                    let members = groups
+                        .iter()
+                        .map(|g| Member {
+                            value: g.id.to_string(),
+                            kind: MemberKind::Group,
+                            display: Some(g.display_name.clone()),
+                        })
+                        .collect();
+                    (row.id, members)
+                })
+                .collect();
+            let rows: Vec<user::Model> = rows.into_iter().map(|(row, _)| row).collect();
             let mut resources = Vec::with_capacity(rows.len());
             for row in &rows {
                 let doc = parse_doc(&row.doc)?;
