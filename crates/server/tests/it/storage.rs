@@ -364,3 +364,61 @@ async fn a_database_ahead_of_this_binary_is_accepted_during_a_rolling_upgrade() 
     db.check_ready().await.unwrap();
     assert_eq!(db.pending_migrations().await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn concurrent_writes_commit_together_and_fail_alone() {
+    use futures_util::future::BoxFuture;
+    use sea_orm::{DatabaseTransaction, DbErr, PaginatorTrait};
+
+    let test_db = TestDatabase::new().await;
+    let db = test_db.migrated().await;
+    let tenant_id = insert_tenant(&db, "batch").await;
+    // 40 writes at once: every third one writes a row and then fails, which must undo
+    // its row and nothing else; the others must all be there once they are answered.
+    let tasks = (0..40).map(|i| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.write(
+                move |txn: &DatabaseTransaction| -> BoxFuture<'_, Result<usize, DbErr>> {
+                    Box::pin(async move {
+                        user_row(tenant_id, &format!("user{i}@x.test"), None)
+                            .insert(txn)
+                            .await?;
+                        if i % 3 == 0 {
+                            return Err(DbErr::Custom(format!("job {i} fails")));
+                        }
+                        Ok(i)
+                    })
+                },
+            )
+            .await
+        })
+    });
+    let results = futures_util::future::join_all(tasks).await;
+    for (i, result) in results.into_iter().enumerate() {
+        match result.unwrap() {
+            Ok(n) => assert_eq!(n, i),
+            Err(err) => {
+                assert_eq!(i % 3, 0, "job {i} failed: {err}");
+                assert!(err.to_string().contains(&format!("job {i} fails")));
+            }
+        }
+    }
+    let rows = user::Entity::find().count(db.reader()).await.unwrap();
+    assert_eq!(rows, 40 - 14);
+    // A unique violation inside a job is that job's error alone.
+    let dup = db
+        .write(
+            move |txn: &DatabaseTransaction| -> BoxFuture<'_, Result<(), DbErr>> {
+                Box::pin(async move {
+                    user_row(tenant_id, "user1@x.test", None)
+                        .insert(txn)
+                        .await?;
+                    Ok(())
+                })
+            },
+        )
+        .await;
+    assert!(is_unique_violation(&dup.unwrap_err()));
+    assert_eq!(user::Entity::find().count(db.reader()).await.unwrap(), 26);
+}
