@@ -263,6 +263,8 @@ pub async fn fixture_user(
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
+        notifications: Set(None),
+        hosts: Set(None),
     }
     .insert(app.services.db().writer())
     .await
