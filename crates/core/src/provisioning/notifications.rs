@@ -50,6 +50,9 @@ impl Provisioning {
             .await?
             .ok_or(Error::NotFound)?;
         if row.notifications.as_deref() == Some(stored.as_str()) {
+            // Ended explicitly: a transaction left to its drop keeps its locks on
+            // PostgreSQL until the connection is reused.
+            txn.commit().await?;
             return Ok(false);
         }
         self.store_notifications(&txn, &ctx, &rules, vec![row], &stored)
@@ -87,6 +90,7 @@ impl Provisioning {
             }
             let rows = query.all(&txn).await?;
             let Some(last) = rows.last().map(|row| row.id) else {
+                txn.commit().await?;
                 break;
             };
             let count = rows.len() as u64;

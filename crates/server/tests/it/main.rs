@@ -10,5 +10,6 @@ mod admin_support;
 mod binary;
 mod compose;
 mod health;
+mod rules;
 mod scim;
 mod storage;
