@@ -20,6 +20,7 @@ mod notifications;
 mod places;
 mod service;
 mod settings;
+mod view;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -48,6 +49,7 @@ pub use notifications::{
 pub use places::MAX_ITEMS;
 pub use service::{ReapplyOutcome, RulesService};
 pub use settings::{DeleteMode, ExistingUser, ProvisioningSettings};
+pub use view::{NotificationRow, UserRulesView};
 
 use crate::tenants::TenantId;
 use crate::{Database, Error, Result};
