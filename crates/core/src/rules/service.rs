@@ -8,6 +8,7 @@ use roster_entity::{custom_attribute, scim_token, tenant, tenant_settings, trust
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 use uuid::Uuid;
 
@@ -150,6 +151,19 @@ impl RulesService {
             )),
             other => other.map(|()| id),
         }
+    }
+
+    /// The tenant's domains as stored now, with the outcome of the last check (which
+    /// does not change the rules, so the snapshot may not have it).
+    pub async fn domains(&self, scope: &TenantAccess) -> Result<Vec<TrustedDomain>> {
+        Ok(trusted_domain::Entity::find()
+            .filter(trusted_domain::Column::TenantId.eq(scope.id().0))
+            .order_by_asc(trusted_domain::Column::Domain)
+            .all(self.db.reader())
+            .await?
+            .into_iter()
+            .filter_map(TrustedDomain::from_row)
+            .collect())
     }
 
     pub async fn domain(&self, scope: &TenantAccess, id: Uuid) -> Result<TrustedDomain> {

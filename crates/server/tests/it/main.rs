@@ -6,6 +6,7 @@ mod admin_browser;
 mod admin_forms;
 mod admin_http;
 mod admin_pages;
+mod admin_rules;
 mod admin_support;
 mod binary;
 mod compose;

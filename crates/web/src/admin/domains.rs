@@ -63,11 +63,11 @@ async fn domains_page(
     include_subdomains: bool,
     domain_error: Option<String>,
 ) -> Result<DomainsPage, AdminError> {
-    let rules = state.services.rules().rules(&page.scope).await?;
+    let domains = state.services.rules().domains(&page.scope).await?;
     Ok(DomainsPage {
         l: Layout::tenant(req, &page.session, &page.scope, "rules"),
         sub: "domains",
-        domains: rules.domains.iter().map(DomainRow::from).collect(),
+        domains: domains.iter().map(DomainRow::from).collect(),
         domain,
         include_subdomains,
         domain_error,

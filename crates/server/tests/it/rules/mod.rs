@@ -3,7 +3,7 @@
 //! notification defaults, location mapping and custom attributes.
 
 mod custom;
-mod dns;
+pub(crate) mod dns;
 mod domains;
 mod mapping;
 mod notifications;
