@@ -242,3 +242,31 @@ fn describe(err: figment::Error) -> ConfigError {
     };
     ConfigError(message)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_dns_nameserver_is_an_ip_with_an_optional_port() {
+        let mut config = Config::default();
+        assert_eq!(config.dns_settings().unwrap().nameserver, None);
+        config.dns_nameserver = Some("127.0.0.1:5353".into());
+        assert_eq!(
+            config.dns_settings().unwrap().nameserver,
+            Some("127.0.0.1:5353".parse().unwrap())
+        );
+        config.dns_nameserver = Some("10.0.0.2".into());
+        assert_eq!(
+            config.dns_settings().unwrap().nameserver,
+            Some("10.0.0.2:53".parse().unwrap())
+        );
+        config.dns_nameserver = Some("dns.example.com".into());
+        let err = config.dns_settings().unwrap_err().to_string();
+        assert!(err.contains("ROSTER_DNS_NAMESERVER"), "{err}");
+        config.dns_nameserver = None;
+        config.dns_timeout_secs = 0;
+        assert!(config.dns_settings().is_err());
+    }
+}
