@@ -337,6 +337,21 @@ pub async fn fixture_log(
     request_id
 }
 
+/// The id in `…/{kind}/{id}/remove` of the first such link on a page.
+pub fn first_id(html: &str, kind: &str) -> String {
+    let marker = format!("/{kind}/");
+    let mut rest = html;
+    while let Some(at) = rest.find(&marker) {
+        let candidate = &rest[at + marker.len()..];
+        let id: String = candidate.chars().take(36).collect();
+        if uuid::Uuid::parse_str(&id).is_ok() {
+            return id;
+        }
+        rest = &rest[at + marker.len()..];
+    }
+    panic!("no /{kind}/<id> link on the page");
+}
+
 // ---------------------------------------------------------------------------------------
 // The browser.
 

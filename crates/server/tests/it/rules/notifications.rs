@@ -84,6 +84,12 @@ async fn new_users_get_the_defaults_and_the_idp_never_overwrites_them() {
         )
         .await;
     answer.assert_error(400, Some("mutability"));
+    assert_eq!(
+        answer.body["detail"],
+        format!(
+            "Operations[0] (replace {ROSTER}:notificationSettings): attribute \"{ROSTER}:notificationSettings\" is read-only"
+        )
+    );
 
     // The admin changes Ada's settings: a new version and an event.
     let access_scope = acme.clone();
