@@ -59,6 +59,7 @@ async fn scoped_tokens_reapplied_defaults_and_removals_through_the_pages() {
     let app = roster_testkit::spawn_app().await;
     let (mut operator_client, operator_admin) = operator(&app).await;
     let scope = tenant(&app, &operator_admin, "acme", "Acme").await;
+    tenant(&app, &operator_admin, "globex", "Globex").await;
     let ada = fixture_user(&app, &scope, "ada@acme.test", "Ada Lovelace", true).await;
     let csrf = operator_client.csrf().await;
     let t = "/admin/t/acme";
@@ -192,6 +193,11 @@ async fn scoped_tokens_reapplied_defaults_and_removals_through_the_pages() {
         let (_, html) = operator_client.get_text(&path(page)).await;
         assert!(html.contains(gone), "{page} before: {html}");
         let id = first_id(&html, kind);
+        // Through another tenant's pages, the id names nothing.
+        let elsewhere = format!("/admin/t/globex/{kind}/{id}/remove");
+        assert_eq!(operator_client.get_text(&elsewhere).await.0, 404);
+        let response = operator_client.post(&elsewhere, &[("csrf", &csrf)]).await;
+        assert_eq!(response.status(), 404, "{elsewhere}");
         let remove = path(&format!("/{kind}/{id}/remove"));
         let (status, confirm) = operator_client.get_text(&remove).await;
         assert_eq!(status, 200, "{remove}");
