@@ -10,6 +10,7 @@ pub use sea_orm_migration::{IntoSchemaManagerConnection, seaql_migrations};
 mod m20261122_000001_initial;
 mod m20261122_000002_tenant_rate_limit;
 mod m20261122_100001_login_throttles;
+mod m20261122_300001_tenant_rules;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_initial::Migration),
             Box::new(m20261122_000002_tenant_rate_limit::Migration),
             Box::new(m20261122_100001_login_throttles::Migration),
+            Box::new(m20261122_300001_tenant_rules::Migration),
         ]
     }
 }

@@ -153,6 +153,10 @@ pub struct UserDetail {
     pub attributes: Vec<(String, String)>,
     pub groups: Vec<GroupSummary>,
     pub history: Vec<LogEntry>,
+    /// The stored notification settings and host assignments, as the rules service
+    /// describes them (`RulesService::user_view`).
+    pub notifications: Option<String>,
+    pub hosts: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -316,6 +320,7 @@ impl TenantDirectory<'_> {
             return Ok(None);
         };
         let attributes = flatten_document(&row.doc);
+        let (notifications, hosts) = (row.notifications.clone(), row.hosts.clone());
         let created_at = Timestamp::from_micros(row.created_at);
         let version = row.version;
         let group_ids: Vec<Uuid> = group_member::Entity::find()
@@ -345,6 +350,8 @@ impl TenantDirectory<'_> {
             attributes,
             groups,
             history,
+            notifications,
+            hosts,
         }))
     }
 

@@ -15,6 +15,7 @@ pub mod memberships;
 pub mod paging;
 pub mod provisioning;
 pub mod rate_limit;
+pub mod rules;
 pub mod services;
 pub mod sessions;
 pub mod tenants;

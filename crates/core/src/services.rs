@@ -8,6 +8,7 @@ use crate::directory::DirectoryService;
 use crate::memberships::MembershipService;
 use crate::provisioning::{Provisioning, ScimSettings};
 use crate::rate_limit::RateLimiter;
+use crate::rules::{DnsSettings, DomainVerifier, RulesCache, RulesService};
 use crate::sessions::SessionService;
 use crate::tenants::TenantService;
 use crate::token_auth::TokenAuthenticator;
@@ -20,6 +21,8 @@ pub struct CoreConfig {
     pub public_url: String,
     /// SCIM requests per second per token when the tenant sets no limit; 0 = unlimited.
     pub default_scim_rate_limit: u32,
+    /// Where trusted-domain verification looks TXT records up.
+    pub dns: DnsSettings,
 }
 
 impl CoreConfig {
@@ -27,6 +30,7 @@ impl CoreConfig {
         Self {
             public_url: public_url.into(),
             default_scim_rate_limit: 100,
+            dns: DnsSettings::default(),
         }
     }
 }
@@ -45,17 +49,30 @@ pub struct Services {
     sessions: SessionService,
     memberships: MembershipService,
     directory: DirectoryService,
+    rules: RulesService,
 }
 
 impl Services {
     pub fn new(db: Database, config: CoreConfig) -> Self {
+        // One snapshot cache per node, shared by the provisioning service (which reads
+        // it on every write) and the rules service (which drops entries it changed).
+        let rules_cache = RulesCache::new(db.clone());
         Self {
+            rules: RulesService::new(
+                db.clone(),
+                rules_cache.clone(),
+                DomainVerifier::new(&config.dns),
+            ),
             tenants: TenantService::new(db.clone()),
             admins: AdminService::new(db.clone()),
             tokens: TokenService::new(db.clone()),
             token_auth: TokenAuthenticator::new(db.clone()),
             rate_limiter: Arc::new(RateLimiter::new()),
-            provisioning: Provisioning::new(db.clone(), ScimSettings::new(&config.public_url)),
+            provisioning: Provisioning::new(
+                db.clone(),
+                ScimSettings::new(&config.public_url),
+                rules_cache,
+            ),
             config: Arc::new(config),
             sessions: SessionService::new(db.clone()),
             memberships: MembershipService::new(db.clone()),
@@ -106,5 +123,9 @@ impl Services {
 
     pub fn directory(&self) -> &DirectoryService {
         &self.directory
+    }
+
+    pub fn rules(&self) -> &RulesService {
+        &self.rules
     }
 }

@@ -154,6 +154,7 @@ impl TenantService {
             created_at: Set(now),
             updated_at: Set(now),
             scim_rate_limit: Set(None),
+            rules_version: Set(0),
         };
         match row.insert(self.db.writer()).await {
             Ok(row) => Ok(row.into()),

@@ -46,6 +46,8 @@ pub struct AuthenticatedToken {
     /// Requests per second allowed for this token, from the tenant; `None` = the server's
     /// default.
     pub rate_limit: Option<u32>,
+    /// The trusted domain the token is limited to, if any.
+    pub domain_id: Option<uuid::Uuid>,
 }
 
 /// Why a token was refused. Only [`AuthError::Suspended`] is shown differently; every
@@ -259,6 +261,7 @@ impl TokenAuthenticator {
                 .tenant
                 .scim_rate_limit
                 .and_then(|limit| u32::try_from(limit).ok()),
+            domain_id: row.token.domain_id,
         };
         self.remember(
             public_id,

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use roster_entity::scim_token;
+use roster_entity::{scim_token, trusted_domain};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter,
@@ -140,6 +140,9 @@ pub struct TokenInfo {
     pub expires_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
+    /// The trusted domain the token is limited to (it may only create or change users
+    /// of that domain).
+    pub domain_id: Option<Uuid>,
 }
 
 impl From<scim_token::Model> for TokenInfo {
@@ -153,6 +156,7 @@ impl From<scim_token::Model> for TokenInfo {
             expires_at: row.expires_at.map(Timestamp::from_micros),
             last_used_at: row.last_used_at.map(Timestamp::from_micros),
             revoked_at: row.revoked_at.map(Timestamp::from_micros),
+            domain_id: row.domain_id,
         }
     }
 }
@@ -180,6 +184,33 @@ impl TokenService {
         expires_at: Option<Timestamp>,
         created_by: Option<AdminId>,
     ) -> Result<CreatedToken> {
+        self.create_scoped(tenant, label, expires_at, created_by, None)
+            .await
+    }
+
+    /// Creates a token, optionally limited to one of the tenant's verified trusted
+    /// domains (a secret per domain).
+    pub async fn create_scoped(
+        &self,
+        tenant: TenantId,
+        label: TokenLabel,
+        expires_at: Option<Timestamp>,
+        created_by: Option<AdminId>,
+        domain: Option<Uuid>,
+    ) -> Result<CreatedToken> {
+        if let Some(domain) = domain {
+            let verified = trusted_domain::Entity::find_by_id(domain)
+                .filter(trusted_domain::Column::TenantId.eq(tenant.0))
+                .filter(trusted_domain::Column::VerifiedAt.is_not_null())
+                .one(self.db.reader())
+                .await?;
+            if verified.is_none() {
+                return Err(Error::invalid(
+                    "domain",
+                    "must be one of this tenant's verified domains",
+                ));
+            }
+        }
         let public_id = hex::encode(crypto::random_bytes::<8>());
         let secret = crypto::random_token::<32>();
         let token = SecretString::from(format!("{TOKEN_PREFIX}{public_id}_{secret}"));
@@ -195,6 +226,7 @@ impl TokenService {
             expires_at: Set(expires_at.map(Timestamp::as_micros)),
             last_used_at: Set(None),
             revoked_at: Set(None),
+            domain_id: Set(domain),
         }
         .insert(self.db.writer())
         .await?;

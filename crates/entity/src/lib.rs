@@ -10,13 +10,20 @@
 
 pub mod admin;
 pub mod admin_session;
+pub mod custom_attribute;
 pub mod event;
 pub mod group;
 pub mod group_member;
+pub mod kiosk;
+pub mod location;
+pub mod location_rule;
 pub mod login_throttle;
+pub mod notification_type;
 pub mod provisioning_log;
 pub mod scim_token;
 pub mod tenant;
 pub mod tenant_membership;
+pub mod tenant_settings;
+pub mod trusted_domain;
 pub mod user;
 pub mod user_email;

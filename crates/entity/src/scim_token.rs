@@ -19,6 +19,8 @@ pub struct Model {
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The trusted domain this token is limited to, if any.
+    pub domain_id: Option<Uuid>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

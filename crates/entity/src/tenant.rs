@@ -18,6 +18,9 @@ pub struct Model {
     /// SCIM requests per second allowed per token; `None` = the server's default,
     /// `0` = unlimited.
     pub scim_rate_limit: Option<i32>,
+    /// Bumped by every change to the tenant's rules (settings, domains, catalogue,
+    /// locations, mapping rules, custom attributes); nodes compare it to their cache.
+    pub rules_version: i64,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -25,6 +25,13 @@ pub struct Model {
     pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The user's notification settings (JSON: type key → enabled channels), copied
+    /// from the tenant's defaults at creation; never written by the identity provider.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub notifications: Option<String>,
+    /// Where the user is a host (JSON: location and kiosk ids), from the mapping rules.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub hosts: Option<String>,
     #[sea_orm(has_many)]
     pub memberships: HasMany<super::group_member::Entity>,
     #[sea_orm(has_many, via = "group_member")]

@@ -2,12 +2,13 @@
 //! variables. An unknown key in either place is an error that names it.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use roster_core::rules::DnsSettings;
 use roster_core::{CoreConfig, DatabaseOptions, DatabaseUrl};
 use roster_web::{CookieSecure, WebConfig};
 use serde::{Deserialize, Serialize};
@@ -54,6 +55,11 @@ pub struct Config {
     pub workers: usize,
     /// SCIM requests per second per token when the tenant sets none; 0 = unlimited.
     pub scim_rate_limit: u32,
+    /// The nameserver (`ip` or `ip:port`) trusted-domain verification asks; unset = the
+    /// system's resolvers.
+    pub dns_nameserver: Option<String>,
+    /// How long one verification lookup may take.
+    pub dns_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -73,6 +79,8 @@ impl Default for Config {
             bootstrap_email: "admin@localhost".to_owned(),
             workers: 0,
             scim_rate_limit: 100,
+            dns_nameserver: None,
+            dns_timeout_secs: 5,
         }
     }
 }
@@ -126,6 +134,7 @@ impl Config {
             ConfigError(format!("ROSTER_DATABASE_URL {err}").replace("database_url: ", ""))
         })?;
         self.public_url()?;
+        self.dns_settings()?;
         Ok(())
     }
 
@@ -157,10 +166,37 @@ impl Config {
         Ok(url)
     }
 
+    /// `ROSTER_DNS_NAMESERVER`: an IP address, with an optional port (53 by default).
+    pub fn dns_settings(&self) -> Result<DnsSettings, ConfigError> {
+        let nameserver = match self.dns_nameserver.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => Some(
+                raw.parse::<SocketAddr>()
+                    .or_else(|_| raw.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+                    .map_err(|_| {
+                        ConfigError(format!(
+                            "ROSTER_DNS_NAMESERVER \"{raw}\" must be an IP address, optionally \
+                             with a port (10.0.0.2 or 10.0.0.2:53)"
+                        ))
+                    })?,
+            ),
+        };
+        if self.dns_timeout_secs == 0 {
+            return Err(ConfigError(
+                "ROSTER_DNS_TIMEOUT_SECS must be greater than 0".to_owned(),
+            ));
+        }
+        Ok(DnsSettings {
+            nameserver,
+            timeout: Some(Duration::from_secs(self.dns_timeout_secs)),
+        })
+    }
+
     pub fn core_config(&self) -> Result<CoreConfig, ConfigError> {
         Ok(CoreConfig {
             public_url: self.public_url()?.as_str().trim_end_matches('/').to_owned(),
             default_scim_rate_limit: self.scim_rate_limit,
+            dns: self.dns_settings()?,
         })
     }
 
@@ -205,4 +241,32 @@ fn describe(err: figment::Error) -> ConfigError {
         }
     };
     ConfigError(message)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_dns_nameserver_is_an_ip_with_an_optional_port() {
+        let mut config = Config::default();
+        assert_eq!(config.dns_settings().unwrap().nameserver, None);
+        config.dns_nameserver = Some("127.0.0.1:5353".into());
+        assert_eq!(
+            config.dns_settings().unwrap().nameserver,
+            Some("127.0.0.1:5353".parse().unwrap())
+        );
+        config.dns_nameserver = Some("10.0.0.2".into());
+        assert_eq!(
+            config.dns_settings().unwrap().nameserver,
+            Some("10.0.0.2:53".parse().unwrap())
+        );
+        config.dns_nameserver = Some("dns.example.com".into());
+        let err = config.dns_settings().unwrap_err().to_string();
+        assert!(err.contains("ROSTER_DNS_NAMESERVER"), "{err}");
+        config.dns_nameserver = None;
+        config.dns_timeout_secs = 0;
+        assert!(config.dns_settings().is_err());
+    }
 }

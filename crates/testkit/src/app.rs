@@ -21,6 +21,7 @@ type ConfigureWeb = Box<dyn FnOnce(&mut WebConfig)>;
 pub struct TestAppBuilder {
     configure: Vec<ConfigureWeb>,
     database: Option<TestDatabase>,
+    dns: roster_core::rules::DnsSettings,
 }
 
 /// Starts the application on a fresh, migrated database.
@@ -33,6 +34,7 @@ impl TestApp {
         TestAppBuilder {
             configure: Vec::new(),
             database: None,
+            dns: roster_core::rules::DnsSettings::default(),
         }
     }
 
@@ -54,6 +56,14 @@ impl TestAppBuilder {
     /// Adjusts the web configuration before the server starts.
     pub fn web_config(mut self, f: impl FnOnce(&mut WebConfig) + 'static) -> Self {
         self.configure.push(Box::new(f));
+        self
+    }
+
+    /// Sends trusted-domain verification lookups to this nameserver (a test's DNS
+    /// server on loopback).
+    pub fn dns_nameserver(mut self, addr: std::net::SocketAddr) -> Self {
+        self.dns.nameserver = Some(addr);
+        self.dns.timeout = Some(std::time::Duration::from_secs(2));
         self
     }
 
@@ -93,6 +103,7 @@ impl TestAppBuilder {
             CoreConfig {
                 public_url: config.public_url.as_str().trim_end_matches('/').to_owned(),
                 default_scim_rate_limit: 0,
+                dns: self.dns,
             },
         );
         let application = Application::from_listener(listener, config, services.clone()).unwrap();

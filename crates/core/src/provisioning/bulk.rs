@@ -42,7 +42,9 @@ impl Provisioning {
     ) -> ProvResult<BulkOutcome> {
         let parsed = BulkRequest::parse(body, payload_size, self.bulk_limits());
         let request = self
-            .audited(ctx, Operation::Bulk, None, parsed.map_err(Into::into))
+            .run(ctx, Operation::Bulk, None, async {
+                parsed.map_err(Into::into)
+            })
             .await?;
         let plan = request.plan();
         let mut results = Vec::with_capacity(request.operations.len());

@@ -1,39 +1,56 @@
 //! `/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas` — per tenant, because a
-//! tenant's custom attributes are part of its User schema.
+//! tenant's custom attributes are part of its User schema. Like every other request they
+//! are refused while provisioning is turned off, so Okta's "Test API Credentials" shows why.
 
 use roster_scim::ScimError;
 use roster_scim::discovery;
 use serde_json::Value;
 
-use super::{ProvResult, Provisioning, RequestContext};
+use super::{Operation, ProvResult, Provisioning, RequestContext};
 
 impl Provisioning {
     pub async fn service_provider_config(&self, ctx: &RequestContext) -> ProvResult<Value> {
-        Ok(discovery::service_provider_config(
-            &self.settings.capabilities,
-            &self.base_url(ctx),
-        ))
+        self.run(ctx, Operation::Discovery, None, async {
+            Ok(discovery::service_provider_config(
+                &self.settings.capabilities,
+                &self.base_url(ctx),
+            ))
+        })
+        .await
     }
 
     pub async fn resource_types(&self, ctx: &RequestContext) -> ProvResult<Value> {
-        let registry = self.registry(ctx.tenant_id).await?;
-        Ok(discovery::resource_types(&registry, &self.base_url(ctx)))
+        self.run(ctx, Operation::Discovery, None, async {
+            let registry = self.registry(ctx.tenant_id).await?;
+            Ok(discovery::resource_types(&registry, &self.base_url(ctx)))
+        })
+        .await
     }
 
     pub async fn resource_type(&self, ctx: &RequestContext, name: &str) -> ProvResult<Value> {
-        let registry = self.registry(ctx.tenant_id).await?;
-        discovery::resource_type(&registry, &self.base_url(ctx), name)
-            .ok_or_else(|| ScimError::not_found(format!("there is no resource type {name}")).into())
+        self.run(ctx, Operation::Discovery, None, async {
+            let registry = self.registry(ctx.tenant_id).await?;
+            discovery::resource_type(&registry, &self.base_url(ctx), name).ok_or_else(|| {
+                ScimError::not_found(format!("there is no resource type {name}")).into()
+            })
+        })
+        .await
     }
 
     pub async fn schemas(&self, ctx: &RequestContext) -> ProvResult<Value> {
-        let registry = self.registry(ctx.tenant_id).await?;
-        Ok(discovery::schemas(&registry, &self.base_url(ctx)))
+        self.run(ctx, Operation::Discovery, None, async {
+            let registry = self.registry(ctx.tenant_id).await?;
+            Ok(discovery::schemas(&registry, &self.base_url(ctx)))
+        })
+        .await
     }
 
     pub async fn schema(&self, ctx: &RequestContext, urn: &str) -> ProvResult<Value> {
-        let registry = self.registry(ctx.tenant_id).await?;
-        discovery::schema(&registry, &self.base_url(ctx), urn)
-            .ok_or_else(|| ScimError::not_found(format!("there is no schema {urn}")).into())
+        self.run(ctx, Operation::Discovery, None, async {
+            let registry = self.registry(ctx.tenant_id).await?;
+            discovery::schema(&registry, &self.base_url(ctx), urn)
+                .ok_or_else(|| ScimError::not_found(format!("there is no schema {urn}")).into())
+        })
+        .await
     }
 }

@@ -119,8 +119,14 @@ pub(crate) fn group_summary(id: Uuid, display_name: &str, external_id: Option<&s
     })
 }
 
-pub(crate) fn user_data(summary: &UserSummary, scim: Option<Value>) -> Value {
-    json!({ "user": summary.to_json(), "scim": scim })
+/// A user event's data. `hosts` says where the user is a host (locations and kiosks);
+/// the notification settings travel in the SCIM document's Roster extension.
+pub(crate) fn user_data(summary: &UserSummary, scim: Option<Value>, hosts: Option<Value>) -> Value {
+    let mut data = json!({ "user": summary.to_json(), "scim": scim });
+    if let Some(hosts) = hosts {
+        data["hosts"] = hosts;
+    }
+    data
 }
 
 pub(crate) fn group_data(summary: Value, scim: Option<Value>) -> Value {

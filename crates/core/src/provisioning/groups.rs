@@ -124,9 +124,13 @@ impl Provisioning {
         body: &Value,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Written> {
-        let result = self.create_group_inner(ctx, body, params).await;
-        self.audited(ctx, Operation::GroupCreate, None, result)
-            .await
+        self.run(
+            ctx,
+            Operation::GroupCreate,
+            None,
+            self.create_group_inner(ctx, body, params),
+        )
+        .await
     }
 
     async fn create_group_inner(
@@ -253,9 +257,13 @@ impl Provisioning {
         id: &str,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Resource> {
-        let result = self.get_group_inner(ctx, id, params).await;
-        self.audited(ctx, Operation::GroupRead, Some(id), result)
-            .await
+        self.run(
+            ctx,
+            Operation::GroupRead,
+            Some(id),
+            self.get_group_inner(ctx, id, params),
+        )
+        .await
     }
 
     async fn get_group_inner(
@@ -297,11 +305,13 @@ impl Provisioning {
         if_match: Option<&str>,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Resource> {
-        let result = self
-            .replace_group_inner(ctx, id, body, if_match, params)
-            .await;
-        self.audited(ctx, Operation::GroupReplace, Some(id), result)
-            .await
+        self.run(
+            ctx,
+            Operation::GroupReplace,
+            Some(id),
+            self.replace_group_inner(ctx, id, body, if_match, params),
+        )
+        .await
     }
 
     async fn replace_group_inner(
@@ -530,11 +540,13 @@ impl Provisioning {
         if_match: Option<&str>,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Option<Resource>> {
-        let result = self
-            .patch_group_inner(ctx, id, body, if_match, params)
-            .await;
-        self.audited(ctx, Operation::GroupPatch, Some(id), result)
-            .await
+        self.run(
+            ctx,
+            Operation::GroupPatch,
+            Some(id),
+            self.patch_group_inner(ctx, id, body, if_match, params),
+        )
+        .await
     }
 
     async fn patch_group_inner(
@@ -577,9 +589,13 @@ impl Provisioning {
         id: &str,
         if_match: Option<&str>,
     ) -> ProvResult<()> {
-        let result = self.delete_group_inner(ctx, id, if_match).await;
-        self.audited(ctx, Operation::GroupDelete, Some(id), result)
-            .await
+        self.run(
+            ctx,
+            Operation::GroupDelete,
+            Some(id),
+            self.delete_group_inner(ctx, id, if_match),
+        )
+        .await
     }
 
     async fn delete_group_inner(
@@ -637,7 +653,12 @@ impl Provisioning {
     }
 
     pub async fn list_groups(&self, ctx: &RequestContext, query: &ListQuery) -> ProvResult<Value> {
-        let result = self.list_groups_inner(ctx, query).await;
-        self.audited(ctx, Operation::GroupList, None, result).await
+        self.run(
+            ctx,
+            Operation::GroupList,
+            None,
+            self.list_groups_inner(ctx, query),
+        )
+        .await
     }
 }

@@ -160,8 +160,8 @@ impl Provisioning {
         ctx: &RequestContext,
         query: &ListQuery,
     ) -> ProvResult<Value> {
-        let registry = self.registry(ctx.tenant_id).await?;
-        let schema = registry.user();
+        let rules = self.rules(ctx.tenant_id).await?;
+        let schema = rules.registry.user();
         query.validate(schema)?;
         let projection = query.projection(schema)?;
         let page = query.page(self.settings.default_count, self.settings.max_results());
@@ -211,7 +211,7 @@ impl Provisioning {
                 let doc = parse_doc(&row.doc)?;
                 let user_groups = groups.get(&row.id).map(Vec::as_slice);
                 resources.push(
-                    self.render_user(ctx, schema, row, &doc, user_groups, &projection)
+                    self.render_user(ctx, &rules, row, &doc, user_groups, &projection)
                         .body,
                 );
             }
@@ -247,7 +247,7 @@ impl Provisioning {
             let doc = parse_doc(&row.doc)?;
             let rendered = self.render_user(
                 ctx,
-                schema,
+                &rules,
                 row,
                 &doc,
                 groups.get(&row.id).map(Vec::as_slice),
@@ -359,9 +359,13 @@ impl Provisioning {
     /// `POST /.search` at the root: users, then groups, paged as one list. A filter that
     /// names attributes one type does not have matches nothing of that type.
     pub async fn search_all(&self, ctx: &RequestContext, query: &ListQuery) -> ProvResult<Value> {
-        let result = self.search_all_inner(ctx, query).await;
-        self.audited(ctx, super::Operation::Search, None, result)
-            .await
+        self.run(
+            ctx,
+            super::Operation::Search,
+            None,
+            self.search_all_inner(ctx, query),
+        )
+        .await
     }
 
     async fn search_all_inner(&self, ctx: &RequestContext, query: &ListQuery) -> ProvResult<Value> {

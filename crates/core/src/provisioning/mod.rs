@@ -16,11 +16,15 @@ mod events;
 mod groups;
 mod list;
 mod members;
+mod notifications;
+mod policy;
 mod query;
 mod scope;
-mod user_update;
+mod user_store;
+mod user_updates;
 mod users;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -29,7 +33,11 @@ use roster_scim::discovery::Capabilities;
 use roster_scim::schema::SchemaRegistry;
 use sea_orm::DbErr;
 
+use uuid::Uuid;
+
 use crate::Database;
+use crate::memberships::TenantAccess;
+use crate::rules::{RulesCache, TenantRules};
 use crate::tenants::{TenantId, TenantSlug};
 use crate::token_auth::AuthenticatedToken;
 use crate::tokens::TokenId;
@@ -46,6 +54,9 @@ pub struct RequestContext {
     pub tenant_id: TenantId,
     pub tenant_slug: TenantSlug,
     pub token_id: Option<TokenId>,
+    /// The trusted domain the token is limited to: it may only create or change users
+    /// of that domain.
+    pub token_domain: Option<Uuid>,
     pub request_id: String,
     started: Instant,
 }
@@ -56,6 +67,19 @@ impl RequestContext {
             tenant_id: token.tenant_id,
             tenant_slug: token.tenant_slug.clone(),
             token_id: Some(token.token_id),
+            token_domain: token.domain_id,
+            request_id: request_id.into(),
+            started: Instant::now(),
+        }
+    }
+
+    /// A change made by an admin in the admin UI (no token, no domain scope).
+    pub fn for_admin(access: &TenantAccess, request_id: impl Into<String>) -> Self {
+        Self {
+            tenant_id: access.id(),
+            tenant_slug: access.slug().clone(),
+            token_id: None,
+            token_domain: None,
             request_id: request_id.into(),
             started: Instant::now(),
         }
@@ -136,15 +160,15 @@ impl ScimSettings {
 pub struct Provisioning {
     db: Database,
     settings: Arc<ScimSettings>,
-    standard: Arc<SchemaRegistry>,
+    rules: RulesCache,
 }
 
 impl Provisioning {
-    pub fn new(db: Database, settings: ScimSettings) -> Self {
+    pub fn new(db: Database, settings: ScimSettings, rules: RulesCache) -> Self {
         Self {
             db,
             settings: Arc::new(settings),
-            standard: Arc::new(SchemaRegistry::standard()),
+            rules,
         }
     }
 
@@ -152,9 +176,15 @@ impl Provisioning {
         &self.settings
     }
 
-    /// The tenant's schemas (core, enterprise and its custom extension).
-    pub async fn registry(&self, _tenant: TenantId) -> ProvResult<Arc<SchemaRegistry>> {
-        Ok(self.standard.clone())
+    /// The tenant's rules: a per-node snapshot at most about a second old (see
+    /// [`crate::rules`]).
+    pub async fn rules(&self, tenant: TenantId) -> ProvResult<Arc<TenantRules>> {
+        Ok(self.rules.get(tenant).await?)
+    }
+
+    /// The tenant's schemas (core, enterprise and its Roster extension).
+    pub async fn registry(&self, tenant: TenantId) -> ProvResult<Arc<SchemaRegistry>> {
+        Ok(self.rules(tenant).await?.registry.clone())
     }
 
     fn scope(&self, ctx: &RequestContext) -> TenantScope {
@@ -175,6 +205,25 @@ impl Provisioning {
         err: &ProvisioningError,
     ) {
         audit::record_failure(&self.db, ctx, operation, resource_id, err).await;
+    }
+
+    /// Runs one operation: refused at once when the tenant's settings forbid it (the
+    /// switch, or the action), and recorded in the log when it fails.
+    async fn run<T>(
+        &self,
+        ctx: &RequestContext,
+        operation: Operation,
+        resource_id: Option<&str>,
+        work: impl Future<Output = ProvResult<T>>,
+    ) -> ProvResult<T> {
+        let result = match self.rules(ctx.tenant_id).await {
+            Ok(rules) => match policy::admit(&rules, ctx, operation) {
+                Ok(()) => work.await,
+                Err(err) => Err(err.into()),
+            },
+            Err(err) => Err(err),
+        };
+        self.audited(ctx, operation, resource_id, result).await
     }
 
     async fn audited<T>(

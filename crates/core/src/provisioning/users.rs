@@ -1,5 +1,5 @@
-//! Users: create (with Okta's reactivation on re-assignment), read, replace, patch,
-//! delete, list.
+//! Users: create (with Okta's reactivation on re-assignment, and the tenant's
+//! "override" of an existing user), read, list. Changes are in `user_updates`.
 
 use std::collections::HashMap;
 
@@ -7,24 +7,21 @@ use futures_util::future::BoxFuture;
 use roster_entity::{group, group_member, user};
 use roster_scim::list::ListQuery;
 use roster_scim::projection::Projection;
-use roster_scim::resource::{Member, MemberKind, StoredResource, etag_matches, parse_user, render};
-use roster_scim::schema::ResourceSchema;
+use roster_scim::resource::{Member, MemberKind, parse_user};
 use roster_scim::{JsonObject, ScimError, ScimType};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, QueryFilter, QuerySelect};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::audit::{self, Operation};
+use super::audit::Operation;
 use super::columns::{UserColumns, ensure_active, parse_id};
-use super::events::{self, EventType, UserSummary};
+use super::policy;
 use super::scope::TenantScope;
+use super::user_store::UserChange;
 use super::{ProvResult, Provisioning, ProvisioningError, RequestContext, Resource, Written};
 use crate::error::is_unique_violation;
-use crate::time::Timestamp;
+use crate::rules::ExistingUser;
 use crate::{Backend, Error};
 
 /// `attributes` / `excludedAttributes` as the client sent them.
@@ -90,58 +87,9 @@ pub(crate) async fn groups_of(
 }
 
 impl Provisioning {
-    /// Renders a stored user as the client sees it.
-    pub(crate) fn render_user(
-        &self,
-        ctx: &RequestContext,
-        schema: &ResourceSchema,
-        row: &user::Model,
-        doc: &JsonObject,
-        groups: Option<&[Member]>,
-        projection: &Projection,
-    ) -> Resource {
-        let version = row.version.to_string();
-        let id = row.id.to_string();
-        let mut body = render(
-            schema,
-            &self.base_url(ctx),
-            &StoredResource {
-                id: &id,
-                document: doc,
-                created: Timestamp::from_micros(row.created_at).to_datetime(),
-                last_modified: Timestamp::from_micros(row.updated_at).to_datetime(),
-                version: &version,
-                members: None,
-            },
-            projection,
-        );
-        if let Some(groups) = groups.filter(|g| !g.is_empty())
-            && projection.includes(schema, "groups")
-        {
-            let base = self.base_url(ctx);
-            let list: Vec<Value> = groups
-                .iter()
-                .map(|g| {
-                    serde_json::json!({
-                        "value": g.value,
-                        "$ref": format!("{base}/Groups/{}", g.value),
-                        "display": g.display,
-                        "type": "direct",
-                    })
-                })
-                .collect();
-            body.insert("groups".into(), Value::Array(list));
-        }
-        Resource {
-            id,
-            body: Value::Object(body),
-            version,
-        }
-    }
-
     /// The users that would collide with `cols` (same userName or externalId), other
     /// than `except`.
-    pub(crate) async fn conflicts(
+    pub(super) async fn conflicts(
         &self,
         conn: &impl ConnectionTrait,
         scope: TenantScope,
@@ -159,7 +107,7 @@ impl Provisioning {
         Ok(query.limit(2).all(conn).await?)
     }
 
-    pub(crate) fn conflict_error(cols: &UserColumns, other: Option<&user::Model>) -> ScimError {
+    pub(super) fn conflict_error(cols: &UserColumns, other: Option<&user::Model>) -> ScimError {
         let Some(other) = other else {
             return ScimError::uniqueness(format!(
                 "userName \"{}\" or its externalId is already taken",
@@ -180,7 +128,7 @@ impl Provisioning {
         }
     }
 
-    pub(crate) async fn load_user_for_update(
+    pub(super) async fn load_user_for_update(
         &self,
         txn: &DatabaseTransaction,
         scope: TenantScope,
@@ -199,8 +147,13 @@ impl Provisioning {
         body: &Value,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Written> {
-        let result = self.create_user_inner(ctx, body, params).await;
-        self.audited(ctx, Operation::UserCreate, None, result).await
+        self.run(
+            ctx,
+            Operation::UserCreate,
+            None,
+            self.create_user_inner(ctx, body, params),
+        )
+        .await
     }
 
     async fn create_user_inner(
@@ -209,12 +162,17 @@ impl Provisioning {
         body: &Value,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Written> {
-        let registry = self.registry(ctx.tenant_id).await?;
-        let schema = registry.user();
+        let rules = self.rules(ctx.tenant_id).await?;
+        let schema = rules.registry.user();
         let projection = Projection::parse(schema, params.attributes, params.excluded_attributes)?;
         let mut doc = parse_user(schema, body)?.document;
         ensure_active(&mut doc);
         let cols = UserColumns::from_doc(&doc)?;
+        // The tenant's rules decide before anything is written: a refused user leaves
+        // nothing behind but the failure's log row.
+        policy::check_token_scope(&rules, ctx, &cols)?;
+        policy::check_domains(&rules, &cols)?;
+        let hosts = policy::hosts_for(&rules, schema, &doc)?;
         let scope = self.scope(ctx);
 
         // The common case — a new user — costs the writer only its inserts: the check for
@@ -226,14 +184,15 @@ impl Provisioning {
             .await?
             .is_empty()
         {
-            let (this, ctx, registry) = (self.clone(), ctx.clone(), registry.clone());
-            let (doc, cols, projection) = (doc.clone(), cols.clone(), projection.clone());
+            let (this, ctx, rules) = (self.clone(), ctx.clone(), rules.clone());
+            let (doc, cols, hosts, projection) =
+                (doc.clone(), cols.clone(), hosts.clone(), projection.clone());
             let inserted = self
                 .db
                 .write(
                     move |txn: &DatabaseTransaction| -> BoxFuture<'_, ProvResult<Resource>> {
                         Box::pin(async move {
-                            this.insert_user(txn, &ctx, registry.user(), &doc, &cols, &projection)
+                            this.insert_user(txn, &ctx, &rules, &doc, &cols, &hosts, &projection)
                                 .await
                         })
                     },
@@ -252,37 +211,47 @@ impl Provisioning {
             }
         }
 
-        let (this, job_ctx, registry) = (self.clone(), ctx.clone(), registry.clone());
+        let (this, job_ctx) = (self.clone(), ctx.clone());
         let resource = self
             .db
             .write(
                 move |txn: &DatabaseTransaction| -> BoxFuture<'_, ProvResult<Resource>> {
                     Box::pin(async move {
                         let ctx = &job_ctx;
-                        let schema = registry.user();
                         let scope = this.scope(ctx);
                         let existing = this.conflicts(txn, scope, &cols, None).await?;
                         match existing.as_slice() {
                             [] => {
-                                this.insert_user(txn, ctx, schema, &doc, &cols, &projection)
+                                this.insert_user(txn, ctx, &rules, &doc, &cols, &hosts, &projection)
                                     .await
                             }
-                            // Okta re-assigns a deactivated user with a new POST: reactivate and
-                            // update the same user rather than refuse.
-                            [previous] if !previous.active => {
+                            // Okta re-assigns a deactivated user with a new POST: reactivate
+                            // and update the same user rather than refuse. With "override",
+                            // an active user is updated the same way. Either way the answer
+                            // is 201 with the existing id.
+                            [previous]
+                                if !previous.active
+                                    || rules.settings.existing_user == ExistingUser::Override =>
+                            {
                                 let old_doc = parse_doc(&previous.doc)?;
+                                if let Ok(old_cols) = UserColumns::from_doc(&old_doc) {
+                                    policy::check_token_scope(&rules, ctx, &old_cols)?;
+                                }
                                 let groups = groups_of(txn, scope, &[previous.id]).await?;
                                 this.store_user_change(
                                     txn,
                                     ctx,
-                                    schema,
-                                    previous,
-                                    &old_doc,
-                                    doc,
-                                    cols,
-                                    groups.get(&previous.id).map(Vec::as_slice),
-                                    Operation::UserCreate,
-                                    201,
+                                    &rules,
+                                    UserChange {
+                                        old: previous,
+                                        old_doc: &old_doc,
+                                        new_doc: doc,
+                                        cols,
+                                        groups: groups.get(&previous.id).map(Vec::as_slice),
+                                        hosts: Some(hosts),
+                                        operation: Operation::UserCreate,
+                                        status: 201,
+                                    },
                                     &projection,
                                 )
                                 .await
@@ -299,87 +268,19 @@ impl Provisioning {
         })
     }
 
-    /// Inserts a new user with its emails, event and log row in one round trip. A
-    /// `uniqueness` error when a unique index refused it (another user took the name
-    /// meanwhile).
-    async fn insert_user(
-        &self,
-        txn: &DatabaseTransaction,
-        ctx: &RequestContext,
-        schema: &ResourceSchema,
-        doc: &JsonObject,
-        cols: &UserColumns,
-        projection: &Projection,
-    ) -> ProvResult<Resource> {
-        let now = Timestamp::now().as_micros();
-        let row = user::Model {
-            id: Uuid::now_v7(),
-            tenant_id: ctx.tenant_id.0,
-            user_name: cols.user_name.clone(),
-            user_name_lower: cols.user_name_lower.clone(),
-            external_id: cols.external_id.clone(),
-            display_name: cols.display_name.clone(),
-            display_name_lower: cols.display_name_lower.clone(),
-            primary_email_lower: cols.primary_email_lower.clone(),
-            active: cols.active,
-            doc: serde_json::to_string(doc).map_err(|e| Error::Internal(e.to_string()))?,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        let full = self.render_user(ctx, schema, &row, doc, None, &Projection::all());
-        let data = events::user_data(&UserSummary::from_row(&row), Some(full.body.clone()));
-
-        let mut writes = self.db.writes();
-        writes.push(&user::Entity::insert(user::ActiveModel {
-            id: Set(row.id),
-            tenant_id: Set(row.tenant_id),
-            user_name: Set(row.user_name.clone()),
-            user_name_lower: Set(row.user_name_lower.clone()),
-            external_id: Set(row.external_id.clone()),
-            display_name: Set(row.display_name.clone()),
-            display_name_lower: Set(row.display_name_lower.clone()),
-            primary_email_lower: Set(row.primary_email_lower.clone()),
-            active: Set(row.active),
-            doc: Set(row.doc.clone()),
-            version: Set(row.version),
-            created_at: Set(row.created_at),
-            updated_at: Set(row.updated_at),
-        }));
-        let emails = cols.email_rows(ctx.tenant_id, row.id);
-        if !emails.is_empty() {
-            writes.push(&roster_entity::user_email::Entity::insert_many(emails));
-        }
-        writes.push(&events::insert(ctx, EventType::UserCreated, row.id, &data));
-        writes.push(&audit::success(
-            ctx,
-            Operation::UserCreate,
-            Some(&full.id),
-            201,
-        ));
-        match writes.execute(txn).await {
-            Ok(_) => {}
-            Err(err) if uniqueness_conflict(&err, "").is_some() => {
-                return Err(Self::conflict_error(cols, None).into());
-            }
-            Err(err) => return Err(err.into()),
-        }
-        Ok(if projection_is_all(projection) {
-            full
-        } else {
-            self.render_user(ctx, schema, &row, doc, None, projection)
-        })
-    }
-
     pub async fn get_user(
         &self,
         ctx: &RequestContext,
         id: &str,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Resource> {
-        let result = self.get_user_inner(ctx, id, params).await;
-        self.audited(ctx, Operation::UserRead, Some(id), result)
-            .await
+        self.run(
+            ctx,
+            Operation::UserRead,
+            Some(id),
+            self.get_user_inner(ctx, id, params),
+        )
+        .await
     }
 
     async fn get_user_inner(
@@ -388,8 +289,8 @@ impl Provisioning {
         id: &str,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Resource> {
-        let registry = self.registry(ctx.tenant_id).await?;
-        let schema = registry.user();
+        let rules = self.rules(ctx.tenant_id).await?;
+        let schema = rules.registry.user();
         let projection = Projection::parse(schema, params.attributes, params.excluded_attributes)?;
         let uuid = parse_id(id).ok_or_else(|| not_found("User", id))?;
         let scope = self.scope(ctx);
@@ -419,112 +320,16 @@ impl Provisioning {
             (row, Vec::new())
         };
         let doc = parse_doc(&row.doc)?;
-        Ok(self.render_user(ctx, schema, &row, &doc, Some(&groups), &projection))
-    }
-
-    pub async fn delete_user(
-        &self,
-        ctx: &RequestContext,
-        id: &str,
-        if_match: Option<&str>,
-    ) -> ProvResult<()> {
-        let result = self.delete_user_inner(ctx, id, if_match).await;
-        self.audited(ctx, Operation::UserDelete, Some(id), result)
-            .await
-    }
-
-    async fn delete_user_inner(
-        &self,
-        ctx: &RequestContext,
-        id: &str,
-        if_match: Option<&str>,
-    ) -> ProvResult<()> {
-        let uuid = parse_id(id).ok_or_else(|| not_found("User", id))?;
-        let scope = self.scope(ctx);
-        let (this, ctx, id) = (self.clone(), ctx.clone(), id.to_owned());
-        let if_match = if_match.map(str::to_owned);
-        self.db
-            .write(
-                move |txn: &DatabaseTransaction| -> BoxFuture<'_, ProvResult<()>> {
-                    Box::pin(async move {
-                        let old = this
-                            .load_user_for_update(txn, scope, uuid)
-                            .await?
-                            .ok_or_else(|| not_found("User", &id))?;
-                        if let Some(header) = if_match.as_deref()
-                            && !etag_matches(header, &old.version.to_string())
-                        {
-                            return Err(precondition_failed("user").into());
-                        }
-                        let summary = UserSummary::from_row(&old);
-                        // The memberships go with the user (foreign key cascade); the groups change too,
-                        // so each gets a new version and a member_removed event.
-                        let memberships: Vec<(Uuid, String, Option<String>)> = scope
-                            .groups()
-                            .select_only()
-                            .column(group::Column::Id)
-                            .column(group::Column::DisplayName)
-                            .column(group::Column::ExternalId)
-                            .inner_join(group_member::Entity)
-                            .filter(group_member::Column::UserId.eq(uuid))
-                            .into_tuple()
-                            .all(txn)
-                            .await?;
-                        let mut writes = this.db.writes();
-                        if !memberships.is_empty() {
-                            let now = Timestamp::now().as_micros();
-                            writes.push(
-                                &scope
-                                    .update_groups()
-                                    .filter(
-                                        group::Column::Id.is_in(memberships.iter().map(|m| m.0)),
-                                    )
-                                    .col_expr(
-                                        group::Column::Version,
-                                        Expr::col(group::Column::Version).add(1),
-                                    )
-                                    .col_expr(group::Column::UpdatedAt, Expr::value(now)),
-                            );
-                            let rows: Vec<_> = memberships
-                                .iter()
-                                .map(|(group_id, name, external_id)| {
-                                    let group = events::group_summary(
-                                        *group_id,
-                                        name,
-                                        external_id.as_deref(),
-                                    );
-                                    events::row(
-                                        &ctx,
-                                        EventType::GroupMemberRemoved,
-                                        *group_id,
-                                        &events::membership_data(&group, &summary),
-                                    )
-                                })
-                                .collect();
-                            writes.push(&roster_entity::event::Entity::insert_many(rows));
-                        }
-                        writes.push(&scope.delete_users().filter(user::Column::Id.eq(uuid)));
-                        writes.push(&events::insert(
-                            &ctx,
-                            EventType::UserDeleted,
-                            uuid,
-                            &events::user_data(&summary, None),
-                        ));
-                        writes.push(&audit::success(&ctx, Operation::UserDelete, Some(&id), 204));
-                        writes.execute(txn).await?;
-                        Ok(())
-                    })
-                },
-            )
-            .await
+        Ok(self.render_user(ctx, &rules, &row, &doc, Some(&groups), &projection))
     }
 
     pub async fn list_users(&self, ctx: &RequestContext, query: &ListQuery) -> ProvResult<Value> {
-        let result = self.list_users_inner(ctx, query).await;
-        self.audited(ctx, Operation::UserList, None, result).await
+        self.run(
+            ctx,
+            Operation::UserList,
+            None,
+            self.list_users_inner(ctx, query),
+        )
+        .await
     }
-}
-
-pub(crate) fn projection_is_all(projection: &Projection) -> bool {
-    *projection == Projection::all()
 }

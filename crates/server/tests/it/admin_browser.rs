@@ -8,6 +8,7 @@ use roster_testkit::{TestApp, spawn_app};
 use secrecy::ExposeSecret;
 
 use crate::admin_support::*;
+use crate::rules::dns::DnsServer;
 
 async fn value_of(browser: &Client, css: &str) -> String {
     browser
@@ -35,8 +36,10 @@ async fn sign_out(browser: &Client) {
 
 #[tokio::test]
 async fn operator_and_tenant_admin_journey() {
-    let app = spawn_app().await;
+    let dns = DnsServer::start().await;
+    let app = TestApp::builder().dns_nameserver(dns.addr).spawn().await;
     let app = &app;
+    let dns = &dns;
     let bootstrap = app
         .services
         .admins()
@@ -104,44 +107,11 @@ async fn operator_and_tenant_admin_journey() {
         assert_eq!(one_time.len(), 23, "{one_time}");
         sign_out(&browser).await;
 
-        // Provisioned data, as the SCIM service will write it (fixtures until it lands).
-        let operator_admin = find_admin(app, OPERATOR_EMAIL).await;
-        let scope = app
-            .services
-            .memberships()
-            .access(&operator_admin, "acme")
-            .await
-            .unwrap()
-            .unwrap();
-        let ada = fixture_user(app, &scope, "ada@acme.test", "Ada Lovelace", true).await;
-        let grace = fixture_user(app, &scope, "grace@acme.test", "Grace Hopper", true).await;
-        fixture_user(app, &scope, "alan@acme.test", "Alan Turing", false).await;
-        fixture_group(app, &scope, "Engineering", &[ada, grace]).await;
-        fixture_log(app, &scope, "user.create", Some(grace), 201, None).await;
-        let failed = fixture_log(
-            app,
-            &scope,
-            "user.create",
-            None,
-            400,
-            Some("emails[0].value: bob@elsewhere.test is not in a trusted domain"),
-        )
-        .await;
-        let created = fixture_log(app, &scope, "user.create", Some(ada), 201, None).await;
-
         // The tenant admin signs in, changes the one-time password, lands on the tenant.
         sign_in_with(&browser, app, "it@acme.test", &one_time).await;
         change_password(&browser, &one_time, "tenant admin password").await;
         assert_eq!(path_of(&browser).await, "/admin/t/acme");
-        let stats = text_of(&browser, ".stats").await;
-        assert!(
-            stats.contains("2\nactive users") || stats.contains("2 active users"),
-            "{stats}"
-        );
-        assert!(browser.source().await.unwrap().contains(&failed));
-        // Reloaded, so that the screenshot shows the page without the one-off flash.
-        browser.goto(&app.url("/admin/t/acme")).await.unwrap();
-        screenshot(&browser, "tenant-overview").await;
+        assert!(text_of(&browser, ".stats").await.contains("active users"));
 
         // The Okta guide, with the tenant's URL and the connection check.
         click(&browser, "nav.tabs a[href$='/connect/okta']").await;
@@ -184,6 +154,14 @@ async fn operator_and_tenant_admin_journey() {
         }
 
         // Create a token and read it, once.
+        let operator_admin = find_admin(app, OPERATOR_EMAIL).await;
+        let scope = app
+            .services
+            .memberships()
+            .access(&operator_admin, "acme")
+            .await
+            .unwrap()
+            .unwrap();
         click(&browser, "nav.tabs a[href$='/tokens']").await;
         fill(&browser, "#label", "Okta").await;
         click(&browser, "main form button[type=submit]").await;
@@ -222,12 +200,233 @@ async fn operator_and_tenant_admin_journey() {
             .unwrap();
         assert_eq!(actives.len(), 2);
 
-        // TODO(after the SCIM service is merged): provision a user through
-        // `POST {scim_url}/Users` with `Authorization: Bearer {token}` here, instead of
-        // the fixture user above, and expect its log entry below.
-        let _ = (&token, &scim_url);
+        // The tenant's rules: a trusted domain verified through DNS (a server on loopback
+        // answers for acme.test), notification defaults, a location with a kiosk and a
+        // mapping rule, and "assign users as host" on.
+        click(&browser, "nav.tabs a[href$='/settings']").await;
+        click(&browser, "nav.subtabs a[href$='/domains']").await;
+        fill(&browser, "#domain", "acme.test").await;
+        click(
+            &browser,
+            "main form[action$='/domains'] button[type=submit]",
+        )
+        .await;
+        assert!(
+            text_of(&browser, ".flash")
+                .await
+                .contains("Publish its TXT record")
+        );
+        let txt = value_of(&browser, ".domain .copy-field input").await;
+        assert!(txt.starts_with("roster-verification="), "{txt}");
+        dns.zone.publish("acme.test", &txt);
+        click(&browser, "form[action$='/verify'] button").await;
+        assert!(
+            text_of(&browser, ".flash")
+                .await
+                .contains("The domain is verified")
+        );
+        assert!(text_of(&browser, ".domain h2").await.contains("verified"));
+        screenshot(&browser, "trusted-domains").await;
 
-        // The users page: search, the user's page with groups and history.
+        click(&browser, "nav.subtabs a[href$='/notifications']").await;
+        fill(&browser, "#key", "visitor_arrived").await;
+        fill(&browser, "#label", "Visitor arrived").await;
+        browser
+            .find(Locator::Css("#new-email"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        click(
+            &browser,
+            "main form[action$='/notifications'] button[type=submit]",
+        )
+        .await;
+        // The grid: push on too, by default.
+        browser
+            .find(Locator::Css("input[name='d:visitor_arrived:push']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        click(
+            &browser,
+            "form[action$='/notifications/defaults'] button[type=submit]",
+        )
+        .await;
+        assert!(
+            text_of(&browser, ".flash")
+                .await
+                .contains("default notification settings")
+        );
+
+        click(&browser, "nav.subtabs a[href$='/locations']").await;
+        fill(&browser, "#name", "Paris HQ").await;
+        fill(&browser, "#code", "PAR").await;
+        fill(&browser, "#time_zone", "Europe/Paris").await;
+        click(
+            &browser,
+            "main form[action$='/locations'] button[type=submit]",
+        )
+        .await;
+        fill(&browser, ".location input[name=kiosk]", "Lobby").await;
+        click(&browser, ".location form button[type=submit]").await;
+        assert!(text_of(&browser, ".location").await.contains("Lobby"));
+
+        click(&browser, "nav.subtabs a[href$='/rules']").await;
+        fill(
+            &browser,
+            "#attribute",
+            r#"addresses[type eq "work"].locality"#,
+        )
+        .await;
+        fill(&browser, "#values", "Paris").await;
+        browser
+            .find(Locator::Css("input[name=location]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        browser
+            .find(Locator::Css("input[name=kiosk]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        click(&browser, "main form[action$='/rules'] button[type=submit]").await;
+        assert!(
+            text_of(&browser, ".flash")
+                .await
+                .contains("mapping rule has been added")
+        );
+        fill(&browser, "#test", "paris").await;
+        click(&browser, "#preview form button").await;
+        let preview = text_of(&browser, "#preview-result").await;
+        assert!(
+            preview.contains("Rule 1") && preview.contains("Paris HQ"),
+            "{preview}"
+        );
+        screenshot(&browser, "mapping-rules").await;
+
+        click(&browser, "nav.subtabs a[href$='/settings']").await;
+        browser
+            .find(Locator::Css("#assign_hosts"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        click(&browser, "main form button[type=submit]").await;
+        assert!(
+            text_of(&browser, ".flash")
+                .await
+                .contains("provisioning settings have been saved")
+        );
+
+        // Okta provisions through SCIM with the token from the page.
+        let scim = |method: reqwest::Method, path: &str, body: serde_json::Value| {
+            app.client
+                .request(method, format!("{scim_url}{path}"))
+                .header("Authorization", format!("Bearer {token}"))
+                .header("Content-Type", "application/scim+json")
+                .body(body.to_string())
+                .send()
+        };
+        let person = |user_name: &str, given: &str, family: &str, city: &str| {
+            serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": user_name,
+                "name": {"givenName": given, "familyName": family},
+                "displayName": format!("{given} {family}"),
+                "emails": [{"primary": true, "value": user_name, "type": "work"}],
+                "addresses": [{"type": "work", "locality": city}],
+                "active": true
+            })
+        };
+        let created = scim(
+            reqwest::Method::POST,
+            "/Users",
+            person("ada@acme.test", "Ada", "Lovelace", "Paris"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(created.status(), 201);
+        let created_request = created.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let ada: serde_json::Value = created.json().await.unwrap();
+        let ada = ada["id"].as_str().unwrap().to_owned();
+        let mut ids = Vec::new();
+        for (user_name, given, family) in [
+            ("grace@acme.test", "Grace", "Hopper"),
+            ("alan@acme.test", "Alan", "Turing"),
+        ] {
+            let answer = scim(
+                reqwest::Method::POST,
+                "/Users",
+                person(user_name, given, family, "PARIS"),
+            )
+            .await
+            .unwrap();
+            assert_eq!(answer.status(), 201);
+            let body: serde_json::Value = answer.json().await.unwrap();
+            ids.push(body["id"].as_str().unwrap().to_owned());
+        }
+        let deactivate = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"active": false}}]
+        });
+        let answer = scim(
+            reqwest::Method::PATCH,
+            &format!("/Users/{}", ids[1]),
+            deactivate,
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer.status(), 200);
+        let group = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Engineering",
+            "members": [{"value": ada}, {"value": ids[0]}]
+        });
+        assert_eq!(
+            scim(reqwest::Method::POST, "/Groups", group)
+                .await
+                .unwrap()
+                .status(),
+            201
+        );
+        // Outside the trusted domain: refused, and the log says why.
+        let refused = scim(
+            reqwest::Method::POST,
+            "/Users",
+            person("bob@elsewhere.test", "Bob", "Smith", "Paris"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(refused.status(), 400);
+        let failed = refused.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+
+        // The overview counts them.
+        browser.goto(&app.url("/admin/t/acme")).await.unwrap();
+        let stats = text_of(&browser, ".stats").await;
+        assert!(
+            stats.contains("2\nactive users") || stats.contains("2 active users"),
+            "{stats}"
+        );
+        assert!(browser.source().await.unwrap().contains(&failed));
+        screenshot(&browser, "tenant-overview").await;
+
+        // The users page: search, the user's page with groups, location, notification
+        // settings and history.
         click(&browser, "nav.tabs a[href$='/users']").await;
         assert_eq!(
             browser
@@ -249,20 +448,53 @@ async fn operator_and_tenant_admin_journey() {
         );
         let page = text_of(&browser, "main").await;
         assert!(page.contains("Engineering") && page.contains("Ada Lovelace"));
+        let hosts = text_of(&browser, "#hosts").await;
         assert!(
-            browser.source().await.unwrap().contains(&created),
+            hosts.contains("Paris HQ (PAR)") && hosts.contains("Lobby"),
+            "{hosts}"
+        );
+        let email = browser
+            .find(Locator::Css("input[name='u:visitor_arrived:email']"))
+            .await
+            .unwrap();
+        assert!(email.is_selected().await.unwrap(), "the default was copied");
+        let sms = browser
+            .find(Locator::Css("input[name='u:visitor_arrived:sms']"))
+            .await
+            .unwrap();
+        assert!(!sms.is_selected().await.unwrap());
+        assert!(
+            browser.source().await.unwrap().contains(&created_request),
             "history has the request id"
         );
+        // The admin turns SMS on for Ada.
+        sms.click().await.unwrap();
+        click(&browser, "#notifications form button[type=submit]").await;
+        assert!(
+            text_of(&browser, ".flash")
+                .await
+                .contains("notification settings have been saved")
+        );
+        assert!(
+            browser
+                .find(Locator::Css("input[name='u:visitor_arrived:sms']"))
+                .await
+                .unwrap()
+                .is_selected()
+                .await
+                .unwrap()
+        );
+        screenshot(&browser, "user-rules").await;
 
         // The provisioning log, filtered to failures.
         click(&browser, "nav.tabs a[href$='/log']").await;
-        assert_eq!(
+        assert!(
             browser
                 .find_all(Locator::Css("tbody tr"))
                 .await
                 .unwrap()
-                .len(),
-            3
+                .len()
+                >= 6
         );
         browser
             .goto(&app.url("/admin/t/acme/log?outcome=failure"))

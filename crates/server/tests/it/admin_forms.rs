@@ -1,5 +1,6 @@
-//! Every admin form and query string, fed malformed and hostile values: the answer is an
-//! inline error or a success — never a 500 — and whatever is echoed back is escaped.
+//! Every admin form and query string — the rules pages' included — fed malformed and
+//! hostile values: the answer is an inline error or a success — never a 500 — and
+//! whatever is echoed back is escaped.
 
 use roster_testkit::spawn_app;
 
@@ -203,4 +204,287 @@ async fn hostile_input_gets_inline_errors_never_a_500() {
     let mut again = Browserless::new(&app);
     let response = again.sign_in("it@acme.test", "tenant admin password").await;
     assert_eq!(response.status(), 303);
+}
+
+#[tokio::test]
+async fn hostile_input_in_every_rules_form_never_gives_a_500() {
+    let app = spawn_app().await;
+    let (mut operator_client, operator_admin) = operator(&app).await;
+    let scope = tenant(&app, &operator_admin, "acme", "Acme").await;
+    let user = fixture_user(&app, &scope, "ada@acme.test", "Ada Lovelace", true).await;
+    let mut admin = tenant_admin(&app, &scope, "it@acme.test", "tenant admin password").await;
+    let csrf = admin.csrf().await;
+    let operator_csrf = operator_client.csrf().await;
+    let t = "/admin/t/acme";
+
+    // Something to point at: a domain, a location with a kiosk, a type, a rule.
+    let post = |path: &str| format!("{t}{path}");
+    let response = admin
+        .post(
+            &post("/domains"),
+            &[("csrf", &csrf), ("domain", "acme.test")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let response = admin
+        .post(
+            &post("/locations"),
+            &[
+                ("csrf", &csrf),
+                ("name", "Paris HQ"),
+                ("code", "PAR"),
+                ("time_zone", "Europe/Paris"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let (_, html) = admin.get_text(&post("/locations")).await;
+    let location = first_id(&html, "locations");
+    let response = admin
+        .post(
+            &post(&format!("/locations/{location}/kiosks")),
+            &[("csrf", &csrf), ("kiosk", "Lobby")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let response = admin
+        .post(
+            &post("/notifications"),
+            &[
+                ("csrf", &csrf),
+                ("key", "visitor_arrived"),
+                ("label", "Visitor arrived"),
+                ("n:new:email", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let (_, html) = admin.get_text(&post("/domains")).await;
+    let domain = first_id(&html, "domains");
+
+    let mut values = hostile_values();
+    values.push("a@b.test".to_owned());
+    values.push("addresses[type eq \"work\"].locality".to_owned());
+    for value in values {
+        let value = value.as_str();
+        let what = |form: &str| {
+            format!(
+                "{form} with {:?}",
+                value.chars().take(40).collect::<String>()
+            )
+        };
+
+        let response = admin
+            .post(
+                &post("/settings"),
+                &[
+                    ("csrf", &csrf),
+                    ("enabled", value),
+                    ("create_users", value),
+                    ("delete_mode", value),
+                    ("existing_user", value),
+                    ("assign_hosts", value),
+                ],
+            )
+            .await;
+        check(response, &what("settings"), &[303, 422]).await;
+        let response = admin
+            .post(
+                &post("/domains"),
+                &[
+                    ("csrf", &csrf),
+                    ("domain", value),
+                    ("include_subdomains", value),
+                ],
+            )
+            .await;
+        check(response, &what("domain"), &[303, 422]).await;
+        let response = admin
+            .post(
+                &post(&format!("/domains/{domain}/subdomains")),
+                &[("csrf", &csrf), ("include_subdomains", value)],
+            )
+            .await;
+        check(response, &what("subdomains"), &[303]).await;
+        for (name, ty, description) in [
+            (value, "string", ""),
+            ("badge", value, ""),
+            ("badge2", "integer", value),
+        ] {
+            let response = admin
+                .post(
+                    &post("/attributes"),
+                    &[
+                        ("csrf", &csrf),
+                        ("name", name),
+                        ("type", ty),
+                        ("description", description),
+                        ("multi_valued", value),
+                    ],
+                )
+                .await;
+            check(response, &what("attribute"), &[303, 422]).await;
+        }
+        for (key, label) in [(value, "Label"), ("k_label", value)] {
+            let response = admin
+                .post(
+                    &post("/notifications"),
+                    &[
+                        ("csrf", &csrf),
+                        ("key", key),
+                        ("label", label),
+                        (value, "on"),
+                    ],
+                )
+                .await;
+            check(response, &what("notification type"), &[303, 422]).await;
+        }
+        let response = admin
+            .post(
+                &post("/notifications/defaults"),
+                &[
+                    ("csrf", &csrf),
+                    ("d:visitor_arrived:email", value),
+                    (value, value),
+                ],
+            )
+            .await;
+        check(response, &what("defaults"), &[303]).await;
+        for (name, code, tz) in [
+            (value, "C1", "UTC"),
+            ("N", value, "UTC"),
+            ("N", "C2", value),
+        ] {
+            let response = admin
+                .post(
+                    &post("/locations"),
+                    &[
+                        ("csrf", &csrf),
+                        ("name", name),
+                        ("code", code),
+                        ("time_zone", tz),
+                    ],
+                )
+                .await;
+            check(response, &what("location"), &[303, 422]).await;
+        }
+        let response = admin
+            .post(
+                &post(&format!("/locations/{location}/kiosks")),
+                &[("csrf", &csrf), ("kiosk", value)],
+            )
+            .await;
+        check(response, &what("kiosk"), &[303, 422]).await;
+        for (attribute, kind, values, target) in [
+            (value, "equals", "Paris", location.as_str()),
+            ("title", value, "x", location.as_str()),
+            ("title", "one_of", value, location.as_str()),
+            ("title", "equals", "Boss", value),
+        ] {
+            let response = admin
+                .post(
+                    &post("/rules"),
+                    &[
+                        ("csrf", &csrf),
+                        ("attribute", attribute),
+                        ("match", kind),
+                        ("values", values),
+                        ("location", target),
+                        ("kiosk", value),
+                    ],
+                )
+                .await;
+            check(response, &what("rule"), &[303, 422]).await;
+        }
+        let response = admin
+            .post(
+                &post(&format!("/users/{user}/notifications")),
+                &[
+                    ("csrf", &csrf),
+                    ("u:visitor_arrived:sms", value),
+                    (value, value),
+                ],
+            )
+            .await;
+        check(response, &what("user notifications"), &[303]).await;
+        let response = admin
+            .post(
+                &post("/tokens"),
+                &[("csrf", &csrf), ("label", "Okta"), ("domain", value)],
+            )
+            .await;
+        check(response, &what("token domain"), &[200, 422]).await;
+
+        let encoded = encode(&value.chars().take(2_000).collect::<String>());
+        for path in [
+            format!("{t}/rules?test={encoded}"),
+            format!("{t}/notifications?changed={encoded}"),
+        ] {
+            check(admin.get(&path).await, &what(&path), &[200]).await;
+        }
+        if !encoded.is_empty() {
+            for kind in [
+                "domains",
+                "attributes",
+                "notifications",
+                "locations",
+                "kiosks",
+                "rules",
+            ] {
+                let path = format!("{t}/{kind}/{encoded}/remove");
+                check(admin.get(&path).await, &what(&path), &[404]).await;
+                let response = admin.post(&path, &[("csrf", &csrf)]).await;
+                check(response, &what(&path), &[404]).await;
+            }
+            let path = format!("{t}/help/{encoded}");
+            check(admin.get(&path).await, &what(&path), &[404]).await;
+        }
+    }
+
+    // What was accepted is shown escaped.
+    for page in [
+        "/locations",
+        "/notifications",
+        "/attributes",
+        "/rules",
+        "/domains",
+    ] {
+        let html = check(admin.get(&post(page)).await, page, &[200]).await;
+        assert!(!html.contains("<script>"), "{page}");
+    }
+    let html = check(admin.get(&post("/locations")).await, "locations", &[200]).await;
+    assert!(
+        html.contains("&#60;script&#62;"),
+        "the hostile location name is escaped"
+    );
+
+    // Operator-only: a tenant admin cannot mark a domain verified (404), the operator can.
+    let response = admin
+        .post(
+            &post(&format!("/domains/{domain}/mark-verified")),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(response.status(), 404);
+    let (_, html) = admin.get_text(&post("/domains")).await;
+    assert!(
+        !html.contains("Mark verified"),
+        "tenant admins are not offered it"
+    );
+    let response = operator_client
+        .post(
+            &post(&format!("/domains/{domain}/mark-verified")),
+            &[("csrf", &operator_csrf)],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let (_, html) = admin.get_text(&post("/domains")).await;
+    assert!(
+        html.contains("by admin@localhost"),
+        "recorded with who: {html}"
+    );
+
+    // Forms without the CSRF token change nothing.
+    let response = admin.post(&post("/settings"), &[("enabled", "")]).await;
+    assert_eq!(response.status(), 403);
 }

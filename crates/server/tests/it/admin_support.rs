@@ -263,6 +263,8 @@ pub async fn fixture_user(
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
+        notifications: Set(None),
+        hosts: Set(None),
     }
     .insert(app.services.db().writer())
     .await
@@ -333,6 +335,21 @@ pub async fn fixture_log(
     .await
     .unwrap();
     request_id
+}
+
+/// The id in `…/{kind}/{id}/remove` of the first such link on a page.
+pub fn first_id(html: &str, kind: &str) -> String {
+    let marker = format!("/{kind}/");
+    let mut rest = html;
+    while let Some(at) = rest.find(&marker) {
+        let candidate = &rest[at + marker.len()..];
+        let id: String = candidate.chars().take(36).collect();
+        if uuid::Uuid::parse_str(&id).is_ok() {
+            return id;
+        }
+        rest = &rest[at + marker.len()..];
+    }
+    panic!("no /{kind}/<id> link on the page");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ async fn every_entity_round_trips_on_a_migrated_database() {
         status: Set("active".into()),
         created_at: Set(1),
         updated_at: Set(2),
+        rules_version: Set(0),
         scim_rate_limit: Set(Some(10)),
     }
     .insert(w)
@@ -80,6 +81,7 @@ async fn every_entity_round_trips_on_a_migrated_database() {
         expires_at: Set(None),
         last_used_at: Set(Some(3)),
         revoked_at: Set(None),
+        domain_id: Set(None),
     }
     .insert(w)
     .await
@@ -98,6 +100,8 @@ async fn every_entity_round_trips_on_a_migrated_database() {
         version: Set(1),
         created_at: Set(1_700_000_000_000_000),
         updated_at: Set(1_700_000_000_000_001),
+        notifications: Set(None),
+        hosts: Set(None),
     }
     .insert(w)
     .await
@@ -253,6 +257,8 @@ fn user_row(tenant_id: Uuid, user_name: &str, external_id: Option<&str>) -> user
         version: Set(1),
         created_at: Set(1),
         updated_at: Set(1),
+        notifications: Set(None),
+        hosts: Set(None),
     }
 }
 
@@ -265,6 +271,7 @@ async fn insert_tenant(db: &roster_core::Database, slug: &str) -> Uuid {
         status: Set("active".into()),
         created_at: Set(1),
         updated_at: Set(1),
+        rules_version: Set(0),
         scim_rate_limit: Set(None),
     }
     .insert(db.writer())

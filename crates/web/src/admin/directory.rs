@@ -11,7 +11,10 @@ use roster_core::paging::PageSize;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use roster_core::rules::Channel;
+
 use super::error::AdminError;
+use super::notifications::{GridRow as NotificationGridRow, user_grid};
 use super::page::{Layout, ok, when};
 use super::session::TenantPage;
 use crate::AppState;
@@ -187,6 +190,11 @@ struct UserPage {
     attributes: Vec<(String, String)>,
     groups: Vec<GroupRow>,
     entries: Vec<LogRow>,
+    locations: Vec<String>,
+    kiosks: Vec<String>,
+    channels: Vec<&'static str>,
+    notifications: Vec<NotificationGridRow>,
+    custom: Vec<(String, String)>,
 }
 
 pub(crate) async fn user(
@@ -204,7 +212,13 @@ pub(crate) async fn user(
         .user(id)
         .await?
         .ok_or(AdminError::NotFound)?;
+    let view = state.services.rules().user_view(&scope, &detail).await?;
     ok(&UserPage {
+        locations: view.locations,
+        kiosks: view.kiosks,
+        channels: Channel::ALL.iter().map(|c| c.label()).collect(),
+        notifications: user_grid(&view.notifications),
+        custom: view.custom,
         user: detail.summary.into(),
         created: when(detail.created_at),
         version: detail.version,

@@ -106,3 +106,39 @@ pub(crate) fn check_origin(req: &HttpRequest) -> Result<(), AdminError> {
         Err(AdminError::Forbidden)
     }
 }
+
+/// A form whose fields repeat or are named by the page (checkbox grids, several
+/// locations): every pair as sent, in order. Values are strings like any other field;
+/// what does not parse is an inline error or is ignored, never a 400 or 500.
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Pairs(Vec<(String, String)>);
+
+impl Pairs {
+    /// The first value of `name`, or empty.
+    pub(crate) fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map_or("", |(_, value)| value.as_str())
+    }
+
+    /// Every value of `name`.
+    pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// A checkbox: present and not empty.
+    pub(crate) fn checked(&self, name: &str) -> bool {
+        !self.get(name).is_empty()
+    }
+}
+
+impl CsrfForm for Pairs {
+    fn csrf(&self) -> &str {
+        self.get("csrf")
+    }
+}

@@ -13,13 +13,19 @@
 
 mod assets;
 mod auth;
+mod confirm;
 mod connect;
 mod directory;
+mod domains;
 mod error;
 mod forms;
+mod help;
+mod locations;
 mod members;
+mod notifications;
 mod page;
 mod session;
+mod settings;
 mod tenants;
 mod tokens;
 
@@ -76,6 +82,12 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/t/{slug}/groups", web::get().to(directory::groups))
                 .route("/t/{slug}/groups/{id}", web::get().to(directory::group))
                 .route("/t/{slug}/log", web::get().to(directory::log))
+                .route(
+                    "/t/{slug}/users/{id}/notifications",
+                    web::post().to(notifications::save_user),
+                )
+                .configure(rules_routes)
+                .route("/help/{page}", web::get().to(help::page))
                 .route("/t/{slug}/admins", web::get().to(members::list))
                 .route("/t/{slug}/admins", web::post().to(members::invite))
                 .route(
@@ -88,6 +100,118 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .default_service(web::to(not_found)),
         );
+}
+
+/// The tenant's rules: settings, domains, notifications, locations, mapping rules and
+/// custom attributes. Removals have a confirmation page (GET) posting to the same URL.
+fn rules_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/t/{slug}/settings", web::get().to(settings::settings))
+        .route(
+            "/t/{slug}/settings",
+            web::post().to(settings::save_settings),
+        )
+        .route("/t/{slug}/attributes", web::get().to(settings::attributes))
+        .route(
+            "/t/{slug}/attributes",
+            web::post().to(settings::add_attribute),
+        )
+        .route("/t/{slug}/domains", web::get().to(domains::list))
+        .route("/t/{slug}/domains", web::post().to(domains::add))
+        .route(
+            "/t/{slug}/domains/{id}/verify",
+            web::post().to(domains::verify),
+        )
+        .route(
+            "/t/{slug}/domains/{id}/mark-verified",
+            web::post().to(domains::mark_verified),
+        )
+        .route(
+            "/t/{slug}/domains/{id}/subdomains",
+            web::post().to(domains::set_subdomains),
+        )
+        .route(
+            "/t/{slug}/notifications",
+            web::get().to(notifications::catalogue),
+        )
+        .route(
+            "/t/{slug}/notifications",
+            web::post().to(notifications::add_type),
+        )
+        .route(
+            "/t/{slug}/notifications/defaults",
+            web::post().to(notifications::save_defaults),
+        )
+        .route("/t/{slug}/locations", web::get().to(locations::locations))
+        .route(
+            "/t/{slug}/locations",
+            web::post().to(locations::add_location),
+        )
+        .route(
+            "/t/{slug}/locations/{id}/kiosks",
+            web::post().to(locations::add_kiosk),
+        )
+        .route("/t/{slug}/rules", web::get().to(locations::rules))
+        .route("/t/{slug}/rules", web::post().to(locations::add_rule))
+        .route(
+            "/t/{slug}/rules/{id}/move",
+            web::post().to(locations::move_rule),
+        );
+    cfg.route(
+        "/t/{slug}/attributes/{id}/remove",
+        web::get().to(settings::confirm_remove_attribute),
+    )
+    .route(
+        "/t/{slug}/attributes/{id}/remove",
+        web::post().to(settings::remove_attribute),
+    )
+    .route(
+        "/t/{slug}/domains/{id}/remove",
+        web::get().to(domains::confirm_remove),
+    )
+    .route(
+        "/t/{slug}/domains/{id}/remove",
+        web::post().to(domains::remove),
+    )
+    .route(
+        "/t/{slug}/notifications/reapply",
+        web::get().to(notifications::confirm_reapply),
+    )
+    .route(
+        "/t/{slug}/notifications/reapply",
+        web::post().to(notifications::reapply),
+    )
+    .route(
+        "/t/{slug}/notifications/{id}/remove",
+        web::get().to(notifications::confirm_remove_type),
+    )
+    .route(
+        "/t/{slug}/notifications/{id}/remove",
+        web::post().to(notifications::remove_type),
+    )
+    .route(
+        "/t/{slug}/locations/{id}/remove",
+        web::get().to(locations::confirm_remove_location),
+    )
+    .route(
+        "/t/{slug}/locations/{id}/remove",
+        web::post().to(locations::remove_location),
+    )
+    .route(
+        "/t/{slug}/kiosks/{id}/remove",
+        web::get().to(locations::confirm_remove_kiosk),
+    )
+    .route(
+        "/t/{slug}/kiosks/{id}/remove",
+        web::post().to(locations::remove_kiosk),
+    )
+    .route(
+        "/t/{slug}/rules/{id}/remove",
+        web::get().to(locations::confirm_remove_rule),
+    )
+    .route(
+        "/t/{slug}/rules/{id}/remove",
+        web::post().to(locations::remove_rule),
+    );
 }
 
 async fn not_found() -> Result<HttpResponse, AdminError> {

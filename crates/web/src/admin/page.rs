@@ -26,9 +26,28 @@ pub(crate) enum Flash {
     TenantResumed,
     TokenRevoked,
     AdminRemoved,
+    SettingsSaved,
+    DomainAdded,
+    DomainVerified,
+    DomainNotVerified,
+    DomainChanged,
+    DomainRemoved,
+    AttributeAdded,
+    AttributeRemoved,
+    NotificationTypeAdded,
+    NotificationTypeRemoved,
+    DefaultsSaved,
+    UserNotificationsSaved,
+    LocationAdded,
+    LocationRemoved,
+    KioskAdded,
+    KioskRemoved,
+    RuleAdded,
+    RuleRemoved,
+    RuleMoved,
 }
 
-const FLASHES: [(Flash, &str, &str); 7] = [
+const FLASHES: [(Flash, &str, &str); 26] = [
     (Flash::SignedOut, "signed-out", "You have signed out."),
     (
         Flash::PasswordChanged,
@@ -59,6 +78,101 @@ const FLASHES: [(Flash, &str, &str); 7] = [
         Flash::AdminRemoved,
         "admin-removed",
         "The admin no longer has access to this tenant.",
+    ),
+    (
+        Flash::SettingsSaved,
+        "settings-saved",
+        "The provisioning settings have been saved. They apply to the next SCIM request.",
+    ),
+    (
+        Flash::DomainAdded,
+        "domain-added",
+        "The domain has been added. Publish its TXT record, then verify it.",
+    ),
+    (
+        Flash::DomainVerified,
+        "domain-verified",
+        "The domain is verified. Only users in verified domains are provisioned now.",
+    ),
+    (
+        Flash::DomainNotVerified,
+        "domain-not-verified",
+        "The domain could not be verified yet; the reason is shown next to it.",
+    ),
+    (
+        Flash::DomainChanged,
+        "domain-changed",
+        "The domain has been updated.",
+    ),
+    (
+        Flash::DomainRemoved,
+        "domain-removed",
+        "The domain has been removed, and the tokens limited to it revoked.",
+    ),
+    (
+        Flash::AttributeAdded,
+        "attribute-added",
+        "The attribute has been added to the tenant's SCIM schema.",
+    ),
+    (
+        Flash::AttributeRemoved,
+        "attribute-removed",
+        "The attribute has been removed from the tenant's SCIM schema.",
+    ),
+    (
+        Flash::NotificationTypeAdded,
+        "notification-added",
+        "The notification type has been added. New users get its defaults.",
+    ),
+    (
+        Flash::NotificationTypeRemoved,
+        "notification-removed",
+        "The notification type has been removed.",
+    ),
+    (
+        Flash::DefaultsSaved,
+        "defaults-saved",
+        "The default notification settings have been saved. They apply to users provisioned from now on.",
+    ),
+    (
+        Flash::UserNotificationsSaved,
+        "user-notifications-saved",
+        "The user's notification settings have been saved.",
+    ),
+    (
+        Flash::LocationAdded,
+        "location-added",
+        "The location has been added.",
+    ),
+    (
+        Flash::LocationRemoved,
+        "location-removed",
+        "The location and its kiosks have been removed.",
+    ),
+    (
+        Flash::KioskAdded,
+        "kiosk-added",
+        "The kiosk has been added.",
+    ),
+    (
+        Flash::KioskRemoved,
+        "kiosk-removed",
+        "The kiosk has been removed.",
+    ),
+    (
+        Flash::RuleAdded,
+        "rule-added",
+        "The mapping rule has been added at the lowest priority.",
+    ),
+    (
+        Flash::RuleRemoved,
+        "rule-removed",
+        "The mapping rule has been removed.",
+    ),
+    (
+        Flash::RuleMoved,
+        "rule-moved",
+        "The rule order has been changed.",
     ),
 ];
 
@@ -200,4 +314,13 @@ pub(crate) fn when(at: Timestamp) -> String {
 
 pub(crate) fn when_opt(at: Option<Timestamp>, none: &str) -> String {
     at.map_or_else(|| none.to_owned(), when)
+}
+
+/// The request's id (as in `X-Request-Id`), for changes that write events.
+pub(crate) fn request_id_of(req: &HttpRequest) -> String {
+    use actix_web::HttpMessage as _;
+    req.extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(ToString::to_string)
+        .unwrap_or_default()
 }

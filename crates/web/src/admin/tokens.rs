@@ -5,6 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use roster_core::paging::PageSize;
+use roster_core::rules::TenantRules;
 use roster_core::time::Timestamp;
 use roster_core::tokens::{TokenExpiry, TokenId, TokenInfo, TokenLabel};
 use secrecy::ExposeSecret;
@@ -28,10 +29,12 @@ pub(crate) struct TokenRow {
     expires: String,
     /// `active`, `expired` or `revoked`.
     state: &'static str,
+    /// The trusted domain the token is limited to, or empty for the whole tenant.
+    scope: String,
 }
 
 impl TokenRow {
-    fn new(token: TokenInfo, now: Timestamp) -> Self {
+    fn new(token: TokenInfo, now: Timestamp, rules: &TenantRules) -> Self {
         let state = if token.revoked_at.is_some() {
             "revoked"
         } else if token.is_live(now) {
@@ -47,6 +50,14 @@ impl TokenRow {
             last_used: when_opt(token.last_used_at, "Never"),
             expires: when_opt(token.expires_at, "Never"),
             state,
+            scope: token
+                .domain_id
+                .map(|id| {
+                    rules
+                        .domain(id)
+                        .map_or_else(|| "a removed domain".to_owned(), |d| d.domain.to_string())
+                })
+                .unwrap_or_default(),
         }
     }
 }
@@ -61,6 +72,10 @@ struct TokensPage {
     expires: String,
     label_error: Option<String>,
     expires_error: Option<String>,
+    /// The verified domains a token may be limited to: (id, name).
+    domains: Vec<(String, String)>,
+    domain: String,
+    domain_error: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -76,6 +91,9 @@ pub(crate) struct TokenForm {
     label: String,
     #[serde(default)]
     expires: String,
+    /// A verified domain's id, or empty for the whole tenant.
+    #[serde(default)]
+    domain: String,
 }
 
 impl CsrfForm for TokenForm {
@@ -89,6 +107,8 @@ struct FormState {
     expires: String,
     label_error: Option<String>,
     expires_error: Option<String>,
+    domain: String,
+    domain_error: Option<String>,
 }
 
 async fn tokens_page(
@@ -103,19 +123,26 @@ async fn tokens_page(
         .tokens()
         .list(&page.scope, before, PageSize::DEFAULT)
         .await?;
+    let rules = state.services.rules().rules(&page.scope).await?;
     let now = Timestamp::now();
     Ok(TokensPage {
         l: Layout::tenant(req, &page.session, &page.scope, "tokens"),
         tokens: result
             .items
             .into_iter()
-            .map(|token| TokenRow::new(token, now))
+            .map(|token| TokenRow::new(token, now, &rules))
             .collect(),
         next: result.next.map(|id| id.0.to_string()),
         label: form.label,
         expires: form.expires,
         label_error: form.label_error,
         expires_error: form.expires_error,
+        domains: rules
+            .verified_domains()
+            .map(|d| (d.id.to_string(), d.domain.to_string()))
+            .collect(),
+        domain: form.domain,
+        domain_error: form.domain_error,
     })
 }
 
@@ -135,6 +162,8 @@ pub(crate) async fn list(
         expires: String::new(),
         label_error: None,
         expires_error: None,
+        domain: String::new(),
+        domain_error: None,
     };
     ok(&tokens_page(&req, &state, &page, before, form).await?)
 }
@@ -155,21 +184,36 @@ pub(crate) async fn create(
     submitted: Submitted<TokenForm>,
 ) -> Result<HttpResponse, AdminError> {
     let form = submitted.form;
-    match (
+    // Empty is the whole tenant; anything else must be one of the tenant's verified
+    // domains, which the service checks.
+    let domain = match form.domain.trim() {
+        "" => Ok(None),
+        raw => Uuid::parse_str(raw).map(Some).map_err(|_| {
+            roster_core::Error::invalid("domain", "must be one of the listed domains")
+        }),
+    };
+    let parsed = (
         TokenLabel::parse(&form.label),
         TokenExpiry::parse(&form.expires),
-    ) {
-        (Ok(label), Ok(expiry)) => {
-            let created = state
-                .services
-                .tokens()
-                .create(
-                    page.scope.id(),
-                    label,
-                    expiry.at(),
-                    Some(page.session.admin.id),
-                )
-                .await?;
+        domain,
+    );
+    let created = match parsed {
+        (Ok(label), Ok(expiry), Ok(domain)) => state
+            .services
+            .tokens()
+            .create_scoped(
+                page.scope.id(),
+                label,
+                expiry.at(),
+                Some(page.session.admin.id),
+                domain,
+            )
+            .await
+            .map_err(|err| (None, None, Some(err))),
+        (label, expiry, domain) => Err((label.err(), expiry.err(), domain.err())),
+    };
+    match created {
+        Ok(created) => {
             let body = CreatedPage {
                 l: Layout::tenant(&req, &page.session, &page.scope, "tokens"),
                 label: created.info.label.clone(),
@@ -184,12 +228,19 @@ pub(crate) async fn create(
             );
             Ok(response)
         }
-        (label, expiry) => {
+        Err((label, expiry, domain)) => {
+            if let Some(err) = &domain
+                && !matches!(err, roster_core::Error::Invalid { .. })
+            {
+                return Err(domain.map_or(AdminError::Internal, Into::into));
+            }
             let form = FormState {
-                label_error: label.err().map(message_of),
-                expires_error: expiry.err().map(message_of),
+                label_error: label.map(message_of),
+                expires_error: expiry.map(message_of),
+                domain_error: domain.map(message_of),
                 label: form.label,
                 expires: form.expires,
+                domain: form.domain,
             };
             invalid(&tokens_page(&req, &state, &page, None, form).await?)
         }
@@ -224,9 +275,10 @@ pub(crate) async fn confirm_revoke(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
     let token = find_token(&state, &page, &path.1).await?;
+    let rules = state.services.rules().rules(&page.scope).await?;
     ok(&RevokePage {
         l: Layout::tenant(&req, &page.session, &page.scope, "tokens"),
-        token: TokenRow::new(token, Timestamp::now()),
+        token: TokenRow::new(token, Timestamp::now(), &rules),
     })
 }
 

@@ -36,6 +36,8 @@ async fn one_member_of_a_50000_member_group_is_one_row() {
             version: Set(1),
             created_at: Set(1),
             updated_at: Set(1),
+            notifications: Set(None),
+            hosts: Set(None),
         }))
         .exec_without_returning(db)
         .await

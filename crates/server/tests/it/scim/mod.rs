@@ -7,4 +7,4 @@ mod isolation;
 mod nodes;
 mod okta;
 mod protocol;
-mod support;
+pub(crate) mod support;

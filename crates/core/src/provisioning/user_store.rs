@@ -1,0 +1,344 @@
+//! Rendering a stored user, and writing a new or changed one with its emails, event and
+//! log row as one `Writes` batch.
+
+use roster_entity::user;
+use roster_scim::JsonObject;
+use roster_scim::projection::Projection;
+use roster_scim::resource::{Member, StoredResource, render};
+use roster_scim::schema::ROSTER_USER_URN;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::audit::{self, Operation};
+use super::columns::UserColumns;
+use super::events::{self, EventType, UserSummary};
+use super::users::uniqueness_conflict;
+use super::{ProvResult, Provisioning, RequestContext, Resource};
+use crate::Error;
+use crate::rules::{Hosts, NotificationMatrix, TenantRules};
+use crate::time::Timestamp;
+
+/// Where a user is a host, as events carry it: ids with codes and names, so the product
+/// need not look them up.
+pub(super) fn hosts_json(rules: &TenantRules, stored: Option<&str>) -> Value {
+    let hosts = Hosts::from_stored(stored);
+    let locations: Vec<Value> = hosts
+        .locations
+        .iter()
+        .filter_map(|id| rules.location(*id))
+        .map(|l| json!({"id": l.id.to_string(), "code": l.code, "name": l.name, "timeZone": l.time_zone}))
+        .collect();
+    let kiosks: Vec<Value> = hosts
+        .kiosks
+        .iter()
+        .filter_map(|id| rules.kiosk(*id))
+        .map(|(l, k)| json!({"id": k.id.to_string(), "name": k.name, "location": l.code}))
+        .collect();
+    json!({ "locations": locations, "kiosks": kiosks })
+}
+
+/// A new version of an existing user, to store.
+pub(super) struct UserChange<'a> {
+    pub old: &'a user::Model,
+    pub old_doc: &'a JsonObject,
+    pub new_doc: JsonObject,
+    pub cols: UserColumns,
+    pub groups: Option<&'a [Member]>,
+    /// `Some` when the host assignments were recomputed.
+    pub hosts: Option<Hosts>,
+    pub operation: Operation,
+    pub status: u16,
+}
+
+impl Provisioning {
+    /// Renders a stored user as the client sees it. The notification settings are the
+    /// row's, shown read-only under the Roster extension when the tenant has a catalogue.
+    pub(crate) fn render_user(
+        &self,
+        ctx: &RequestContext,
+        rules: &TenantRules,
+        row: &user::Model,
+        doc: &JsonObject,
+        groups: Option<&[Member]>,
+        projection: &Projection,
+    ) -> Resource {
+        let schema = rules.registry.user();
+        let version = row.version.to_string();
+        let id = row.id.to_string();
+        let with_settings;
+        let document = if rules.catalogue.is_empty() {
+            doc
+        } else {
+            let mut copy = doc.clone();
+            let settings = NotificationMatrix::from_stored(row.notifications.as_deref())
+                .to_scim(&rules.catalogue);
+            match copy
+                .entry(ROSTER_USER_URN)
+                .or_insert_with(|| Value::Object(JsonObject::new()))
+            {
+                Value::Object(ext) => {
+                    ext.insert(
+                        crate::rules::NOTIFICATION_SETTINGS_ATTRIBUTE.into(),
+                        settings,
+                    );
+                }
+                other => {
+                    *other = json!({ crate::rules::NOTIFICATION_SETTINGS_ATTRIBUTE: settings })
+                }
+            }
+            with_settings = copy;
+            &with_settings
+        };
+        let mut body = render(
+            schema,
+            &self.base_url(ctx),
+            &StoredResource {
+                id: &id,
+                document,
+                created: Timestamp::from_micros(row.created_at).to_datetime(),
+                last_modified: Timestamp::from_micros(row.updated_at).to_datetime(),
+                version: &version,
+                members: None,
+            },
+            projection,
+        );
+        if let Some(groups) = groups.filter(|g| !g.is_empty())
+            && projection.includes(schema, "groups")
+        {
+            let base = self.base_url(ctx);
+            let list: Vec<Value> = groups
+                .iter()
+                .map(|g| {
+                    json!({
+                        "value": g.value,
+                        "$ref": format!("{base}/Groups/{}", g.value),
+                        "display": g.display,
+                        "type": "direct",
+                    })
+                })
+                .collect();
+            body.insert("groups".into(), Value::Array(list));
+        }
+        Resource {
+            id,
+            body: Value::Object(body),
+            version,
+        }
+    }
+
+    /// Stores a new version of an existing user with its event and log row, in one
+    /// round trip. The notification settings are never touched: the identity provider
+    /// does not own them.
+    pub(super) async fn store_user_change(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &RequestContext,
+        rules: &TenantRules,
+        change: UserChange<'_>,
+        projection: &Projection,
+    ) -> ProvResult<Resource> {
+        let UserChange {
+            old,
+            old_doc,
+            new_doc,
+            cols,
+            groups,
+            hosts,
+            operation,
+            status,
+        } = change;
+        let scope = self.scope(ctx);
+        let now = std::cmp::max(Timestamp::now().as_micros(), old.updated_at + 1);
+        let mut row = old.clone();
+        row.doc = serde_json::to_string(&new_doc).map_err(|e| Error::Internal(e.to_string()))?;
+        row.version = old.version + 1;
+        row.updated_at = now;
+        row.user_name = cols.user_name.clone();
+        row.user_name_lower = cols.user_name_lower.clone();
+        row.external_id = cols.external_id.clone();
+        row.display_name = cols.display_name.clone();
+        row.display_name_lower = cols.display_name_lower.clone();
+        row.primary_email_lower = cols.primary_email_lower.clone();
+        row.active = cols.active;
+        if let Some(hosts) = &hosts {
+            row.hosts = hosts.to_stored();
+        }
+
+        let mut writes = self.db.writes();
+        writes.push(
+            &scope
+                .update_users()
+                .filter(user::Column::Id.eq(old.id))
+                .col_expr(user::Column::Doc, Expr::value(row.doc.clone()))
+                .col_expr(user::Column::Version, Expr::value(row.version))
+                .col_expr(user::Column::UpdatedAt, Expr::value(row.updated_at))
+                .col_expr(user::Column::UserName, Expr::value(row.user_name.clone()))
+                .col_expr(
+                    user::Column::UserNameLower,
+                    Expr::value(row.user_name_lower.clone()),
+                )
+                .col_expr(
+                    user::Column::ExternalId,
+                    Expr::value(row.external_id.clone()),
+                )
+                .col_expr(
+                    user::Column::DisplayName,
+                    Expr::value(row.display_name.clone()),
+                )
+                .col_expr(
+                    user::Column::DisplayNameLower,
+                    Expr::value(row.display_name_lower.clone()),
+                )
+                .col_expr(
+                    user::Column::PrimaryEmailLower,
+                    Expr::value(row.primary_email_lower.clone()),
+                )
+                .col_expr(user::Column::Active, Expr::value(row.active))
+                .col_expr(user::Column::Hosts, Expr::value(row.hosts.clone())),
+        );
+        let old_cols = UserColumns::from_doc(old_doc).ok();
+        if old_cols.as_ref().map(|c| &c.emails) != Some(&cols.emails) {
+            // Upsert the new list by position, then drop the positions past its end: the
+            // two touch different rows, so they may share one statement (PostgreSQL runs
+            // the parts of a statement in no set order).
+            let emails = cols.email_rows(ctx.tenant_id, old.id);
+            if !emails.is_empty() {
+                writes.push(
+                    &roster_entity::user_email::Entity::insert_many(emails).on_conflict(
+                        OnConflict::columns([
+                            roster_entity::user_email::Column::UserId,
+                            roster_entity::user_email::Column::Position,
+                        ])
+                        .update_columns([
+                            roster_entity::user_email::Column::ValueLower,
+                            roster_entity::user_email::Column::TypeLower,
+                            roster_entity::user_email::Column::IsPrimary,
+                        ])
+                        .to_owned(),
+                    ),
+                );
+            }
+            let kept = i32::try_from(cols.emails.len()).unwrap_or(i32::MAX);
+            writes.push(
+                &scope
+                    .delete_user_emails()
+                    .filter(roster_entity::user_email::Column::UserId.eq(old.id))
+                    .filter(roster_entity::user_email::Column::Position.gte(kept)),
+            );
+        }
+        let full = self.render_user(ctx, rules, &row, &new_doc, groups, &Projection::all());
+        let kind = EventType::for_user_change(old.active, row.active);
+        let data = events::user_data(
+            &UserSummary::from_row(&row),
+            Some(full.body.clone()),
+            Some(hosts_json(rules, row.hosts.as_deref())),
+        );
+        writes.push(&events::insert(ctx, kind, row.id, &data));
+        writes.push(&audit::success(ctx, operation, Some(&full.id), status));
+        if let Err(err) = writes.execute(txn).await {
+            return Err(match uniqueness_conflict(&err, "userName or externalId") {
+                Some(scim) => scim.into(),
+                None => err.into(),
+            });
+        }
+        Ok(if *projection == Projection::all() {
+            full
+        } else {
+            self.render_user(ctx, rules, &row, &new_doc, groups, projection)
+        })
+    }
+
+    /// Inserts a new user — with a copy of the tenant's notification defaults and its
+    /// host assignments — and its emails, event and log row in one round trip. A
+    /// `uniqueness` error when a unique index refused it (another user took the name
+    /// meanwhile).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn insert_user(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &RequestContext,
+        rules: &TenantRules,
+        doc: &JsonObject,
+        cols: &UserColumns,
+        hosts: &Hosts,
+        projection: &Projection,
+    ) -> ProvResult<Resource> {
+        let now = Timestamp::now().as_micros();
+        let notifications =
+            (!rules.catalogue.is_empty()).then(|| rules.default_notifications().to_stored());
+        let row = user::Model {
+            id: Uuid::now_v7(),
+            tenant_id: ctx.tenant_id.0,
+            user_name: cols.user_name.clone(),
+            user_name_lower: cols.user_name_lower.clone(),
+            external_id: cols.external_id.clone(),
+            display_name: cols.display_name.clone(),
+            display_name_lower: cols.display_name_lower.clone(),
+            primary_email_lower: cols.primary_email_lower.clone(),
+            active: cols.active,
+            doc: serde_json::to_string(doc).map_err(|e| Error::Internal(e.to_string()))?,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            notifications,
+            hosts: hosts.to_stored(),
+        };
+        let full = self.render_user(ctx, rules, &row, doc, None, &Projection::all());
+        let data = events::user_data(
+            &UserSummary::from_row(&row),
+            Some(full.body.clone()),
+            Some(hosts_json(rules, row.hosts.as_deref())),
+        );
+
+        let mut writes = self.db.writes();
+        writes.push(&user::Entity::insert(user::ActiveModel {
+            id: Set(row.id),
+            tenant_id: Set(row.tenant_id),
+            user_name: Set(row.user_name.clone()),
+            user_name_lower: Set(row.user_name_lower.clone()),
+            external_id: Set(row.external_id.clone()),
+            display_name: Set(row.display_name.clone()),
+            display_name_lower: Set(row.display_name_lower.clone()),
+            primary_email_lower: Set(row.primary_email_lower.clone()),
+            active: Set(row.active),
+            doc: Set(row.doc.clone()),
+            version: Set(row.version),
+            created_at: Set(row.created_at),
+            updated_at: Set(row.updated_at),
+            notifications: Set(row.notifications.clone()),
+            hosts: Set(row.hosts.clone()),
+        }));
+        let emails = cols.email_rows(ctx.tenant_id, row.id);
+        if !emails.is_empty() {
+            writes.push(&roster_entity::user_email::Entity::insert_many(emails));
+        }
+        writes.push(&events::insert(ctx, EventType::UserCreated, row.id, &data));
+        writes.push(&audit::success(
+            ctx,
+            Operation::UserCreate,
+            Some(&full.id),
+            201,
+        ));
+        match writes.execute(txn).await {
+            Ok(_) => {}
+            Err(err) if uniqueness_conflict(&err, "").is_some() => {
+                return Err(Self::conflict_error(cols, None).into());
+            }
+            Err(err) => return Err(err.into()),
+        }
+        Ok(if *projection == Projection::all() {
+            full
+        } else {
+            self.render_user(ctx, rules, &row, doc, None, projection)
+        })
+    }
+}
+
+/// The document without `active`: whether anything but the activation changed.
+pub(super) fn without_active(doc: &JsonObject) -> JsonObject {
+    let mut copy = doc.clone();
+    copy.remove("active");
+    copy
+}

@@ -1,0 +1,348 @@
+//! Changing the notification catalogue, locations, kiosks and mapping rules.
+
+use std::collections::BTreeSet;
+
+use roster_entity::{kiosk, location, location_rule, notification_type};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use uuid::Uuid;
+
+use super::mapping::{self, uuid_json};
+use super::notifications::format_channels;
+use super::{
+    Channel, KioskName, LocationCode, LocationName, NewRule, NotificationKey, NotificationLabel,
+    Preview, RulesService, TimeZoneName,
+};
+use crate::error::is_unique_violation;
+use crate::memberships::TenantAccess;
+use crate::time::Timestamp;
+use crate::{Error, Result};
+
+/// Most notification types, locations, kiosks or rules a tenant may define: these are
+/// read on every provisioning request, so they stay small by design.
+pub const MAX_ITEMS: u64 = 200;
+
+fn too_many(field: &'static str) -> Error {
+    Error::invalid(field, format!("at most {MAX_ITEMS} may be defined"))
+}
+
+impl RulesService {
+    // -- Notification catalogue --------------------------------------------------------
+
+    pub async fn add_notification_type(
+        &self,
+        scope: &TenantAccess,
+        key: NotificationKey,
+        label: NotificationLabel,
+        defaults: BTreeSet<Channel>,
+    ) -> Result<()> {
+        let rules = self.rules(scope).await?;
+        if rules.catalogue.len() as u64 >= MAX_ITEMS {
+            return Err(too_many("key"));
+        }
+        let row = notification_type::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(scope.id().0),
+            key: Set(key.as_str().to_owned()),
+            label: Set(label.as_str().to_owned()),
+            default_channels: Set(format_channels(&defaults)),
+            created_at: Set(Timestamp::now().as_micros()),
+        };
+        let result = self
+            .change(scope, move |txn| {
+                Box::pin(async move {
+                    notification_type::Entity::insert(row).exec(txn).await?;
+                    Ok(())
+                })
+            })
+            .await;
+        match result {
+            Err(Error::Database(err)) if is_unique_violation(&err) => Err(Error::invalid(
+                "key",
+                format!("{} is already in the catalogue", key.as_str()),
+            )),
+            other => other,
+        }
+    }
+
+    /// Sets the default channels of every type at once (the grid is one form). Types not
+    /// named keep their defaults.
+    pub async fn set_notification_defaults(
+        &self,
+        scope: &TenantAccess,
+        grid: Vec<(Uuid, BTreeSet<Channel>)>,
+    ) -> Result<()> {
+        let tenant = scope.id().0;
+        self.change(scope, move |txn| {
+            Box::pin(async move {
+                for (id, channels) in grid {
+                    notification_type::Entity::update_many()
+                        .col_expr(
+                            notification_type::Column::DefaultChannels,
+                            Expr::value(format_channels(&channels)),
+                        )
+                        .filter(notification_type::Column::Id.eq(id))
+                        .filter(notification_type::Column::TenantId.eq(tenant))
+                        .exec(txn)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    pub async fn remove_notification_type(&self, scope: &TenantAccess, id: Uuid) -> Result<()> {
+        let tenant = scope.id().0;
+        let removed = self
+            .change(scope, move |txn| {
+                Box::pin(async move {
+                    Ok(notification_type::Entity::delete_many()
+                        .filter(notification_type::Column::Id.eq(id))
+                        .filter(notification_type::Column::TenantId.eq(tenant))
+                        .exec(txn)
+                        .await?
+                        .rows_affected)
+                })
+            })
+            .await?;
+        if removed == 0 {
+            return Err(Error::NotFound);
+        }
+        Ok(())
+    }
+
+    // -- Locations and kiosks -----------------------------------------------------------
+
+    pub async fn add_location(
+        &self,
+        scope: &TenantAccess,
+        name: LocationName,
+        code: LocationCode,
+        time_zone: TimeZoneName,
+    ) -> Result<Uuid> {
+        let count = location::Entity::find()
+            .filter(location::Column::TenantId.eq(scope.id().0))
+            .count(self.db.reader())
+            .await?;
+        if count >= MAX_ITEMS {
+            return Err(too_many("name"));
+        }
+        let id = Uuid::now_v7();
+        let row = location::ActiveModel {
+            id: Set(id),
+            tenant_id: Set(scope.id().0),
+            name: Set(name.0),
+            code_lower: Set(code.0.to_ascii_lowercase()),
+            code: Set(code.0.clone()),
+            time_zone: Set(time_zone.0),
+            created_at: Set(Timestamp::now().as_micros()),
+        };
+        let result = self
+            .change(scope, move |txn| {
+                Box::pin(async move {
+                    location::Entity::insert(row).exec(txn).await?;
+                    Ok(())
+                })
+            })
+            .await;
+        match result {
+            Err(Error::Database(err)) if is_unique_violation(&err) => Err(Error::invalid(
+                "code",
+                format!("{} is the code of another location", code.0),
+            )),
+            other => other.map(|()| id),
+        }
+    }
+
+    /// Removes a location with its kiosks; rules keep their other targets.
+    pub async fn remove_location(&self, scope: &TenantAccess, id: Uuid) -> Result<()> {
+        let tenant = scope.id().0;
+        let removed = self
+            .change(scope, move |txn| {
+                Box::pin(async move {
+                    Ok(location::Entity::delete_many()
+                        .filter(location::Column::Id.eq(id))
+                        .filter(location::Column::TenantId.eq(tenant))
+                        .exec(txn)
+                        .await?
+                        .rows_affected)
+                })
+            })
+            .await?;
+        if removed == 0 {
+            return Err(Error::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn add_kiosk(
+        &self,
+        scope: &TenantAccess,
+        location_id: Uuid,
+        name: KioskName,
+    ) -> Result<()> {
+        let rules = self.rules(scope).await?;
+        let location = rules.location(location_id).ok_or(Error::NotFound)?;
+        if location.kiosks.len() as u64 >= MAX_ITEMS {
+            return Err(too_many("kiosk"));
+        }
+        let row = kiosk::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(scope.id().0),
+            location_id: Set(location_id),
+            name: Set(name.0),
+            created_at: Set(Timestamp::now().as_micros()),
+        };
+        self.change(scope, move |txn| {
+            Box::pin(async move {
+                kiosk::Entity::insert(row).exec(txn).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    pub async fn remove_kiosk(&self, scope: &TenantAccess, id: Uuid) -> Result<()> {
+        let tenant = scope.id().0;
+        let removed = self
+            .change(scope, move |txn| {
+                Box::pin(async move {
+                    Ok(kiosk::Entity::delete_many()
+                        .filter(kiosk::Column::Id.eq(id))
+                        .filter(kiosk::Column::TenantId.eq(tenant))
+                        .exec(txn)
+                        .await?
+                        .rows_affected)
+                })
+            })
+            .await?;
+        if removed == 0 {
+            return Err(Error::NotFound);
+        }
+        Ok(())
+    }
+
+    // -- Mapping rules ------------------------------------------------------------------
+
+    /// Adds a rule at the lowest priority. Its targets must be this tenant's.
+    pub async fn add_rule(&self, scope: &TenantAccess, rule: NewRule) -> Result<()> {
+        let rules = self.rules(scope).await?;
+        if rules.mapping.len() as u64 >= MAX_ITEMS {
+            return Err(too_many("attribute"));
+        }
+        if rule.locations.is_empty() && rule.kiosks.is_empty() {
+            return Err(Error::invalid(
+                "targets",
+                "choose at least one location or kiosk",
+            ));
+        }
+        if rule
+            .locations
+            .iter()
+            .any(|id| rules.location(*id).is_none())
+            || rule.kiosks.iter().any(|id| rules.kiosk(*id).is_none())
+        {
+            return Err(Error::invalid(
+                "targets",
+                "names a location or kiosk that no longer exists",
+            ));
+        }
+        let position = rules.mapping.iter().map(|r| r.position).max().unwrap_or(0) + 1;
+        let row = location_rule::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(scope.id().0),
+            position: Set(position),
+            attribute: Set(rule.path.0.to_string()),
+            match_kind: Set(rule.kind.as_str().to_owned()),
+            match_values: Set(serde_json::to_string(&rule.values.0)
+                .map_err(|e| Error::Internal(e.to_string()))?),
+            location_ids: Set(uuid_json(&rule.locations)),
+            kiosk_ids: Set(uuid_json(&rule.kiosks)),
+            created_at: Set(Timestamp::now().as_micros()),
+        };
+        self.change(scope, move |txn| {
+            Box::pin(async move {
+                location_rule::Entity::insert(row).exec(txn).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    pub async fn remove_rule(&self, scope: &TenantAccess, id: Uuid) -> Result<()> {
+        let tenant = scope.id().0;
+        let removed = self
+            .change(scope, move |txn| {
+                Box::pin(async move {
+                    Ok(location_rule::Entity::delete_many()
+                        .filter(location_rule::Column::Id.eq(id))
+                        .filter(location_rule::Column::TenantId.eq(tenant))
+                        .exec(txn)
+                        .await?
+                        .rows_affected)
+                })
+            })
+            .await?;
+        if removed == 0 {
+            return Err(Error::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Swaps a rule with its neighbour above (`up`) or below.
+    pub async fn move_rule(&self, scope: &TenantAccess, id: Uuid, up: bool) -> Result<()> {
+        let tenant = scope.id().0;
+        self.change(scope, move |txn| {
+            Box::pin(async move {
+                let rows: Vec<(Uuid, i32)> = location_rule::Entity::find()
+                    .select_only()
+                    .column(location_rule::Column::Id)
+                    .column(location_rule::Column::Position)
+                    .filter(location_rule::Column::TenantId.eq(tenant))
+                    .order_by_asc(location_rule::Column::Position)
+                    .order_by_asc(location_rule::Column::CreatedAt)
+                    .into_tuple()
+                    .all(txn)
+                    .await?;
+                let index = rows
+                    .iter()
+                    .position(|(rule, _)| *rule == id)
+                    .ok_or(Error::NotFound)?;
+                let other = if up {
+                    index.checked_sub(1)
+                } else {
+                    Some(index + 1).filter(|i| *i < rows.len())
+                };
+                let Some(other) = other else {
+                    return Ok(());
+                };
+                // Renumber densely, then swap: positions may have gaps or ties.
+                let mut order: Vec<Uuid> = rows.iter().map(|(rule, _)| *rule).collect();
+                order.swap(index, other);
+                for (position, rule) in order.iter().enumerate() {
+                    location_rule::Entity::update_many()
+                        .col_expr(
+                            location_rule::Column::Position,
+                            Expr::value(i32::try_from(position + 1).unwrap_or(i32::MAX)),
+                        )
+                        .filter(location_rule::Column::Id.eq(*rule))
+                        .filter(location_rule::Column::TenantId.eq(tenant))
+                        .exec(txn)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// "Test a user": the rules evaluated as if the user's attribute were `sample`.
+    pub async fn preview(&self, scope: &TenantAccess, sample: &str) -> Result<Preview> {
+        let rules = self.rules(scope).await?;
+        Ok(mapping::preview(&rules.mapping, &rules.locations, sample))
+    }
+}

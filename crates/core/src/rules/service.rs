@@ -1,0 +1,433 @@
+//! Changing a tenant's rules (the admin UI's side). Every change runs in one write
+//! transaction with the bump of `tenants.rules_version`, then drops this node's snapshot,
+//! so this node applies it at once and the others within [`super::REVALIDATE_AFTER`].
+
+use std::sync::Arc;
+
+use roster_entity::{custom_attribute, scim_token, tenant, tenant_settings, trusted_domain};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder,
+};
+use uuid::Uuid;
+
+use super::{
+    DomainVerifier, EmailDomain, NewAttribute, ProvisioningSettings, RulesCache, TenantRules,
+    TrustedDomain, VerifyOutcome, build_registry,
+};
+use crate::admins::Admin;
+use crate::error::is_unique_violation;
+use crate::memberships::TenantAccess;
+use crate::time::Timestamp;
+use crate::{Database, Error, Result, crypto};
+
+/// What re-applying the notification defaults did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReapplyOutcome {
+    /// Users whose settings differed from the defaults and now equal them.
+    pub changed: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct RulesService {
+    pub(super) db: Database,
+    pub(super) cache: RulesCache,
+    verifier: DomainVerifier,
+}
+
+impl RulesService {
+    pub fn new(db: Database, cache: RulesCache, verifier: DomainVerifier) -> Self {
+        Self {
+            db,
+            cache,
+            verifier,
+        }
+    }
+
+    /// The tenant's rules as the provisioning service sees them.
+    pub async fn rules(&self, scope: &TenantAccess) -> Result<Arc<TenantRules>> {
+        self.cache.get(scope.id()).await
+    }
+
+    /// Runs `change` in a write job with the version bump, then forgets the snapshot.
+    pub(super) async fn change<T, F>(&self, scope: &TenantAccess, change: F) -> Result<T>
+    where
+        F: for<'t> FnOnce(
+                &'t DatabaseTransaction,
+            ) -> std::pin::Pin<
+                Box<dyn std::future::Future<Output = Result<T>> + Send + 't>,
+            > + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        let tenant = scope.id();
+        let value = self
+            .db
+            .write(
+                move |txn: &DatabaseTransaction| -> futures_util::future::BoxFuture<'_, Result<T>> {
+                    Box::pin(async move {
+                        let value = change(txn).await?;
+                        bump_tenant(txn, tenant).await?;
+                        Ok(value)
+                    })
+                },
+            )
+            .await?;
+        self.cache.forget(tenant);
+        Ok(value)
+    }
+
+    pub async fn update_settings(
+        &self,
+        scope: &TenantAccess,
+        settings: ProvisioningSettings,
+    ) -> Result<()> {
+        let row = tenant_settings::ActiveModel {
+            tenant_id: Set(scope.id().0),
+            provisioning_enabled: Set(settings.enabled),
+            allow_create_users: Set(settings.create_users),
+            allow_update_users: Set(settings.update_users),
+            allow_deactivate_users: Set(settings.deactivate_users),
+            allow_delete_users: Set(settings.delete_users),
+            allow_push_groups: Set(settings.push_groups),
+            delete_mode: Set(settings.delete_mode.as_str().to_owned()),
+            existing_user: Set(settings.existing_user.as_str().to_owned()),
+            assign_hosts: Set(settings.assign_hosts),
+            updated_at: Set(Timestamp::now().as_micros()),
+        };
+        self.change(scope, move |txn| {
+            Box::pin(async move {
+                use tenant_settings::Column as C;
+                tenant_settings::Entity::insert(row)
+                    .on_conflict(
+                        OnConflict::column(C::TenantId)
+                            .update_columns([
+                                C::ProvisioningEnabled,
+                                C::AllowCreateUsers,
+                                C::AllowUpdateUsers,
+                                C::AllowDeactivateUsers,
+                                C::AllowDeleteUsers,
+                                C::AllowPushGroups,
+                                C::DeleteMode,
+                                C::ExistingUser,
+                                C::AssignHosts,
+                                C::UpdatedAt,
+                            ])
+                            .to_owned(),
+                    )
+                    .exec(txn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    // -- Trusted domains ---------------------------------------------------------------
+
+    pub async fn add_domain(
+        &self,
+        scope: &TenantAccess,
+        domain: EmailDomain,
+        include_subdomains: bool,
+    ) -> Result<Uuid> {
+        let id = Uuid::now_v7();
+        let row = trusted_domain::ActiveModel {
+            id: Set(id),
+            tenant_id: Set(scope.id().0),
+            domain: Set(domain.as_str().to_owned()),
+            include_subdomains: Set(include_subdomains),
+            verification_token: Set(hex::encode(crypto::random_bytes::<16>())),
+            verified_at: Set(None),
+            verified_by: Set(None),
+            verified_domain: Set(None),
+            last_checked_at: Set(None),
+            last_check_error: Set(None),
+            created_at: Set(Timestamp::now().as_micros()),
+        };
+        let result = self
+            .change(scope, move |txn| {
+                Box::pin(async move {
+                    trusted_domain::Entity::insert(row).exec(txn).await?;
+                    Ok(())
+                })
+            })
+            .await;
+        match result {
+            Err(Error::Database(err)) if is_unique_violation(&err) => Err(Error::invalid(
+                "domain",
+                format!("{domain} is already in the list"),
+            )),
+            other => other.map(|()| id),
+        }
+    }
+
+    /// The tenant's domains as stored now, with the outcome of the last check (which
+    /// does not change the rules, so the snapshot may not have it).
+    pub async fn domains(&self, scope: &TenantAccess) -> Result<Vec<TrustedDomain>> {
+        Ok(trusted_domain::Entity::find()
+            .filter(trusted_domain::Column::TenantId.eq(scope.id().0))
+            .order_by_asc(trusted_domain::Column::Domain)
+            .all(self.db.reader())
+            .await?
+            .into_iter()
+            .filter_map(TrustedDomain::from_row)
+            .collect())
+    }
+
+    pub async fn domain(&self, scope: &TenantAccess, id: Uuid) -> Result<TrustedDomain> {
+        trusted_domain::Entity::find_by_id(id)
+            .filter(trusted_domain::Column::TenantId.eq(scope.id().0))
+            .one(self.db.reader())
+            .await?
+            .and_then(TrustedDomain::from_row)
+            .ok_or(Error::NotFound)
+    }
+
+    /// Looks the TXT record up and records the outcome. A domain verified by another
+    /// tenant stays unverified here, with a sentence saying so.
+    pub async fn verify_domain(&self, scope: &TenantAccess, id: Uuid) -> Result<VerifyOutcome> {
+        let domain = self.domain(scope, id).await?;
+        if domain.verified.is_some() {
+            return Ok(VerifyOutcome::Verified);
+        }
+        let outcome = self
+            .verifier
+            .check(&domain.domain, &domain.verification_token)
+            .await;
+        match &outcome {
+            VerifyOutcome::Verified => self.set_verified(scope, &domain, "dns").await,
+            VerifyOutcome::NotYet(why) => {
+                self.record_check(scope, id, Some(why.clone())).await?;
+                Ok(outcome)
+            }
+        }
+    }
+
+    /// An operator's word instead of DNS: recorded with who and when. Tenant admins get
+    /// `NotFound`, like every operator-only action.
+    pub async fn mark_verified(
+        &self,
+        scope: &TenantAccess,
+        id: Uuid,
+        operator: &Admin,
+    ) -> Result<VerifyOutcome> {
+        if !operator.is_operator {
+            return Err(Error::NotFound);
+        }
+        let domain = self.domain(scope, id).await?;
+        if domain.verified.is_some() {
+            return Ok(VerifyOutcome::Verified);
+        }
+        self.set_verified(scope, &domain, &operator.email).await
+    }
+
+    async fn set_verified(
+        &self,
+        scope: &TenantAccess,
+        domain: &TrustedDomain,
+        by: &str,
+    ) -> Result<VerifyOutcome> {
+        let now = Timestamp::now().as_micros();
+        let (id, name, by) = (domain.id, domain.domain.to_string(), by.to_owned());
+        let tenant = scope.id().0;
+        let result = self
+            .change(scope, move |txn| {
+                Box::pin(async move {
+                    trusted_domain::Entity::update_many()
+                        .col_expr(trusted_domain::Column::VerifiedAt, Expr::value(now))
+                        .col_expr(trusted_domain::Column::VerifiedBy, Expr::value(by))
+                        .col_expr(trusted_domain::Column::VerifiedDomain, Expr::value(name))
+                        .col_expr(trusted_domain::Column::LastCheckedAt, Expr::value(now))
+                        .col_expr(
+                            trusted_domain::Column::LastCheckError,
+                            Expr::value(Option::<String>::None),
+                        )
+                        .filter(trusted_domain::Column::Id.eq(id))
+                        .filter(trusted_domain::Column::TenantId.eq(tenant))
+                        .exec(txn)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .await;
+        match result {
+            Ok(()) => Ok(VerifyOutcome::Verified),
+            Err(Error::Database(err)) if is_unique_violation(&err) => {
+                let why = format!(
+                    "{} is already verified by another tenant; a verified domain belongs to \
+                     one tenant only (ask the Roster operator)",
+                    domain.domain
+                );
+                self.record_check(scope, domain.id, Some(why.clone()))
+                    .await?;
+                Ok(VerifyOutcome::NotYet(why))
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Records a failed check. The verification state does not change, so the rules
+    /// version does not either.
+    async fn record_check(
+        &self,
+        scope: &TenantAccess,
+        id: Uuid,
+        error: Option<String>,
+    ) -> Result<()> {
+        trusted_domain::Entity::update_many()
+            .col_expr(
+                trusted_domain::Column::LastCheckedAt,
+                Expr::value(Timestamp::now().as_micros()),
+            )
+            .col_expr(trusted_domain::Column::LastCheckError, Expr::value(error))
+            .filter(trusted_domain::Column::Id.eq(id))
+            .filter(trusted_domain::Column::TenantId.eq(scope.id().0))
+            .exec(self.db.writer())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_include_subdomains(
+        &self,
+        scope: &TenantAccess,
+        id: Uuid,
+        include: bool,
+    ) -> Result<()> {
+        self.domain(scope, id).await?;
+        let tenant = scope.id().0;
+        self.change(scope, move |txn| {
+            Box::pin(async move {
+                trusted_domain::Entity::update_many()
+                    .col_expr(
+                        trusted_domain::Column::IncludeSubdomains,
+                        Expr::value(include),
+                    )
+                    .filter(trusted_domain::Column::Id.eq(id))
+                    .filter(trusted_domain::Column::TenantId.eq(tenant))
+                    .exec(txn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Removes a domain. Tokens limited to it are revoked in the same transaction: a
+    /// token must never outlive its scope and become a tenant-wide one.
+    pub async fn remove_domain(&self, scope: &TenantAccess, id: Uuid) -> Result<u64> {
+        self.domain(scope, id).await?;
+        let tenant = scope.id().0;
+        self.change(scope, move |txn| {
+            Box::pin(async move {
+                let revoked = scim_token::Entity::update_many()
+                    .col_expr(
+                        scim_token::Column::RevokedAt,
+                        Expr::value(Timestamp::now().as_micros()),
+                    )
+                    .filter(scim_token::Column::TenantId.eq(tenant))
+                    .filter(scim_token::Column::DomainId.eq(id))
+                    .filter(scim_token::Column::RevokedAt.is_null())
+                    .exec(txn)
+                    .await?
+                    .rows_affected;
+                trusted_domain::Entity::delete_many()
+                    .filter(trusted_domain::Column::Id.eq(id))
+                    .filter(trusted_domain::Column::TenantId.eq(tenant))
+                    .exec(txn)
+                    .await?;
+                Ok(revoked)
+            })
+        })
+        .await
+    }
+
+    // -- Custom attributes -------------------------------------------------------------
+
+    pub async fn add_attribute(&self, scope: &TenantAccess, new: NewAttribute) -> Result<()> {
+        let rules = self.rules(scope).await?;
+        if rules
+            .attributes
+            .iter()
+            .any(|a| a.name.eq_ignore_ascii_case(new.name.as_str()))
+        {
+            return Err(Error::invalid(
+                "name",
+                format!("{} is already defined", new.name.as_str()),
+            ));
+        }
+        let mut attributes = rules.attributes.clone();
+        let row = custom_attribute::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(scope.id().0),
+            name: Set(new.name.as_str().to_owned()),
+            name_lower: Set(new.name.as_str().to_ascii_lowercase()),
+            attr_type: Set(new.ty.get().as_str().to_owned()),
+            multi_valued: Set(new.multi_valued),
+            description: Set(new.description.clone()),
+            created_at: Set(Timestamp::now().as_micros()),
+        };
+        attributes.push(super::CustomAttributeDef {
+            id: Uuid::nil(),
+            name: new.name.as_str().to_owned(),
+            ty: new.ty.get(),
+            multi_valued: new.multi_valued,
+            description: new.description,
+        });
+        // The schema must still build (the engine's rules on names and shapes).
+        build_registry(&attributes, !rules.catalogue.is_empty())
+            .map_err(|_| Error::invalid("name", "cannot be used as a SCIM attribute name"))?;
+        let result = self
+            .change(scope, move |txn| {
+                Box::pin(async move {
+                    custom_attribute::Entity::insert(row).exec(txn).await?;
+                    Ok(())
+                })
+            })
+            .await;
+        match result {
+            Err(Error::Database(err)) if is_unique_violation(&err) => {
+                Err(Error::invalid("name", "is already defined"))
+            }
+            other => other,
+        }
+    }
+
+    /// Removes a definition. Stored values stay in the users' documents but are no
+    /// longer served or validated; defining the attribute again brings them back.
+    pub async fn remove_attribute(&self, scope: &TenantAccess, id: Uuid) -> Result<()> {
+        let tenant = scope.id().0;
+        let removed = self
+            .change(scope, move |txn| {
+                Box::pin(async move {
+                    Ok(custom_attribute::Entity::delete_many()
+                        .filter(custom_attribute::Column::Id.eq(id))
+                        .filter(custom_attribute::Column::TenantId.eq(tenant))
+                        .exec(txn)
+                        .await?
+                        .rows_affected)
+                })
+            })
+            .await?;
+        if removed == 0 {
+            return Err(Error::NotFound);
+        }
+        Ok(())
+    }
+}
+
+/// `rules_version = rules_version + 1` for the tenant, inside the change's transaction.
+
+/// Bumps the tenant's `rules_version`, so every node reloads its snapshot.
+async fn bump_tenant(conn: &impl ConnectionTrait, tenant: crate::tenants::TenantId) -> Result<()> {
+    tenant::Entity::update_many()
+        .col_expr(
+            tenant::Column::RulesVersion,
+            Expr::col(tenant::Column::RulesVersion).add(1),
+        )
+        .filter(tenant::Column::Id.eq(tenant.0))
+        .exec(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! Provisioning settings: the on/off switch, which actions the identity provider may
+//! take, what DELETE and a POST for an existing user do, and whether users must match a
+//! location mapping rule.
+
+use roster_entity::tenant_settings;
+
+/// What DELETE of a user does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeleteMode {
+    /// Remove the user (RFC 7644).
+    Delete,
+    /// Deactivate the user and keep it.
+    Deactivate,
+}
+
+impl DeleteMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delete => "delete",
+            Self::Deactivate => "deactivate",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "delete" => Some(Self::Delete),
+            "deactivate" => Some(Self::Deactivate),
+            _ => None,
+        }
+    }
+}
+
+/// What a POST for a userName (or externalId) that an active user already has does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExistingUser {
+    /// 409 `uniqueness` (RFC 7644).
+    Conflict,
+    /// Update the existing user with the pushed profile and answer 201 with its id.
+    Override,
+}
+
+impl ExistingUser {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Conflict => "conflict",
+            Self::Override => "override",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "conflict" => Some(Self::Conflict),
+            "override" => Some(Self::Override),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProvisioningSettings {
+    pub enabled: bool,
+    pub create_users: bool,
+    pub update_users: bool,
+    pub deactivate_users: bool,
+    pub delete_users: bool,
+    pub push_groups: bool,
+    pub delete_mode: DeleteMode,
+    pub existing_user: ExistingUser,
+    /// "Assign users to locations and kiosks as host": a user who matches no mapping
+    /// rule is not added.
+    pub assign_hosts: bool,
+}
+
+impl Default for ProvisioningSettings {
+    /// What a tenant has until its admin changes something: everything allowed, RFC
+    /// behaviour.
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            create_users: true,
+            update_users: true,
+            deactivate_users: true,
+            delete_users: true,
+            push_groups: true,
+            delete_mode: DeleteMode::Delete,
+            existing_user: ExistingUser::Conflict,
+            assign_hosts: false,
+        }
+    }
+}
+
+impl From<tenant_settings::Model> for ProvisioningSettings {
+    fn from(row: tenant_settings::Model) -> Self {
+        Self {
+            enabled: row.provisioning_enabled,
+            create_users: row.allow_create_users,
+            update_users: row.allow_update_users,
+            deactivate_users: row.allow_deactivate_users,
+            delete_users: row.allow_delete_users,
+            push_groups: row.allow_push_groups,
+            delete_mode: DeleteMode::parse(&row.delete_mode).unwrap_or(DeleteMode::Delete),
+            existing_user: ExistingUser::parse(&row.existing_user)
+                .unwrap_or(ExistingUser::Conflict),
+            assign_hosts: row.assign_hosts,
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The tenant rules through real SCIM requests: trusted domains (with DNS verification
+//! against a server on loopback), domain-scoped tokens, provisioning settings,
+//! notification defaults, location mapping and custom attributes.
+
+mod custom;
+pub(crate) mod dns;
+mod domains;
+mod mapping;
+mod notifications;
+mod settings;
+mod support;

@@ -1,0 +1,215 @@
+//! Trusted domains: add, the TXT record to publish, verify through DNS, mark verified by
+//! hand (operators), include subdomains, remove with confirmation.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use roster_core::rules::{EmailDomain, TrustedDomain, VerifyOutcome};
+
+use super::auth::message_of;
+use super::confirm::ConfirmPage;
+use super::error::AdminError;
+use super::forms::{Pairs, Submitted};
+use super::page::{Flash, Layout, invalid, ok, redirect_with, when, when_opt};
+use super::session::TenantPage;
+use super::settings::parse_path_id;
+use crate::AppState;
+
+pub(crate) struct DomainRow {
+    id: String,
+    domain: String,
+    include_subdomains: bool,
+    txt: String,
+    /// The id of the TXT value's field (unique on the page).
+    txt_id: String,
+    verified: Option<String>,
+    last_checked: String,
+    last_error: String,
+}
+
+impl From<&TrustedDomain> for DomainRow {
+    fn from(d: &TrustedDomain) -> Self {
+        Self {
+            id: d.id.to_string(),
+            domain: d.domain.to_string(),
+            include_subdomains: d.include_subdomains,
+            txt: d.txt_value(),
+            txt_id: format!("txt-{}", d.id),
+            verified: d
+                .verified
+                .as_ref()
+                .map(|v| format!("{} by {}", when(v.at), v.by)),
+            last_checked: when_opt(d.last_checked_at, "never"),
+            last_error: d.last_check_error.clone().unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/domains.html")]
+struct DomainsPage {
+    l: Layout,
+    sub: &'static str,
+    domains: Vec<DomainRow>,
+    domain: String,
+    include_subdomains: bool,
+    domain_error: Option<String>,
+}
+
+async fn domains_page(
+    req: &HttpRequest,
+    state: &AppState,
+    page: &TenantPage,
+    domain: String,
+    include_subdomains: bool,
+    domain_error: Option<String>,
+) -> Result<DomainsPage, AdminError> {
+    let domains = state.services.rules().domains(&page.scope).await?;
+    Ok(DomainsPage {
+        l: Layout::tenant(req, &page.session, &page.scope, "rules"),
+        sub: "domains",
+        domains: domains.iter().map(DomainRow::from).collect(),
+        domain,
+        include_subdomains,
+        domain_error,
+    })
+}
+
+pub(crate) async fn list(
+    req: HttpRequest,
+    page: TenantPage,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AdminError> {
+    ok(&domains_page(&req, &state, &page, String::new(), false, None).await?)
+}
+
+fn back(page: &TenantPage, flash: Flash) -> HttpResponse {
+    redirect_with(&format!("/admin/t/{}/domains", page.scope.slug()), flash)
+}
+
+pub(crate) async fn add(
+    req: HttpRequest,
+    page: TenantPage,
+    state: web::Data<AppState>,
+    submitted: Submitted<Pairs>,
+) -> Result<HttpResponse, AdminError> {
+    let form = submitted.form;
+    let raw = form.get("domain").to_owned();
+    let include = form.checked("include_subdomains");
+    let result = match EmailDomain::parse(&raw) {
+        Ok(domain) => {
+            state
+                .services
+                .rules()
+                .add_domain(&page.scope, domain, include)
+                .await
+        }
+        Err(err) => Err(err),
+    };
+    match result {
+        Ok(_) => Ok(back(&page, Flash::DomainAdded)),
+        Err(err @ roster_core::Error::Invalid { .. }) => {
+            invalid(&domains_page(&req, &state, &page, raw, include, Some(message_of(err))).await?)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+pub(crate) async fn verify(
+    page: TenantPage,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    _submitted: Submitted<Pairs>,
+) -> Result<HttpResponse, AdminError> {
+    let id = parse_path_id(&path.1)?;
+    let outcome = state
+        .services
+        .rules()
+        .verify_domain(&page.scope, id)
+        .await?;
+    Ok(back(
+        &page,
+        match outcome {
+            VerifyOutcome::Verified => Flash::DomainVerified,
+            VerifyOutcome::NotYet(_) => Flash::DomainNotVerified,
+        },
+    ))
+}
+
+/// Operators only: the service answers `NotFound` to tenant admins.
+pub(crate) async fn mark_verified(
+    page: TenantPage,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    _submitted: Submitted<Pairs>,
+) -> Result<HttpResponse, AdminError> {
+    let id = parse_path_id(&path.1)?;
+    let outcome = state
+        .services
+        .rules()
+        .mark_verified(&page.scope, id, &page.session.admin)
+        .await?;
+    Ok(back(
+        &page,
+        match outcome {
+            VerifyOutcome::Verified => Flash::DomainVerified,
+            VerifyOutcome::NotYet(_) => Flash::DomainNotVerified,
+        },
+    ))
+}
+
+pub(crate) async fn set_subdomains(
+    page: TenantPage,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    submitted: Submitted<Pairs>,
+) -> Result<HttpResponse, AdminError> {
+    let id = parse_path_id(&path.1)?;
+    state
+        .services
+        .rules()
+        .set_include_subdomains(
+            &page.scope,
+            id,
+            submitted.form.checked("include_subdomains"),
+        )
+        .await?;
+    Ok(back(&page, Flash::DomainChanged))
+}
+
+pub(crate) async fn confirm_remove(
+    req: HttpRequest,
+    page: TenantPage,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let id = parse_path_id(&path.1)?;
+    let domain = state.services.rules().domain(&page.scope, id).await?;
+    let slug = page.scope.slug().to_string();
+    ok(&ConfirmPage {
+        l: Layout::tenant(&req, &page.session, &page.scope, "rules"),
+        title: format!("Remove {}?", domain.domain),
+        message: format!(
+            "Users in {} are no longer accepted once no verified domain covers them, and SCIM \
+             tokens limited to this domain are revoked at once. Users already provisioned stay.",
+            domain.domain
+        ),
+        action: format!("/admin/t/{slug}/domains/{id}/remove"),
+        button: "Remove domain",
+        cancel: format!("/admin/t/{slug}/domains"),
+    })
+}
+
+pub(crate) async fn remove(
+    page: TenantPage,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    _submitted: Submitted<Pairs>,
+) -> Result<HttpResponse, AdminError> {
+    let id = parse_path_id(&path.1)?;
+    state
+        .services
+        .rules()
+        .remove_domain(&page.scope, id)
+        .await?;
+    Ok(back(&page, Flash::DomainRemoved))
+}

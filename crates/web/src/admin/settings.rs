@@ -1,0 +1,275 @@
+//! Provisioning settings (the switch, allowed actions, DELETE and existing-user
+//! behaviour, host assignment) and custom attributes.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use roster_core::rules::{
+    AttributeName, AttributeType, DeleteMode, ExistingUser, NewAttribute, ProvisioningSettings,
+};
+use uuid::Uuid;
+
+use super::auth::message_of;
+use super::confirm::ConfirmPage;
+use super::error::AdminError;
+use super::forms::{Pairs, Submitted};
+use super::page::{Flash, Layout, invalid, ok, redirect_with};
+use super::session::TenantPage;
+use crate::AppState;
+
+#[derive(Template)]
+#[template(path = "admin/settings.html")]
+struct SettingsPage {
+    l: Layout,
+    sub: &'static str,
+    s: ProvisioningSettings,
+    error: Option<String>,
+}
+
+pub(crate) async fn settings(
+    req: HttpRequest,
+    page: TenantPage,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AdminError> {
+    let rules = state.services.rules().rules(&page.scope).await?;
+    ok(&SettingsPage {
+        l: Layout::tenant(&req, &page.session, &page.scope, "rules"),
+        sub: "settings",
+        s: rules.settings,
+        error: None,
+    })
+}
+
+pub(crate) async fn save_settings(
+    req: HttpRequest,
+    page: TenantPage,
+    state: web::Data<AppState>,
+    submitted: Submitted<Pairs>,
+) -> Result<HttpResponse, AdminError> {
+    let form = submitted.form;
+    let delete_mode = DeleteMode::parse(form.get("delete_mode"));
+    let existing_user = ExistingUser::parse(form.get("existing_user"));
+    let mut settings = ProvisioningSettings {
+        enabled: form.checked("enabled"),
+        create_users: form.checked("create_users"),
+        update_users: form.checked("update_users"),
+        deactivate_users: form.checked("deactivate_users"),
+        delete_users: form.checked("delete_users"),
+        push_groups: form.checked("push_groups"),
+        assign_hosts: form.checked("assign_hosts"),
+        ..ProvisioningSettings::default()
+    };
+    let (Some(delete_mode), Some(existing_user)) = (delete_mode, existing_user) else {
+        // Only a hand-made form gets here: keep what was ticked, say what is missing.
+        return invalid(&SettingsPage {
+            l: Layout::tenant(&req, &page.session, &page.scope, "rules"),
+            sub: "settings",
+            s: settings,
+            error: Some("Choose what DELETE and a POST for an existing user do.".to_owned()),
+        });
+    };
+    settings.delete_mode = delete_mode;
+    settings.existing_user = existing_user;
+    state
+        .services
+        .rules()
+        .update_settings(&page.scope, settings)
+        .await?;
+    Ok(redirect_with(
+        &format!("/admin/t/{}/settings", page.scope.slug()),
+        Flash::SettingsSaved,
+    ))
+}
+
+pub(crate) struct AttributeRow {
+    id: String,
+    name: String,
+    ty: &'static str,
+    multi_valued: bool,
+    description: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/attributes.html")]
+struct AttributesPage {
+    l: Layout,
+    sub: &'static str,
+    attributes: Vec<AttributeRow>,
+    types: Vec<&'static str>,
+    urn: &'static str,
+    name: String,
+    ty: String,
+    multi_valued: bool,
+    description: String,
+    name_error: Option<String>,
+    type_error: Option<String>,
+    description_error: Option<String>,
+}
+
+struct AttributeForm {
+    name: String,
+    ty: String,
+    multi_valued: bool,
+    description: String,
+    name_error: Option<String>,
+    type_error: Option<String>,
+    description_error: Option<String>,
+}
+
+impl AttributeForm {
+    fn empty() -> Self {
+        Self {
+            name: String::new(),
+            ty: "string".to_owned(),
+            multi_valued: false,
+            description: String::new(),
+            name_error: None,
+            type_error: None,
+            description_error: None,
+        }
+    }
+}
+
+async fn attributes_page(
+    req: &HttpRequest,
+    state: &AppState,
+    page: &TenantPage,
+    form: AttributeForm,
+) -> Result<AttributesPage, AdminError> {
+    let rules = state.services.rules().rules(&page.scope).await?;
+    Ok(AttributesPage {
+        l: Layout::tenant(req, &page.session, &page.scope, "rules"),
+        sub: "attributes",
+        attributes: rules
+            .attributes
+            .iter()
+            .map(|a| AttributeRow {
+                id: a.id.to_string(),
+                name: a.name.clone(),
+                ty: a.ty.as_str(),
+                multi_valued: a.multi_valued,
+                description: a.description.clone(),
+            })
+            .collect(),
+        types: AttributeType::CHOICES.iter().map(|t| t.as_str()).collect(),
+        urn: roster_scim::schema::ROSTER_USER_URN,
+        name: form.name,
+        ty: form.ty,
+        multi_valued: form.multi_valued,
+        description: form.description,
+        name_error: form.name_error,
+        type_error: form.type_error,
+        description_error: form.description_error,
+    })
+}
+
+pub(crate) async fn attributes(
+    req: HttpRequest,
+    page: TenantPage,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AdminError> {
+    ok(&attributes_page(&req, &state, &page, AttributeForm::empty()).await?)
+}
+
+pub(crate) async fn add_attribute(
+    req: HttpRequest,
+    page: TenantPage,
+    state: web::Data<AppState>,
+    submitted: Submitted<Pairs>,
+) -> Result<HttpResponse, AdminError> {
+    let form = submitted.form;
+    let mut state_form = AttributeForm {
+        name: form.get("name").to_owned(),
+        ty: form.get("type").to_owned(),
+        multi_valued: form.checked("multi_valued"),
+        description: form.get("description").to_owned(),
+        ..AttributeForm::empty()
+    };
+    let parsed = (
+        AttributeName::parse(form.get("name")),
+        AttributeType::parse(form.get("type")),
+        NewAttribute::parse_description(form.get("description")),
+    );
+    let (name, ty, description) = match parsed {
+        (Ok(name), Ok(ty), Ok(description)) => (name, ty, description),
+        (name, ty, description) => {
+            state_form.name_error = name.err().map(message_of);
+            state_form.type_error = ty.err().map(message_of);
+            state_form.description_error = description.err().map(message_of);
+            return invalid(&attributes_page(&req, &state, &page, state_form).await?);
+        }
+    };
+    let added = state
+        .services
+        .rules()
+        .add_attribute(
+            &page.scope,
+            NewAttribute {
+                name,
+                ty,
+                multi_valued: state_form.multi_valued,
+                description,
+            },
+        )
+        .await;
+    match added {
+        Ok(()) => Ok(redirect_with(
+            &format!("/admin/t/{}/attributes", page.scope.slug()),
+            Flash::AttributeAdded,
+        )),
+        Err(err @ roster_core::Error::Invalid { .. }) => {
+            state_form.name_error = Some(message_of(err));
+            invalid(&attributes_page(&req, &state, &page, state_form).await?)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// A path id: not a UUID names nothing (404).
+pub(crate) fn parse_path_id(raw: &str) -> Result<Uuid, AdminError> {
+    Uuid::parse_str(raw).map_err(|_| AdminError::NotFound)
+}
+
+pub(crate) async fn confirm_remove_attribute(
+    req: HttpRequest,
+    page: TenantPage,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AdminError> {
+    let id = parse_path_id(&path.1)?;
+    let rules = state.services.rules().rules(&page.scope).await?;
+    let attribute = rules
+        .attributes
+        .iter()
+        .find(|a| a.id == id)
+        .ok_or(AdminError::NotFound)?;
+    let slug = page.scope.slug().to_string();
+    ok(&ConfirmPage {
+        l: Layout::tenant(&req, &page.session, &page.scope, "rules"),
+        title: format!("Remove the attribute {}?", attribute.name),
+        message: "It disappears from this tenant's SCIM schema: Okta can no longer send it, and \
+                  users' values are no longer shown or sent. The stored values are kept; adding \
+                  the attribute again brings them back."
+            .to_owned(),
+        action: format!("/admin/t/{slug}/attributes/{id}/remove"),
+        button: "Remove attribute",
+        cancel: format!("/admin/t/{slug}/attributes"),
+    })
+}
+
+pub(crate) async fn remove_attribute(
+    page: TenantPage,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    _submitted: Submitted<Pairs>,
+) -> Result<HttpResponse, AdminError> {
+    let id = parse_path_id(&path.1)?;
+    state
+        .services
+        .rules()
+        .remove_attribute(&page.scope, id)
+        .await?;
+    Ok(redirect_with(
+        &format!("/admin/t/{}/attributes", page.scope.slug()),
+        Flash::AttributeRemoved,
+    ))
+}
