@@ -417,9 +417,8 @@ impl RulesService {
     }
 }
 
-/// `rules_version = rules_version + 1` for the tenant, inside the change's transaction.
-
-/// Bumps the tenant's `rules_version`, so every node reloads its snapshot.
+/// Bumps the tenant's `rules_version` (inside the change's transaction), so every node
+/// reloads its snapshot.
 async fn bump_tenant(conn: &impl ConnectionTrait, tenant: crate::tenants::TenantId) -> Result<()> {
     tenant::Entity::update_many()
         .col_expr(
