@@ -11,6 +11,8 @@ mod m20261122_000001_initial;
 mod m20261122_000002_tenant_rate_limit;
 mod m20261122_100001_login_throttles;
 mod m20261122_300001_tenant_rules;
+mod m20261122_400001_delivery;
+mod m20261122_400002_delivery_retention;
 
 pub struct Migrator;
 
@@ -21,6 +23,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_tenant_rate_limit::Migration),
             Box::new(m20261122_100001_login_throttles::Migration),
             Box::new(m20261122_300001_tenant_rules::Migration),
+            Box::new(m20261122_400001_delivery::Migration),
+            Box::new(m20261122_400002_delivery_retention::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@
 //! ```
 
 mod phases;
+mod receiver;
 mod report;
 
 use std::time::Duration;
@@ -45,6 +46,15 @@ pub struct Args {
     /// starts with the `get` phase.
     #[arg(long)]
     reuse: bool,
+    /// Run only these phases (comma-separated keys as for --stop-after); with --reuse,
+    /// to profile one phase alone.
+    #[arg(long)]
+    only: Option<String>,
+    /// Receive the server's webhooks on this local port and report how fast the
+    /// `user.created` events of the create phase arrive (the tenant needs an endpoint
+    /// pointing here: `roster webhook create --url http://127.0.0.1:PORT/hooks`).
+    #[arg(long)]
+    webhook_port: Option<u16>,
     /// Stop after this phase: create, get, filter, put, patch, list, groups, members,
     /// list-groups, delete (for profiling one phase).
     #[arg(long)]
@@ -54,6 +64,8 @@ pub struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // HTTPS is never used here, but reqwest wants a provider before building a client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .timeout(Duration::from_secs(60))

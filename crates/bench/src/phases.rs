@@ -234,9 +234,14 @@ pub async fn run_all(ctx: &Arc<Context>, args: &Args) -> anyhow::Result<Vec<Phas
     let groups = n.div_ceil(batch);
     let mut results = Vec::new();
 
+    let receiver = args
+        .webhook_port
+        .map(crate::receiver::Receiver::start)
+        .transpose()?;
     if args.reuse {
         ctx.adopt_existing(n).await.map_err(anyhow::Error::msg)?;
     } else {
+        let create_started = Instant::now();
         let x = ctx.clone();
         results.push(
             run_phase("create user (POST)", "ops", n, c, move |i| {
@@ -256,100 +261,127 @@ pub async fn run_all(ctx: &Arc<Context>, args: &Args) -> anyhow::Result<Vec<Phas
             })
             .await?,
         );
+        if let Some(receiver) = &receiver {
+            let (received, last, delay_us) = receiver
+                .wait_for(n as u64, std::time::Duration::from_secs(300))
+                .await;
+            let missing = (n as u64).saturating_sub(received);
+            results.push(PhaseResult {
+                name: "webhook delivered (user.created)",
+                unit: "events",
+                ops: received,
+                errors: missing,
+                // From the first create to the last event received: delivery keeps up
+                // when this rate matches the create rate.
+                elapsed: last.map_or(create_started.elapsed(), |at| at - create_started),
+                latency_us: delay_us,
+                first_error: (missing > 0).then(|| format!("{missing} events never arrived")),
+            });
+        }
         if stop_after(args, "create") {
             return Ok(results);
         }
     }
 
-    let x = ctx.clone();
-    results.push(
-        run_phase("get user (GET /Users/{id})", "ops", n, c, move |i| {
-            let x = x.clone();
-            Box::pin(async move {
-                let id = x.user_id(i)?;
-                let (status, json) = x.send(Method::GET, &format!("/Users/{id}"), None).await?;
-                expect(status, &[200], &json)?;
-                let json = json.ok_or("empty body")?;
-                (json["id"] == id.as_str())
-                    .then_some(())
-                    .ok_or_else(|| format!("wrong user: {json}"))
+    if enabled(args, "get") {
+        let x = ctx.clone();
+        results.push(
+            run_phase("get user (GET /Users/{id})", "ops", n, c, move |i| {
+                let x = x.clone();
+                Box::pin(async move {
+                    let id = x.user_id(i)?;
+                    let (status, json) = x.send(Method::GET, &format!("/Users/{id}"), None).await?;
+                    expect(status, &[200], &json)?;
+                    let json = json.ok_or("empty body")?;
+                    (json["id"] == id.as_str())
+                        .then_some(())
+                        .ok_or_else(|| format!("wrong user: {json}"))
+                })
             })
-        })
-        .await?,
-    );
+            .await?,
+        );
+    }
     if stop_after(args, "get") {
         return Ok(results);
     }
 
-    let x = ctx.clone();
-    results.push(
-        run_phase("filter userName eq", "ops", n, c, move |i| {
-            let x = x.clone();
-            Box::pin(async move {
-                let id = x.user_id(i)?;
-                let filter = format!("userName eq \"{}\"", x.user_name(i).to_uppercase());
-                let path = format!("/Users?filter={}", encode(&filter));
-                let (status, json) = x.send(Method::GET, &path, None).await?;
-                expect(status, &[200], &json)?;
-                let json = json.ok_or("empty body")?;
-                if json["totalResults"] != 1 || json["Resources"][0]["id"] != id.as_str() {
-                    return Err(format!("filter found {json}"));
-                }
-                Ok(())
+    if enabled(args, "filter") {
+        let x = ctx.clone();
+        results.push(
+            run_phase("filter userName eq", "ops", n, c, move |i| {
+                let x = x.clone();
+                Box::pin(async move {
+                    let id = x.user_id(i)?;
+                    let filter = format!("userName eq \"{}\"", x.user_name(i).to_uppercase());
+                    let path = format!("/Users?filter={}", encode(&filter));
+                    let (status, json) = x.send(Method::GET, &path, None).await?;
+                    expect(status, &[200], &json)?;
+                    let json = json.ok_or("empty body")?;
+                    if json["totalResults"] != 1 || json["Resources"][0]["id"] != id.as_str() {
+                        return Err(format!("filter found {json}"));
+                    }
+                    Ok(())
+                })
             })
-        })
-        .await?,
-    );
+            .await?,
+        );
+    }
     if stop_after(args, "filter") {
         return Ok(results);
     }
 
-    let x = ctx.clone();
-    results.push(
-        run_phase("replace user (PUT)", "ops", n, c, move |i| {
-            let x = x.clone();
-            Box::pin(async move {
-                let id = x.user_id(i)?;
-                let mut body = x.user_body(i, &format!("Renamed User {i}"));
-                body["id"] = json!(id);
-                let (status, json) = x
-                    .send(Method::PUT, &format!("/Users/{id}"), Some(&body))
-                    .await?;
-                expect(status, &[200], &json)?;
-                let json = json.ok_or("empty body")?;
-                (json["displayName"] == body["displayName"])
-                    .then_some(())
-                    .ok_or_else(|| format!("not replaced: {json}"))
+    if enabled(args, "put") {
+        let x = ctx.clone();
+        results.push(
+            run_phase("replace user (PUT)", "ops", n, c, move |i| {
+                let x = x.clone();
+                Box::pin(async move {
+                    let id = x.user_id(i)?;
+                    let mut body = x.user_body(i, &format!("Renamed User {i}"));
+                    body["id"] = json!(id);
+                    let (status, json) = x
+                        .send(Method::PUT, &format!("/Users/{id}"), Some(&body))
+                        .await?;
+                    expect(status, &[200], &json)?;
+                    let json = json.ok_or("empty body")?;
+                    (json["displayName"] == body["displayName"])
+                        .then_some(())
+                        .ok_or_else(|| format!("not replaced: {json}"))
+                })
             })
-        })
-        .await?,
-    );
+            .await?,
+        );
+    }
     if stop_after(args, "put") {
         return Ok(results);
     }
 
-    let x = ctx.clone();
-    results.push(
-        run_phase("deactivate user (PATCH)", "ops", n, c, move |i| {
-            let x = x.clone();
-            Box::pin(async move {
-                let id = x.user_id(i)?;
-                let body = json!({
-                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                    "Operations": [{"op": "replace", "value": {"active": false}}]
-                });
-                let (status, json) = x
-                    .send(Method::PATCH, &format!("/Users/{id}"), Some(&body))
-                    .await?;
-                expect(status, &[200, 204], &json)?;
-                match json {
-                    Some(json) if json["active"] != false => Err(format!("still active: {json}")),
-                    _ => Ok(()),
-                }
+    if enabled(args, "patch") {
+        let x = ctx.clone();
+        results.push(
+            run_phase("deactivate user (PATCH)", "ops", n, c, move |i| {
+                let x = x.clone();
+                Box::pin(async move {
+                    let id = x.user_id(i)?;
+                    let body = json!({
+                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "Operations": [{"op": "replace", "value": {"active": false}}]
+                    });
+                    let (status, json) = x
+                        .send(Method::PATCH, &format!("/Users/{id}"), Some(&body))
+                        .await?;
+                    expect(status, &[200, 204], &json)?;
+                    match json {
+                        Some(json) if json["active"] != false => {
+                            Err(format!("still active: {json}"))
+                        }
+                        _ => Ok(()),
+                    }
+                })
             })
-        })
-        .await?,
-    );
+            .await?,
+        );
+    }
     if stop_after(args, "patch") {
         return Ok(results);
     }
@@ -490,20 +522,22 @@ pub async fn run_all(ctx: &Arc<Context>, args: &Args) -> anyhow::Result<Vec<Phas
         return Ok(results);
     }
 
-    let x = ctx.clone();
-    results.push(
-        run_phase("delete user (DELETE)", "ops", n, c, move |i| {
-            let x = x.clone();
-            Box::pin(async move {
-                let id = x.user_id(i)?;
-                let (status, json) = x
-                    .send(Method::DELETE, &format!("/Users/{id}"), None)
-                    .await?;
-                expect(status, &[204], &json)
+    if enabled(args, "delete") {
+        let x = ctx.clone();
+        results.push(
+            run_phase("delete user (DELETE)", "ops", n, c, move |i| {
+                let x = x.clone();
+                Box::pin(async move {
+                    let id = x.user_id(i)?;
+                    let (status, json) = x
+                        .send(Method::DELETE, &format!("/Users/{id}"), None)
+                        .await?;
+                    expect(status, &[204], &json)
+                })
             })
-        })
-        .await?,
-    );
+            .await?,
+        );
+    }
     if stop_after(args, "delete") {
         return Ok(results);
     }
@@ -524,6 +558,12 @@ pub async fn run_all(ctx: &Arc<Context>, args: &Args) -> anyhow::Result<Vec<Phas
     );
 
     Ok(results)
+}
+
+fn enabled(args: &Args, phase: &str) -> bool {
+    args.only
+        .as_deref()
+        .is_none_or(|only| only.split(',').any(|p| p.trim() == phase))
 }
 
 fn stop_after(args: &Args, phase: &str) -> bool {

@@ -6,8 +6,10 @@
 //! through SeaORM. Handlers in `roster-web` are thin wrappers around these calls.
 
 pub mod admins;
+pub mod api;
 pub mod crypto;
 pub mod db;
+pub mod delivery;
 pub mod directory;
 pub mod error;
 mod group_commit;

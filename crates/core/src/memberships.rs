@@ -99,6 +99,19 @@ impl MembershipService {
         Ok(Some(TenantAccess::new(Tenant::from(row))))
     }
 
+    /// The tenant `slug` names, with the authority of whoever runs the `roster` command
+    /// line on the server (who holds the database anyway). Never reachable over HTTP.
+    pub async fn command_line_access(&self, slug: &str) -> Result<Option<TenantAccess>> {
+        let Ok(slug) = TenantSlug::parse(slug) else {
+            return Ok(None);
+        };
+        Ok(tenant::Entity::find()
+            .filter(tenant::Column::Slug.eq(slug.as_str()))
+            .one(self.db.reader())
+            .await?
+            .map(|row| TenantAccess::new(Tenant::from(row))))
+    }
+
     /// The tenants a tenant admin belongs to, by slug. (Operators see every tenant through
     /// `TenantService::list_page`.)
     pub async fn tenants_of(&self, admin: AdminId) -> Result<Vec<Tenant>> {

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use crate::Database;
 use crate::admins::AdminService;
+use crate::api::ApiService;
+use crate::delivery::{DeliverySettings, DeliveryWorker, WebhookService};
 use crate::directory::DirectoryService;
 use crate::memberships::MembershipService;
 use crate::provisioning::{Provisioning, ScimSettings};
@@ -12,7 +14,7 @@ use crate::rules::{DnsSettings, DomainVerifier, RulesCache, RulesService};
 use crate::sessions::SessionService;
 use crate::tenants::TenantService;
 use crate::token_auth::TokenAuthenticator;
-use crate::tokens::TokenService;
+use crate::tokens::{TokenKind, TokenService};
 
 /// Settings the services need from the configuration.
 #[derive(Clone, Debug)]
@@ -23,6 +25,8 @@ pub struct CoreConfig {
     pub default_scim_rate_limit: u32,
     /// Where trusted-domain verification looks TXT records up.
     pub dns: DnsSettings,
+    /// How webhooks are delivered.
+    pub delivery: DeliverySettings,
 }
 
 impl CoreConfig {
@@ -31,6 +35,7 @@ impl CoreConfig {
             public_url: public_url.into(),
             default_scim_rate_limit: 100,
             dns: DnsSettings::default(),
+            delivery: DeliverySettings::default(),
         }
     }
 }
@@ -43,13 +48,17 @@ pub struct Services {
     tenants: TenantService,
     admins: AdminService,
     tokens: TokenService,
+    api_keys: TokenService,
     token_auth: TokenAuthenticator,
+    api_key_auth: TokenAuthenticator,
     rate_limiter: Arc<RateLimiter>,
     provisioning: Provisioning,
     sessions: SessionService,
     memberships: MembershipService,
     directory: DirectoryService,
+    api: ApiService,
     rules: RulesService,
+    webhooks: WebhookService,
 }
 
 impl Services {
@@ -57,6 +66,7 @@ impl Services {
         // One snapshot cache per node, shared by the provisioning service (which reads
         // it on every write) and the rules service (which drops entries it changed).
         let rules_cache = RulesCache::new(db.clone());
+        let token_auth = TokenAuthenticator::new(db.clone());
         Self {
             rules: RulesService::new(
                 db.clone(),
@@ -66,17 +76,21 @@ impl Services {
             tenants: TenantService::new(db.clone()),
             admins: AdminService::new(db.clone()),
             tokens: TokenService::new(db.clone()),
-            token_auth: TokenAuthenticator::new(db.clone()),
+            api_keys: TokenService::of_kind(db.clone(), TokenKind::Api),
+            api_key_auth: token_auth.for_kind(TokenKind::Api),
+            token_auth,
             rate_limiter: Arc::new(RateLimiter::new()),
             provisioning: Provisioning::new(
                 db.clone(),
                 ScimSettings::new(&config.public_url),
                 rules_cache,
             ),
-            config: Arc::new(config),
+            config: Arc::new(config.clone()),
             sessions: SessionService::new(db.clone()),
             memberships: MembershipService::new(db.clone()),
             directory: DirectoryService::new(db.clone()),
+            api: ApiService::new(db.clone()),
+            webhooks: WebhookService::new(db.clone(), &config.delivery),
             db,
         }
     }
@@ -105,6 +119,16 @@ impl Services {
         &self.token_auth
     }
 
+    /// The tenant's API keys (events and directory API), kept apart from SCIM tokens.
+    pub fn api_keys(&self) -> &TokenService {
+        &self.api_keys
+    }
+
+    /// Authenticates API keys; never accepts a SCIM token.
+    pub fn api_key_auth(&self) -> &TokenAuthenticator {
+        &self.api_key_auth
+    }
+
     pub fn rate_limiter(&self) -> &RateLimiter {
         &self.rate_limiter
     }
@@ -125,7 +149,21 @@ impl Services {
         &self.directory
     }
 
+    /// The events and directory API's read side.
+    pub fn api(&self) -> &ApiService {
+        &self.api
+    }
+
     pub fn rules(&self) -> &RulesService {
         &self.rules
+    }
+
+    pub fn webhooks(&self) -> &WebhookService {
+        &self.webhooks
+    }
+
+    /// The webhook delivery worker of this node (spawned by `roster serve`).
+    pub fn delivery_worker(&self) -> DeliveryWorker {
+        DeliveryWorker::new(self.db.clone(), self.config.delivery.clone())
     }
 }

@@ -1,4 +1,8 @@
-//! SCIM bearer-token authentication without argon2 on every request.
+//! Bearer-token authentication without argon2 on every request, for both kinds of
+//! secret: SCIM tokens (`Services::token_auth`) and API keys (`Services::api_key_auth`).
+//! Each authenticator handles one kind — its own prefix, its own rows (`kind` column),
+//! its own cache — so a SCIM token never opens the API and an API key never the SCIM
+//! endpoint. They share the bound on concurrent argon2 verifications.
 //!
 //! The first request with a token verifies its secret against the stored argon2id hash
 //! (on the blocking pool, at most a few at a time). The node then remembers the token's
@@ -24,7 +28,7 @@ use tokio::sync::Semaphore;
 use crate::crypto::{constant_time_eq, sha256, verify_secret};
 use crate::tenants::{TenantId, TenantSlug};
 use crate::time::Timestamp;
-use crate::tokens::{PresentedToken, TokenId};
+use crate::tokens::{PresentedToken, TokenId, TokenKind};
 use crate::{Database, Result};
 
 /// How old a cached verification may be before the rows are read again.
@@ -40,6 +44,8 @@ const CACHE_CAPACITY: usize = 10_000;
 /// A request's proven identity: which token, for which tenant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthenticatedToken {
+    /// Which kind of secret was presented (the authenticator's kind).
+    pub kind: TokenKind,
     pub token_id: TokenId,
     pub tenant_id: TenantId,
     pub tenant_slug: TenantSlug,
@@ -79,6 +85,7 @@ struct CacheEntry {
 #[derive(Clone)]
 pub struct TokenAuthenticator {
     db: Database,
+    kind: TokenKind,
     cache: Arc<RwLock<HashMap<String, CacheEntry>>>,
     verifications: Arc<Semaphore>,
 }
@@ -96,12 +103,29 @@ struct TokenRow {
 }
 
 impl TokenAuthenticator {
+    /// The SCIM token authenticator.
     pub fn new(db: Database) -> Self {
         Self {
             db,
+            kind: TokenKind::Scim,
             cache: Arc::new(RwLock::new(HashMap::new())),
             verifications: Arc::new(Semaphore::new(CONCURRENT_VERIFICATIONS)),
         }
+    }
+
+    /// An authenticator for another kind of secret, with its own cache, sharing this
+    /// one's bound on argon2 verifications.
+    pub fn for_kind(&self, kind: TokenKind) -> Self {
+        Self {
+            db: self.db.clone(),
+            kind,
+            cache: Arc::new(RwLock::new(HashMap::new())),
+            verifications: self.verifications.clone(),
+        }
+    }
+
+    pub fn kind(&self) -> TokenKind {
+        self.kind
     }
 
     /// Authenticates the value of an `Authorization` header for the tenant named in the
@@ -111,10 +135,28 @@ impl TokenAuthenticator {
         authorization: Option<&str>,
         tenant_slug: &str,
     ) -> Result<std::result::Result<AuthenticatedToken, AuthError>> {
+        self.authenticate_for(authorization, Some(tenant_slug))
+            .await
+    }
+
+    /// Authenticates the value of an `Authorization` header whose secret alone decides
+    /// the tenant (the API has no tenant in its URLs).
+    pub async fn authenticate_any_tenant(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<std::result::Result<AuthenticatedToken, AuthError>> {
+        self.authenticate_for(authorization, None).await
+    }
+
+    async fn authenticate_for(
+        &self,
+        authorization: Option<&str>,
+        tenant_slug: Option<&str>,
+    ) -> Result<std::result::Result<AuthenticatedToken, AuthError>> {
         let Some(raw) = authorization.and_then(bearer_token) else {
             return Ok(Err(AuthError::Missing));
         };
-        let Some(presented) = PresentedToken::parse(raw) else {
+        let Some(presented) = PresentedToken::parse_kind(self.kind, raw) else {
             return Ok(Err(AuthError::Invalid));
         };
         let digest = sha256(presented.secret().expose_secret().as_bytes());
@@ -132,7 +174,7 @@ impl TokenAuthenticator {
             _ => self.verify_fully(&presented, digest, now).await?,
         };
         Ok(outcome.and_then(|token| {
-            if token.tenant_slug.as_str() == tenant_slug {
+            if tenant_slug.is_none_or(|slug| token.tenant_slug.as_str() == slug) {
                 self.note_use(presented.public_id(), token.token_id);
                 Ok(token)
             } else {
@@ -181,6 +223,7 @@ impl TokenAuthenticator {
     async fn load(&self, public_id: &str) -> Result<Option<TokenRow>> {
         let Some(token) = scim_token::Entity::find()
             .filter(scim_token::Column::PublicId.eq(public_id))
+            .filter(scim_token::Column::Kind.eq(self.kind.as_str()))
             .one(self.db.reader())
             .await?
         else {
@@ -254,6 +297,7 @@ impl TokenAuthenticator {
             return Err(AuthError::Invalid);
         };
         let token = AuthenticatedToken {
+            kind: self.kind,
             token_id: TokenId(row.token.id),
             tenant_id: TenantId(row.tenant.id),
             tenant_slug,

@@ -1,4 +1,8 @@
-//! SCIM bearer tokens: `rst_<public id>_<secret>`.
+//! Bearer secrets of a tenant, of two kinds sharing one table and one code path:
+//! SCIM tokens `rst_<public id>_<secret>` (what an identity provider sends) and API keys
+//! `rak_<public id>_<secret>` (what the product behind Roster sends to the events and
+//! directory API). A [`TokenService`] handles one kind; a secret of one kind never lists,
+//! revokes or authenticates as the other.
 //!
 //! The public id (8 random bytes, hex) finds the row; the secret (32 random bytes,
 //! base64url) is checked against its argon2id hash. Only the hash is stored; the whole
@@ -25,20 +29,59 @@ use crate::{Database, Error, Result};
 
 /// The recognisable start of every Roster SCIM token (also what secret scanners match).
 pub const TOKEN_PREFIX: &str = "rst_";
+/// The recognisable start of every Roster API key.
+pub const API_KEY_PREFIX: &str = "rak_";
+/// `scim_tokens.kind` of a SCIM token (API keys share the table with `api`).
+pub const KIND_SCIM: &str = "scim";
+/// `scim_tokens.kind` of an API key.
+pub const KIND_API: &str = "api";
+
+/// Which kind of bearer secret: it decides the prefix, the `kind` column and the
+/// endpoint the secret opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    /// A SCIM token: opens `/scim/v2/{tenant}`.
+    Scim,
+    /// An API key: opens `/api/v1`.
+    Api,
+}
+
+impl TokenKind {
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::Scim => TOKEN_PREFIX,
+            Self::Api => API_KEY_PREFIX,
+        }
+    }
+
+    /// The value of the `kind` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scim => KIND_SCIM,
+            Self::Api => KIND_API,
+        }
+    }
+}
 const PUBLIC_ID_LEN: usize = 16;
 const SECRET_LEN: usize = 43;
 
 /// A presented token split into its parts. Its `Debug` never shows the secret.
 pub struct PresentedToken {
+    kind: TokenKind,
     public_id: String,
     secret: SecretString,
 }
 
 impl PresentedToken {
-    /// Parses the token format without touching the database. Anything malformed is
+    /// Parses a SCIM token without touching the database. Anything malformed is
     /// rejected here, before any lookup or hashing.
     pub fn parse(raw: &str) -> Option<Self> {
-        let rest = raw.strip_prefix(TOKEN_PREFIX)?;
+        Self::parse_kind(TokenKind::Scim, raw)
+    }
+
+    /// Parses a secret of `kind`: its prefix must be that kind's.
+    pub fn parse_kind(kind: TokenKind, raw: &str) -> Option<Self> {
+        let rest = raw.strip_prefix(kind.prefix())?;
         let (public_id, secret) = rest.split_once('_')?;
         let public_ok = public_id.len() == PUBLIC_ID_LEN
             && public_id
@@ -49,6 +92,7 @@ impl PresentedToken {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         (public_ok && secret_ok).then(|| Self {
+            kind,
             public_id: public_id.to_owned(),
             secret: SecretString::from(secret.to_owned()),
         })
@@ -58,6 +102,10 @@ impl PresentedToken {
         &self.public_id
     }
 
+    pub fn kind(&self) -> TokenKind {
+        self.kind
+    }
+
     pub fn secret(&self) -> &SecretString {
         &self.secret
     }
@@ -65,7 +113,12 @@ impl PresentedToken {
 
 impl fmt::Debug for PresentedToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PresentedToken({TOKEN_PREFIX}{}_***)", self.public_id)
+        write!(
+            f,
+            "PresentedToken({}{}_***)",
+            self.kind.prefix(),
+            self.public_id
+        )
     }
 }
 
@@ -133,7 +186,7 @@ pub struct TokenId(pub Uuid);
 pub struct TokenInfo {
     pub id: TokenId,
     pub tenant_id: TenantId,
-    /// `rst_<public id>`: enough to recognise the token in a list, useless to an attacker.
+    /// `rst_<public id>` (`rak_…` for an API key): enough to recognise the token in a list, useless to an attacker.
     pub display_prefix: String,
     pub label: String,
     pub created_at: Timestamp,
@@ -150,7 +203,15 @@ impl From<scim_token::Model> for TokenInfo {
         Self {
             id: TokenId(row.id),
             tenant_id: TenantId(row.tenant_id),
-            display_prefix: format!("{TOKEN_PREFIX}{}", row.public_id),
+            display_prefix: format!(
+                "{}{}",
+                if row.kind == KIND_API {
+                    API_KEY_PREFIX
+                } else {
+                    TOKEN_PREFIX
+                },
+                row.public_id
+            ),
             label: row.label,
             created_at: Timestamp::from_micros(row.created_at),
             expires_at: row.expires_at.map(Timestamp::from_micros),
@@ -167,14 +228,25 @@ pub struct CreatedToken {
     pub token: SecretString,
 }
 
+/// The tokens of one kind: `Services::tokens()` (SCIM) or `Services::api_keys()`.
 #[derive(Clone, Debug)]
 pub struct TokenService {
     db: Database,
+    kind: TokenKind,
 }
 
 impl TokenService {
+    /// The SCIM tokens.
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self::of_kind(db, TokenKind::Scim)
+    }
+
+    pub fn of_kind(db: Database, kind: TokenKind) -> Self {
+        Self { db, kind }
+    }
+
+    pub fn kind(&self) -> TokenKind {
+        self.kind
     }
 
     pub async fn create(
@@ -198,6 +270,12 @@ impl TokenService {
         created_by: Option<AdminId>,
         domain: Option<Uuid>,
     ) -> Result<CreatedToken> {
+        if domain.is_some() && self.kind != TokenKind::Scim {
+            return Err(Error::invalid(
+                "domain",
+                "only SCIM tokens can be limited to a domain",
+            ));
+        }
         if let Some(domain) = domain {
             let verified = trusted_domain::Entity::find_by_id(domain)
                 .filter(trusted_domain::Column::TenantId.eq(tenant.0))
@@ -213,7 +291,8 @@ impl TokenService {
         }
         let public_id = hex::encode(crypto::random_bytes::<8>());
         let secret = crypto::random_token::<32>();
-        let token = SecretString::from(format!("{TOKEN_PREFIX}{public_id}_{secret}"));
+        let prefix = self.kind.prefix();
+        let token = SecretString::from(format!("{prefix}{public_id}_{secret}"));
         let secret_hash = crypto::hash_random_secret(SecretString::from(secret)).await?;
         let row = scim_token::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -227,10 +306,11 @@ impl TokenService {
             last_used_at: Set(None),
             revoked_at: Set(None),
             domain_id: Set(domain),
+            kind: Set(self.kind.as_str().to_owned()),
         }
         .insert(self.db.writer())
         .await?;
-        debug_assert!(token.expose_secret().starts_with(TOKEN_PREFIX));
+        debug_assert!(token.expose_secret().starts_with(prefix));
         Ok(CreatedToken {
             info: row.into(),
             token,
@@ -255,6 +335,7 @@ impl TokenService {
     ) -> Result<Page<TokenInfo, TokenId>> {
         let mut query = scim_token::Entity::find()
             .filter(scim_token::Column::TenantId.eq(scope.id().0))
+            .filter(scim_token::Column::Kind.eq(self.kind.as_str()))
             .order_by_desc(scim_token::Column::Id)
             .limit(size.probe());
         if let Some(before) = before {
@@ -271,6 +352,7 @@ impl TokenService {
     pub async fn find(&self, scope: &TenantAccess, id: TokenId) -> Result<Option<TokenInfo>> {
         Ok(scim_token::Entity::find_by_id(id.0)
             .filter(scim_token::Column::TenantId.eq(scope.id().0))
+            .filter(scim_token::Column::Kind.eq(self.kind.as_str()))
             .one(self.db.reader())
             .await?
             .map(TokenInfo::from))
@@ -285,13 +367,14 @@ impl TokenService {
             )
             .filter(scim_token::Column::Id.eq(id.0))
             .filter(scim_token::Column::TenantId.eq(scope.id().0))
+            .filter(scim_token::Column::Kind.eq(self.kind.as_str()))
             .filter(scim_token::Column::RevokedAt.is_null())
             .exec(self.db.writer())
             .await?;
         self.find(scope, id).await?.ok_or(Error::NotFound)
     }
 
-    /// When a live token of the tenant was last accepted by the SCIM endpoint: whether
+    /// When a live token of the tenant (of this kind) was last accepted by its endpoint: whether
     /// the identity provider has connected yet.
     pub async fn last_used(&self, scope: &TenantAccess) -> Result<Option<Timestamp>> {
         let now = Timestamp::now().as_micros();
@@ -299,6 +382,7 @@ impl TokenService {
             .select_only()
             .column_as(scim_token::Column::LastUsedAt.max(), "last_used")
             .filter(scim_token::Column::TenantId.eq(scope.id().0))
+            .filter(scim_token::Column::Kind.eq(self.kind.as_str()))
             .filter(scim_token::Column::RevokedAt.is_null())
             .filter(
                 Condition::any()
@@ -327,6 +411,13 @@ mod tests {
         assert!(PresentedToken::parse(&format!("rst_0123456789ABCDEF_{secret}")).is_none());
         assert!(PresentedToken::parse(&format!("xyz_0123456789abcdef_{secret}")).is_none());
         assert!(PresentedToken::parse(&format!("rst_0123456789abcdef_{secret}x")).is_none());
+        // One kind's prefix never parses as the other's.
+        assert!(PresentedToken::parse(&format!("rak_0123456789abcdef_{secret}")).is_none());
+        assert!(PresentedToken::parse_kind(TokenKind::Api, &good).is_none());
+        let key =
+            PresentedToken::parse_kind(TokenKind::Api, &format!("rak_0123456789abcdef_{secret}"))
+                .unwrap();
+        assert_eq!(key.kind(), TokenKind::Api);
         let underscore_secret = format!("rst_0123456789abcdef_{}_", "A".repeat(SECRET_LEN - 1));
         assert!(PresentedToken::parse(&underscore_secret).is_some());
     }

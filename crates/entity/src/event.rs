@@ -20,6 +20,10 @@ pub struct Model {
     /// The event's `data` as JSON.
     #[sea_orm(column_type = "Text")]
     pub payload: String,
+    /// Position in commit order, assigned by the sequencer after the event committed;
+    /// `None` until then.
+    #[sea_orm(unique)]
+    pub seq: Option<i64>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

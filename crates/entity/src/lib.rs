@@ -27,3 +27,5 @@ pub mod tenant_settings;
 pub mod trusted_domain;
 pub mod user;
 pub mod user_email;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;

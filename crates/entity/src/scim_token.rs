@@ -1,4 +1,6 @@
-//! A bearer token an identity provider uses to reach one tenant's SCIM endpoint.
+//! A bearer secret of one tenant: a SCIM token an identity provider uses (`kind = scim`)
+//! or an API key the product behind Roster uses for the events and directory API
+//! (`kind = api`).
 use sea_orm::entity::prelude::*;
 
 #[sea_orm::model]
@@ -21,6 +23,8 @@ pub struct Model {
     pub revoked_at: Option<i64>,
     /// The trusted domain this token is limited to, if any.
     pub domain_id: Option<Uuid>,
+    /// `scim` for a SCIM token, `api` for an events/directory API key.
+    pub kind: String,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

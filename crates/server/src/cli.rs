@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use roster_core::admins::{AdminEmail, NewPassword, Role};
+use roster_core::delivery::EndpointForm;
 use roster_core::tenants::{TenantName, TenantSlug};
 use roster_core::time::Timestamp;
 use roster_core::tokens::TokenLabel;
@@ -53,6 +54,16 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Manage webhook endpoints.
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
+    /// Manage API keys (events and directory API).
+    ApiKey {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Exit 0 when the local node answers /readyz with 200 (for container health checks).
     Healthcheck {
         /// Address to check; defaults to the configured listen address.
@@ -89,7 +100,7 @@ enum TenantCommand {
 
 #[derive(Debug, Subcommand)]
 enum TokenCommand {
-    /// Create a SCIM token for a tenant and print it once.
+    /// Create a token (or API key) for a tenant and print it once.
     Create {
         /// The tenant's slug.
         #[arg(long)]
@@ -99,6 +110,24 @@ enum TokenCommand {
         /// Days until the token expires; without it, it does not expire.
         #[arg(long)]
         expires_in_days: Option<u64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhookCommand {
+    /// Add a webhook endpoint to a tenant and print its signing secret once.
+    Create {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The URL that receives the events.
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Event types, comma-separated (e.g. user.created,user.deleted); default: all.
+        #[arg(long, value_delimiter = ',')]
+        events: Vec<String>,
     },
 }
 
@@ -171,26 +200,94 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 },
         } => {
             let services = open_migrated(&config).await?;
-            let Some(found) = services.tenants().find_by_slug(&tenant).await? else {
-                bail!("there is no tenant with the slug \"{tenant}\"");
-            };
-            let expires_at = expires_in_days.map(|days| {
-                Timestamp::now().plus(Duration::from_secs(days.saturating_mul(86_400)))
-            });
-            let created = services
-                .tokens()
-                .create(found.id, TokenLabel::parse(&label)?, expires_at, None)
-                .await?;
+            let (created, slug) = create_secret(
+                &services,
+                services.tokens(),
+                &tenant,
+                &label,
+                expires_in_days,
+            )
+            .await?;
             println_out(&format!(
                 "{}\n\nThis token is shown once. SCIM base URL: {}",
                 created.token.expose_secret(),
-                scim_base_url(&config.public_url()?, found.slug.as_str())
+                scim_base_url(&config.public_url()?, slug.as_str())
+            ));
+            services.db().clone().close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Webhook {
+            command:
+                WebhookCommand::Create {
+                    tenant,
+                    url,
+                    description,
+                    events,
+                },
+        } => {
+            let services = open_migrated(&config).await?;
+            let Some(access) = services.memberships().command_line_access(&tenant).await? else {
+                bail!("there is no tenant with the slug \"{tenant}\"");
+            };
+            let form = EndpointForm::parse(&url, &description, &events, true)?;
+            let (endpoint, secret) = services.webhooks().create(&access, form).await?;
+            println_out(&format!(
+                "{}\n\nThis signing secret is shown once. Endpoint {} receives {} events.",
+                secret.expose_secret(),
+                endpoint.id.0,
+                endpoint
+                    .event_types
+                    .map_or_else(|| "all".to_owned(), |types| types.join(", ")),
+            ));
+            services.db().clone().close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ApiKey {
+            command:
+                TokenCommand::Create {
+                    tenant,
+                    label,
+                    expires_in_days,
+                },
+        } => {
+            let services = open_migrated(&config).await?;
+            let (created, _) = create_secret(
+                &services,
+                services.api_keys(),
+                &tenant,
+                &label,
+                expires_in_days,
+            )
+            .await?;
+            println_out(&format!(
+                "{}\n\nThis API key is shown once. API base URL: {}/api/v1",
+                created.token.expose_secret(),
+                config.public_url()?.as_str().trim_end_matches('/')
             ));
             services.db().clone().close().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck { addr } => healthcheck(addr.unwrap_or(config.listen)),
     }
+}
+
+/// Creates a SCIM token or an API key (`kind` is the service of either) for a tenant.
+async fn create_secret(
+    services: &Services,
+    kind: &roster_core::tokens::TokenService,
+    tenant: &str,
+    label: &str,
+    expires_in_days: Option<u64>,
+) -> anyhow::Result<(roster_core::tokens::CreatedToken, TenantSlug)> {
+    let Some(found) = services.tenants().find_by_slug(tenant).await? else {
+        bail!("there is no tenant with the slug \"{tenant}\"");
+    };
+    let expires_at = expires_in_days
+        .map(|days| Timestamp::now().plus(Duration::from_secs(days.saturating_mul(86_400))));
+    let created = kind
+        .create(found.id, TokenLabel::parse(label)?, expires_at, None)
+        .await?;
+    Ok((created, found.slug))
 }
 
 pub fn scim_base_url(public_url: &url::Url, slug: &str) -> String {

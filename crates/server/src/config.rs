@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use roster_core::delivery::DeliverySettings;
 use roster_core::rules::DnsSettings;
 use roster_core::{CoreConfig, DatabaseOptions, DatabaseUrl};
 use roster_web::{CookieSecure, WebConfig};
@@ -60,6 +61,22 @@ pub struct Config {
     pub dns_nameserver: Option<String>,
     /// How long one verification lookup may take.
     pub dns_timeout_secs: u64,
+    /// Whether this node runs the webhook delivery worker.
+    pub webhooks_enabled: bool,
+    /// How often an idle delivery worker looks for new events.
+    pub webhook_poll_interval_ms: u64,
+    /// One webhook request's time limit.
+    pub webhook_timeout_secs: u64,
+    /// The first retry's delay; later retries double it (±20% jitter).
+    pub webhook_retry_base_ms: u64,
+    /// The longest delay between two attempts.
+    pub webhook_retry_max_secs: u64,
+    /// How long a delivery is retried before it is marked failed.
+    pub webhook_give_up_hours: u64,
+    /// Webhook requests in flight at once per node.
+    pub webhook_concurrency: usize,
+    /// Days finished deliveries stay in the history; 0 = forever.
+    pub webhook_retention_days: u64,
 }
 
 impl Default for Config {
@@ -81,6 +98,14 @@ impl Default for Config {
             scim_rate_limit: 100,
             dns_nameserver: None,
             dns_timeout_secs: 5,
+            webhooks_enabled: true,
+            webhook_poll_interval_ms: 200,
+            webhook_timeout_secs: 10,
+            webhook_retry_base_ms: 10_000,
+            webhook_retry_max_secs: 3_600,
+            webhook_give_up_hours: 24,
+            webhook_concurrency: 64,
+            webhook_retention_days: 30,
         }
     }
 }
@@ -197,6 +222,19 @@ impl Config {
             public_url: self.public_url()?.as_str().trim_end_matches('/').to_owned(),
             default_scim_rate_limit: self.scim_rate_limit,
             dns: self.dns_settings()?,
+            delivery: DeliverySettings {
+                enabled: self.webhooks_enabled,
+                poll_interval: Duration::from_millis(self.webhook_poll_interval_ms.max(10)),
+                timeout: Duration::from_secs(self.webhook_timeout_secs.max(1)),
+                retry_base: Duration::from_millis(self.webhook_retry_base_ms.max(10)),
+                retry_max: Duration::from_secs(self.webhook_retry_max_secs.max(1)),
+                give_up_after: Duration::from_secs(self.webhook_give_up_hours.saturating_mul(3600)),
+                concurrency: self.webhook_concurrency.max(1),
+                retention: (self.webhook_retention_days > 0).then(|| {
+                    Duration::from_secs(self.webhook_retention_days.saturating_mul(86_400))
+                }),
+                ..DeliverySettings::default()
+            },
         })
     }
 

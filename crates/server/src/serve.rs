@@ -41,6 +41,12 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         ));
     }
 
+    let workers = CancellationToken::new();
+    let delivery = services
+        .config()
+        .delivery
+        .enabled
+        .then(|| tokio::spawn(services.delivery_worker().run(workers.child_token())));
     let application = Application::build(web_config.clone(), services)
         .with_context(|| format!("cannot listen on {}", web_config.listen))?;
     tracing::info!(
@@ -50,7 +56,6 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         "roster is serving"
     );
 
-    let workers = CancellationToken::new();
     let handle = application.handle();
     let signal_task = tokio::spawn(async move {
         shutdown_signal.recv().await;
@@ -61,6 +66,14 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     application.run_until_stopped().await?;
     signal_task.abort();
     workers.cancel();
+    if let Some(delivery) = delivery {
+        // A round in flight finishes (its requests are bounded by the webhook timeout);
+        // whatever it does not record is delivered again after the lease expires.
+        let bound = web_config.shutdown_timeout;
+        if tokio::time::timeout(bound, delivery).await.is_err() {
+            tracing::warn!("the webhook worker did not stop in time; its leases will expire");
+        }
+    }
     db.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

@@ -12,6 +12,8 @@ pub struct TestApp {
     pub services: Services,
     pub client: reqwest::Client,
     handle: ServerHandle,
+    /// Stops the webhook worker, when the test runs one.
+    worker: tokio_util::sync::CancellationToken,
     // Dropped last: the server must stop before its database disappears.
     pub database: TestDatabase,
 }
@@ -22,6 +24,7 @@ pub struct TestAppBuilder {
     configure: Vec<ConfigureWeb>,
     database: Option<TestDatabase>,
     dns: roster_core::rules::DnsSettings,
+    delivery: Option<roster_core::delivery::DeliverySettings>,
 }
 
 /// Starts the application on a fresh, migrated database.
@@ -35,6 +38,7 @@ impl TestApp {
             configure: Vec::new(),
             database: None,
             dns: roster_core::rules::DnsSettings::default(),
+            delivery: None,
         }
     }
 
@@ -48,6 +52,7 @@ impl TestApp {
 
     /// Stops the server gracefully and waits for it.
     pub async fn stop(&self) {
+        self.worker.cancel();
         self.handle.stop(true).await;
     }
 }
@@ -64,6 +69,12 @@ impl TestAppBuilder {
     pub fn dns_nameserver(mut self, addr: std::net::SocketAddr) -> Self {
         self.dns.nameserver = Some(addr);
         self.dns.timeout = Some(std::time::Duration::from_secs(2));
+        self
+    }
+
+    /// Runs the webhook delivery worker with these settings (tests shorten the delays).
+    pub fn delivery(mut self, settings: roster_core::delivery::DeliverySettings) -> Self {
+        self.delivery = Some(settings);
         self
     }
 
@@ -104,8 +115,13 @@ impl TestAppBuilder {
                 public_url: config.public_url.as_str().trim_end_matches('/').to_owned(),
                 default_scim_rate_limit: 0,
                 dns: self.dns,
+                delivery: self.delivery.clone().unwrap_or_default(),
             },
         );
+        let worker = tokio_util::sync::CancellationToken::new();
+        if self.delivery.is_some() {
+            tokio::spawn(services.delivery_worker().run(worker.clone()));
+        }
         let application = Application::from_listener(listener, config, services.clone()).unwrap();
         let handle = application.handle();
         tokio::spawn(application.run_until_stopped());
@@ -113,12 +129,22 @@ impl TestAppBuilder {
             address: format!("http://127.0.0.1:{port}"),
             port,
             services,
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
+            client: {
+                roster_core::delivery::install_crypto_provider();
+                reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap()
+            },
             handle,
+            worker,
             database,
         }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.worker.cancel();
     }
 }

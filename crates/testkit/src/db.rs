@@ -47,8 +47,12 @@ impl TestDatabase {
             .unwrap();
         let _ = conn.close().await;
         let mut url = url::Url::parse(base).unwrap();
-        url.query_pairs_mut()
-            .append_pair("options", &format!("-c search_path={schema}"));
+        // The schema's name is also the connections' application_name, so that clean-up
+        // can find and end them.
+        url.query_pairs_mut().append_pair(
+            "options",
+            &format!("-c search_path={schema} -c application_name={schema}"),
+        );
         Self {
             url: url.to_string(),
             backend: Backend::Postgres,
@@ -114,6 +118,17 @@ impl Drop for TestDatabase {
             };
             runtime.block_on(async move {
                 if let Ok(mut conn) = PgConnection::connect(&base).await {
+                    // A task of the test's runtime (a webhook worker, say) can be dropped
+                    // in the middle of a transaction when the test ends, leaving its
+                    // connection idle in transaction with locks that DROP SCHEMA would
+                    // wait for forever. End the test's connections first.
+                    let _ = conn
+                        .execute(AssertSqlSafe(format!(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                             WHERE application_name = '{schema}' AND pid <> pg_backend_pid()"
+                        )))
+                        .await;
+                    let _ = conn.execute("SET lock_timeout = '30s'").await;
                     let _ = conn
                         .execute(AssertSqlSafe(format!(
                             "DROP SCHEMA IF EXISTS {schema} CASCADE"

@@ -9,6 +9,14 @@
 
 mod app;
 mod db;
+mod receiver;
 
 pub use app::{TestApp, TestAppBuilder, spawn_app};
 pub use db::TestDatabase;
+pub use receiver::{Received, Receiver};
+
+/// A plain HTTP client for tests (the process's TLS provider installed first).
+pub fn http_client() -> reqwest::Client {
+    roster_core::delivery::install_crypto_provider();
+    reqwest::Client::new()
+}

@@ -6,6 +6,7 @@
 //! knows actix-web.
 
 mod admin;
+mod api;
 mod health;
 mod metrics;
 mod scim;
@@ -93,6 +94,7 @@ impl Application {
                 .wrap(TracingLogger::<telemetry::RosterRootSpan>::new())
                 .configure(health::routes)
                 .configure(scim::routes)
+                .configure(api::routes)
                 .configure(admin::routes)
         })
         .disable_signals()

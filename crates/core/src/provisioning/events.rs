@@ -55,6 +55,11 @@ impl EventType {
         }
     }
 
+    /// The type named `raw` (e.g. `user.created`), if there is one.
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == raw)
+    }
+
     fn resource_type(self) -> &'static str {
         match self {
             Self::UserCreated

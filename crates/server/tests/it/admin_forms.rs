@@ -6,9 +6,9 @@ use roster_testkit::spawn_app;
 
 use crate::admin_support::*;
 
-const SCRIPT: &str = "<script>alert(1)</script>";
+pub(crate) const SCRIPT: &str = "<script>alert(1)</script>";
 
-fn hostile_values() -> Vec<String> {
+pub(crate) fn hostile_values() -> Vec<String> {
     vec![
         String::new(),
         "   ".to_owned(),
@@ -27,7 +27,7 @@ fn encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-async fn check(response: reqwest::Response, what: &str, allowed: &[u16]) -> String {
+pub(crate) async fn check(response: reqwest::Response, what: &str, allowed: &[u16]) -> String {
     let status = response.status().as_u16();
     let html = response.text().await.unwrap();
     assert!(allowed.contains(&status), "{what}: got {status}\n{html}");

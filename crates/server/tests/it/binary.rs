@@ -32,14 +32,67 @@ pub(crate) struct Node {
     stderr: Arc<Mutex<String>>,
 }
 
+/// Creates a tenant without a rate limit and a SCIM token through the `roster` command
+/// line on `database_url`; returns the token.
+pub(crate) async fn cli_tenant_with_token(
+    dir: &std::path::Path,
+    database_url: &str,
+    slug: &str,
+) -> String {
+    let cli = |args: &[&str]| {
+        let mut command = roster(dir);
+        command.env("ROSTER_DATABASE_URL", database_url).args(args);
+        command
+    };
+    let out = cli(&[
+        "tenant",
+        "create",
+        "--slug",
+        slug,
+        "--name",
+        slug,
+        "--scim-rate-limit",
+        "0",
+    ])
+    .output()
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cli(&["token", "create", "--tenant", slug, "--label", "load"])
+        .output()
+        .await
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
 impl Node {
     pub(crate) async fn start(dir: &std::path::Path, database_url: &str) -> Node {
-        let mut child = roster(dir)
+        Self::start_with(dir, database_url, &[]).await
+    }
+
+    /// Starts a node with extra `ROSTER_*` settings.
+    pub(crate) async fn start_with(
+        dir: &std::path::Path,
+        database_url: &str,
+        env: &[(&str, &str)],
+    ) -> Node {
+        let mut command = roster(dir);
+        command
             .env("ROSTER_DATABASE_URL", database_url)
             .env("ROSTER_LISTEN", "127.0.0.1:0")
-            .env("ROSTER_LOG_FORMAT", "json")
-            .spawn()
-            .unwrap();
+            .env("ROSTER_LOG_FORMAT", "json");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().unwrap();
         let stdout = Arc::new(Mutex::new(String::new()));
         let stderr = Arc::new(Mutex::new(String::new()));
         let (port_tx, mut port_rx) = tokio::sync::mpsc::channel::<u16>(1);
@@ -123,7 +176,7 @@ async fn first_start_creates_the_operator_once_serves_and_stops_gracefully() {
     let test_db = TestDatabase::new().await;
 
     let node = Node::start(dir.path(), test_db.url()).await;
-    let client = reqwest::Client::new();
+    let client = roster_testkit::http_client();
     let ready = client
         .get(format!("http://127.0.0.1:{}/readyz", node.port))
         .send()
@@ -283,6 +336,28 @@ async fn tenants_tokens_and_admins_can_be_created_from_the_command_line() {
     assert!(
         token.starts_with("rst_") && token.len() == 4 + 16 + 1 + 43,
         "{token}"
+    );
+
+    let output = run(&[
+        "api-key", "create", "--tenant", "acme", "--label", "Billing",
+    ])
+    .output()
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let key = stdout.lines().next().unwrap();
+    assert!(
+        key.starts_with("rak_") && key.len() == 4 + 16 + 1 + 43,
+        "{key}"
+    );
+    assert!(
+        stdout.contains("https://roster.example.com/api/v1"),
+        "{stdout}"
     );
 
     let output = run(&["token", "create", "--tenant", "nope", "--label", "Okta"])

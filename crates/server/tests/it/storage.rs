@@ -82,6 +82,7 @@ async fn every_entity_round_trips_on_a_migrated_database() {
         last_used_at: Set(Some(3)),
         revoked_at: Set(None),
         domain_id: Set(None),
+        kind: Set("scim".into()),
     }
     .insert(w)
     .await
@@ -226,6 +227,53 @@ async fn every_entity_round_trips_on_a_migrated_database() {
         "user.created"
     );
 
+    let endpoint_id = Uuid::now_v7();
+    webhook_endpoint::ActiveModel {
+        id: Set(endpoint_id),
+        tenant_id: Set(tenant_id),
+        url: Set("https://hooks.example/x".into()),
+        description: Set(String::new()),
+        event_types: Set("*".into()),
+        enabled: Set(true),
+        secret: Set("whsec_x".into()),
+        previous_secret: Set(None),
+        previous_secret_expires_at: Set(None),
+        created_at: Set(1),
+        updated_at: Set(1),
+    }
+    .insert(w)
+    .await
+    .unwrap();
+    webhook_delivery::ActiveModel {
+        tenant_id: Set(tenant_id),
+        endpoint_id: Set(endpoint_id),
+        event_pk: Set(event.id),
+        resource_id: Set(user_id),
+        status: Set("pending".into()),
+        attempts: Set(0),
+        next_attempt_at: Set(1),
+        lease_until: Set(None),
+        lease_owner: Set(None),
+        last_attempt_at: Set(None),
+        last_status_code: Set(Some(503)),
+        last_error: Set(Some("x".into())),
+        created_at: Set(1),
+        finished_at: Set(None),
+        ..Default::default()
+    }
+    .insert(w)
+    .await
+    .unwrap();
+    assert_eq!(
+        webhook_endpoint::Entity::find().all(r).await.unwrap()[0].event_types,
+        "*"
+    );
+    assert_eq!(
+        webhook_delivery::Entity::find().all(r).await.unwrap()[0].last_status_code,
+        Some(503)
+    );
+    assert_eq!(event::Entity::find().all(r).await.unwrap()[0].seq, None);
+
     // Deleting the tenant removes everything it owns (foreign keys are on, on SQLite too).
     tenant::Entity::delete_by_id(tenant_id)
         .exec(w)
@@ -240,6 +288,13 @@ async fn every_entity_round_trips_on_a_migrated_database() {
             .is_empty()
     );
     assert!(event::Entity::find().all(r).await.unwrap().is_empty());
+    assert!(
+        webhook_delivery::Entity::find()
+            .all(r)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 fn user_row(tenant_id: Uuid, user_name: &str, external_id: Option<&str>) -> user::ActiveModel {

@@ -1,11 +1,11 @@
-//! The rule guides of `docs/rules/`, compiled in and served as plain text, so that the
+//! The rule guides of `docs/rules/` and the webhook receiver guide, compiled in and served as plain text, so that the
 //! admin pages can link to the guide of the same version of Roster.
 
 use actix_web::{HttpResponse, web};
 
 use super::error::AdminError;
 
-const GUIDES: [(&str, &str); 5] = [
+const GUIDES: [(&str, &str); 6] = [
     (
         "trusted-domains",
         include_str!("../../../../docs/rules/trusted-domains.md"),
@@ -26,6 +26,7 @@ const GUIDES: [(&str, &str); 5] = [
         "custom-attributes",
         include_str!("../../../../docs/rules/custom-attributes.md"),
     ),
+    ("webhooks", include_str!("../../../../docs/webhooks.md")),
 ];
 
 pub(crate) async fn page(path: web::Path<String>) -> Result<HttpResponse, AdminError> {

@@ -11,6 +11,7 @@
 //! are rendered in the POST's answer with `Cache-Control: no-store`, never redirected
 //! through a URL or stored.
 
+mod api_keys;
 mod assets;
 mod auth;
 mod confirm;
@@ -28,6 +29,7 @@ mod session;
 mod settings;
 mod tenants;
 mod tokens;
+mod webhooks;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -77,6 +79,16 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                     "/t/{slug}/tokens/{id}/revoke",
                     web::post().to(tokens::revoke),
                 )
+                .route("/t/{slug}/api-keys", web::get().to(api_keys::list))
+                .route("/t/{slug}/api-keys", web::post().to(api_keys::create))
+                .route(
+                    "/t/{slug}/api-keys/{id}/revoke",
+                    web::get().to(api_keys::confirm_revoke),
+                )
+                .route(
+                    "/t/{slug}/api-keys/{id}/revoke",
+                    web::post().to(api_keys::revoke),
+                )
                 .route("/t/{slug}/users", web::get().to(directory::users))
                 .route("/t/{slug}/users/{id}", web::get().to(directory::user))
                 .route("/t/{slug}/groups", web::get().to(directory::groups))
@@ -87,6 +99,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                     web::post().to(notifications::save_user),
                 )
                 .configure(rules_routes)
+                .configure(webhook_routes)
                 .route("/help/{page}", web::get().to(help::page))
                 .route("/t/{slug}/admins", web::get().to(members::list))
                 .route("/t/{slug}/admins", web::post().to(members::invite))
@@ -212,6 +225,39 @@ fn rules_routes(cfg: &mut web::ServiceConfig) {
         "/t/{slug}/rules/{id}/remove",
         web::post().to(locations::remove_rule),
     );
+}
+
+/// Webhook endpoints and their deliveries. Rotation and deletion have a confirmation
+/// page (GET) posting to the same URL.
+fn webhook_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/t/{slug}/webhooks", web::get().to(webhooks::list))
+        .route("/t/{slug}/webhooks", web::post().to(webhooks::create))
+        .route("/t/{slug}/webhooks/{id}", web::get().to(webhooks::show))
+        .route("/t/{slug}/webhooks/{id}", web::post().to(webhooks::update))
+        .route(
+            "/t/{slug}/webhooks/{id}/test",
+            web::post().to(webhooks::send_test),
+        )
+        .route(
+            "/t/{slug}/webhooks/{id}/rotate",
+            web::get().to(webhooks::confirm_rotate),
+        )
+        .route(
+            "/t/{slug}/webhooks/{id}/rotate",
+            web::post().to(webhooks::rotate),
+        )
+        .route(
+            "/t/{slug}/webhooks/{id}/delete",
+            web::get().to(webhooks::confirm_delete),
+        )
+        .route(
+            "/t/{slug}/webhooks/{id}/delete",
+            web::post().to(webhooks::delete),
+        )
+        .route(
+            "/t/{slug}/webhooks/{id}/deliveries/{delivery}/redeliver",
+            web::post().to(webhooks::redeliver),
+        );
 }
 
 async fn not_found() -> Result<HttpResponse, AdminError> {

@@ -25,6 +25,7 @@ pub(crate) enum Flash {
     TenantSuspended,
     TenantResumed,
     TokenRevoked,
+    ApiKeyRevoked,
     AdminRemoved,
     SettingsSaved,
     DomainAdded,
@@ -45,9 +46,12 @@ pub(crate) enum Flash {
     RuleAdded,
     RuleRemoved,
     RuleMoved,
+    WebhookSaved,
+    WebhookDeleted,
+    DeliveryQueued,
 }
 
-const FLASHES: [(Flash, &str, &str); 26] = [
+const FLASHES: [(Flash, &str, &str); 30] = [
     (Flash::SignedOut, "signed-out", "You have signed out."),
     (
         Flash::PasswordChanged,
@@ -73,6 +77,11 @@ const FLASHES: [(Flash, &str, &str); 26] = [
         Flash::TokenRevoked,
         "token-revoked",
         "The token has been revoked. Requests using it are now refused.",
+    ),
+    (
+        Flash::ApiKeyRevoked,
+        "api-key-revoked",
+        "The API key has been revoked. Requests using it are now refused.",
     ),
     (
         Flash::AdminRemoved,
@@ -173,6 +182,21 @@ const FLASHES: [(Flash, &str, &str); 26] = [
         Flash::RuleMoved,
         "rule-moved",
         "The rule order has been changed.",
+    ),
+    (
+        Flash::WebhookSaved,
+        "webhook-saved",
+        "The webhook endpoint has been saved. Changes apply to events from now on.",
+    ),
+    (
+        Flash::WebhookDeleted,
+        "webhook-deleted",
+        "The webhook endpoint and its delivery history have been deleted.",
+    ),
+    (
+        Flash::DeliveryQueued,
+        "delivery-queued",
+        "The delivery has been queued again and is sent within moments.",
     ),
 ];
 

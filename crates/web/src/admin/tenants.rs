@@ -174,6 +174,8 @@ struct OverviewPage {
     last_activity: String,
     entries: Vec<LogRow>,
     connected: bool,
+    /// Webhook deliveries that gave up, across the tenant's endpoints.
+    failed_deliveries: u64,
 }
 
 /// `{public_url}/scim/v2/{slug}`: what the identity provider is given.
@@ -198,6 +200,7 @@ pub(crate) async fn overview(
         recent_failures,
     } = state.services.directory().tenant(&scope).overview().await?;
     let last_used = state.services.tokens().last_used(&scope).await?;
+    let failed_deliveries = state.services.webhooks().failed_count(&scope).await?;
     ok(&OverviewPage {
         scim_url: scim_base_url(&state, scope.slug()),
         active_users,
@@ -206,6 +209,7 @@ pub(crate) async fn overview(
         last_activity: when_opt(last_activity, "No SCIM request yet"),
         entries: recent_failures.into_iter().map(LogRow::from).collect(),
         connected: last_used.is_some(),
+        failed_deliveries,
         l: Layout::tenant(&req, &session, &scope, "overview"),
     })
 }

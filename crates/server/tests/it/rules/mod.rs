@@ -8,4 +8,4 @@ mod domains;
 mod mapping;
 mod notifications;
 mod settings;
-mod support;
+pub(crate) mod support;

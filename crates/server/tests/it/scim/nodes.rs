@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use secrecy::SecretString;
 
 use super::support::{Scim, okta_user};
-use crate::binary::{Node, roster};
+use crate::binary::{Node, cli_tenant_with_token};
 
 #[tokio::test]
 async fn two_nodes_share_users_and_token_revocation() {
@@ -79,43 +79,12 @@ async fn kill_9_during_a_create_load_loses_no_acknowledged_user() {
     let dir = tempfile::tempdir().unwrap();
     let test_db = roster_testkit::TestDatabase::new().await;
     let url = test_db.url().to_owned();
-    let cli = |args: &[&str]| {
-        let mut command = roster(dir.path());
-        command.env("ROSTER_DATABASE_URL", &url).args(args);
-        command
-    };
-    let out = cli(&[
-        "tenant",
-        "create",
-        "--slug",
-        "crash",
-        "--name",
-        "Crash",
-        "--scim-rate-limit",
-        "0",
-    ])
-    .output()
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = cli(&["token", "create", "--tenant", "crash", "--label", "load"])
-        .output()
-        .await
-        .unwrap();
-    let token = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .next()
-        .unwrap()
-        .to_owned();
+    let token = cli_tenant_with_token(dir.path(), &url, "crash").await;
 
     let node = Node::start(dir.path(), &url).await;
     let base = format!("http://127.0.0.1:{}/scim/v2/crash", node.port);
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
-    let client = reqwest::Client::new();
+    let client = roster_testkit::http_client();
     let mut workers = Vec::new();
     for worker in 0..8 {
         let (client, base, token, acknowledged) = (

@@ -1,0 +1,615 @@
+//! The read side of the events and directory API (`/api/v1`), for the product behind
+//! Roster.
+//!
+//! Every query goes through [`TenantApi`], made only from an [`AuthenticatedToken`] of
+//! kind [`TokenKind::Api`]: the API key decides the tenant, never a URL or a parameter,
+//! so there is no function here that takes a bare tenant id.
+//!
+//! - Events are read in commit order: `WHERE tenant_id = ? AND seq > cursor ORDER BY seq`
+//!   on `ix_events_tenant_seq`. The sequencer numbers events only after they committed
+//!   and always after the highest number given, so a reader that resumes after the last
+//!   `seq` it saw never skips an event and never sees one twice.
+//! - Users, groups and members are keyset-paged on their UUIDv7 ids, like the admin
+//!   directory. A page of users costs a fixed number of queries (users, their groups,
+//!   their locations), never one per user.
+//!
+//! Cursors are opaque to clients: base64url of `<kind>:<key>`, checked on the way in.
+
+use std::collections::{HashMap, HashSet};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use roster_entity::{event, group, group_member, location, user, user_email};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::delivery::event_json;
+use crate::provisioning::EventType;
+use crate::rules::Hosts;
+use crate::time::Timestamp;
+use crate::token_auth::AuthenticatedToken;
+use crate::tokens::TokenKind;
+use crate::{Database, Error, Result};
+
+/// Events per page when the request names no limit, and the most it may name.
+pub const EVENTS_DEFAULT_LIMIT: u64 = 100;
+pub const EVENTS_MAX_LIMIT: u64 = 1000;
+/// Users, groups or members per page when the request names no limit, and the most.
+pub const DIRECTORY_DEFAULT_LIMIT: u64 = 50;
+pub const DIRECTORY_MAX_LIMIT: u64 = 200;
+
+/// What a cursor points into; a cursor of one list is refused by another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CursorKind {
+    Events,
+    Users,
+    Groups,
+    Members,
+}
+
+impl CursorKind {
+    fn tag(self) -> &'static str {
+        match self {
+            Self::Events => "e",
+            Self::Users => "u",
+            Self::Groups => "g",
+            Self::Members => "m",
+        }
+    }
+}
+
+/// Encodes a position as an opaque cursor.
+pub fn encode_cursor(kind: CursorKind, key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}:{key}", kind.tag()))
+}
+
+fn decode_cursor(kind: CursorKind, raw: &str) -> Result<String> {
+    let bad = || Error::invalid("cursor", "is not a cursor this endpoint returned");
+    let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (tag, key) = text.split_once(':').ok_or_else(bad)?;
+    if tag != kind.tag() {
+        return Err(bad());
+    }
+    Ok(key.to_owned())
+}
+
+/// The events cursor: the `seq` of the last event seen (0 = before the first).
+pub fn parse_events_cursor(raw: &str) -> Result<i64> {
+    decode_cursor(CursorKind::Events, raw)?
+        .parse::<i64>()
+        .ok()
+        .filter(|seq| *seq >= 0)
+        .ok_or_else(|| Error::invalid("cursor", "is not a cursor this endpoint returned"))
+}
+
+/// A directory cursor: the id of the last row seen.
+pub fn parse_id_cursor(kind: CursorKind, raw: &str) -> Result<Uuid> {
+    Uuid::try_parse(&decode_cursor(kind, raw)?)
+        .map_err(|_| Error::invalid("cursor", "is not a cursor this endpoint returned"))
+}
+
+/// A page size from the query string: absent is the default; out of range is refused
+/// (not clamped, so a client learns its mistake).
+pub fn parse_limit(raw: Option<&str>, default: u64, max: u64) -> Result<u64> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(raw) => raw
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| Error::invalid("limit", format!("must be a number from 1 to {max}"))),
+    }
+}
+
+/// A comma-separated list of event types; an unknown type is refused.
+pub fn parse_event_types(raw: &str) -> Result<Vec<EventType>> {
+    let mut types = Vec::new();
+    for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let Some(t) = EventType::parse(name) else {
+            return Err(Error::invalid(
+                "types",
+                format!(
+                    "unknown event type {name:?}; known types: {}",
+                    EventType::ALL.map(EventType::as_str).join(", ")
+                ),
+            ));
+        };
+        if !types.contains(&t) {
+            types.push(t);
+        }
+    }
+    Ok(types)
+}
+
+/// One page of events, each exactly the JSON a webhook delivers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventsPage {
+    pub events: Vec<Value>,
+    /// Where the next request resumes: the last returned event's position, or the
+    /// request's own position when nothing was returned.
+    pub next_cursor: String,
+    pub has_more: bool,
+}
+
+/// A user as the directory API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiUser {
+    pub id: Uuid,
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    /// The SCIM `name` complex attribute as provisioned (`givenName`, `familyName`, …).
+    pub name: Value,
+    /// The SCIM `emails` as provisioned.
+    pub emails: Value,
+    pub primary_email: Option<String>,
+    pub active: bool,
+    pub groups: Vec<GroupRef>,
+    /// Where the user is a host, from the tenant's mapping rules.
+    pub locations: Vec<LocationRef>,
+    pub kiosks: Vec<Uuid>,
+    /// Notification settings (type key → enabled channels), or `null`.
+    pub notifications: Value,
+    pub created: String,
+    pub last_modified: String,
+    pub version: i64,
+    /// The SCIM document as stored (never a password).
+    pub scim: Value,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupRef {
+    pub id: Uuid,
+    pub display_name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LocationRef {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiGroup {
+    pub id: Uuid,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub members: u64,
+    pub created: String,
+    pub last_modified: String,
+}
+
+/// One page of a directory list.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiPage<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// Filters of the users list; all optional, combined with AND.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    /// Any of the user's emails, case-insensitively.
+    pub email: Option<String>,
+    /// userName, case-insensitively.
+    pub user_name: Option<String>,
+    pub active: Option<bool>,
+    /// Members of this group.
+    pub group: Option<Uuid>,
+    /// Hosts at this location: its id or its code.
+    pub location: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ApiService {
+    db: Database,
+}
+
+impl ApiService {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// The API of the tenant an API key belongs to; `None` for any other kind of token.
+    pub fn tenant<'a>(&'a self, key: &AuthenticatedToken) -> Option<TenantApi<'a>> {
+        (key.kind == TokenKind::Api).then(|| TenantApi {
+            db: &self.db,
+            tenant: key.tenant_id.0,
+            slug: key.tenant_slug.as_str().to_owned(),
+        })
+    }
+}
+
+/// API queries bound to one tenant.
+pub struct TenantApi<'a> {
+    db: &'a Database,
+    tenant: Uuid,
+    slug: String,
+}
+
+impl TenantApi<'_> {
+    /// Sequenced events after `after` (a `seq`), oldest first.
+    pub async fn events(&self, after: i64, limit: u64, types: &[EventType]) -> Result<EventsPage> {
+        let mut select = event::Entity::find()
+            .filter(event::Column::TenantId.eq(self.tenant))
+            .filter(event::Column::Seq.gt(after))
+            .order_by_asc(event::Column::Seq)
+            .limit(limit.saturating_add(1));
+        if !types.is_empty() {
+            select = select.filter(
+                event::Column::EventType.is_in(types.iter().map(|t| t.as_str().to_owned())),
+            );
+        }
+        let mut rows = select.all(self.db.reader()).await?;
+        let has_more = u64::try_from(rows.len()).unwrap_or(u64::MAX) > limit;
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let last = rows.last().and_then(|row| row.seq).unwrap_or(after);
+        let events = rows
+            .into_iter()
+            .map(|row| {
+                let json = event_json(
+                    row.event_id,
+                    &row.event_type,
+                    &self.slug,
+                    row.occurred_at,
+                    &row.payload,
+                );
+                serde_json::from_str(&json)
+                    .map_err(|err| Error::Internal(format!("stored event is not JSON: {err}")))
+            })
+            .collect::<Result<Vec<Value>>>()?;
+        Ok(EventsPage {
+            events,
+            next_cursor: encode_cursor(CursorKind::Events, &last.to_string()),
+            has_more,
+        })
+    }
+
+    pub async fn users(
+        &self,
+        filter: &UserFilter,
+        after: Option<Uuid>,
+        limit: u64,
+    ) -> Result<ApiPage<ApiUser>> {
+        let mut select = user::Entity::find()
+            .filter(user::Column::TenantId.eq(self.tenant))
+            .order_by_asc(user::Column::Id)
+            .limit(limit.saturating_add(1));
+        if let Some(after) = after {
+            select = select.filter(user::Column::Id.gt(after));
+        }
+        if let Some(active) = filter.active {
+            select = select.filter(user::Column::Active.eq(active));
+        }
+        if let Some(name) = &filter.user_name {
+            select = select.filter(user::Column::UserNameLower.eq(name.trim().to_lowercase()));
+        }
+        if let Some(email) = &filter.email {
+            select = select.filter(
+                user::Column::Id.in_subquery(
+                    Query::select()
+                        .column(user_email::Column::UserId)
+                        .from(user_email::Entity)
+                        .and_where(user_email::Column::TenantId.eq(self.tenant))
+                        .and_where(user_email::Column::ValueLower.eq(email.trim().to_lowercase()))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(group) = filter.group {
+            select = select.filter(
+                user::Column::Id.in_subquery(
+                    Query::select()
+                        .column(group_member::Column::UserId)
+                        .from(group_member::Entity)
+                        .and_where(group_member::Column::TenantId.eq(self.tenant))
+                        .and_where(group_member::Column::GroupId.eq(group))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(raw) = &filter.location {
+            let Some(location) = self.location(raw).await? else {
+                // An unknown location has no hosts.
+                return Ok(ApiPage {
+                    items: Vec::new(),
+                    next_cursor: None,
+                });
+            };
+            // `hosts` is JSON with the location ids as strings; ids are UUIDs, so the
+            // quoted id matches only that location.
+            let pattern = LikeExpr::new(format!("%\"{location}\"%"));
+            select = select.filter(Expr::col(user::Column::Hosts).like(pattern));
+        }
+        let rows = select.all(self.db.reader()).await?;
+        self.user_page(rows, limit, CursorKind::Users).await
+    }
+
+    pub async fn user(&self, id: Uuid) -> Result<Option<ApiUser>> {
+        let Some(row) = user::Entity::find_by_id(id)
+            .filter(user::Column::TenantId.eq(self.tenant))
+            .one(self.db.reader())
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(self.describe_users(vec![row]).await?.into_iter().next())
+    }
+
+    pub async fn groups(&self, after: Option<Uuid>, limit: u64) -> Result<ApiPage<ApiGroup>> {
+        let mut select = group::Entity::find()
+            .filter(group::Column::TenantId.eq(self.tenant))
+            .order_by_asc(group::Column::Id)
+            .limit(limit.saturating_add(1));
+        if let Some(after) = after {
+            select = select.filter(group::Column::Id.gt(after));
+        }
+        let mut rows = select.all(self.db.reader()).await?;
+        let next_cursor = cut(&mut rows, limit, |row| row.id, CursorKind::Groups);
+        let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+        let counts: HashMap<Uuid, i64> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            group_member::Entity::find()
+                .select_only()
+                .column(group_member::Column::GroupId)
+                .column_as(group_member::Column::UserId.count(), "members")
+                .filter(group_member::Column::TenantId.eq(self.tenant))
+                .filter(group_member::Column::GroupId.is_in(ids))
+                .group_by(group_member::Column::GroupId)
+                .into_tuple::<(Uuid, i64)>()
+                .all(self.db.reader())
+                .await?
+                .into_iter()
+                .collect()
+        };
+        let items = rows
+            .into_iter()
+            .map(|row| ApiGroup {
+                members: counts
+                    .get(&row.id)
+                    .map_or(0, |n| u64::try_from(*n).unwrap_or(0)),
+                id: row.id,
+                display_name: row.display_name,
+                external_id: row.external_id,
+                created: Timestamp::from_micros(row.created_at).to_rfc3339(),
+                last_modified: Timestamp::from_micros(row.updated_at).to_rfc3339(),
+            })
+            .collect();
+        Ok(ApiPage { items, next_cursor })
+    }
+
+    /// The members of one of the tenant's groups in user-id order; `None` when the
+    /// tenant has no such group.
+    pub async fn members(
+        &self,
+        group: Uuid,
+        after: Option<Uuid>,
+        limit: u64,
+    ) -> Result<Option<ApiPage<ApiUser>>> {
+        let exists = group::Entity::find_by_id(group)
+            .filter(group::Column::TenantId.eq(self.tenant))
+            .one(self.db.reader())
+            .await?
+            .is_some();
+        if !exists {
+            return Ok(None);
+        }
+        let mut select = group_member::Entity::find()
+            .select_only()
+            .column(group_member::Column::UserId)
+            .filter(group_member::Column::GroupId.eq(group))
+            .filter(group_member::Column::TenantId.eq(self.tenant))
+            .order_by_asc(group_member::Column::UserId)
+            .limit(limit.saturating_add(1));
+        if let Some(after) = after {
+            select = select.filter(group_member::Column::UserId.gt(after));
+        }
+        let ids: Vec<Uuid> = select.into_tuple().all(self.db.reader()).await?;
+        let rows = user::Entity::find()
+            .filter(user::Column::TenantId.eq(self.tenant))
+            .filter(user::Column::Id.is_in(ids))
+            .order_by_asc(user::Column::Id)
+            .all(self.db.reader())
+            .await?;
+        Ok(Some(
+            self.user_page(rows, limit, CursorKind::Members).await?,
+        ))
+    }
+
+    /// The tenant's location with this id or code.
+    async fn location(&self, raw: &str) -> Result<Option<Uuid>> {
+        let raw = raw.trim();
+        let mut select =
+            location::Entity::find().filter(location::Column::TenantId.eq(self.tenant));
+        select = match Uuid::try_parse(raw) {
+            Ok(id) => select.filter(location::Column::Id.eq(id)),
+            Err(_) => select.filter(location::Column::CodeLower.eq(raw.to_lowercase())),
+        };
+        Ok(select.one(self.db.reader()).await?.map(|row| row.id))
+    }
+
+    async fn user_page(
+        &self,
+        mut rows: Vec<user::Model>,
+        limit: u64,
+        kind: CursorKind,
+    ) -> Result<ApiPage<ApiUser>> {
+        let next_cursor = cut(&mut rows, limit, |row| row.id, kind);
+        Ok(ApiPage {
+            items: self.describe_users(rows).await?,
+            next_cursor,
+        })
+    }
+
+    /// Users with their groups and locations: two more queries for the whole page.
+    async fn describe_users(&self, rows: Vec<user::Model>) -> Result<Vec<ApiUser>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+        let memberships: Vec<(Uuid, Uuid, String)> = group_member::Entity::find()
+            .select_only()
+            .column(group_member::Column::UserId)
+            .column(group_member::Column::GroupId)
+            .column_as(group::Column::DisplayName, "display_name")
+            .inner_join(group::Entity)
+            .filter(group_member::Column::TenantId.eq(self.tenant))
+            .filter(group_member::Column::UserId.is_in(ids))
+            .order_by_asc(group::Column::DisplayNameLower)
+            .into_tuple()
+            .all(self.db.reader())
+            .await?;
+        let hosts: Vec<Hosts> = rows
+            .iter()
+            .map(|row| Hosts::from_stored(row.hosts.as_deref()))
+            .collect();
+        let location_ids: HashSet<Uuid> = hosts
+            .iter()
+            .flat_map(|h| h.locations.iter().copied())
+            .collect();
+        let locations: HashMap<Uuid, LocationRef> = if location_ids.is_empty() {
+            HashMap::new()
+        } else {
+            location::Entity::find()
+                .filter(location::Column::TenantId.eq(self.tenant))
+                .filter(location::Column::Id.is_in(location_ids))
+                .all(self.db.reader())
+                .await?
+                .into_iter()
+                .map(|l| {
+                    (
+                        l.id,
+                        LocationRef {
+                            id: l.id,
+                            code: l.code,
+                            name: l.name,
+                        },
+                    )
+                })
+                .collect()
+        };
+        Ok(rows
+            .into_iter()
+            .zip(hosts)
+            .map(|(row, hosts)| {
+                let doc: Value = serde_json::from_str(&row.doc).unwrap_or(Value::Null);
+                let primary_email = primary_email(&doc).or_else(|| row.primary_email_lower.clone());
+                ApiUser {
+                    groups: memberships
+                        .iter()
+                        .filter(|(user, _, _)| *user == row.id)
+                        .map(|(_, id, name)| GroupRef {
+                            id: *id,
+                            display_name: name.clone(),
+                        })
+                        .collect(),
+                    locations: hosts
+                        .locations
+                        .iter()
+                        .filter_map(|id| locations.get(id).cloned())
+                        .collect(),
+                    kiosks: hosts.kiosks,
+                    notifications: row
+                        .notifications
+                        .as_deref()
+                        .and_then(|raw| serde_json::from_str(raw).ok())
+                        .unwrap_or(Value::Null),
+                    name: doc.get("name").cloned().unwrap_or(Value::Null),
+                    emails: doc
+                        .get("emails")
+                        .cloned()
+                        .unwrap_or(Value::Array(Vec::new())),
+                    primary_email,
+                    id: row.id,
+                    user_name: row.user_name,
+                    external_id: row.external_id,
+                    display_name: row.display_name,
+                    active: row.active,
+                    created: Timestamp::from_micros(row.created_at).to_rfc3339(),
+                    last_modified: Timestamp::from_micros(row.updated_at).to_rfc3339(),
+                    version: row.version,
+                    scim: without_password(doc),
+                }
+            })
+            .collect())
+    }
+}
+
+/// Truncates a probe of `limit + 1` rows to `limit` and says where the next page starts.
+fn cut<T>(
+    rows: &mut Vec<T>,
+    limit: u64,
+    key: impl Fn(&T) -> Uuid,
+    kind: CursorKind,
+) -> Option<String> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last()
+            .map(|row| encode_cursor(kind, &key(row).to_string()))
+    } else {
+        None
+    }
+}
+
+/// The primary email as provisioned (its original case), else the first one.
+fn primary_email(doc: &Value) -> Option<String> {
+    let emails = doc.get("emails")?.as_array()?;
+    emails
+        .iter()
+        .find(|e| e.get("primary").and_then(Value::as_bool) == Some(true))
+        .or_else(|| emails.first())
+        .and_then(|e| e.get("value"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+fn without_password(mut doc: Value) -> Value {
+    if let Some(map) = doc.as_object_mut() {
+        map.retain(|key, _| !key.eq_ignore_ascii_case("password"));
+    }
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_other_lists_and_junk() {
+        let cursor = encode_cursor(CursorKind::Events, "42");
+        assert_eq!(parse_events_cursor(&cursor).unwrap(), 42);
+        assert!(parse_events_cursor("42").is_err());
+        assert!(parse_events_cursor("!!!").is_err());
+        assert!(parse_events_cursor(&encode_cursor(CursorKind::Events, "-1")).is_err());
+        let id = Uuid::now_v7();
+        let users = encode_cursor(CursorKind::Users, &id.to_string());
+        assert_eq!(parse_id_cursor(CursorKind::Users, &users).unwrap(), id);
+        assert!(parse_id_cursor(CursorKind::Groups, &users).is_err());
+        assert!(parse_events_cursor(&users).is_err());
+    }
+
+    #[test]
+    fn limits_and_types_are_checked_not_clamped() {
+        assert_eq!(parse_limit(None, 100, 1000).unwrap(), 100);
+        assert_eq!(parse_limit(Some("1000"), 100, 1000).unwrap(), 1000);
+        for bad in ["0", "1001", "-1", "ten", "1.5"] {
+            assert!(parse_limit(Some(bad), 100, 1000).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse_event_types("user.created, group.updated,user.created").unwrap(),
+            vec![EventType::UserCreated, EventType::GroupUpdated]
+        );
+        assert!(parse_event_types("user.exploded").is_err());
+        assert!(parse_event_types("").unwrap().is_empty());
+    }
+}

@@ -1,0 +1,69 @@
+//! The authenticated API caller: an API key proven valid (argon2 once, then the cached
+//! digest), within its rate limit. It yields the tenant-scoped read handle.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use roster_core::api::TenantApi;
+use roster_core::token_auth::AuthenticatedToken;
+
+use super::error::ApiError;
+use crate::AppState;
+
+pub(crate) struct ApiCaller {
+    key: AuthenticatedToken,
+    state: web::Data<AppState>,
+}
+
+impl ApiCaller {
+    /// The API of the key's tenant.
+    pub(crate) fn api(&self) -> Result<TenantApi<'_>, ApiError> {
+        self.state
+            .services
+            .api()
+            .tenant(&self.key)
+            .ok_or_else(ApiError::internal)
+    }
+}
+
+impl FromRequest for ApiCaller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+                return Err(ApiError::internal());
+            };
+            let authorization = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|value| value.to_str().ok());
+            let services = &state.services;
+            let key = match services
+                .api_key_auth()
+                .authenticate_any_tenant(authorization)
+                .await
+            {
+                Ok(Ok(key)) => key,
+                Ok(Err(reason)) => return Err(ApiError::unauthorized(&reason)),
+                Err(err) => {
+                    tracing::error!(error = ?err, "API key authentication failed");
+                    return Err(ApiError::internal());
+                }
+            };
+            tracing::Span::current().record("tenant", key.tenant_slug.as_str());
+            let limit = key
+                .rate_limit
+                .unwrap_or(services.config().default_scim_rate_limit);
+            if let Err(wait) = services.rate_limiter().check(key.token_id, limit) {
+                return Err(ApiError::rate_limited(wait));
+            }
+            Ok(ApiCaller { key, state })
+        })
+    }
+}
