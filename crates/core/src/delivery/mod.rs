@@ -7,7 +7,9 @@
 //!   exponential backoff; a resource's deliveries go to an endpoint in order.
 //! - [`webhooks`] is the admin side: endpoints, secrets, deliveries, redelivery.
 //! - [`signing`] is the `Roster-Signature` header.
+//! - [`egress`] refuses link-local, multicast and cloud metadata addresses.
 
+pub mod egress;
 pub mod sequencer;
 pub mod signing;
 pub mod webhooks;

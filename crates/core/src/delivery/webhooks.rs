@@ -73,6 +73,9 @@ impl EndpointForm {
         if parsed.fragment().is_some() {
             return Err(Error::invalid("url", "must not have a #fragment"));
         }
+        if super::egress::url_is_refused(&parsed) {
+            return Err(Error::invalid("url", super::egress::REFUSED));
+        }
         let description = description.trim();
         if description.chars().count() > MAX_DESCRIPTION_LEN {
             return Err(Error::invalid(

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::signing::{SIGNATURE_HEADER, header_value};
-use super::{DeliverySettings, TestOutcome, event_json, sequencer, sql};
+use super::{DeliverySettings, TestOutcome, egress, event_json, sequencer, sql};
 use crate::Database;
 use crate::time::Timestamp;
 
@@ -398,6 +398,12 @@ async fn send(client: &reqwest::Client, request: Request, delivery: Claimed) -> 
 /// POSTs a request with its signature and event headers; 2xx is success, anything else
 /// an error in words an admin can act on.
 pub(crate) async fn post(client: &reqwest::Client, request: Request) -> TestOutcome {
+    if url::Url::parse(&request.url).is_ok_and(|url| egress::url_is_refused(&url)) {
+        return TestOutcome {
+            status_code: None,
+            error: Some(egress::RefusedAddress.to_string()),
+        };
+    }
     let timestamp = Timestamp::now().as_micros() / 1_000_000;
     let signature = header_value(
         request.secrets.iter().map(String::as_str),
@@ -442,6 +448,13 @@ pub(crate) async fn post(client: &reqwest::Client, request: Request) -> TestOutc
 
 /// A transport error in words an admin can act on (no URL: it may carry credentials).
 fn describe_error(err: &reqwest::Error) -> String {
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if let Some(refused) = cause.downcast_ref::<egress::RefusedAddress>() {
+            return refused.to_string();
+        }
+        source = cause.source();
+    }
     if err.is_timeout() {
         "the endpoint did not answer in time".to_owned()
     } else if err.is_connect() {
@@ -458,7 +471,8 @@ fn describe_error(err: &reqwest::Error) -> String {
 }
 
 /// The HTTP client of webhook requests: no redirects (a receiver's URL is exact), the
-/// configured timeout, TLS with the platform's roots.
+/// configured timeout, TLS with the platform's roots, names resolved without the
+/// addresses [`egress`] refuses.
 /// `idle_per_host` is how many kept-alive connections per receiver it pools.
 pub(crate) fn http_client(settings: &DeliverySettings, idle_per_host: usize) -> reqwest::Client {
     super::install_crypto_provider();
@@ -468,6 +482,7 @@ pub(crate) fn http_client(settings: &DeliverySettings, idle_per_host: usize) -> 
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("Roster-Webhooks/", env!("CARGO_PKG_VERSION")))
         .pool_max_idle_per_host(idle_per_host)
+        .dns_resolver(egress::GuardedResolver)
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())
 }

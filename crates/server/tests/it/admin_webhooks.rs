@@ -62,6 +62,21 @@ async fn endpoints_are_created_with_the_secret_shown_once_edited_rotated_and_del
         html.contains("value=\"ftp://example.com/x\""),
         "the value is kept"
     );
+    // The cloud metadata service is never a receiver.
+    let response = client
+        .post(
+            "/admin/t/acme/webhooks",
+            &[
+                ("csrf", &csrf),
+                ("url", "http://169.254.169.254/latest/meta-data/"),
+                ("events", "all"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("id=\"url-error\""), "{html}");
+    assert!(html.contains("cloud metadata address"), "{html}");
     let response = client
         .post(
             "/admin/t/acme/webhooks",

@@ -512,6 +512,63 @@ async fn a_test_event_reports_the_receivers_answer() {
 }
 
 #[tokio::test]
+async fn a_metadata_address_is_never_called_even_when_stored_before_the_check() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let scim = scim_with_worker(fast()).await;
+    let receiver = Receiver::start().await;
+    let (access, id, _) = endpoint(&scim, &receiver, &[]).await;
+    let webhooks = scim.app.services.webhooks();
+    // The form refuses it …
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fd00:ec2::254]/",
+        "http://[::ffff:169.254.169.254]/",
+    ] {
+        let err = EndpointForm::parse(url, "", &[], true).unwrap_err();
+        assert!(err.to_string().contains("cloud metadata"), "{url}: {err}");
+    }
+    // … and a URL already in the database (written before the check) is not called.
+    roster_entity::webhook_endpoint::ActiveModel {
+        id: Set(id.0),
+        url: Set("http://169.254.169.254/latest/meta-data/".into()),
+        ..Default::default()
+    }
+    .update(scim.app.services.db().writer())
+    .await
+    .unwrap();
+    let outcome = webhooks.send_test(&access, id).await.unwrap();
+    assert_eq!(outcome.status_code, None);
+    assert!(
+        outcome.error.as_deref().unwrap().contains("cloud metadata"),
+        "{outcome:?}"
+    );
+    scim.create_user("ada@acme.test").await;
+    let started = std::time::Instant::now();
+    let page = loop {
+        let page = webhooks
+            .deliveries(&access, id, None, None, PageSize::DEFAULT)
+            .await
+            .unwrap();
+        if page.items.first().is_some_and(|d| d.attempts > 0) {
+            break page;
+        }
+        assert!(started.elapsed() < WAIT, "no attempt recorded");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    let delivery = &page.items[0];
+    assert_eq!(delivery.last_status_code, None);
+    assert!(
+        delivery
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("cloud metadata"),
+        "{delivery:?}"
+    );
+    assert!(receiver.received().is_empty());
+}
+
+#[tokio::test]
 async fn two_nodes_deliver_each_event_once() {
     let a = scim_with_worker(fast()).await;
     let b_app = TestApp::builder()
