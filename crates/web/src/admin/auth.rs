@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::error::{AdminError, see_other};
-use super::forms::{CsrfForm, Submitted, check_origin};
+use super::forms::{CsrfForm, CsrfOnly, Submitted, check_origin};
 use super::page::{Flash, Layout, invalid, ok, redirect_with, render, when};
 use super::session::{
     Admin, SESSION_COOKIE, SignedIn, cleared_cookie, current_session, policy, session_cookie,
@@ -121,18 +121,6 @@ pub(crate) async fn login(
             error: Some(error),
         },
     )
-}
-
-#[derive(Deserialize)]
-pub(crate) struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
-impl CsrfForm for CsrfOnly {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 pub(crate) async fn logout(

@@ -52,6 +52,19 @@ pub(crate) trait CsrfForm {
     fn csrf(&self) -> &str;
 }
 
+/// A form with nothing but the CSRF token: a button (sign out, revoke, remove).
+#[derive(serde::Deserialize)]
+pub(crate) struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+impl CsrfForm for CsrfOnly {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// A state-changing form, checked as described above.
 pub(crate) struct Submitted<T> {
     pub session: CurrentSession,

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::auth::message_of;
 use super::error::AdminError;
-use super::forms::{CsrfForm, Submitted};
+use super::forms::{CsrfForm, CsrfOnly, Submitted};
 use super::page::{Flash, Layout, invalid, ok, redirect_with, when, when_opt};
 use super::session::TenantPage;
 use crate::AppState;
@@ -195,24 +195,12 @@ pub(crate) async fn confirm_remove(
     })
 }
 
-#[derive(Deserialize)]
-pub(crate) struct RemoveForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-impl CsrfForm for RemoveForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 pub(crate) async fn remove(
     req: HttpRequest,
     page: TenantPage,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    _submitted: Submitted<RemoveForm>,
+    _submitted: Submitted<CsrfOnly>,
 ) -> Result<HttpResponse, AdminError> {
     let admin = find_admin(&state, &page, &path.1).await?;
     match state

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::auth::message_of;
 use super::error::AdminError;
-use super::forms::{CsrfForm, Submitted};
+use super::forms::{CsrfForm, CsrfOnly, Submitted};
 use super::page::{Flash, Layout, invalid, ok, redirect_with, when, when_opt};
 use super::session::TenantPage;
 use super::tenants::scim_base_url;
@@ -282,23 +282,11 @@ pub(crate) async fn confirm_revoke(
     })
 }
 
-#[derive(Deserialize)]
-pub(crate) struct RevokeForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-impl CsrfForm for RevokeForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 pub(crate) async fn revoke(
     page: TenantPage,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    _submitted: Submitted<RevokeForm>,
+    _submitted: Submitted<CsrfOnly>,
 ) -> Result<HttpResponse, AdminError> {
     let token = find_token(&state, &page, &path.1).await?;
     state
