@@ -9,8 +9,9 @@
 //! node's credentials), the providers' other metadata addresses, unspecified, broadcast
 //! and multicast addresses.
 //!
-//! The check runs at three places: when an endpoint is saved (an address in the URL),
-//! before each request (an address stored before this check existed), and in the DNS
+//! The check runs at three places: when an endpoint is saved (an address in the URL;
+//! the admin form and the CLI both parse through `EndpointForm`), before each request
+//! (a backstop for a URL written to the database some other way), and in the DNS
 //! resolver of the webhook client, on every address a name resolves to — so a name
 //! that resolves, or later re-resolves, to a refused address is not called either.
 

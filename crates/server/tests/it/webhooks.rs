@@ -512,7 +512,7 @@ async fn a_test_event_reports_the_receivers_answer() {
 }
 
 #[tokio::test]
-async fn a_metadata_address_is_never_called_even_when_stored_before_the_check() {
+async fn a_metadata_address_is_never_called_even_when_written_to_the_database_directly() {
     use sea_orm::{ActiveModelTrait, ActiveValue::Set};
     let scim = scim_with_worker(fast()).await;
     let receiver = Receiver::start().await;
@@ -527,7 +527,7 @@ async fn a_metadata_address_is_never_called_even_when_stored_before_the_check() 
         let err = EndpointForm::parse(url, "", &[], true).unwrap_err();
         assert!(err.to_string().contains("cloud metadata"), "{url}: {err}");
     }
-    // … and a URL already in the database (written before the check) is not called.
+    // … and a URL written to the database some other way is not called either.
     roster_entity::webhook_endpoint::ActiveModel {
         id: Set(id.0),
         url: Set("http://169.254.169.254/latest/meta-data/".into()),
