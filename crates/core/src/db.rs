@@ -37,6 +37,15 @@ pub enum Backend {
     Postgres,
 }
 
+impl From<Backend> for sea_orm::DbBackend {
+    fn from(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => sea_orm::DbBackend::Sqlite,
+            Backend::Postgres => sea_orm::DbBackend::Postgres,
+        }
+    }
+}
+
 /// A database URL, checked for a supported scheme. Its `Debug` and `Display` hide the
 /// password so that it can be logged.
 #[derive(Clone)]
@@ -76,10 +85,7 @@ impl DatabaseUrl {
 
     /// A batch of statements for this database (see [`crate::writes`]).
     pub fn writes(&self) -> crate::writes::Writes {
-        crate::writes::Writes::new(match self.backend {
-            Backend::Sqlite => sea_orm::DbBackend::Sqlite,
-            Backend::Postgres => sea_orm::DbBackend::Postgres,
-        })
+        crate::writes::Writes::new(self.backend.into())
     }
 
     /// The URL with its secret in it, for the driver only.
@@ -284,10 +290,7 @@ impl Database {
 
     /// A batch of statements for this database (see [`crate::writes`]).
     pub fn writes(&self) -> crate::writes::Writes {
-        crate::writes::Writes::new(match self.backend {
-            Backend::Sqlite => sea_orm::DbBackend::Sqlite,
-            Backend::Postgres => sea_orm::DbBackend::Postgres,
-        })
+        crate::writes::Writes::new(self.backend.into())
     }
 
     /// The connection for reads. On SQLite it is read-only.

@@ -58,22 +58,20 @@ impl Writes {
                 Ok(conn.execute_raw(batch).await?.rows_affected())
             }
             DbBackend::Postgres if self.statements.len() > 1 => {
-                let mut sql = String::from("WITH ");
-                let mut values = Vec::new();
-                for (i, statement) in self.statements.into_iter().enumerate() {
-                    if i > 0 {
-                        sql.push_str(", ");
+                // One statement per round trip, each under PostgreSQL's limit of 65,535
+                // bound parameters.
+                let mut batch: Vec<Statement> = Vec::new();
+                let mut params = 0;
+                for statement in self.statements {
+                    let n = statement.values.as_ref().map_or(0, |v| v.0.len());
+                    if !batch.is_empty() && params + n > MAX_PG_PARAMS {
+                        run_cte(conn, std::mem::take(&mut batch)).await?;
+                        params = 0;
                     }
-                    sql.push_str(&format!("w{i} AS ("));
-                    renumber_placeholders(&statement.sql, values.len(), &mut sql);
-                    sql.push(')');
-                    if let Some(Values(v)) = statement.values {
-                        values.extend(v);
-                    }
+                    params += n;
+                    batch.push(statement);
                 }
-                sql.push_str(" SELECT 1");
-                let batch = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
-                conn.execute_raw(batch).await?;
+                run_cte(conn, batch).await?;
                 // The statement's own count is the final SELECT's; callers do not rely
                 // on it.
                 Ok(0)
@@ -87,6 +85,36 @@ impl Writes {
             }
         }
     }
+}
+
+/// Bound parameters per PostgreSQL round trip, well under the protocol's 65,535.
+const MAX_PG_PARAMS: usize = 30_000;
+
+/// Runs statements as one statement of data-modifying CTEs.
+async fn run_cte(conn: &impl ConnectionTrait, statements: Vec<Statement>) -> Result<(), DbErr> {
+    if let [_] = statements.as_slice() {
+        for statement in statements {
+            conn.execute_raw(statement).await?;
+        }
+        return Ok(());
+    }
+    let mut sql = String::from("WITH ");
+    let mut values = Vec::new();
+    for (i, statement) in statements.into_iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("w{i} AS ("));
+        renumber_placeholders(&statement.sql, values.len(), &mut sql);
+        sql.push(')');
+        if let Some(Values(v)) = statement.values {
+            values.extend(v);
+        }
+    }
+    sql.push_str(" SELECT 1");
+    let batch = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
+    conn.execute_raw(batch).await?;
+    Ok(())
 }
 
 /// Appends `sql` to `out` with every `$n` placeholder shifted by `offset`. Quoted

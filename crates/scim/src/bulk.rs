@@ -7,7 +7,7 @@
 //! [`BulkIdMap`], and calls [`substitute_bulk_ids`] on each operation's
 //! `path` and `data` before running it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -153,10 +153,11 @@ impl BulkRequest {
             )));
         }
         let mut operations: Vec<BulkOperation> = Vec::with_capacity(ops.len());
+        let mut bulk_ids: HashSet<String> = HashSet::with_capacity(ops.len());
         for (i, op) in ops.iter().enumerate() {
             let parsed = parse_operation(op).map_err(|e| op_error(i, e))?;
             if let Some(b) = &parsed.bulk_id
-                && operations.iter().any(|o| o.bulk_id.as_ref() == Some(b))
+                && !bulk_ids.insert(b.clone())
             {
                 return Err(op_error(
                     i,
@@ -175,6 +176,8 @@ impl BulkRequest {
     /// `bulkId` it references (request order otherwise), and reports those
     /// that reference an unknown `bulkId` or sit on a reference cycle.
     pub fn plan(&self) -> BulkPlan {
+        // Linear in the operations and their references: a hostile request of
+        // maxOperations operations, each full of references, costs one pass.
         let n = self.operations.len();
         let index: HashMap<&str, usize> = self
             .operations
@@ -182,31 +185,32 @@ impl BulkRequest {
             .enumerate()
             .filter_map(|(i, o)| o.bulk_id.as_deref().map(|b| (b, i)))
             .collect();
-        let mut failures = Vec::new();
+        let mut failed: HashMap<usize, ScimError> = HashMap::new();
         let mut deps: Vec<Vec<usize>> = vec![Vec::new(); n];
         for (i, op) in self.operations.iter().enumerate() {
-            let mut refs = Vec::new();
+            let mut refs = References::default();
             if let Some(id) = &op.id {
-                collect_ref(id, &mut refs);
+                refs.collect_str(id);
             }
             if let Some(d) = &op.data {
-                bulk_id_refs_into(d, &mut refs);
+                refs.collect(d);
             }
-            for r in refs {
-                match index.get(r.as_str()) {
-                    Some(&j) if !deps[i].contains(&j) => deps[i].push(j),
-                    Some(_) => {}
-                    None => {
-                        if !failures.iter().any(|(k, _)| *k == i) {
-                            failures.push((
-                                i,
-                                ScimError::new(
-                                    409,
-                                    Some(ScimType::InvalidValue),
-                                    format!("Reference to bulkId {r:?} could not be resolved"),
-                                ),
-                            ));
+            let mut seen: HashSet<usize> = HashSet::new();
+            for r in refs.in_order {
+                match index.get(r) {
+                    Some(&j) => {
+                        if seen.insert(j) {
+                            deps[i].push(j);
                         }
+                    }
+                    None => {
+                        failed.entry(i).or_insert_with(|| {
+                            ScimError::new(
+                                409,
+                                Some(ScimType::InvalidValue),
+                                format!("Reference to bulkId {r:?} could not be resolved"),
+                            )
+                        });
                     }
                 }
             }
@@ -220,13 +224,12 @@ impl BulkRequest {
                 dependents[j].push(i);
             }
         }
-        let mut ready: std::collections::BTreeSet<usize> =
-            (0..n).filter(|&i| pending[i] == 0).collect();
+        let mut ready: BTreeSet<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
         let mut order = Vec::with_capacity(n);
         while let Some(i) = ready.pop_first() {
             // An operation with an unresolvable reference is not run; its
             // dependents still are, and fail on their own missing reference.
-            if !failures.iter().any(|(k, _)| *k == i) {
+            if !failed.contains_key(&i) {
                 order.push(i);
             }
             for &d in &dependents[i] {
@@ -236,6 +239,7 @@ impl BulkRequest {
                 }
             }
         }
+        let mut failures: Vec<(usize, ScimError)> = failed.into_iter().collect();
         for (i, _) in pending.iter().enumerate().filter(|(_, p)| **p > 0) {
             failures.push((
                 i,
@@ -244,6 +248,32 @@ impl BulkRequest {
         }
         failures.sort_by_key(|(i, _)| *i);
         BulkPlan { order, failures }
+    }
+}
+
+/// The distinct `bulkId` references of one operation, in the order met.
+#[derive(Default)]
+struct References<'a> {
+    seen: HashSet<&'a str>,
+    in_order: Vec<&'a str>,
+}
+
+impl<'a> References<'a> {
+    fn collect_str(&mut self, s: &'a str) {
+        if let Some(r) = s.strip_prefix(BULK_ID_PREFIX)
+            && self.seen.insert(r)
+        {
+            self.in_order.push(r);
+        }
+    }
+
+    fn collect(&mut self, v: &'a Value) {
+        match v {
+            Value::String(s) => self.collect_str(s),
+            Value::Array(a) => a.iter().for_each(|x| self.collect(x)),
+            Value::Object(o) => o.values().for_each(|x| self.collect(x)),
+            _ => {}
+        }
     }
 }
 
@@ -327,28 +357,11 @@ fn parse_operation(v: &Value) -> Result<BulkOperation, ScimError> {
     })
 }
 
-fn collect_ref(s: &str, out: &mut Vec<String>) {
-    if let Some(r) = s.strip_prefix(BULK_ID_PREFIX)
-        && !out.iter().any(|x| x == r)
-    {
-        out.push(r.to_owned());
-    }
-}
-
-fn bulk_id_refs_into(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::String(s) => collect_ref(s, out),
-        Value::Array(a) => a.iter().for_each(|x| bulk_id_refs_into(x, out)),
-        Value::Object(o) => o.values().for_each(|x| bulk_id_refs_into(x, out)),
-        _ => {}
-    }
-}
-
-/// The bulkIds referenced (as `"bulkId:<id>"` strings) anywhere in `v`.
+/// The bulkIds referenced (as `"bulkId:<id>"` strings) anywhere in `v`, each once.
 pub fn bulk_id_refs(v: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    bulk_id_refs_into(v, &mut out);
-    out
+    let mut refs = References::default();
+    refs.collect(v);
+    refs.in_order.into_iter().map(str::to_owned).collect()
 }
 
 /// Replaces every `"bulkId:<id>"` string in `v` with the created resource's

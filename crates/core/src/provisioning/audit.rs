@@ -3,7 +3,7 @@
 //! recorded afterwards, on its own, once the failed transaction has rolled back.
 
 use roster_entity::provisioning_log;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 
 use super::{ProvisioningError, RequestContext};
 use crate::Database;
@@ -111,20 +111,6 @@ pub(crate) fn success(
     provisioning_log::Entity::insert(row(ctx, operation, resource_id, status, None))
 }
 
-/// Records a successful write; call inside the write's transaction.
-pub(crate) async fn record_success(
-    conn: &impl ConnectionTrait,
-    ctx: &RequestContext,
-    operation: Operation,
-    resource_id: Option<&str>,
-    status: u16,
-) -> Result<(), sea_orm::DbErr> {
-    row(ctx, operation, resource_id, status, None)
-        .insert(conn)
-        .await
-        .map(|_| ())
-}
-
 /// Records a failure. Best effort: a failure to record is logged, never returned (the
 /// client gets the error of its request, not ours).
 pub(crate) async fn record_failure(
@@ -142,6 +128,14 @@ pub(crate) async fn record_failure(
         ),
         ProvisioningError::Internal(err) => {
             tracing::error!(error = ?err, request.id = %ctx.request_id, "provisioning failed");
+            (
+                500,
+                None,
+                format!("internal error (request {})", ctx.request_id),
+            )
+        }
+        ProvisioningError::Stale => {
+            tracing::error!(request.id = %ctx.request_id, "a stale write escaped its retries");
             (
                 500,
                 None,

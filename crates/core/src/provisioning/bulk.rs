@@ -77,7 +77,7 @@ impl Provisioning {
                     errors += 1;
                     let scim = match err {
                         ProvisioningError::Scim(scim) => scim,
-                        ProvisioningError::Internal(_) => internal(ctx),
+                        ProvisioningError::Internal(_) | ProvisioningError::Stale => internal(ctx),
                     };
                     results.push(BulkOperationResult::failed(op, &scim));
                 }

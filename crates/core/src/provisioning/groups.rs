@@ -2,7 +2,6 @@
 //! 50,000-member group touches one row, and `excludedAttributes=members` never loads
 //! them.
 
-use futures_util::future::BoxFuture;
 use roster_entity::group;
 use roster_scim::list::ListQuery;
 use roster_scim::patch::{MembersChange, PatchRequest, apply_patch};
@@ -12,10 +11,10 @@ use roster_scim::resource::{
     render,
 };
 use roster_scim::schema::ResourceSchema;
-use roster_scim::{JsonObject, ScimError};
+use roster_scim::{JsonObject, ScimError, ScimType};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -23,14 +22,13 @@ use uuid::Uuid;
 use super::audit::{self, Operation};
 use super::columns::{GroupColumns, parse_id};
 use super::events::{self, EventType};
-use super::members::{MembershipWriter, members_of};
+use super::members::{MembershipPlan, members_of};
+use super::plan::WritePlan;
 use super::scope::TenantScope;
-use super::users::{
-    ProjectionParams, not_found, parse_doc, precondition_failed, uniqueness_conflict,
-};
-use super::{ProvResult, Provisioning, RequestContext, Resource, Written};
+use super::users::{ProjectionParams, not_found, parse_doc, precondition_failed};
+use super::{ProvResult, Provisioning, ProvisioningError, RequestContext, Resource, Written};
+use crate::Error;
 use crate::time::Timestamp;
-use crate::{Backend, Error};
 
 impl Provisioning {
     pub(crate) fn render_group(
@@ -66,7 +64,7 @@ impl Provisioning {
 
     async fn group_conflict(
         &self,
-        txn: &DatabaseTransaction,
+        conn: &impl ConnectionTrait,
         scope: TenantScope,
         cols: &GroupColumns,
         except: Option<Uuid>,
@@ -79,7 +77,7 @@ impl Provisioning {
         if let Some(except) = except {
             query = query.filter(group::Column::Id.ne(except));
         }
-        Ok(query.one(txn).await?.map(|other| {
+        Ok(query.one(conn).await?.map(|other| {
             if other.display_name_lower == cols.display_name_lower {
                 ScimError::uniqueness(format!(
                     "a group named \"{}\" already exists ({})",
@@ -93,29 +91,6 @@ impl Provisioning {
                 ))
             }
         }))
-    }
-
-    async fn load_group_for_update(
-        &self,
-        txn: &DatabaseTransaction,
-        scope: TenantScope,
-        id: Uuid,
-    ) -> ProvResult<Option<group::Model>> {
-        let mut query = scope.group(id);
-        if self.db.backend() == Backend::Postgres {
-            query = query.lock_exclusive();
-        }
-        Ok(query.one(txn).await?)
-    }
-
-    fn writer<'a>(
-        &self,
-        txn: &'a DatabaseTransaction,
-        ctx: &'a RequestContext,
-        row: &group::Model,
-        new_group: bool,
-    ) -> MembershipWriter<'a> {
-        MembershipWriter::new(txn, ctx, self.scope(ctx), row, new_group)
     }
 
     pub async fn create_group(
@@ -144,24 +119,12 @@ impl Provisioning {
         let projection = Projection::parse(schema, params.attributes, params.excluded_attributes)?;
         let (doc, member_ids) = parse_group(schema, body)?;
         let cols = GroupColumns::from_doc(&doc)?;
-        let (this, ctx, registry) = (self.clone(), ctx.clone(), registry.clone());
+        let changes = vec![MembersChange::Add(member_ids)];
         let resource = self
-            .db
-            .write(
-                move |txn: &DatabaseTransaction| -> BoxFuture<'_, ProvResult<Resource>> {
-                    Box::pin(async move {
-                        this.insert_group(
-                            txn,
-                            &ctx,
-                            registry.group(),
-                            doc,
-                            member_ids,
-                            cols,
-                            &projection,
-                        )
-                        .await
-                    })
-                },
+            .optimistic(
+                "group",
+                Self::lock_key(ctx, "group-name", &cols.display_name_lower),
+                || self.insert_group(ctx, schema, &doc, &changes, &cols, &projection),
             )
             .await?;
         Ok(Written {
@@ -170,20 +133,19 @@ impl Provisioning {
         })
     }
 
-    /// Inserts a new group with its members, events and log row.
-    #[allow(clippy::too_many_arguments)]
+    /// One attempt at inserting a new group with its members, events and log row.
     async fn insert_group(
         &self,
-        txn: &DatabaseTransaction,
         ctx: &RequestContext,
         schema: &ResourceSchema,
-        doc: JsonObject,
-        member_ids: Vec<String>,
-        cols: GroupColumns,
+        doc: &JsonObject,
+        changes: &[MembersChange],
+        cols: &GroupColumns,
         projection: &Projection,
     ) -> ProvResult<Resource> {
         let scope = self.scope(ctx);
-        if let Some(conflict) = self.group_conflict(txn, scope, &cols, None).await? {
+        let reader = self.db.reader();
+        if let Some(conflict) = self.group_conflict(reader, scope, cols, None).await? {
             return Err(conflict.into());
         }
         let now = Timestamp::now().as_micros();
@@ -193,13 +155,26 @@ impl Provisioning {
             display_name: cols.display_name.clone(),
             display_name_lower: cols.display_name_lower.clone(),
             external_id: cols.external_id.clone(),
-            doc: serde_json::to_string(&doc).map_err(|e| Error::Internal(e.to_string()))?,
+            doc: serde_json::to_string(doc).map_err(|e| Error::Internal(e.to_string()))?,
             version: 1,
             created_at: now,
             updated_at: now,
         };
-        let full = self.render_group(ctx, schema, &row, &doc, Some(&[]), &Projection::all());
-        let mut writes = self.db.writes();
+        let base = self.base_url(ctx);
+        let membership =
+            MembershipPlan::compute(reader, scope, row.id, true, changes, (schema, &base)).await?;
+        let members: Vec<Member> = membership
+            .added
+            .iter()
+            .map(|id| Member {
+                value: id.to_string(),
+                kind: MemberKind::User,
+                display: None,
+            })
+            .collect();
+        let full = self.render_group(ctx, schema, &row, doc, Some(&[]), &Projection::all());
+        let mut plan = WritePlan::new(self.db.writes(), "the group's displayName or externalId");
+        let writes = plan.writes_mut();
         writes.push(&group::Entity::insert(group::ActiveModel {
             id: Set(row.id),
             tenant_id: Set(row.tenant_id),
@@ -211,44 +186,29 @@ impl Provisioning {
             created_at: Set(row.created_at),
             updated_at: Set(row.updated_at),
         }));
+        let summary = events::group_summary(row.id, &row.display_name, row.external_id.as_deref());
         writes.push(&events::insert(
             ctx,
             EventType::GroupCreated,
             row.id,
-            &events::group_data(
-                events::group_summary(row.id, &row.display_name, row.external_id.as_deref()),
-                Some(full.body.clone()),
-            ),
+            &events::group_data(summary.clone(), Some(full.body.clone())),
         ));
-        let mut writer = self.writer(txn, ctx, &row, true);
-        writer.add(&member_ids).await?;
-        let members: Vec<Member> = member_ids
-            .iter()
-            .filter_map(|id| parse_id(id))
-            .filter_map(|id| writer.summary(&id))
-            .map(|summary| Member {
-                value: summary.id.to_string(),
-                kind: MemberKind::User,
-                display: None,
-            })
-            .collect();
-        writer.finish(&mut writes).await?;
+        membership.push_writes(ctx, scope, row.id, &summary, writes);
         writes.push(&audit::success(
             ctx,
             Operation::GroupCreate,
             Some(&full.id),
             201,
         ));
-        if let Err(err) = writes.execute(txn).await {
-            return Err(
-                match uniqueness_conflict(&err, "the group's displayName or externalId") {
-                    Some(scim) => scim.into(),
-                    None => err.into(),
-                },
-            );
+        match self.apply(plan).await {
+            Ok(()) => {}
+            // Taken meanwhile: the next attempt names the group that took it.
+            Err(ProvisioningError::Scim(err)) if err.scim_type() == Some(ScimType::Uniqueness) => {
+                return Err(ProvisioningError::Stale);
+            }
+            Err(err) => return Err(err),
         }
-
-        Ok(self.render_group(ctx, schema, &row, &doc, Some(&members), projection))
+        Ok(self.render_group(ctx, schema, &row, doc, Some(&members), projection))
     }
 
     pub async fn get_group(
@@ -328,8 +288,6 @@ impl Provisioning {
             params.attributes,
             params.excluded_attributes,
         )?;
-        let body = body.clone();
-        let schemas = registry.clone();
         let resource = self
             .update_group(
                 ctx,
@@ -338,10 +296,10 @@ impl Provisioning {
                 projection,
                 Operation::GroupReplace,
                 true,
-                registry,
-                move |old| {
+                registry.group(),
+                |old| {
                     let parsed =
-                        parse_replacement(schemas.group(), &body, old, ParseOptions::default())?;
+                        parse_replacement(registry.group(), body, old, ParseOptions::default())?;
                     Ok((
                         parsed.document,
                         vec![MembersChange::Replace(parsed.members)],
@@ -354,8 +312,9 @@ impl Provisioning {
         })
     }
 
-    /// The common part of PUT and PATCH: in one write job, lock and read the group, check
-    /// `If-Match`, compute the new document and membership changes, and write them.
+    /// The common part of PUT and PATCH: read the group on a reader, check `If-Match`,
+    /// compute the new document and membership changes, and write them guarded by the
+    /// version they were computed from — again from a fresh read if it changed.
     #[allow(clippy::too_many_arguments)]
     async fn update_group<F>(
         &self,
@@ -365,154 +324,46 @@ impl Provisioning {
         projection: Projection,
         operation: Operation,
         render: bool,
-        registry: std::sync::Arc<roster_scim::schema::SchemaRegistry>,
+        schema: &ResourceSchema,
         change: F,
     ) -> ProvResult<Option<Resource>>
     where
-        F: FnOnce(&JsonObject) -> ProvResult<(JsonObject, Vec<MembersChange>)> + Send + 'static,
+        F: Fn(&JsonObject) -> ProvResult<(JsonObject, Vec<MembersChange>)>,
     {
         let uuid = parse_id(id).ok_or_else(|| not_found("Group", id))?;
-        let (this, ctx, id) = (self.clone(), ctx.clone(), id.to_owned());
-        let if_match = if_match.map(str::to_owned);
-        self.db
-            .write(
-                move |txn: &DatabaseTransaction| -> BoxFuture<'_, ProvResult<Option<Resource>>> {
-                    Box::pin(async move {
-                        let old = this
-                            .load_group_for_update(txn, this.scope(&ctx), uuid)
-                            .await?
-                            .ok_or_else(|| not_found("Group", &id))?;
-                        if let Some(header) = &if_match
-                            && !etag_matches(header, &old.version.to_string())
-                        {
-                            return Err(precondition_failed("group").into());
-                        }
-                        let old_doc = parse_doc(&old.doc)?;
-                        let (new_doc, changes) = change(&old_doc)?;
-                        this.apply_group_update(
-                            txn,
-                            &ctx,
-                            registry.group(),
-                            &old,
-                            &old_doc,
-                            new_doc,
-                            &changes,
-                            operation,
-                            &projection,
-                            render,
-                        )
-                        .await
-                    })
+        let scope = self.scope(ctx);
+        let written = self
+            .optimistic(
+                "group",
+                Self::lock_key(ctx, "group", &uuid.to_string()),
+                || async {
+                    let old = scope
+                        .group(uuid)
+                        .one(self.db.reader())
+                        .await?
+                        .ok_or_else(|| not_found("Group", id))?;
+                    if let Some(header) = if_match
+                        && !etag_matches(header, &old.version.to_string())
+                    {
+                        return Err(precondition_failed("group").into());
+                    }
+                    let old_doc = parse_doc(&old.doc)?;
+                    let (new_doc, changes) = change(&old_doc)?;
+                    let status = if render { 200 } else { 204 };
+                    self.update_group_from(
+                        ctx, schema, &old, &old_doc, new_doc, &changes, operation, status,
+                    )
+                    .await
                 },
             )
-            .await
-    }
-
-    /// Writes a group's new document and membership changes with their events.
-    /// Returns the resource when `render` is set.
-    #[allow(clippy::too_many_arguments)]
-    async fn apply_group_update(
-        &self,
-        txn: &DatabaseTransaction,
-        ctx: &RequestContext,
-        schema: &ResourceSchema,
-        old: &group::Model,
-        old_doc: &JsonObject,
-        new_doc: JsonObject,
-        changes: &[MembersChange],
-        operation: Operation,
-        projection: &Projection,
-        render: bool,
-    ) -> ProvResult<Option<Resource>> {
-        let scope = self.scope(ctx);
-        let doc_changed = &new_doc != old_doc;
-        let mut row = old.clone();
-        if doc_changed {
-            let cols = GroupColumns::from_doc(&new_doc)?;
-            if (cols.display_name_lower != old.display_name_lower
-                || cols.external_id != old.external_id)
-                && let Some(conflict) = self.group_conflict(txn, scope, &cols, Some(old.id)).await?
-            {
-                return Err(conflict.into());
-            }
-            row.display_name = cols.display_name;
-            row.display_name_lower = cols.display_name_lower;
-            row.external_id = cols.external_id;
-            row.doc =
-                serde_json::to_string(&new_doc).map_err(|e| Error::Internal(e.to_string()))?;
-        }
-        let mut writer = self.writer(txn, ctx, &row, false);
-        let base = self.base_url(ctx);
-        for change in changes {
-            match change {
-                MembersChange::Add(ids) => writer.add(ids).await?,
-                MembersChange::Remove(ids) => writer.remove_ids(ids).await?,
-                MembersChange::RemoveAll => writer.remove_all().await?,
-                MembersChange::Replace(ids) => writer.replace(ids).await?,
-                MembersChange::RemoveMatching(filter) => {
-                    writer.remove_matching(filter, schema, &base).await?
-                }
-            }
-        }
-        let mut writes = self.db.writes();
-        if doc_changed || writer.changed() {
-            row.version = old.version + 1;
-            row.updated_at = std::cmp::max(Timestamp::now().as_micros(), old.updated_at + 1);
-            writes.push(
-                &scope
-                    .update_groups()
-                    .filter(group::Column::Id.eq(old.id))
-                    .col_expr(group::Column::Doc, Expr::value(row.doc.clone()))
-                    .col_expr(
-                        group::Column::DisplayName,
-                        Expr::value(row.display_name.clone()),
-                    )
-                    .col_expr(
-                        group::Column::DisplayNameLower,
-                        Expr::value(row.display_name_lower.clone()),
-                    )
-                    .col_expr(
-                        group::Column::ExternalId,
-                        Expr::value(row.external_id.clone()),
-                    )
-                    .col_expr(group::Column::Version, Expr::value(row.version))
-                    .col_expr(group::Column::UpdatedAt, Expr::value(row.updated_at)),
-            );
-        }
-        if doc_changed {
-            let full = self.render_group(ctx, schema, &row, &new_doc, None, &Projection::all());
-            writes.push(&events::insert(
-                ctx,
-                EventType::GroupUpdated,
-                row.id,
-                &events::group_data(
-                    events::group_summary(row.id, &row.display_name, row.external_id.as_deref()),
-                    Some(full.body),
-                ),
-            ));
-        }
-        writer.finish(&mut writes).await?;
-        let status = if render { 200 } else { 204 };
-        writes.push(&audit::success(
-            ctx,
-            operation,
-            Some(&row.id.to_string()),
-            status,
-        ));
-        if let Err(err) = writes.execute(txn).await {
-            return Err(
-                match uniqueness_conflict(&err, "the group's displayName or externalId") {
-                    Some(scim) => scim.into(),
-                    None => err.into(),
-                },
-            );
-        }
+            .await?;
         if !render {
             return Ok(None);
         }
+        let (row, doc) = written;
         let members = if projection.includes(schema, "members") {
             Some(
-                members_of(txn, scope, &[row.id])
+                members_of(self.db.reader(), scope, &[row.id])
                     .await?
                     .remove(&row.id)
                     .unwrap_or_default(),
@@ -524,10 +375,98 @@ impl Provisioning {
             ctx,
             schema,
             &row,
-            &new_doc,
+            &doc,
             members.as_deref(),
-            projection,
+            &projection,
         )))
+    }
+
+    /// One attempt at writing a group's new document and membership changes with their
+    /// events, decided on the snapshot `old`. Returns the group as written.
+    #[allow(clippy::too_many_arguments)]
+    async fn update_group_from(
+        &self,
+        ctx: &RequestContext,
+        schema: &ResourceSchema,
+        old: &group::Model,
+        old_doc: &JsonObject,
+        new_doc: JsonObject,
+        changes: &[MembersChange],
+        operation: Operation,
+        status: u16,
+    ) -> ProvResult<(group::Model, JsonObject)> {
+        let scope = self.scope(ctx);
+        let reader = self.db.reader();
+        let doc_changed = &new_doc != old_doc;
+        let mut row = old.clone();
+        if doc_changed {
+            let cols = GroupColumns::from_doc(&new_doc)?;
+            if (cols.display_name_lower != old.display_name_lower
+                || cols.external_id != old.external_id)
+                && let Some(conflict) = self
+                    .group_conflict(reader, scope, &cols, Some(old.id))
+                    .await?
+            {
+                return Err(conflict.into());
+            }
+            row.display_name = cols.display_name;
+            row.display_name_lower = cols.display_name_lower;
+            row.external_id = cols.external_id;
+            row.doc =
+                serde_json::to_string(&new_doc).map_err(|e| Error::Internal(e.to_string()))?;
+        }
+        let base = self.base_url(ctx);
+        let membership =
+            MembershipPlan::compute(reader, scope, old.id, false, changes, (schema, &base)).await?;
+        if !doc_changed && membership.is_empty() {
+            self.record_noop(ctx, operation, old.id, status).await?;
+            return Ok((row, new_doc));
+        }
+        row.version = old.version + 1;
+        row.updated_at = std::cmp::max(Timestamp::now().as_micros(), old.updated_at + 1);
+        let mut plan = WritePlan::new(self.db.writes(), "the group's displayName or externalId");
+        plan.guard_one(
+            scope
+                .update_groups()
+                .filter(group::Column::Id.eq(old.id))
+                .filter(group::Column::Version.eq(old.version))
+                .col_expr(group::Column::Doc, Expr::value(row.doc.clone()))
+                .col_expr(
+                    group::Column::DisplayName,
+                    Expr::value(row.display_name.clone()),
+                )
+                .col_expr(
+                    group::Column::DisplayNameLower,
+                    Expr::value(row.display_name_lower.clone()),
+                )
+                .col_expr(
+                    group::Column::ExternalId,
+                    Expr::value(row.external_id.clone()),
+                )
+                .col_expr(group::Column::Version, Expr::value(row.version))
+                .col_expr(group::Column::UpdatedAt, Expr::value(row.updated_at))
+                .build(self.db.backend().into()),
+        );
+        let writes = plan.writes_mut();
+        let summary = events::group_summary(row.id, &row.display_name, row.external_id.as_deref());
+        if doc_changed {
+            let full = self.render_group(ctx, schema, &row, &new_doc, None, &Projection::all());
+            writes.push(&events::insert(
+                ctx,
+                EventType::GroupUpdated,
+                row.id,
+                &events::group_data(summary.clone(), Some(full.body)),
+            ));
+        }
+        membership.push_writes(ctx, scope, row.id, &summary, writes);
+        writes.push(&audit::success(
+            ctx,
+            operation,
+            Some(&row.id.to_string()),
+            status,
+        ));
+        self.apply(plan).await?;
+        Ok((row, new_doc))
     }
 
     /// PATCH a group. Answers with the resource only when the client asked for
@@ -565,8 +504,6 @@ impl Provisioning {
         )?;
         let render = params.attributes.is_some() || params.excluded_attributes.is_some();
         let request = PatchRequest::parse(body)?;
-        let schemas = registry.clone();
-        let resource_id = id.to_owned();
         self.update_group(
             ctx,
             id,
@@ -574,9 +511,9 @@ impl Provisioning {
             projection,
             Operation::GroupPatch,
             render,
-            registry,
-            move |old| {
-                let outcome = apply_patch(schemas.group(), &resource_id, old, &request)?;
+            registry.group(),
+            |old| {
+                let outcome = apply_patch(registry.group(), id, old, &request)?;
                 Ok((outcome.document, outcome.members))
             },
         )
@@ -606,50 +543,45 @@ impl Provisioning {
     ) -> ProvResult<()> {
         let uuid = parse_id(id).ok_or_else(|| not_found("Group", id))?;
         let scope = self.scope(ctx);
-        let (this, ctx, id) = (self.clone(), ctx.clone(), id.to_owned());
-        let if_match = if_match.map(str::to_owned);
-        self.db
-            .write(
-                move |txn: &DatabaseTransaction| -> BoxFuture<'_, ProvResult<()>> {
-                    Box::pin(async move {
-                        let old = this
-                            .load_group_for_update(txn, scope, uuid)
-                            .await?
-                            .ok_or_else(|| not_found("Group", &id))?;
-                        if let Some(header) = if_match.as_deref()
-                            && !etag_matches(header, &old.version.to_string())
-                        {
-                            return Err(precondition_failed("group").into());
-                        }
-                        // Its memberships go with it (foreign key cascade); `group.deleted` says so, without
-                        // one member_removed event per member.
-                        let mut writes = this.db.writes();
-                        writes.push(&scope.delete_groups().filter(group::Column::Id.eq(uuid)));
-                        writes.push(&events::insert(
-                            &ctx,
-                            EventType::GroupDeleted,
-                            uuid,
-                            &events::group_data(
-                                events::group_summary(
-                                    uuid,
-                                    &old.display_name,
-                                    old.external_id.as_deref(),
-                                ),
-                                None,
-                            ),
-                        ));
-                        writes.push(&audit::success(
-                            &ctx,
-                            Operation::GroupDelete,
-                            Some(&id),
-                            204,
-                        ));
-                        writes.execute(txn).await?;
-                        Ok(())
-                    })
-                },
-            )
-            .await
+        self.optimistic(
+            "group",
+            Self::lock_key(ctx, "group", &uuid.to_string()),
+            || async {
+                let old = scope
+                    .group(uuid)
+                    .one(self.db.reader())
+                    .await?
+                    .ok_or_else(|| not_found("Group", id))?;
+                if let Some(header) = if_match
+                    && !etag_matches(header, &old.version.to_string())
+                {
+                    return Err(precondition_failed("group").into());
+                }
+                // Its memberships go with it (foreign key cascade); `group.deleted` says so,
+                // without one member_removed event per member.
+                let mut plan = WritePlan::new(self.db.writes(), "");
+                plan.guard_one(
+                    scope
+                        .delete_groups()
+                        .filter(group::Column::Id.eq(uuid))
+                        .filter(group::Column::Version.eq(old.version))
+                        .build(self.db.backend().into()),
+                );
+                let writes = plan.writes_mut();
+                writes.push(&events::insert(
+                    ctx,
+                    EventType::GroupDeleted,
+                    uuid,
+                    &events::group_data(
+                        events::group_summary(uuid, &old.display_name, old.external_id.as_deref()),
+                        None,
+                    ),
+                ));
+                writes.push(&audit::success(ctx, Operation::GroupDelete, Some(id), 204));
+                self.apply(plan).await
+            },
+        )
+        .await
     }
 
     pub async fn list_groups(&self, ctx: &RequestContext, query: &ListQuery) -> ProvResult<Value> {

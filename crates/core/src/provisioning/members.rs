@@ -1,23 +1,25 @@
-//! Group membership: reading members for rendering, and applying a PATCH's or PUT's
-//! membership changes as rows and events (see [`MembershipWriter`]).
+//! Group membership: reading members for rendering, and turning a PATCH's or PUT's
+//! membership changes into rows and events (see [`MembershipPlan`]).
 
 use std::collections::{HashMap, HashSet};
 
 use roster_entity::{event, group_member, user};
 use roster_scim::filter::Filter;
+use roster_scim::patch::MembersChange;
 use roster_scim::resource::{Member, MemberKind};
 use roster_scim::schema::ResourceSchema;
 use roster_scim::{AttrPath, JsonObject, ScimError};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::columns::parse_id;
 use super::events::{self, EventType, UserSummary};
+use super::plan::EVENT_ROWS_PER_STATEMENT;
 use super::scope::TenantScope;
 use super::{ProvResult, RequestContext};
 use crate::time::Timestamp;
@@ -112,7 +114,7 @@ async fn user_summaries(
 async fn resolve_members(
     conn: &impl ConnectionTrait,
     scope: TenantScope,
-    ids: &[String],
+    ids: &[&str],
 ) -> ProvResult<(Vec<Uuid>, HashMap<Uuid, UserSummary>)> {
     let mut uuids = Vec::with_capacity(ids.len());
     let mut seen = HashSet::with_capacity(ids.len());
@@ -123,7 +125,7 @@ async fn resolve_members(
         }
     }
     let summaries = user_summaries(conn, scope, &uuids).await?;
-    if let Some(missing) = uuids.iter().find(|id| !summaries.contains_key(id)) {
+    if let Some(missing) = uuids.iter().find(|id| !summaries.contains_key(*id)) {
         return Err(unknown_member(&missing.to_string()).into());
     }
     Ok((uuids, summaries))
@@ -164,238 +166,144 @@ async fn current_members(
     Ok(out)
 }
 
-/// Membership changes to one group within a transaction. Reads what it needs as the
-/// operations go (so a PATCH's operations see each other's effects), keeps the result in
-/// memory, and emits the row changes and one event per member added or removed into the
-/// write's statements at the end.
-pub(crate) struct MembershipWriter<'a> {
-    txn: &'a DatabaseTransaction,
-    ctx: &'a RequestContext,
-    scope: TenantScope,
-    group_id: Uuid,
-    group_summary: Value,
-    /// Membership as stored when first looked at.
-    initial: HashMap<Uuid, bool>,
-    /// Membership after the operations so far.
-    current: HashMap<Uuid, bool>,
-    all_loaded: bool,
+/// How many filtered member removals a request may carry whose filter is not a plain
+/// `value eq "…"` (each is evaluated against every member of the group).
+pub(crate) const MAX_MEMBER_FILTERS: usize = 10;
+
+/// A group's membership change, decided on a snapshot read on a reader: who joins, who
+/// leaves, and their summaries for the events. Applying it is a few inserts and deletes;
+/// the caller guards it with the group's version, which every membership change bumps.
+#[derive(Debug, Default)]
+pub(crate) struct MembershipPlan {
+    pub added: Vec<Uuid>,
+    pub removed: Vec<Uuid>,
     summaries: HashMap<Uuid, UserSummary>,
-    events: Vec<(EventType, Uuid)>,
 }
 
-impl<'a> MembershipWriter<'a> {
-    /// A writer for `group`; `new_group` means it has no members yet (nothing to read).
-    pub(crate) fn new(
-        txn: &'a DatabaseTransaction,
-        ctx: &'a RequestContext,
+impl MembershipPlan {
+    /// Folds `changes` (in order: later operations see earlier ones' effects) over the
+    /// group's stored membership. Only the members the changes mention are read, unless a
+    /// change needs them all (remove all, replace, a filtered removal). Linear in the
+    /// changes and in what is read.
+    pub(crate) async fn compute(
+        conn: &impl ConnectionTrait,
         scope: TenantScope,
-        group: &roster_entity::group::Model,
+        group_id: Uuid,
         new_group: bool,
-    ) -> Self {
-        Self {
-            txn,
-            ctx,
-            scope,
-            group_id: group.id,
-            group_summary: events::group_summary(
-                group.id,
-                &group.display_name,
-                group.external_id.as_deref(),
-            ),
-            initial: HashMap::new(),
-            current: HashMap::new(),
-            all_loaded: new_group,
-            summaries: HashMap::new(),
-            events: Vec::new(),
+        changes: &[MembersChange],
+        member_schema: (&ResourceSchema, &str),
+    ) -> ProvResult<Self> {
+        if changes.is_empty() {
+            return Ok(Self::default());
         }
-    }
-
-    /// A user met while resolving member ids.
-    pub(crate) fn summary(&self, id: &Uuid) -> Option<&UserSummary> {
-        self.summaries.get(id)
-    }
-    pub(crate) fn changed(&self) -> bool {
-        !self.events.is_empty()
-    }
-
-    async fn know(&mut self, ids: &[Uuid]) -> ProvResult<()> {
-        if self.all_loaded {
-            return Ok(());
-        }
-        let unknown: Vec<Uuid> = ids
+        let filters = changes
             .iter()
-            .filter(|id| !self.initial.contains_key(id))
+            .filter(|c| matches!(c, MembersChange::RemoveMatching(_)))
+            .count();
+        if filters > MAX_MEMBER_FILTERS {
+            return Err(ScimError::invalid_value(format!(
+                "a request may remove members by at most {MAX_MEMBER_FILTERS} filters other than \
+                 `value eq \"…\"`; this one has {filters}"
+            ))
+            .into());
+        }
+        // Every id a client wants in the group must be a user of this tenant.
+        let mut wanted: Vec<&str> = Vec::new();
+        for change in changes {
+            if let MembersChange::Add(ids) | MembersChange::Replace(ids) = change {
+                wanted.extend(ids.iter().map(String::as_str));
+            }
+        }
+        let (_, mut summaries) = resolve_members(conn, scope, &wanted).await?;
+
+        let needs_all = !new_group
+            && changes.iter().any(|c| {
+                matches!(
+                    c,
+                    MembersChange::RemoveAll
+                        | MembersChange::Replace(_)
+                        | MembersChange::RemoveMatching(_)
+                )
+            });
+        let initial: HashSet<Uuid> = if new_group {
+            HashSet::new()
+        } else if needs_all {
+            current_members(conn, scope, group_id, None).await?
+        } else {
+            let mut mentioned: HashSet<Uuid> = HashSet::new();
+            for change in changes {
+                if let MembersChange::Add(ids) | MembersChange::Remove(ids) = change {
+                    mentioned.extend(ids.iter().filter_map(|id| parse_id(id)));
+                }
+            }
+            let mentioned: Vec<Uuid> = mentioned.into_iter().collect();
+            current_members(conn, scope, group_id, Some(&mentioned)).await?
+        };
+
+        let mut state = initial.clone();
+        for change in changes {
+            match change {
+                MembersChange::Add(ids) => {
+                    state.extend(ids.iter().filter_map(|id| parse_id(id)));
+                }
+                // Removing someone who is not a member is not an error (Entra removes by
+                // value, and may repeat itself).
+                MembersChange::Remove(ids) => {
+                    for id in ids.iter().filter_map(|id| parse_id(id)) {
+                        state.remove(&id);
+                    }
+                }
+                MembersChange::RemoveAll => state.clear(),
+                MembersChange::Replace(ids) => {
+                    state = ids.iter().filter_map(|id| parse_id(id)).collect();
+                }
+                MembersChange::RemoveMatching(filter) => {
+                    let gone = matching(&state, filter, member_schema);
+                    if gone.is_empty() {
+                        return Err(ScimError::no_target("no member matches the filter").into());
+                    }
+                    for id in gone {
+                        state.remove(&id);
+                    }
+                }
+            }
+        }
+        let mut added: Vec<Uuid> = state.difference(&initial).copied().collect();
+        let mut removed: Vec<Uuid> = initial.difference(&state).copied().collect();
+        added.sort_unstable();
+        removed.sort_unstable();
+        let unknown: Vec<Uuid> = removed
+            .iter()
+            .filter(|id| !summaries.contains_key(id))
             .copied()
             .collect();
-        if unknown.is_empty() {
-            return Ok(());
-        }
-        let present = current_members(self.txn, self.scope, self.group_id, Some(&unknown)).await?;
-        for id in unknown {
-            let member = present.contains(&id);
-            self.initial.insert(id, member);
-            self.current.entry(id).or_insert(member);
-        }
-        Ok(())
+        summaries.extend(user_summaries(conn, scope, &unknown).await?);
+        Ok(Self {
+            added,
+            removed,
+            summaries,
+        })
     }
 
-    async fn know_all(&mut self) -> ProvResult<()> {
-        if self.all_loaded {
-            return Ok(());
-        }
-        // Ids already known keep their state; every stored member not yet known joins.
-        let present = current_members(self.txn, self.scope, self.group_id, None).await?;
-        for id in present {
-            self.initial.entry(id).or_insert(true);
-            self.current.entry(id).or_insert(true);
-        }
-        self.all_loaded = true;
-        Ok(())
+    pub(crate) fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty()
     }
 
-    fn is_member(&self, id: &Uuid) -> bool {
-        self.current.get(id).copied().unwrap_or(false)
-    }
-
-    /// Records a change of `id`'s membership; its stored state was read before (by
-    /// `know` or `know_all`: once everything is loaded, an unknown id is a non-member).
-    fn set(&mut self, id: Uuid, member: bool) {
-        self.initial.entry(id).or_insert(false);
-        self.current.insert(id, member);
-        let kind = if member {
-            EventType::GroupMemberAdded
-        } else {
-            EventType::GroupMemberRemoved
-        };
-        self.events.push((kind, id));
-    }
-
-    pub(crate) async fn add(&mut self, ids: &[String]) -> ProvResult<()> {
-        let (uuids, summaries) = resolve_members(self.txn, self.scope, ids).await?;
-        self.summaries.extend(summaries);
-        self.know(&uuids).await?;
-        for id in uuids {
-            if !self.is_member(&id) {
-                self.set(id, true);
-            }
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn remove_ids(&mut self, ids: &[String]) -> ProvResult<()> {
-        // Removing someone who is not a member is not an error (Entra removes by value,
-        // and may repeat itself).
-        let uuids: Vec<Uuid> = ids.iter().filter_map(|id| parse_id(id)).collect();
-        self.know(&uuids).await?;
-        for id in uuids {
-            if self.is_member(&id) {
-                self.set(id, false);
-            }
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn remove_all(&mut self) -> ProvResult<()> {
-        self.know_all().await?;
-        let members: Vec<Uuid> = self
-            .current
-            .iter()
-            .filter(|(_, member)| **member)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in members {
-            self.set(id, false);
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn replace(&mut self, ids: &[String]) -> ProvResult<()> {
-        let (wanted, summaries) = resolve_members(self.txn, self.scope, ids).await?;
-        self.summaries.extend(summaries);
-        self.know_all().await?;
-        let wanted_set: HashSet<Uuid> = wanted.iter().copied().collect();
-        let gone: Vec<Uuid> = self
-            .current
-            .iter()
-            .filter(|(id, member)| **member && !wanted_set.contains(id))
-            .map(|(id, _)| *id)
-            .collect();
-        for id in gone {
-            self.set(id, false);
-        }
-        for id in wanted {
-            if !self.is_member(&id) {
-                self.set(id, true);
-            }
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn remove_matching(
-        &mut self,
-        filter: &Filter,
-        schema: &ResourceSchema,
-        base: &str,
-    ) -> ProvResult<()> {
-        let members = members_of(self.txn, self.scope, &[self.group_id]).await?;
-        let wrapped = Filter::ValuePath {
-            path: AttrPath::new("members"),
-            filter: Box::new(filter.clone()),
-        };
-        let mut gone = Vec::new();
-        for member in members.get(&self.group_id).into_iter().flatten() {
-            let Some(id) = parse_id(&member.value) else {
-                continue;
-            };
-            if !self.current.get(&id).copied().unwrap_or(true) {
-                continue;
-            }
-            let mut element = JsonObject::new();
-            element.insert("value".into(), member.value.clone().into());
-            element.insert("type".into(), "User".into());
-            element.insert(
-                "$ref".into(),
-                format!("{base}/Users/{}", member.value).into(),
-            );
-            if let Some(display) = &member.display {
-                element.insert("display".into(), display.clone().into());
-            }
-            let mut probe = JsonObject::new();
-            probe.insert("members".into(), Value::Array(vec![Value::Object(element)]));
-            if wrapped.matches(&probe, schema) {
-                gone.push(id);
-            }
-        }
-        if gone.is_empty() {
-            return Err(ScimError::no_target("no member matches the filter").into());
-        }
-        self.know(&gone).await?;
-        for id in gone {
-            self.set(id, false);
-        }
-        Ok(())
-    }
-
-    /// Adds the membership rows and events to `writes`.
-    pub(crate) async fn finish(mut self, writes: &mut Writes) -> ProvResult<()> {
-        let added: Vec<Uuid> = self
-            .current
-            .iter()
-            .filter(|(id, member)| **member && !self.initial.get(id).copied().unwrap_or(false))
-            .map(|(id, _)| *id)
-            .collect();
-        let removed: Vec<Uuid> = self
-            .current
-            .iter()
-            .filter(|(id, member)| !**member && self.initial.get(id).copied().unwrap_or(false))
-            .map(|(id, _)| *id)
-            .collect();
+    /// The membership rows and one event per member added or removed.
+    pub(crate) fn push_writes(
+        &self,
+        ctx: &RequestContext,
+        scope: TenantScope,
+        group_id: Uuid,
+        group_summary: &Value,
+        writes: &mut Writes,
+    ) {
         let now = Timestamp::now().as_micros();
-        for chunk in added.chunks(CHUNK) {
+        for chunk in self.added.chunks(CHUNK) {
             let rows = chunk.iter().map(|user_id| group_member::ActiveModel {
-                group_id: Set(self.group_id),
+                group_id: Set(group_id),
                 user_id: Set(*user_id),
-                tenant_id: Set(self.scope.tenant_uuid()),
+                tenant_id: Set(scope.tenant_uuid()),
                 created_at: Set(now),
             });
             writes.push(
@@ -409,42 +317,64 @@ impl<'a> MembershipWriter<'a> {
                 ),
             );
         }
-        for chunk in removed.chunks(CHUNK) {
+        for chunk in self.removed.chunks(CHUNK) {
             writes.push(
-                &self
-                    .scope
+                &scope
                     .delete_members()
-                    .filter(group_member::Column::GroupId.eq(self.group_id))
+                    .filter(group_member::Column::GroupId.eq(group_id))
                     .filter(group_member::Column::UserId.is_in(chunk.iter().copied())),
             );
         }
-        let missing: Vec<Uuid> = self
-            .events
+        let added = self
+            .added
             .iter()
-            .map(|(_, id)| *id)
-            .filter(|id| !self.summaries.contains_key(id))
-            .collect();
-        if !missing.is_empty() {
-            let found = user_summaries(self.txn, self.scope, &missing).await?;
-            self.summaries.extend(found);
-        }
-        let rows: Vec<event::ActiveModel> = self
-            .events
+            .map(|id| (EventType::GroupMemberAdded, id));
+        let removed = self
+            .removed
             .iter()
+            .map(|id| (EventType::GroupMemberRemoved, id));
+        let rows: Vec<event::ActiveModel> = added
+            .chain(removed)
             .filter_map(|(kind, id)| {
                 self.summaries.get(id).map(|summary| {
                     events::row(
-                        self.ctx,
-                        *kind,
-                        self.group_id,
-                        &events::membership_data(&self.group_summary, summary),
+                        ctx,
+                        kind,
+                        group_id,
+                        &events::membership_data(group_summary, summary),
                     )
                 })
             })
             .collect();
-        for chunk in rows.chunks(CHUNK / 2) {
+        for chunk in rows.chunks(EVENT_ROWS_PER_STATEMENT) {
             writes.push(&event::Entity::insert_many(chunk.to_vec()));
         }
-        Ok(())
     }
+}
+
+/// The members among `state` that a filter over the member sub-attributes (`value`,
+/// `type`, `display`, `$ref`) selects. Each member is probed once.
+fn matching(
+    state: &HashSet<Uuid>,
+    filter: &Filter,
+    (schema, base): (&ResourceSchema, &str),
+) -> Vec<Uuid> {
+    let wrapped = Filter::ValuePath {
+        path: AttrPath::new("members"),
+        filter: Box::new(filter.clone()),
+    };
+    let mut probe = JsonObject::new();
+    let mut gone = Vec::new();
+    for id in state {
+        let value = id.to_string();
+        let mut element = JsonObject::new();
+        element.insert("$ref".into(), format!("{base}/Users/{value}").into());
+        element.insert("value".into(), value.into());
+        element.insert("type".into(), "User".into());
+        probe.insert("members".into(), Value::Array(vec![Value::Object(element)]));
+        if wrapped.matches(&probe, schema) {
+            gone.push(*id);
+        }
+    }
+    gone
 }

@@ -17,6 +17,7 @@ mod groups;
 mod list;
 mod members;
 mod notifications;
+mod plan;
 mod policy;
 mod query;
 mod scope;
@@ -97,6 +98,10 @@ pub enum ProvisioningError {
     Scim(#[from] ScimError),
     #[error("internal error")]
     Internal(#[from] crate::Error),
+    /// The snapshot a write was computed from changed before it was applied. Never
+    /// leaves the service: [`Provisioning::optimistic`] computes the request again.
+    #[error("the resource changed while the request was applied")]
+    Stale,
 }
 
 impl From<DbErr> for ProvisioningError {
@@ -161,6 +166,7 @@ pub struct Provisioning {
     db: Database,
     settings: Arc<ScimSettings>,
     rules: RulesCache,
+    locks: plan::ResourceLocks,
 }
 
 impl Provisioning {
@@ -169,6 +175,7 @@ impl Provisioning {
             db,
             settings: Arc::new(settings),
             rules,
+            locks: plan::ResourceLocks::default(),
         }
     }
 
@@ -189,6 +196,11 @@ impl Provisioning {
 
     fn scope(&self, ctx: &RequestContext) -> TenantScope {
         TenantScope::new(ctx.tenant_id)
+    }
+
+    /// The key of one resource for [`plan::ResourceLocks`].
+    fn lock_key(ctx: &RequestContext, kind: &str, id: &str) -> String {
+        format!("{}/{kind}/{id}", ctx.tenant_id.0)
     }
 
     fn base_url(&self, ctx: &RequestContext) -> String {

@@ -28,6 +28,7 @@ fn internal(err: super::ProvisioningError) -> Error {
     match err {
         super::ProvisioningError::Internal(err) => err,
         super::ProvisioningError::Scim(err) => Error::Internal(err.to_string()),
+        super::ProvisioningError::Stale => Error::Internal("a stale write escaped".to_owned()),
     }
 }
 

@@ -7,14 +7,14 @@ use roster_scim::projection::Projection;
 use roster_scim::resource::{Member, StoredResource, render};
 use roster_scim::schema::ROSTER_USER_URN;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryTrait};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::audit::{self, Operation};
 use super::columns::UserColumns;
 use super::events::{self, EventType, UserSummary};
-use super::users::uniqueness_conflict;
+use super::plan::WritePlan;
 use super::{ProvResult, Provisioning, RequestContext, Resource};
 use crate::Error;
 use crate::rules::{Hosts, NotificationMatrix, TenantRules};
@@ -38,6 +38,9 @@ pub(super) fn hosts_json(rules: &TenantRules, stored: Option<&str>) -> Value {
         .collect();
     json!({ "locations": locations, "kiosks": kiosks })
 }
+
+/// Email rows per insert statement: 6 values each, well under every driver's limit.
+const EMAIL_ROWS_PER_STATEMENT: usize = 100;
 
 /// A new version of an existing user, to store.
 pub(super) struct UserChange<'a> {
@@ -128,17 +131,17 @@ impl Provisioning {
         }
     }
 
-    /// Stores a new version of an existing user with its event and log row, in one
-    /// round trip. The notification settings are never touched: the identity provider
-    /// does not own them.
-    pub(super) async fn store_user_change(
+    /// Prepares a new version of an existing user with its event and log row: the
+    /// update is guarded by the version it was computed from, so it applies only to
+    /// that version. The notification settings are never touched: the identity
+    /// provider does not own them.
+    pub(super) fn prepare_user_change(
         &self,
-        txn: &DatabaseTransaction,
         ctx: &RequestContext,
         rules: &TenantRules,
         change: UserChange<'_>,
         projection: &Projection,
-    ) -> ProvResult<Resource> {
+    ) -> ProvResult<(WritePlan, Resource)> {
         let UserChange {
             old,
             old_doc,
@@ -166,11 +169,12 @@ impl Provisioning {
             row.hosts = hosts.to_stored();
         }
 
-        let mut writes = self.db.writes();
-        writes.push(
-            &scope
+        let mut plan = WritePlan::new(self.db.writes(), "userName or externalId");
+        plan.guard_one(
+            scope
                 .update_users()
                 .filter(user::Column::Id.eq(old.id))
+                .filter(user::Column::Version.eq(old.version))
                 .col_expr(user::Column::Doc, Expr::value(row.doc.clone()))
                 .col_expr(user::Column::Version, Expr::value(row.version))
                 .col_expr(user::Column::UpdatedAt, Expr::value(row.updated_at))
@@ -196,17 +200,19 @@ impl Provisioning {
                     Expr::value(row.primary_email_lower.clone()),
                 )
                 .col_expr(user::Column::Active, Expr::value(row.active))
-                .col_expr(user::Column::Hosts, Expr::value(row.hosts.clone())),
+                .col_expr(user::Column::Hosts, Expr::value(row.hosts.clone()))
+                .build(self.db.backend().into()),
         );
+        let writes = plan.writes_mut();
         let old_cols = UserColumns::from_doc(old_doc).ok();
         if old_cols.as_ref().map(|c| &c.emails) != Some(&cols.emails) {
             // Upsert the new list by position, then drop the positions past its end: the
             // two touch different rows, so they may share one statement (PostgreSQL runs
             // the parts of a statement in no set order).
             let emails = cols.email_rows(ctx.tenant_id, old.id);
-            if !emails.is_empty() {
+            for chunk in emails.chunks(EMAIL_ROWS_PER_STATEMENT) {
                 writes.push(
-                    &roster_entity::user_email::Entity::insert_many(emails).on_conflict(
+                    &roster_entity::user_email::Entity::insert_many(chunk.to_vec()).on_conflict(
                         OnConflict::columns([
                             roster_entity::user_email::Column::UserId,
                             roster_entity::user_email::Column::Position,
@@ -237,34 +243,27 @@ impl Provisioning {
         );
         writes.push(&events::insert(ctx, kind, row.id, &data));
         writes.push(&audit::success(ctx, operation, Some(&full.id), status));
-        if let Err(err) = writes.execute(txn).await {
-            return Err(match uniqueness_conflict(&err, "userName or externalId") {
-                Some(scim) => scim.into(),
-                None => err.into(),
-            });
-        }
-        Ok(if *projection == Projection::all() {
+        let resource = if *projection == Projection::all() {
             full
         } else {
             self.render_user(ctx, rules, &row, &new_doc, groups, projection)
-        })
+        };
+        Ok((plan, resource))
     }
 
-    /// Inserts a new user — with a copy of the tenant's notification defaults and its
-    /// host assignments — and its emails, event and log row in one round trip. A
-    /// `uniqueness` error when a unique index refused it (another user took the name
+    /// Prepares a new user — with a copy of the tenant's notification defaults and its
+    /// host assignments — and its emails, event and log row. Applying it fails with
+    /// `uniqueness` when a unique index refuses it (another user took the name
     /// meanwhile).
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn insert_user(
+    pub(super) fn prepare_user_insert(
         &self,
-        txn: &DatabaseTransaction,
         ctx: &RequestContext,
         rules: &TenantRules,
         doc: &JsonObject,
         cols: &UserColumns,
         hosts: &Hosts,
         projection: &Projection,
-    ) -> ProvResult<Resource> {
+    ) -> ProvResult<(WritePlan, Resource)> {
         let now = Timestamp::now().as_micros();
         let notifications =
             (!rules.catalogue.is_empty()).then(|| rules.default_notifications().to_stored());
@@ -292,7 +291,8 @@ impl Provisioning {
             Some(hosts_json(rules, row.hosts.as_deref())),
         );
 
-        let mut writes = self.db.writes();
+        let mut plan = WritePlan::new(self.db.writes(), "userName or externalId");
+        let writes = plan.writes_mut();
         writes.push(&user::Entity::insert(user::ActiveModel {
             id: Set(row.id),
             tenant_id: Set(row.tenant_id),
@@ -311,8 +311,10 @@ impl Provisioning {
             hosts: Set(row.hosts.clone()),
         }));
         let emails = cols.email_rows(ctx.tenant_id, row.id);
-        if !emails.is_empty() {
-            writes.push(&roster_entity::user_email::Entity::insert_many(emails));
+        for chunk in emails.chunks(EMAIL_ROWS_PER_STATEMENT) {
+            writes.push(&roster_entity::user_email::Entity::insert_many(
+                chunk.to_vec(),
+            ));
         }
         writes.push(&events::insert(ctx, EventType::UserCreated, row.id, &data));
         writes.push(&audit::success(
@@ -321,18 +323,12 @@ impl Provisioning {
             Some(&full.id),
             201,
         ));
-        match writes.execute(txn).await {
-            Ok(_) => {}
-            Err(err) if uniqueness_conflict(&err, "").is_some() => {
-                return Err(Self::conflict_error(cols, None).into());
-            }
-            Err(err) => return Err(err.into()),
-        }
-        Ok(if *projection == Projection::all() {
+        let resource = if *projection == Projection::all() {
             full
         } else {
             self.render_user(ctx, rules, &row, doc, None, projection)
-        })
+        };
+        Ok((plan, resource))
     }
 }
 

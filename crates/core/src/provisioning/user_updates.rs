@@ -3,20 +3,20 @@
 //! Rules never block a deactivation or a deletion (only the tenant's allowed actions
 //! and a token's domain scope do): a user leaving must always be able to leave.
 
-use futures_util::future::BoxFuture;
 use roster_entity::{group, group_member, user};
 use roster_scim::JsonObject;
 use roster_scim::patch::{PatchRequest, apply_patch};
 use roster_scim::projection::Projection;
 use roster_scim::resource::{Member, ParseOptions, etag_matches, parse_replacement};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::audit::{self, Operation};
 use super::columns::{UserColumns, parse_id};
 use super::events::{self, EventType, UserSummary};
+use super::plan::{EVENT_ROWS_PER_STATEMENT, WritePlan};
 use super::policy;
 use super::user_store::{UserChange, without_active};
 use super::users::{ProjectionParams, groups_of, not_found, parse_doc, precondition_failed};
@@ -70,73 +70,64 @@ impl Provisioning {
         let rules = self.rules(ctx.tenant_id).await?;
         let schema = rules.registry.user();
         let projection = Projection::parse(schema, params.attributes, params.excluded_attributes)?;
-        // Parsed before the write job, which should hold the writer only for the work
-        // that needs the stored user.
         let change = match update {
             Update::Patch(body) => Change::Patch(PatchRequest::parse(body)?),
-            Update::Replace(body) => Change::Replace(body.clone()),
+            Update::Replace(body) => Change::Replace(body),
         };
         let uuid = parse_id(id).ok_or_else(|| not_found("User", id))?;
         let scope = self.scope(ctx);
-        // The user's groups, for the event's document: read before the write job so the
-        // writer is not held waiting for them.
-        let groups = groups_of(self.db.reader(), scope, &[uuid])
-            .await?
-            .remove(&uuid);
-        let (this, ctx, id) = (self.clone(), ctx.clone(), id.to_owned());
-        let if_match = if_match.map(str::to_owned);
-        self.db
-            .write(
-                move |txn: &DatabaseTransaction| -> BoxFuture<'_, ProvResult<Resource>> {
-                    Box::pin(async move {
-                        let schema = rules.registry.user();
-                        let old = this
-                            .load_user_for_update(txn, scope, uuid)
-                            .await?
-                            .ok_or_else(|| not_found("User", &id))?;
-                        if let Some(header) = &if_match
-                            && !etag_matches(header, &old.version.to_string())
-                        {
-                            return Err(precondition_failed("user").into());
-                        }
-                        let old_doc = parse_doc(&old.doc)?;
-                        let (new_doc, operation) = match &change {
-                            Change::Patch(request) => (
-                                apply_patch(schema, &id, &old_doc, request)?.document,
-                                Operation::UserPatch,
-                            ),
-                            Change::Replace(body) => (
-                                parse_replacement(schema, body, &old_doc, ParseOptions::default())?
-                                    .document,
-                                Operation::UserReplace,
-                            ),
-                        };
-                        this.apply_user_update(
-                            txn,
-                            &ctx,
-                            &rules,
-                            &old,
-                            &old_doc,
-                            new_doc,
-                            groups.as_deref(),
-                            operation,
-                            &projection,
-                        )
-                        .await
-                    })
-                },
-            )
-            .await
+        self.optimistic(
+            "user",
+            Self::lock_key(ctx, "user", &uuid.to_string()),
+            || async {
+                let reader = self.db.reader();
+                let old = scope
+                    .user(uuid)
+                    .one(reader)
+                    .await?
+                    .ok_or_else(|| not_found("User", id))?;
+                if let Some(header) = if_match
+                    && !etag_matches(header, &old.version.to_string())
+                {
+                    return Err(precondition_failed("user").into());
+                }
+                let old_doc = parse_doc(&old.doc)?;
+                let (new_doc, operation) = match &change {
+                    Change::Patch(request) => (
+                        apply_patch(schema, id, &old_doc, request)?.document,
+                        Operation::UserPatch,
+                    ),
+                    Change::Replace(body) => (
+                        parse_replacement(schema, body, &old_doc, ParseOptions::default())?
+                            .document,
+                        Operation::UserReplace,
+                    ),
+                };
+                let groups = groups_of(reader, scope, &[uuid]).await?.remove(&uuid);
+                self.update_user_from(
+                    ctx,
+                    &rules,
+                    &old,
+                    &old_doc,
+                    new_doc,
+                    groups.as_deref(),
+                    operation,
+                    &projection,
+                )
+                .await
+            },
+        )
+        .await
     }
 
     /// Writes a replaced or patched user (or, when nothing changed, only its log row),
     /// after the tenant's rules: allowed actions and token scope always; trusted domains
     /// when the identity changes; the location mapping when its inputs change. A user
-    /// left inactive is never held back by domains or mapping.
+    /// left inactive is never held back by domains or mapping. Everything is decided
+    /// here, on the snapshot `old`; the write applies only to that version.
     #[allow(clippy::too_many_arguments)]
-    async fn apply_user_update(
+    async fn update_user_from(
         &self,
-        txn: &DatabaseTransaction,
         ctx: &RequestContext,
         rules: &TenantRules,
         old: &user::Model,
@@ -149,7 +140,7 @@ impl Provisioning {
         let scope = self.scope(ctx);
         if &new_doc == old_doc {
             // A no-op update writes no event and keeps the version.
-            audit::record_success(txn, ctx, operation, Some(&old.id.to_string()), 200).await?;
+            self.record_noop(ctx, operation, old.id, 200).await?;
             return Ok(self.render_user(ctx, rules, old, old_doc, groups, projection));
         }
         let schema = rules.registry.user();
@@ -182,14 +173,13 @@ impl Provisioning {
             cols.user_name_lower != old.user_name_lower || cols.external_id != old.external_id;
         if identity_changed
             && let Some(other) = self
-                .conflicts(txn, scope, &cols, Some(old.id))
+                .conflicts(self.db.reader(), scope, &cols, Some(old.id))
                 .await?
                 .first()
         {
             return Err(Self::conflict_error(&cols, Some(other)).into());
         }
-        self.store_user_change(
-            txn,
+        let (plan, resource) = self.prepare_user_change(
             ctx,
             rules,
             UserChange {
@@ -203,8 +193,9 @@ impl Provisioning {
                 status: 200,
             },
             projection,
-        )
-        .await
+        )?;
+        self.apply(plan).await?;
+        Ok(resource)
     }
 
     pub async fn delete_user(
@@ -230,26 +221,20 @@ impl Provisioning {
     ) -> ProvResult<()> {
         let rules = self.rules(ctx.tenant_id).await?;
         let uuid = parse_id(id).ok_or_else(|| not_found("User", id))?;
-        let (this, ctx, id) = (self.clone(), ctx.clone(), id.to_owned());
-        let if_match = if_match.map(str::to_owned);
-        self.db
-            .write(
-                move |txn: &DatabaseTransaction| -> BoxFuture<'_, ProvResult<()>> {
-                    Box::pin(async move {
-                        this.delete_user_in(txn, &ctx, &rules, &id, uuid, if_match.as_deref())
-                            .await
-                    })
-                },
-            )
-            .await
+        self.optimistic(
+            "user",
+            Self::lock_key(ctx, "user", &uuid.to_string()),
+            || self.delete_user_once(ctx, &rules, id, uuid, if_match),
+        )
+        .await
     }
 
-    /// The delete job: the user, its memberships (with member_removed events and new
-    /// group versions), its `user.deleted` event and log row — or, with "deactivate and
-    /// keep", a deactivation.
-    async fn delete_user_in(
+    /// One attempt at a DELETE: the user, its memberships (with member_removed events and
+    /// new group versions), its `user.deleted` event and log row — or, with "deactivate
+    /// and keep", a deactivation. Guarded by the user's version and by its memberships
+    /// being exactly those read.
+    async fn delete_user_once(
         &self,
-        txn: &DatabaseTransaction,
         ctx: &RequestContext,
         rules: &TenantRules,
         id: &str,
@@ -257,8 +242,10 @@ impl Provisioning {
         if_match: Option<&str>,
     ) -> ProvResult<()> {
         let scope = self.scope(ctx);
-        let old = self
-            .load_user_for_update(txn, scope, uuid)
+        let reader = self.db.reader();
+        let old = scope
+            .user(uuid)
+            .one(reader)
             .await?
             .ok_or_else(|| not_found("User", id))?;
         if let Some(header) = if_match
@@ -271,13 +258,11 @@ impl Provisioning {
             policy::check_token_scope(rules, ctx, &old_cols)?;
         }
         if rules.settings.delete_mode == DeleteMode::Deactivate {
-            return self
-                .deactivate_instead(txn, ctx, rules, &old, &old_doc)
-                .await;
+            return self.deactivate_instead(ctx, rules, &old, &old_doc).await;
         }
         let summary = UserSummary::from_row(&old);
-        // The memberships go with the user (foreign key cascade); the groups change too,
-        // so each gets a new version and a member_removed event.
+        // The memberships go with the user; the groups change too, so each gets a new
+        // version and a member_removed event. The guard proves they are still these.
         let memberships: Vec<(Uuid, String, Option<String>)> = scope
             .groups()
             .select_only()
@@ -287,9 +272,28 @@ impl Provisioning {
             .inner_join(group_member::Entity)
             .filter(group_member::Column::UserId.eq(uuid))
             .into_tuple()
-            .all(txn)
+            .all(reader)
             .await?;
-        let mut writes = self.db.writes();
+        let backend: DbBackend = self.db.backend().into();
+        let mut plan = WritePlan::new(self.db.writes(), "");
+        plan.guard_returns(
+            backend.build(
+                Query::delete()
+                    .from_table(group_member::Entity)
+                    .and_where(Expr::col(group_member::Column::TenantId).eq(scope.tenant_uuid()))
+                    .and_where(Expr::col(group_member::Column::UserId).eq(uuid))
+                    .returning_col(group_member::Column::GroupId),
+            ),
+            memberships.iter().map(|m| m.0.to_string()).collect(),
+        );
+        plan.guard_one(
+            scope
+                .delete_users()
+                .filter(user::Column::Id.eq(uuid))
+                .filter(user::Column::Version.eq(old.version))
+                .build(backend),
+        );
+        let writes = plan.writes_mut();
         if !memberships.is_empty() {
             let now = Timestamp::now().as_micros();
             writes.push(
@@ -314,9 +318,10 @@ impl Provisioning {
                     )
                 })
                 .collect();
-            writes.push(&roster_entity::event::Entity::insert_many(rows));
+            for chunk in rows.chunks(EVENT_ROWS_PER_STATEMENT) {
+                writes.push(&roster_entity::event::Entity::insert_many(chunk.to_vec()));
+            }
         }
-        writes.push(&scope.delete_users().filter(user::Column::Id.eq(uuid)));
         writes.push(&events::insert(
             ctx,
             EventType::UserDeleted,
@@ -324,31 +329,28 @@ impl Provisioning {
             &events::user_data(&summary, None, None),
         ));
         writes.push(&audit::success(ctx, Operation::UserDelete, Some(id), 204));
-        writes.execute(txn).await?;
-        Ok(())
+        self.apply(plan).await
     }
 
     /// DELETE with "deactivate and keep": the user stays, inactive, with a
     /// `user.deactivated` event (or, already inactive, only the log row).
     async fn deactivate_instead(
         &self,
-        txn: &DatabaseTransaction,
         ctx: &RequestContext,
         rules: &TenantRules,
         old: &user::Model,
         old_doc: &JsonObject,
     ) -> ProvResult<()> {
-        let id = old.id.to_string();
         if !old.active {
-            audit::record_success(txn, ctx, Operation::UserDelete, Some(&id), 204).await?;
-            return Ok(());
+            return self
+                .record_noop(ctx, Operation::UserDelete, old.id, 204)
+                .await;
         }
         let mut new_doc = old_doc.clone();
         new_doc.insert("active".into(), Value::Bool(false));
         let cols = UserColumns::from_doc(&new_doc)?;
-        let groups = groups_of(txn, self.scope(ctx), &[old.id]).await?;
-        self.store_user_change(
-            txn,
+        let groups = groups_of(self.db.reader(), self.scope(ctx), &[old.id]).await?;
+        let (plan, _) = self.prepare_user_change(
             ctx,
             rules,
             UserChange {
@@ -362,15 +364,14 @@ impl Provisioning {
                 status: 204,
             },
             &Projection::all(),
-        )
-        .await?;
-        Ok(())
+        )?;
+        self.apply(plan).await
     }
 }
 
-/// A PUT's body or a PATCH's parsed operations, owned by the write job.
-enum Change {
-    Replace(Value),
+/// A PUT's body or a PATCH's parsed operations.
+enum Change<'a> {
+    Replace(&'a Value),
     Patch(PatchRequest),
 }
 

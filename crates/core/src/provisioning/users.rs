@@ -3,14 +3,13 @@
 
 use std::collections::HashMap;
 
-use futures_util::future::BoxFuture;
 use roster_entity::{group, group_member, user};
 use roster_scim::list::ListQuery;
 use roster_scim::projection::Projection;
 use roster_scim::resource::{Member, MemberKind, parse_user};
 use roster_scim::{JsonObject, ScimError, ScimType};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QuerySelect};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -20,9 +19,9 @@ use super::policy;
 use super::scope::TenantScope;
 use super::user_store::UserChange;
 use super::{ProvResult, Provisioning, ProvisioningError, RequestContext, Resource, Written};
+use crate::Error;
 use crate::error::is_unique_violation;
 use crate::rules::ExistingUser;
-use crate::{Backend, Error};
 
 /// `attributes` / `excludedAttributes` as the client sent them.
 #[derive(Clone, Copy, Debug, Default)]
@@ -128,19 +127,6 @@ impl Provisioning {
         }
     }
 
-    pub(super) async fn load_user_for_update(
-        &self,
-        txn: &DatabaseTransaction,
-        scope: TenantScope,
-        id: Uuid,
-    ) -> ProvResult<Option<user::Model>> {
-        let mut query = scope.user(id);
-        if self.db.backend() == Backend::Postgres {
-            query = query.lock_exclusive();
-        }
-        Ok(query.one(txn).await?)
-    }
-
     pub async fn create_user(
         &self,
         ctx: &RequestContext,
@@ -175,90 +161,86 @@ impl Provisioning {
         let hosts = policy::hosts_for(&rules, schema, &doc)?;
         let scope = self.scope(ctx);
 
-        // The common case — a new user — costs the writer only its inserts: the check for
-        // an existing user runs on a reader, outside the write transaction. If another
-        // request takes the name in between, the unique index refuses the insert and the
-        // exact path below decides.
-        if self
-            .conflicts(self.db.reader(), scope, &cols, None)
-            .await?
-            .is_empty()
-        {
-            let (this, ctx, rules) = (self.clone(), ctx.clone(), rules.clone());
-            let (doc, cols, hosts, projection) =
-                (doc.clone(), cols.clone(), hosts.clone(), projection.clone());
-            let inserted = self
-                .db
-                .write(
-                    move |txn: &DatabaseTransaction| -> BoxFuture<'_, ProvResult<Resource>> {
-                        Box::pin(async move {
-                            this.insert_user(txn, &ctx, &rules, &doc, &cols, &hosts, &projection)
-                                .await
-                        })
-                    },
-                )
-                .await;
-            match inserted {
-                Ok(resource) => {
-                    return Ok(Written {
-                        resource,
-                        created: true,
-                    });
-                }
-                Err(ProvisioningError::Scim(err))
-                    if err.scim_type() == Some(ScimType::Uniqueness) => {}
-                Err(err) => return Err(err),
-            }
-        }
-
-        let (this, job_ctx) = (self.clone(), ctx.clone());
+        // Everything is decided on a reader, outside the write transaction: the common
+        // case — a new user — costs the writer only its inserts. If another request
+        // takes the name in between, the unique index refuses the insert and the next
+        // attempt finds that user; a reactivation or override is guarded by the version
+        // it was computed from.
         let resource = self
-            .db
-            .write(
-                move |txn: &DatabaseTransaction| -> BoxFuture<'_, ProvResult<Resource>> {
-                    Box::pin(async move {
-                        let ctx = &job_ctx;
-                        let scope = this.scope(ctx);
-                        let existing = this.conflicts(txn, scope, &cols, None).await?;
-                        match existing.as_slice() {
-                            [] => {
-                                this.insert_user(txn, ctx, &rules, &doc, &cols, &hosts, &projection)
-                                    .await
-                            }
-                            // Okta re-assigns a deactivated user with a new POST: reactivate
-                            // and update the same user rather than refuse. With "override",
-                            // an active user is updated the same way. Either way the answer
-                            // is 201 with the existing id.
-                            [previous]
-                                if !previous.active
-                                    || rules.settings.existing_user == ExistingUser::Override =>
-                            {
-                                let old_doc = parse_doc(&previous.doc)?;
-                                if let Ok(old_cols) = UserColumns::from_doc(&old_doc) {
-                                    policy::check_token_scope(&rules, ctx, &old_cols)?;
+            .optimistic(
+                "user",
+                Self::lock_key(ctx, "user-name", &cols.user_name_lower),
+                || async {
+                    let existing = self.conflicts(self.db.reader(), scope, &cols, None).await?;
+                    match existing.as_slice() {
+                        [] => {
+                            let (plan, resource) = self.prepare_user_insert(
+                                ctx,
+                                &rules,
+                                &doc,
+                                &cols,
+                                &hosts,
+                                &projection,
+                            )?;
+                            match self.apply(plan).await {
+                                Ok(()) => Ok(resource),
+                                // Taken meanwhile: look again.
+                                Err(ProvisioningError::Scim(err))
+                                    if err.scim_type() == Some(ScimType::Uniqueness) =>
+                                {
+                                    Err(ProvisioningError::Stale)
                                 }
-                                let groups = groups_of(txn, scope, &[previous.id]).await?;
-                                this.store_user_change(
-                                    txn,
+                                Err(err) => Err(err),
+                            }
+                        }
+                        // Okta re-assigns a deactivated user with a new POST: reactivate and
+                        // update the same user rather than refuse. With "override", an active
+                        // user is updated the same way. Either way the answer is 201 with the
+                        // existing id.
+                        [previous]
+                            if !previous.active
+                                || rules.settings.existing_user == ExistingUser::Override =>
+                        {
+                            let old_doc = parse_doc(&previous.doc)?;
+                            if let Ok(old_cols) = UserColumns::from_doc(&old_doc) {
+                                policy::check_token_scope(&rules, ctx, &old_cols)?;
+                            }
+                            if old_doc == doc {
+                                // Already exactly this user: nothing to write but the log.
+                                let groups =
+                                    groups_of(self.db.reader(), scope, &[previous.id]).await?;
+                                self.record_noop(ctx, Operation::UserCreate, previous.id, 201)
+                                    .await?;
+                                return Ok(self.render_user(
                                     ctx,
                                     &rules,
-                                    UserChange {
-                                        old: previous,
-                                        old_doc: &old_doc,
-                                        new_doc: doc,
-                                        cols,
-                                        groups: groups.get(&previous.id).map(Vec::as_slice),
-                                        hosts: Some(hosts),
-                                        operation: Operation::UserCreate,
-                                        status: 201,
-                                    },
+                                    previous,
+                                    &old_doc,
+                                    groups.get(&previous.id).map(Vec::as_slice),
                                     &projection,
-                                )
-                                .await
+                                ));
                             }
-                            [other, ..] => Err(Self::conflict_error(&cols, Some(other)).into()),
+                            let groups = groups_of(self.db.reader(), scope, &[previous.id]).await?;
+                            let (plan, resource) = self.prepare_user_change(
+                                ctx,
+                                &rules,
+                                UserChange {
+                                    old: previous,
+                                    old_doc: &old_doc,
+                                    new_doc: doc.clone(),
+                                    cols: cols.clone(),
+                                    groups: groups.get(&previous.id).map(Vec::as_slice),
+                                    hosts: Some(hosts.clone()),
+                                    operation: Operation::UserCreate,
+                                    status: 201,
+                                },
+                                &projection,
+                            )?;
+                            self.apply(plan).await?;
+                            Ok(resource)
                         }
-                    })
+                        [other, ..] => Err(Self::conflict_error(&cols, Some(other)).into()),
+                    }
                 },
             )
             .await?;

@@ -181,3 +181,30 @@ fn response_shape() {
         ]})
     );
 }
+
+#[test]
+fn references_are_counted_once_and_unknown_ones_fail_the_operation() {
+    let many: Vec<serde_json::Value> = (0..20_000)
+        .map(|i| json!(format!("bulkId:r{}", i % 7)))
+        .chain(std::iter::once(json!("bulkId:u")))
+        .collect();
+    let body = json!({"Operations": [
+        {"method": "POST", "path": "/Users", "bulkId": "u", "data": {"userName": "a"}},
+        {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"displayName": "g", "members": many}},
+        {"method": "POST", "path": "/Groups", "bulkId": "h", "data": {"displayName": "h", "members": [{"value": "bulkId:u"}, {"value": "bulkId:u"}]}}
+    ]});
+    let request = BulkRequest::parse(&body, 10, LIMITS).unwrap();
+    assert_eq!(
+        bulk_id_refs(&request.operations[2].data.clone().unwrap()),
+        vec!["u"]
+    );
+    let plan = request.plan();
+    assert_eq!(plan.order, vec![0, 2]);
+    assert_eq!(plan.failures.len(), 1);
+    assert_eq!(plan.failures[0].0, 1);
+    assert!(
+        plan.failures[0].1.detail().contains("\"r0\""),
+        "{}",
+        plan.failures[0].1.detail()
+    );
+}

@@ -125,6 +125,11 @@ pub struct PatchOperation {
     pub value: Option<Value>,
 }
 
+/// Operations one PATCH request may carry. Identity providers send a handful (Entra's
+/// attribute updates, Okta's membership changes); a bound keeps one request's work
+/// proportionate to what it may cost the others.
+pub const MAX_OPERATIONS: usize = 1000;
+
 /// A parsed PatchOp message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PatchRequest {
@@ -162,6 +167,13 @@ impl PatchRequest {
             })?;
         if ops.is_empty() {
             return Err(ScimError::invalid_syntax("\"Operations\" is empty"));
+        }
+        if ops.len() > MAX_OPERATIONS {
+            return Err(ScimError::invalid_value(format!(
+                "a PATCH request may carry at most {MAX_OPERATIONS} operations; this one has {}. \
+                 Send the changes in several requests.",
+                ops.len()
+            )));
         }
         let operations = ops
             .iter()

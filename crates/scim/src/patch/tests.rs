@@ -606,3 +606,22 @@ fn extension_value_may_echo_its_schemas() {
     .unwrap_err();
     assert_eq!(err.scim_type(), Some(crate::ScimType::InvalidPath));
 }
+
+#[test]
+fn a_request_carries_at_most_max_operations() {
+    let one = json!({"op": "replace", "path": "title", "value": "x"});
+    let at_bound = json!({"Operations": vec![one.clone(); MAX_OPERATIONS]});
+    assert_eq!(
+        PatchRequest::parse(&at_bound).unwrap().operations.len(),
+        MAX_OPERATIONS
+    );
+    let past = json!({"Operations": vec![one; MAX_OPERATIONS + 1]});
+    let err = PatchRequest::parse(&past).unwrap_err();
+    assert_eq!(err.status(), 400);
+    assert_eq!(err.scim_type(), Some(ScimType::InvalidValue));
+    assert!(
+        err.detail().contains("at most 1000 operations"),
+        "{}",
+        err.detail()
+    );
+}

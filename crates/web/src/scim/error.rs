@@ -72,7 +72,7 @@ impl ScimHttpError {
         match err {
             ProvisioningError::Scim(err) => Self::new(err),
             // The cause was logged where it was recorded (provisioning audit).
-            ProvisioningError::Internal(_) => Self::internal(request_id),
+            ProvisioningError::Internal(_) | ProvisioningError::Stale => Self::internal(request_id),
         }
     }
 }

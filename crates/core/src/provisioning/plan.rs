@@ -1,0 +1,248 @@
+//! Optimistic writes: every SCIM change is computed from a snapshot read on a reader —
+//! parsing, PATCH application, rules, membership arithmetic, rendering — and the write
+//! job that holds the (on SQLite, shared) writer only applies the precomputed
+//! statements, after *guards* that prove the snapshot is still current: the resource's
+//! `version` unchanged (`UPDATE … WHERE version = <read>` affects one row), or a set of
+//! rows exactly as read. A guard that fails rolls the job back and the whole request is
+//! computed again from a fresh snapshot ([`Provisioning::optimistic`]).
+//!
+//! So no request holds the writer for longer than its own statements take, and on
+//! both databases every read-modify-write of a user or group is version-checked: two
+//! concurrent writers of one resource never both succeed from the same version.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::time::Duration;
+
+use roster_scim::ScimError;
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement};
+
+use super::users::uniqueness_conflict;
+use super::{ProvResult, Provisioning, ProvisioningError};
+use crate::error::is_foreign_key_violation;
+use crate::writes::Writes;
+
+/// Event rows per insert statement (9 values each): well under every driver's limit.
+pub(crate) const EVENT_ROWS_PER_STATEMENT: usize = 200;
+
+/// Attempts of one request before it gives up with 503: each retry means another
+/// request changed the same resource in between.
+const MAX_ATTEMPTS: u32 = 8;
+
+/// What proves a snapshot still current, checked in the write job before its writes.
+#[derive(Debug)]
+enum Guard {
+    /// The statement (an `UPDATE`/`DELETE` carrying `version = <read>`) changes exactly
+    /// one row.
+    AffectsOne(Statement),
+    /// The statement (a `DELETE … RETURNING <id>`) returns exactly these ids, as text.
+    Returns(Statement, HashSet<String>),
+}
+
+/// The statements of one write, with their guards, ready for the write job.
+#[derive(Debug)]
+pub(crate) struct WritePlan {
+    guards: Vec<Guard>,
+    writes: Writes,
+    /// What a unique-index violation means here ("userName or externalId").
+    unique: &'static str,
+}
+
+impl WritePlan {
+    pub(crate) fn new(writes: Writes, unique: &'static str) -> Self {
+        Self {
+            guards: Vec::new(),
+            writes,
+            unique,
+        }
+    }
+
+    /// Guards the plan with a statement that must change exactly one row.
+    pub(crate) fn guard_one(&mut self, statement: Statement) {
+        self.guards.push(Guard::AffectsOne(statement));
+    }
+
+    /// Guards the plan with a statement that must return exactly `expected`.
+    pub(crate) fn guard_returns(&mut self, statement: Statement, expected: HashSet<String>) {
+        self.guards.push(Guard::Returns(statement, expected));
+    }
+
+    pub(crate) fn writes_mut(&mut self) -> &mut Writes {
+        &mut self.writes
+    }
+
+    /// Runs the guards, then the writes. A failed guard is [`ProvisioningError::Stale`]
+    /// (the caller's transaction rolls back what ran); a unique index refusing a row is
+    /// `uniqueness`.
+    pub(crate) async fn apply(self, txn: &DatabaseTransaction) -> ProvResult<()> {
+        let unique = self.unique;
+        let map = |err: sea_orm::DbErr| -> ProvisioningError {
+            if is_foreign_key_violation(&err) {
+                // A row it refers to (a member's user) went away since the snapshot.
+                return ProvisioningError::Stale;
+            }
+            match uniqueness_conflict(&err, unique) {
+                Some(scim) => scim.into(),
+                None => err.into(),
+            }
+        };
+        for guard in self.guards {
+            match guard {
+                Guard::AffectsOne(statement) => {
+                    if txn
+                        .execute_raw(statement)
+                        .await
+                        .map_err(map)?
+                        .rows_affected()
+                        != 1
+                    {
+                        return Err(ProvisioningError::Stale);
+                    }
+                }
+                Guard::Returns(statement, expected) => {
+                    let rows = txn.query_all_raw(statement).await.map_err(map)?;
+                    let mut got = HashSet::with_capacity(rows.len());
+                    for row in rows {
+                        got.insert(returned_id(&row)?);
+                    }
+                    if got != expected {
+                        return Err(ProvisioningError::Stale);
+                    }
+                }
+            }
+        }
+        self.writes.execute(txn).await.map_err(map)?;
+        Ok(())
+    }
+}
+
+/// The first column of a `RETURNING` row as text (a UUID column reads as `Uuid` on
+/// PostgreSQL and as text on SQLite).
+fn returned_id(row: &sea_orm::QueryResult) -> ProvResult<String> {
+    if let Ok(id) = row.try_get_by_index::<uuid::Uuid>(0) {
+        return Ok(id.to_string());
+    }
+    Ok(row.try_get_by_index::<String>(0)?)
+}
+
+impl Provisioning {
+    /// Applies `plan` in a write job: on SQLite a savepoint of the next group commit, on
+    /// PostgreSQL a transaction of its own.
+    pub(crate) async fn apply(&self, plan: WritePlan) -> ProvResult<()> {
+        self.db
+            .write(move |txn: &DatabaseTransaction| Box::pin(plan.apply(txn)))
+            .await
+    }
+
+    /// Runs `attempt` — read a snapshot, compute, apply with guards — until it is not
+    /// stale, taking this node's turn at `key` (the resource) first. Gives up with 503
+    /// after [`MAX_ATTEMPTS`] (the resource is being changed faster than this request
+    /// can be applied; the client retries).
+    pub(crate) async fn optimistic<T, F, Fut>(
+        &self,
+        what: &str,
+        key: String,
+        mut attempt: F,
+    ) -> ProvResult<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = ProvResult<T>>,
+    {
+        let _turn = self.locks.turn(key).await;
+        for n in 0..MAX_ATTEMPTS {
+            match attempt().await {
+                Err(ProvisioningError::Stale) => {
+                    if n >= 2 {
+                        // Several writers of one resource: spread the next tries out.
+                        let jitter = u64::from(crate::crypto::random_bytes::<1>()[0]) % 8;
+                        tokio::time::sleep(Duration::from_millis(u64::from(n) * 2 + jitter)).await;
+                    }
+                }
+                other => return other,
+            }
+        }
+        Err(ScimError::new(
+            503,
+            None,
+            format!(
+                "the {what} was changed by other requests while this one was applied; try again"
+            ),
+        )
+        .into())
+    }
+}
+
+impl Provisioning {
+    /// A write that changed nothing still leaves its log row (and nothing else).
+    pub(crate) async fn record_noop(
+        &self,
+        ctx: &super::RequestContext,
+        operation: super::Operation,
+        id: uuid::Uuid,
+        status: u16,
+    ) -> ProvResult<()> {
+        let mut plan = WritePlan::new(self.db.writes(), "");
+        plan.writes_mut().push(&super::audit::success(
+            ctx,
+            operation,
+            Some(&id.to_string()),
+            status,
+        ));
+        self.apply(plan).await
+    }
+}
+
+/// Writers of one resource on this node take turns: without this, N concurrent writers
+/// of one user would all compute from one version and N − 1 of them start again, and
+/// again. (Across nodes, the version guard alone decides; a retry there is rare.)
+/// Entries live only while a writer holds or awaits them.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ResourceLocks {
+    held: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, LockEntry>>>,
+}
+
+type LockEntry = std::sync::Arc<tokio::sync::Mutex<()>>;
+
+/// A turn at writing one resource; the next writer goes when it is dropped.
+pub(crate) struct ResourceTurn {
+    key: String,
+    locks: ResourceLocks,
+    entry: Option<LockEntry>,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl ResourceLocks {
+    /// Waits for the turn at `key` (e.g. `<tenant>/user/<id>`).
+    pub(crate) async fn turn(&self, key: String) -> ResourceTurn {
+        let entry = {
+            let mut held = self
+                .held
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            held.entry(key.clone()).or_default().clone()
+        };
+        let guard = entry.clone().lock_owned().await;
+        ResourceTurn {
+            key,
+            locks: self.clone(),
+            entry: Some(entry),
+            guard: Some(guard),
+        }
+    }
+}
+
+impl Drop for ResourceTurn {
+    fn drop(&mut self) {
+        self.guard.take();
+        let entry = self.entry.take();
+        let mut held = self
+            .locks
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The map's reference and ours: nobody else holds or awaits this key.
+        if entry.is_some_and(|e| std::sync::Arc::strong_count(&e) == 2) {
+            held.remove(&self.key);
+        }
+    }
+}
