@@ -17,6 +17,27 @@ use crate::schema::{AttrType, AttributeDef, Mutability};
 /// A JSON object, the shape of every SCIM document this crate handles.
 pub type JsonObject = Map<String, Value>;
 
+/// Refuses a document holding the NUL character (U+0000) in any string or key: no
+/// database stores it in text (PostgreSQL refuses it outright), so it is a clear 400
+/// here rather than a failure deep in a write.
+pub fn reject_nul(v: &Value) -> Result<(), crate::ScimError> {
+    // Recursion is bounded: serde_json refuses documents nested deeper than 128.
+    fn walk(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(items) => items.iter().any(walk),
+            Value::Object(o) => o.iter().any(|(k, x)| k.contains('\0') || walk(x)),
+            _ => false,
+        }
+    }
+    if walk(v) {
+        return Err(crate::ScimError::invalid_value(
+            "the request holds the NUL character (U+0000), which cannot be stored; remove it",
+        ));
+    }
+    Ok(())
+}
+
 /// Case-insensitive key lookup: exact match first (normalised documents use
 /// canonical names, so this is the common case), then a scan without allocating.
 pub fn get_ci<'a>(obj: &'a JsonObject, key: &str) -> Option<&'a Value> {

@@ -24,6 +24,30 @@ fn bounded<'a>(name: &str, value: Option<&'a str>) -> Result<Option<&'a str>, Sc
     }
 }
 
+/// Values one multi-valued attribute may hold (emails, phone numbers, addresses, roles,
+/// entitlements, a custom attribute…). Real profiles hold a handful; a bound keeps one
+/// user's write proportionate, and under every database driver's limits.
+pub(crate) const MAX_VALUES: usize = 100;
+
+/// Refuses a document with a multi-valued attribute (at any depth) of more than
+/// [`MAX_VALUES`] values.
+pub(crate) fn check_value_counts(doc: &JsonObject) -> Result<(), ScimError> {
+    fn walk(name: &str, value: &serde_json::Value) -> Result<(), ScimError> {
+        match value {
+            serde_json::Value::Array(items) if items.len() > MAX_VALUES => {
+                Err(ScimError::invalid_value(format!(
+                    "{name} holds {} values; at most {MAX_VALUES} are accepted",
+                    items.len()
+                )))
+            }
+            serde_json::Value::Array(items) => items.iter().try_for_each(|x| walk(name, x)),
+            serde_json::Value::Object(o) => o.iter().try_for_each(|(k, x)| walk(k, x)),
+            _ => Ok(()),
+        }
+    }
+    doc.iter().try_for_each(|(k, v)| walk(k, v))
+}
+
 /// The indexed columns of a user.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct UserColumns {
@@ -46,6 +70,7 @@ pub(crate) struct EmailColumns {
 
 impl UserColumns {
     pub(crate) fn from_doc(doc: &JsonObject) -> Result<Self, ScimError> {
+        check_value_counts(doc)?;
         let view = UserView::new(doc);
         let user_name = bounded("userName", view.user_name())?
             .ok_or_else(|| ScimError::invalid_value("userName is required"))?;
@@ -114,6 +139,7 @@ pub(crate) struct GroupColumns {
 
 impl GroupColumns {
     pub(crate) fn from_doc(doc: &JsonObject) -> Result<Self, ScimError> {
+        check_value_counts(doc)?;
         let view = GroupView::new(doc);
         let display_name = bounded("displayName", view.display_name())?
             .ok_or_else(|| ScimError::invalid_value("displayName is required"))?;

@@ -139,6 +139,35 @@ async fn users_page_with_groups(
     Ok((total, rows))
 }
 
+/// Rows the evaluator may look at for one request. Filters and sorts that SQL does not
+/// decide are evaluated on at most this many candidates; past it the request is
+/// refused rather than the tenant loaded into memory.
+const MAX_EVALUATED: u64 = 5_000;
+
+/// The candidates of an in-memory evaluation, or `tooMany` when there are more than
+/// [`MAX_EVALUATED`].
+async fn bounded_candidates<E>(
+    select: Select<E>,
+    conn: &impl ConnectionTrait,
+    what: &str,
+) -> ProvResult<Vec<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+{
+    let rows = select.limit(MAX_EVALUATED + 1).all(conn).await?;
+    if rows.len() as u64 > MAX_EVALUATED {
+        return Err(roster_scim::ScimError::too_many(format!(
+            "this filter or sortBy is not answered by an index, and more than {MAX_EVALUATED} \
+             {what} would have to be examined; narrow it with an indexed attribute (id, \
+             userName, externalId, displayName, emails.value, active, meta.created, \
+             meta.lastModified) or sort by one"
+        ))
+        .into());
+    }
+    Ok(rows)
+}
+
 fn mentions(filter: Option<&Filter>, attribute: &str) -> bool {
     filter.is_some_and(|f| f.to_string().to_ascii_lowercase().contains(attribute))
 }
@@ -228,7 +257,8 @@ impl Provisioning {
         if let Sql::Exact(cond) | Sql::Superset(cond) = &plan.sql {
             select = select.filter(cond.clone());
         }
-        let rows = select.order_by_asc(user::Column::Id).all(reader).await?;
+        let rows =
+            bounded_candidates(select.order_by_asc(user::Column::Id), reader, "users").await?;
         let need_groups = mentions(query.filter.as_ref(), "groups")
             || query
                 .sort_by
@@ -322,7 +352,8 @@ impl Provisioning {
         if let Sql::Exact(cond) | Sql::Superset(cond) = &plan.sql {
             select = select.filter(cond.clone());
         }
-        let rows = select.order_by_asc(group::Column::Id).all(reader).await?;
+        let rows =
+            bounded_candidates(select.order_by_asc(group::Column::Id), reader, "groups").await?;
         let need_members = wants_members
             || mentions(query.filter.as_ref(), "members")
             || query

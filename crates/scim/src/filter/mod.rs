@@ -201,6 +201,12 @@ impl Filter {
 
     /// Parses with explicit limits.
     pub fn parse_with(src: &str, limits: FilterLimits) -> Result<Self, ScimError> {
+        if let Some(at) = src.find('\0') {
+            return Err(ScimError::invalid_filter(format!(
+                "the NUL character (U+0000) at position {at} cannot be compared with anything \
+                 stored; remove it"
+            )));
+        }
         parser::parse(src, limits)
     }
 

@@ -28,6 +28,17 @@ fn list_query(req: &HttpRequest) -> Result<(ListQuery, u64), ApiError> {
     let query = web::Query::<ListQuery>::from_query(req.query_string())
         .map_err(|err| ApiError::bad_request(format!("the query string is not valid: {err}")))?
         .into_inner();
+    for (name, value) in [
+        ("email", &query.email),
+        ("userName", &query.user_name),
+        ("location", &query.location),
+    ] {
+        if value.as_deref().is_some_and(|v| v.contains('\0')) {
+            return Err(ApiError::bad_request(format!(
+                "{name}: the NUL character (U+0000) cannot match anything stored"
+            )));
+        }
+    }
     let limit = parse_limit(
         query.limit.as_deref(),
         DIRECTORY_DEFAULT_LIMIT,

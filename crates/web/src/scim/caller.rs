@@ -123,9 +123,11 @@ impl RawBody {
                 "the request body is empty; a JSON object is required",
             ));
         }
-        serde_json::from_slice(bytes).map_err(|err| {
+        let value: Value = serde_json::from_slice(bytes).map_err(|err| {
             ScimError::invalid_syntax(format!("the request body is not valid JSON: {err}"))
-        })
+        })?;
+        roster_scim::value::reject_nul(&value)?;
+        Ok(value)
     }
 }
 
