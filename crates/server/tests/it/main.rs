@@ -10,6 +10,7 @@ mod admin_rules;
 mod admin_support;
 mod admin_webhooks;
 mod api;
+mod attacks;
 mod binary;
 mod compose;
 mod health;

@@ -1,0 +1,4 @@
+//! Issue 11's attacks, reproduced as an attacker would, each asserting the fixed
+//! behaviour (docs/security.md names the test of each control).
+
+mod metrics_cardinality;
