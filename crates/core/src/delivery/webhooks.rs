@@ -152,7 +152,7 @@ impl WebhookEndpoint {
     /// The endpoint as shown; `keyring` opens the secret for its hint.
     fn of(row: webhook_endpoint::Model, keyring: &Keyring) -> Self {
         let now = Timestamp::now();
-        let secret_hint = match keyring.open(&row.secret, &secret_context(row.id)) {
+        let secret_hint = match open_secret(keyring, &row.secret, row.id) {
             Ok(secret) => {
                 secret
                     .expose_secret()
@@ -186,6 +186,22 @@ impl WebhookEndpoint {
     }
 }
 
+/// Opens a stored signing secret. A value in clear (`whsec_…`) is used as it is: rows that
+/// a node of an earlier version wrote during a rolling upgrade, until the next start or
+/// `roster secrets rotate` seals them (see [`super::at_rest`]).
+pub(crate) fn open_secret(
+    keyring: &Keyring,
+    stored: &str,
+    endpoint_id: Uuid,
+) -> std::result::Result<SecretString, OpenError> {
+    match keyring.open(stored, &secret_context(endpoint_id)) {
+        Err(OpenError::Plaintext) if stored.starts_with(SECRET_PREFIX) => {
+            Ok(SecretString::from(stored.to_owned()))
+        }
+        opened => opened,
+    }
+}
+
 /// What a sealed signing secret is bound to: its endpoint, so that a value copied to
 /// another row does not open there.
 pub(crate) fn secret_context(endpoint_id: Uuid) -> Vec<u8> {
@@ -201,12 +217,11 @@ pub(crate) fn signing_secrets(
     row: &webhook_endpoint::Model,
     now: i64,
 ) -> std::result::Result<Vec<SecretString>, CannotSign> {
-    let context = secret_context(row.id);
-    let mut secrets = vec![keyring.open(&row.secret, &context).map_err(CannotSign)?];
+    let mut secrets = vec![open_secret(keyring, &row.secret, row.id).map_err(CannotSign)?];
     if let (Some(previous), Some(until)) = (&row.previous_secret, row.previous_secret_expires_at)
         && until > now
     {
-        secrets.push(keyring.open(previous, &context).map_err(CannotSign)?);
+        secrets.push(open_secret(keyring, previous, row.id).map_err(CannotSign)?);
     }
     Ok(secrets)
 }
@@ -437,7 +452,7 @@ impl WebhookService {
         let event_id = Uuid::now_v7();
         let now = Timestamp::now();
         // The test event is signed with the current secret only.
-        let secret = match self.keyring.open(&row.secret, &secret_context(row.id)) {
+        let secret = match open_secret(&self.keyring, &row.secret, row.id) {
             Ok(secret) => secret,
             Err(err) => {
                 return Ok(TestOutcome {

@@ -213,6 +213,21 @@ async fn the_stored_signing_secret_is_sealed_and_still_signs() {
         "(cannot be decrypted)"
     );
     assert_eq!(receiver.received().len(), 2);
+
+    // A secret in clear, as a node of the previous version writes it during a rolling
+    // upgrade, is used as it is (the next start seals it).
+    webhook_endpoint::ActiveModel {
+        id: Set(other.id.0),
+        secret: Set("whsec_written_by_an_older_node".into()),
+        ..Default::default()
+    }
+    .update(app.services.db().writer())
+    .await
+    .unwrap();
+    let outcome = webhooks.send_test(&scope, other.id).await.unwrap();
+    assert_eq!((outcome.status_code, outcome.error), (Some(200), None));
+    let got = receiver.wait_for(3, WAIT).await;
+    assert_signed_with(&got[2], &["whsec_written_by_an_older_node"]);
 }
 
 /// The services of a test on `db` with `keyring`, allowed to reach the test receivers.
