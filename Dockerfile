@@ -13,7 +13,8 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --home-dir /var/lib/roster --create-home roster
+ && useradd --system --uid 10001 --home-dir /var/lib/roster --create-home roster \
+ && install -d -m 0700 -o roster -g roster /var/lib/roster/data
 COPY --from=build /usr/local/bin/roster /usr/local/bin/roster
 USER roster
 WORKDIR /var/lib/roster

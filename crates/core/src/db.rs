@@ -88,6 +88,21 @@ impl DatabaseUrl {
         crate::writes::Writes::new(self.backend.into())
     }
 
+    fn is_sqlite_in_memory(&self) -> bool {
+        self.backend == Backend::Sqlite
+            && (self.raw.contains(":memory:") || self.raw.contains("mode=memory"))
+    }
+
+    /// The SQLite database's file; `None` for PostgreSQL and in-memory SQLite.
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        if self.backend != Backend::Sqlite || self.is_sqlite_in_memory() {
+            return None;
+        }
+        SqliteConnectOptions::from_str(&self.raw)
+            .ok()
+            .map(|options| options.get_filename().to_path_buf())
+    }
+
     /// The URL with its secret in it, for the driver only.
     pub fn expose(&self) -> &str {
         &self.raw
@@ -194,14 +209,9 @@ impl Database {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("temp_store", "memory");
-        let in_memory = url.expose().contains(":memory:") || url.expose().contains("mode=memory");
+        let in_memory = url.is_sqlite_in_memory();
         if !in_memory {
-            let path = base.get_filename();
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|err| {
-                    unreachable(format!("cannot create {}: {err}", parent.display()))
-                })?;
-            }
+            prepare_sqlite_files(base.get_filename()).map_err(unreachable)?;
         }
         // Page caches are per connection: the writer gets 8 MiB, each reader SQLite's
         // default 2 MiB, and there are at most as many readers as can usefully run at once.
@@ -431,6 +441,37 @@ impl Database {
             tracing::warn!(error = %err, "closing the write pool failed");
         }
     }
+}
+
+/// Makes the SQLite database's folder and files owner-only before SQLite opens them: a
+/// new folder 0700, a new database file 0600 (SQLite gives `-wal` and `-shm` the main
+/// file's mode), and existing files that group or others may read tightened to 0600, with
+/// a warning. Existing folders are left as they are (see [`crate::files`]).
+fn prepare_sqlite_files(path: &std::path::Path) -> std::result::Result<(), String> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        crate::files::create_private_dir_all(parent)
+            .map_err(|err| format!("cannot create {}: {err}", parent.display()))?;
+    }
+    let mut companions = Vec::new();
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        companions.push(std::path::PathBuf::from(name));
+    }
+    for file in &companions {
+        match crate::files::make_owner_only(file) {
+            Ok(true) => tracing::warn!(
+                file = %file.display(),
+                "the database file was readable by other users; made it owner-only (0600)"
+            ),
+            Ok(false) => {}
+            Err(err) => {
+                return Err(format!("cannot make {} owner-only: {err}", file.display()));
+            }
+        }
+    }
+    crate::files::create_private_file(path)
+        .map_err(|err| format!("cannot create {}: {err}", path.display()))
 }
 
 struct MigrationState {

@@ -5,12 +5,15 @@ use std::sync::Arc;
 use crate::Database;
 use crate::admins::AdminService;
 use crate::api::ApiService;
-use crate::delivery::{DeliverySettings, DeliveryWorker, WebhookService};
+use crate::delivery::{
+    DeliverySettings, DeliveryWorker, EgressPolicy, SecretsAtRest, WebhookService,
+};
 use crate::directory::DirectoryService;
 use crate::memberships::MembershipService;
 use crate::provisioning::{Provisioning, ScimSettings};
 use crate::rate_limit::RateLimiter;
 use crate::rules::{DnsSettings, DomainVerifier, RulesCache, RulesService};
+use crate::secrets::Keyring;
 use crate::sessions::SessionService;
 use crate::tenants::TenantService;
 use crate::token_auth::TokenAuthenticator;
@@ -27,15 +30,22 @@ pub struct CoreConfig {
     pub dns: DnsSettings,
     /// How webhooks are delivered.
     pub delivery: DeliverySettings,
+    /// Where webhooks may go.
+    pub egress: EgressPolicy,
+    /// The keys that seal secrets stored in the database (webhook signing secrets).
+    pub keyring: Keyring,
 }
 
 impl CoreConfig {
-    pub fn new(public_url: impl Into<String>) -> Self {
+    /// The defaults, with the keys of this deployment.
+    pub fn new(public_url: impl Into<String>, keyring: Keyring) -> Self {
         Self {
             public_url: public_url.into(),
             default_scim_rate_limit: 100,
             dns: DnsSettings::default(),
             delivery: DeliverySettings::default(),
+            egress: EgressPolicy::default(),
+            keyring,
         }
     }
 }
@@ -90,7 +100,12 @@ impl Services {
             memberships: MembershipService::new(db.clone()),
             directory: DirectoryService::new(db.clone()),
             api: ApiService::new(db.clone()),
-            webhooks: WebhookService::new(db.clone(), &config.delivery),
+            webhooks: WebhookService::new(
+                db.clone(),
+                &config.delivery,
+                Arc::new(config.egress.clone()),
+                config.keyring.clone(),
+            ),
             db,
         }
     }
@@ -164,6 +179,16 @@ impl Services {
 
     /// The webhook delivery worker of this node (spawned by `roster serve`).
     pub fn delivery_worker(&self) -> DeliveryWorker {
-        DeliveryWorker::new(self.db.clone(), self.config.delivery.clone())
+        DeliveryWorker::new(
+            self.db.clone(),
+            self.config.delivery.clone(),
+            Arc::new(self.config.egress.clone()),
+            self.config.keyring.clone(),
+        )
+    }
+
+    /// The stored signing secrets as a whole: sealing at startup, key rotation.
+    pub fn secrets_at_rest(&self) -> SecretsAtRest {
+        SecretsAtRest::new(self.db.clone(), self.config.keyring.clone())
     }
 }

@@ -64,6 +64,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Manage the encryption of secrets stored in the database.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
     /// Exit 0 when the local node answers /readyz with 200 (for container health checks).
     Healthcheck {
         /// Address to check; defaults to the configured listen address.
@@ -128,6 +133,18 @@ enum WebhookCommand {
         /// Event types, comma-separated (e.g. user.created,user.deleted); default: all.
         #[arg(long, value_delimiter = ',')]
         events: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SecretsCommand {
+    /// Re-encrypt every stored webhook signing secret with ROSTER_SECRET_KEY (after
+    /// setting a new key, with the old one as ROSTER_SECRET_KEY_PREVIOUS).
+    Rotate {
+        /// Replace secrets that no configured key decrypts (a lost key) with new ones;
+        /// their tenant admins must then rotate the secret and update their receivers.
+        #[arg(long)]
+        replace_undecryptable: bool,
     },
 }
 
@@ -267,6 +284,39 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             services.db().clone().close().await;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Secrets {
+            command: SecretsCommand::Rotate {
+                replace_undecryptable,
+            },
+        } => {
+            let services = open_services(&config).await?;
+            let keyring = services.config().keyring.clone();
+            let rotation = services
+                .secrets_at_rest()
+                .rotate(replace_undecryptable)
+                .await;
+            services.db().clone().close().await;
+            let rotation = rotation?;
+            let mut text = format!(
+                "Re-encrypted {} webhook signing secret(s) with key {}; every stored secret is now encrypted with ROSTER_SECRET_KEY.",
+                rotation.resealed,
+                keyring.current_id()
+            );
+            if rotation.replaced > 0 {
+                text.push_str(&format!(
+                    "\nReplaced {} secret(s) that no key decrypted. Their tenant admins must rotate the signing secret of these endpoints and give the new one to their receivers:",
+                    rotation.replaced
+                ));
+                for endpoint in &rotation.replaced_endpoints {
+                    text.push_str(&format!("\n  {endpoint}"));
+                }
+            }
+            if keyring.previous_id().is_some() {
+                text.push_str("\nROSTER_SECRET_KEY_PREVIOUS is no longer needed once every node runs with this key.");
+            }
+            println_out(&text);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Healthcheck { addr } => healthcheck(addr.unwrap_or(config.listen)),
     }
 }
@@ -301,10 +351,24 @@ async fn open(config: &Config) -> anyhow::Result<Database> {
     Ok(Database::connect(&config.database_url()?, &config.database_options()).await?)
 }
 
+/// The services on the migrated database, with the stored secrets checked as `serve`
+/// checks them.
 async fn open_migrated(config: &Config) -> anyhow::Result<Services> {
+    let services = open_services(config).await?;
+    if let Err(err) = services.secrets_at_rest().prepare().await {
+        services.db().clone().close().await;
+        return Err(err.into());
+    }
+    Ok(services)
+}
+
+/// The services on the migrated database, with this deployment's keys.
+async fn open_services(config: &Config) -> anyhow::Result<Services> {
+    let url = config.database_url()?;
+    let keyring = config.keyring(&url)?;
     let db = open(config).await?;
     db.migrate().await.context("applying migrations failed")?;
-    Ok(Services::new(db, config.core_config()?))
+    Ok(Services::new(db, config.core_config(keyring)?))
 }
 
 /// What a command prints for its user goes to stdout, apart from the logs.

@@ -3,14 +3,15 @@
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use roster_core::delivery::DeliverySettings;
+use roster_core::delivery::{DeliverySettings, EgressPolicy};
 use roster_core::rules::DnsSettings;
-use roster_core::{CoreConfig, DatabaseOptions, DatabaseUrl};
+use roster_core::secrets::{self, Keyring, SecretKey};
+use roster_core::{Backend, CoreConfig, DatabaseOptions, DatabaseUrl};
 use roster_web::{CookieSecure, WebConfig};
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -77,6 +78,17 @@ pub struct Config {
     pub webhook_concurrency: usize,
     /// Days finished deliveries stay in the history; 0 = forever.
     pub webhook_retention_days: u64,
+    /// Networks webhooks may reach besides public addresses: CIDR networks or addresses,
+    /// separated by commas or spaces. Empty = public addresses only.
+    pub webhook_allowed_networks: String,
+    /// The key that encrypts secrets stored in the database (32 bytes, base64).
+    pub secret_key: Option<String>,
+    /// A file holding `secret_key` (a Docker or Kubernetes secret).
+    pub secret_key_file: Option<String>,
+    /// The key before a rotation: still decrypts, never encrypts.
+    pub secret_key_previous: Option<String>,
+    /// A file holding `secret_key_previous`.
+    pub secret_key_previous_file: Option<String>,
 }
 
 impl Default for Config {
@@ -106,6 +118,11 @@ impl Default for Config {
             webhook_give_up_hours: 24,
             webhook_concurrency: 64,
             webhook_retention_days: 30,
+            webhook_allowed_networks: String::new(),
+            secret_key: None,
+            secret_key_file: None,
+            secret_key_previous: None,
+            secret_key_previous_file: None,
         }
     }
 }
@@ -123,6 +140,7 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .field("cookie_secure", &self.cookie_secure)
+            .field("webhook_allowed_networks", &self.webhook_allowed_networks)
             .finish_non_exhaustive()
     }
 }
@@ -160,7 +178,100 @@ impl Config {
         })?;
         self.public_url()?;
         self.dns_settings()?;
+        self.egress_policy()?;
+        for (name, inline, file) in [
+            ("ROSTER_SECRET_KEY", &self.secret_key, &self.secret_key_file),
+            (
+                "ROSTER_SECRET_KEY_PREVIOUS",
+                &self.secret_key_previous,
+                &self.secret_key_previous_file,
+            ),
+        ] {
+            if set(inline).is_some() && set(file).is_some() {
+                return Err(ConfigError(format!("set {name} or {name}_FILE, not both")));
+            }
+            if let Some(text) = set(inline) {
+                SecretKey::parse(text).map_err(|err| ConfigError(format!("{name} {err}")))?;
+            }
+        }
         Ok(())
+    }
+
+    /// `ROSTER_WEBHOOK_ALLOWED_NETWORKS`.
+    pub fn egress_policy(&self) -> Result<EgressPolicy, ConfigError> {
+        EgressPolicy::parse(&self.webhook_allowed_networks)
+            .map_err(|err| ConfigError(format!("ROSTER_WEBHOOK_ALLOWED_NETWORKS: {err}")))
+    }
+
+    /// The keys that seal stored secrets: `ROSTER_SECRET_KEY` (or its file) and
+    /// `ROSTER_SECRET_KEY_PREVIOUS` (or its file). Without a key, a SQLite database gets
+    /// one generated beside it (`secret.key`, owner-only) on first use, an in-memory one a
+    /// key for the life of the process; PostgreSQL requires one, since nodes that share
+    /// a database must share its key.
+    pub fn keyring(&self, database: &DatabaseUrl) -> Result<Keyring, ConfigError> {
+        let current = match self.key(
+            "ROSTER_SECRET_KEY",
+            &self.secret_key,
+            &self.secret_key_file,
+        )? {
+            Some(key) => key,
+            None => match (database.backend(), database.sqlite_file()) {
+                (Backend::Postgres, _) => {
+                    return Err(ConfigError(
+                        "ROSTER_SECRET_KEY (or ROSTER_SECRET_KEY_FILE) must be set for a PostgreSQL \
+                         database: it encrypts the webhook signing secrets stored there, and \
+                         every node needs the same one (make one with `openssl rand -base64 32`)"
+                            .to_owned(),
+                    ));
+                }
+                (Backend::Sqlite, Some(file)) => {
+                    let path = file.parent().map_or_else(
+                        || PathBuf::from(KEY_FILE_NAME),
+                        |dir| dir.join(KEY_FILE_NAME),
+                    );
+                    let found = secrets::read_or_create_key_file(&path)
+                        .map_err(|err| ConfigError(err.to_string()))?;
+                    if found.created {
+                        tracing::info!(
+                            path = %path.display(),
+                            key = found.key.id(),
+                            "generated the secret key that encrypts stored webhook secrets; back it up \
+                             with the database"
+                        );
+                    }
+                    warn_if_tightened(&path, found.tightened);
+                    found.key
+                }
+                (Backend::Sqlite, None) => SecretKey::generate(),
+            },
+        };
+        let previous = self.key(
+            "ROSTER_SECRET_KEY_PREVIOUS",
+            &self.secret_key_previous,
+            &self.secret_key_previous_file,
+        )?;
+        Ok(Keyring::new(current, previous))
+    }
+
+    fn key(
+        &self,
+        name: &str,
+        inline: &Option<String>,
+        file: &Option<String>,
+    ) -> Result<Option<SecretKey>, ConfigError> {
+        if let Some(text) = set(inline) {
+            return SecretKey::parse(text)
+                .map(Some)
+                .map_err(|err| ConfigError(format!("{name} {err}")));
+        }
+        let Some(path) = set(file) else {
+            return Ok(None);
+        };
+        let path = Path::new(path);
+        let found = secrets::read_key_file(path)
+            .map_err(|err| ConfigError(format!("{name}_FILE: {err}")))?;
+        warn_if_tightened(path, found.tightened);
+        Ok(Some(found.key))
     }
 
     pub fn database_url(&self) -> Result<DatabaseUrl, ConfigError> {
@@ -217,7 +328,7 @@ impl Config {
         })
     }
 
-    pub fn core_config(&self) -> Result<CoreConfig, ConfigError> {
+    pub fn core_config(&self, keyring: Keyring) -> Result<CoreConfig, ConfigError> {
         Ok(CoreConfig {
             public_url: self.public_url()?.as_str().trim_end_matches('/').to_owned(),
             default_scim_rate_limit: self.scim_rate_limit,
@@ -235,6 +346,8 @@ impl Config {
                 }),
                 ..DeliverySettings::default()
             },
+            egress: self.egress_policy()?,
+            keyring,
         })
     }
 
@@ -252,6 +365,23 @@ impl Config {
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
             workers: (self.workers > 0).then_some(self.workers),
         })
+    }
+}
+
+/// The key file generated beside a SQLite database.
+const KEY_FILE_NAME: &str = "secret.key";
+
+/// An optional setting, with an empty value counted as unset.
+fn set(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn warn_if_tightened(path: &Path, tightened: bool) {
+    if tightened {
+        tracing::warn!(
+            path = %path.display(),
+            "the secret key file was readable by other users; made it owner-only (0600)"
+        );
     }
 }
 
@@ -284,6 +414,8 @@ fn describe(err: figment::Error) -> ConfigError {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use secrecy::ExposeSecret;
+
     use super::*;
 
     #[test]
@@ -306,5 +438,67 @@ mod tests {
         config.dns_nameserver = None;
         config.dns_timeout_secs = 0;
         assert!(config.dns_settings().is_err());
+    }
+
+    #[test]
+    fn the_webhook_allow_list_is_checked_and_named_in_errors() {
+        let mut config = Config::default();
+        assert_eq!(config.egress_policy().unwrap(), EgressPolicy::default());
+        config.webhook_allowed_networks = "10.20.0.0/16, fd12::/64".into();
+        assert_eq!(config.egress_policy().unwrap().allowed().len(), 2);
+        config.webhook_allowed_networks = "10.20.0.0/16, intranet".into();
+        let err = config.check().unwrap_err().to_string();
+        assert!(err.starts_with("ROSTER_WEBHOOK_ALLOWED_NETWORKS"), "{err}");
+        assert!(err.contains("\"intranet\""), "{err}");
+    }
+
+    #[test]
+    fn the_secret_key_comes_from_the_setting_a_file_or_beside_a_sqlite_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite =
+            DatabaseUrl::parse(&format!("sqlite://{}/d/roster.db", dir.path().display())).unwrap();
+        let postgres = DatabaseUrl::parse("postgres://roster@db/roster").unwrap();
+        let mut config = Config::default();
+
+        // SQLite without a key: generated once, then read.
+        let generated = config.keyring(&sqlite).unwrap();
+        assert!(dir.path().join("d/secret.key").exists());
+        assert_eq!(
+            config.keyring(&sqlite).unwrap().current_id(),
+            generated.current_id()
+        );
+        let memory = DatabaseUrl::parse("sqlite::memory:").unwrap();
+        assert!(config.keyring(&memory).is_ok());
+        let err = config.keyring(&postgres).unwrap_err().to_string();
+        assert!(err.starts_with("ROSTER_SECRET_KEY (or ROSTER_SECRET_KEY_FILE) must be set"));
+
+        let key = SecretKey::generate();
+        let old = SecretKey::generate();
+        config.secret_key = Some(key.encode().expose_secret().to_owned());
+        config.secret_key_previous = Some(old.encode().expose_secret().to_owned());
+        config.check().unwrap();
+        let ring = config.keyring(&postgres).unwrap();
+        assert_eq!(ring.current_id(), key.id());
+        assert_eq!(ring.previous_id(), Some(old.id()));
+        assert!(!format!("{config:?}").contains(key.encode().expose_secret()));
+
+        let file = dir.path().join("key");
+        std::fs::write(&file, format!("{}\n", key.encode().expose_secret())).unwrap();
+        config.secret_key_file = Some(file.display().to_string());
+        let err = config.check().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "set ROSTER_SECRET_KEY or ROSTER_SECRET_KEY_FILE, not both"
+        );
+        config.secret_key = Some(String::new());
+        config.check().unwrap();
+        assert_eq!(config.keyring(&postgres).unwrap().current_id(), key.id());
+
+        config.secret_key_previous = Some("too short".into());
+        let err = config.check().unwrap_err().to_string();
+        assert!(
+            err.starts_with("ROSTER_SECRET_KEY_PREVIOUS must be 32 random bytes"),
+            "{err}"
+        );
     }
 }

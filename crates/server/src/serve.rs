@@ -1,5 +1,5 @@
-//! `roster serve`: open and migrate the database, create the first operator if there is
-//! none, serve until SIGTERM/SIGINT, then stop in order: the listener, in-flight requests
+//! `roster serve`: load the secret key, open and migrate the database, seal any signing
+//! secret stored in clear, create the first operator if there is none, serve until SIGTERM/SIGINT, then stop in order: the listener, in-flight requests
 //! (bounded by the shutdown timeout), background workers, the pool.
 
 use std::process::ExitCode;
@@ -20,10 +20,14 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let shutdown_signal = ShutdownSignal::register()?;
     let web_config = config.web_config()?;
     let url = config.database_url()?;
-    tracing::info!(database = %url, "opening the database");
+    // Before the database: a PostgreSQL deployment without a key stops here.
+    let keyring = config.keyring(&url)?;
+    tracing::info!(database = %url, key = keyring.current_id(), "opening the database");
     let db = Database::connect(&url, &config.database_options()).await?;
     db.migrate().await.context("applying migrations failed")?;
-    let services = Services::new(db.clone(), config.core_config()?);
+    let services = Services::new(db.clone(), config.core_config(keyring)?);
+    // No signing secret stays in clear, and none is under a key this node lacks.
+    services.secrets_at_rest().prepare().await?;
 
     let bootstrap_email = AdminEmail::parse(&config.bootstrap_email)
         .context("ROSTER_BOOTSTRAP_EMAIL is not an email address")?;

@@ -25,6 +25,8 @@ pub struct TestAppBuilder {
     database: Option<TestDatabase>,
     dns: roster_core::rules::DnsSettings,
     delivery: Option<roster_core::delivery::DeliverySettings>,
+    egress: roster_core::delivery::EgressPolicy,
+    keyring: Option<roster_core::secrets::Keyring>,
 }
 
 /// Starts the application on a fresh, migrated database.
@@ -39,6 +41,8 @@ impl TestApp {
             database: None,
             dns: roster_core::rules::DnsSettings::default(),
             delivery: None,
+            egress: roster_core::delivery::EgressPolicy::default(),
+            keyring: None,
         }
     }
 
@@ -75,6 +79,25 @@ impl TestAppBuilder {
     /// Runs the webhook delivery worker with these settings (tests shorten the delays).
     pub fn delivery(mut self, settings: roster_core::delivery::DeliverySettings) -> Self {
         self.delivery = Some(settings);
+        self
+    }
+
+    /// Lets webhooks reach these networks (`ROSTER_WEBHOOK_ALLOWED_NETWORKS`). By default
+    /// the app refuses private addresses, as a node does.
+    pub fn webhook_allowed_networks(mut self, list: &str) -> Self {
+        self.egress = roster_core::delivery::EgressPolicy::parse(list).unwrap();
+        self
+    }
+
+    /// Lets webhooks reach the test receivers ([`crate::Receiver`], on 127.0.0.1): the
+    /// operator's opt-in for a product on the same host.
+    pub fn allow_local_receivers(self) -> Self {
+        self.webhook_allowed_networks(crate::LOCAL_RECEIVERS)
+    }
+
+    /// Seals stored secrets with these keys instead of [`crate::test_keyring`].
+    pub fn keyring(mut self, keyring: roster_core::secrets::Keyring) -> Self {
+        self.keyring = Some(keyring);
         self
     }
 
@@ -116,6 +139,8 @@ impl TestAppBuilder {
                 default_scim_rate_limit: 0,
                 dns: self.dns,
                 delivery: self.delivery.clone().unwrap_or_default(),
+                egress: self.egress,
+                keyring: self.keyring.unwrap_or_else(crate::test_keyring),
             },
         );
         let worker = tokio_util::sync::CancellationToken::new();

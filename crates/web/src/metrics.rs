@@ -1,9 +1,17 @@
-//! Prometheus metrics: request counts and latency histograms by route template and status.
+//! Prometheus metrics: request counts and latency histograms by method, route template
+//! and status.
+//!
+//! Every label value comes from a small closed set, whatever a client sends: a method is
+//! one of the standard ones or `OTHER`, a route is a template of the route table or
+//! `unmatched`, a status is one this application answers. A client that invents methods
+//! or paths therefore cannot grow the exposition (each new label set costs a counter and
+//! a histogram for as long as the process lives).
 
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{Error, web};
 use prometheus::{
@@ -71,7 +79,7 @@ pub(crate) async fn record(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
     let metrics = request.app_data::<web::Data<Metrics>>().cloned();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let response = next.call(request).await?;
     if let Some(metrics) = metrics {
         // The route template (`/scim/v2/{tenant}/Users/{id}`), not the path: bounded
@@ -79,13 +87,49 @@ pub(crate) async fn record(
         let route = response
             .request()
             .match_pattern()
-            .unwrap_or_else(|| "unmatched".to_owned());
+            .unwrap_or_else(|| UNMATCHED.to_owned());
         metrics.observe(
-            &method,
+            method,
             &route,
             response.status().as_u16(),
             started.elapsed().as_secs_f64(),
         );
     }
     Ok(response)
+}
+
+/// The route label of a request that matched no route.
+const UNMATCHED: &str = "unmatched";
+
+/// The method as a label: the standard methods as they are, anything else `OTHER`
+/// (methods are case-sensitive tokens, so `get` is not `GET`).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn unknown_methods_collapse_into_other() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        for raw in ["get", "PROPFIND", "X-RANDOM-1", "BREW"] {
+            let method = Method::from_bytes(raw.as_bytes()).unwrap();
+            assert_eq!(method_label(&method), "OTHER", "{raw}");
+        }
+    }
 }

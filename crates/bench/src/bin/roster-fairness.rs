@@ -67,7 +67,12 @@ struct Client {
 }
 
 impl Client {
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> anyhow::Result<(u16, Value)> {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<(u16, Value)> {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -119,7 +124,11 @@ async fn victim_window(
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 let started = Instant::now();
                 let (status, body) = victim
-                    .send(reqwest::Method::POST, "/Users", Some(&user(&format!("{tag}-{worker}-{n}@victim.test"))))
+                    .send(
+                        reqwest::Method::POST,
+                        "/Users",
+                        Some(&user(&format!("{tag}-{worker}-{n}@victim.test"))),
+                    )
                     .await?;
                 if status != 201 {
                     bail!("victim create answered {status}: {body}");
@@ -141,7 +150,11 @@ type Request = (reqwest::Method, String, Option<Value>);
 /// Prepares what the attack needs (users, groups) and returns, for each attacking
 /// worker, the requests it loops over — each worker on a resource of its own, so that
 /// the attack is not serialised on one resource.
-async fn prepare(attacker: &Client, attack: Attack, workers: usize) -> anyhow::Result<Vec<Vec<Request>>> {
+async fn prepare(
+    attacker: &Client,
+    attack: Attack,
+    workers: usize,
+) -> anyhow::Result<Vec<Vec<Request>>> {
     let mut out = Vec::new();
     let ids = seed(attacker, attack).await?;
     for worker in 0..workers {
@@ -180,11 +193,20 @@ async fn seed(attacker: &Client, attack: Attack) -> anyhow::Result<Vec<String>> 
     Ok(ids)
 }
 
-async fn requests(attacker: &Client, attack: Attack, ids: &[String], worker: usize) -> anyhow::Result<Vec<Request>> {
+async fn requests(
+    attacker: &Client,
+    attack: Attack,
+    ids: &[String],
+    worker: usize,
+) -> anyhow::Result<Vec<Request>> {
     Ok(match attack {
         Attack::Members => {
             let (status, group) = attacker
-                .send(reqwest::Method::POST, "/Groups", Some(&json!({"displayName": format!("Everyone {worker}"), "members": []})))
+                .send(
+                    reqwest::Method::POST,
+                    "/Groups",
+                    Some(&json!({"displayName": format!("Everyone {worker}"), "members": []})),
+                )
                 .await?;
             if status != 201 {
                 bail!("group create answered {status}");
@@ -193,7 +215,10 @@ async fn requests(attacker: &Client, attack: Attack, ids: &[String], worker: usi
             let members: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
             let add = patch(json!([{"op": "add", "path": "members", "value": members}]));
             let size = add.to_string().len();
-            eprintln!("members attack: {} members per PATCH, {size} bytes", ids.len());
+            eprintln!(
+                "members attack: {} members per PATCH, {size} bytes",
+                ids.len()
+            );
             let remove = patch(json!([{"op": "replace", "path": "members", "value": []}]));
             vec![
                 (reqwest::Method::PATCH, path.clone(), Some(add)),
@@ -208,7 +233,13 @@ async fn requests(attacker: &Client, attack: Attack, ids: &[String], worker: usi
                     json!({"method": "POST", "path": "/Users", "bulkId": format!("b{i}"), "data": user(&format!("bulk{n}-{{}}@attacker.test"))})
                 })
                 .collect();
-            vec![(reqwest::Method::POST, "/Bulk".to_owned(), Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops})))]
+            vec![(
+                reqwest::Method::POST,
+                "/Bulk".to_owned(),
+                Some(
+                    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops}),
+                ),
+            )]
         }
         Attack::Patch => {
             let path = format!("/Users/{}", ids.get(worker).context("a user")?);
@@ -231,6 +262,7 @@ fn row(h: &Histogram<u64>) -> (f64, f64, f64, u64) {
 }
 
 #[tokio::main]
+#[allow(clippy::print_stdout)] // the table is the program's output
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -253,15 +285,34 @@ async fn main() -> anyhow::Result<()> {
     let counter = Arc::new(AtomicU64::new(0));
 
     // Warm up, then B alone.
-    victim_window(victim.clone(), args.victim_concurrency, 1, "warm", counter.clone()).await?;
-    let alone = victim_window(victim.clone(), args.victim_concurrency, args.seconds, "alone", counter.clone()).await?;
+    victim_window(
+        victim.clone(),
+        args.victim_concurrency,
+        1,
+        "warm",
+        counter.clone(),
+    )
+    .await?;
+    let alone = victim_window(
+        victim.clone(),
+        args.victim_concurrency,
+        args.seconds,
+        "alone",
+        counter.clone(),
+    )
+    .await?;
 
     // B while A attacks.
     let stop = Arc::new(AtomicBool::new(false));
     let attacks = Arc::new(AtomicU64::new(0));
     let mut attackers = Vec::new();
     for worker in 0..args.attacker_concurrency {
-        let (attacker, requests, stop, attacks) = (attacker.clone(), requests.clone(), stop.clone(), attacks.clone());
+        let (attacker, requests, stop, attacks) = (
+            attacker.clone(),
+            requests.clone(),
+            stop.clone(),
+            attacks.clone(),
+        );
         attackers.push(tokio::spawn(async move {
             let mut i = worker;
             while !stop.load(Ordering::Relaxed) {
@@ -283,7 +334,14 @@ async fn main() -> anyhow::Result<()> {
         }));
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let under = victim_window(victim.clone(), args.victim_concurrency, args.seconds, "under", counter.clone()).await?;
+    let under = victim_window(
+        victim.clone(),
+        args.victim_concurrency,
+        args.seconds,
+        "under",
+        counter.clone(),
+    )
+    .await?;
     stop.store(true, Ordering::Relaxed);
     for task in attackers {
         task.await??;
@@ -300,9 +358,16 @@ async fn main() -> anyhow::Result<()> {
             attacks.load(Ordering::Relaxed)
         );
     } else {
-        println!("victim alone:        p50 {a50:.2} ms  p99 {a99:.2} ms  max {amax:.1} ms  ({an} creates)");
-        println!("victim under attack: p50 {u50:.2} ms  p99 {u99:.2} ms  max {umax:.1} ms  ({un} creates)");
-        println!("p99 ratio: {ratio:.1}×   attack requests completed: {}", attacks.load(Ordering::Relaxed));
+        println!(
+            "victim alone:        p50 {a50:.2} ms  p99 {a99:.2} ms  max {amax:.1} ms  ({an} creates)"
+        );
+        println!(
+            "victim under attack: p50 {u50:.2} ms  p99 {u99:.2} ms  max {umax:.1} ms  ({un} creates)"
+        );
+        println!(
+            "p99 ratio: {ratio:.1}×   attack requests completed: {}",
+            attacks.load(Ordering::Relaxed)
+        );
     }
     Ok(())
 }

@@ -6,9 +6,15 @@
 //!   LOCKED` on PostgreSQL), POSTs them signed, and records the outcome with retries and
 //!   exponential backoff; a resource's deliveries go to an endpoint in order.
 //! - [`webhooks`] is the admin side: endpoints, secrets, deliveries, redelivery.
+//! - [`client`] sends one signed request and reads its answer within bounds.
 //! - [`signing`] is the `Roster-Signature` header.
-//! - [`egress`] refuses link-local, multicast and cloud metadata addresses.
+//! - [`egress`] is where webhooks may go: public addresses and the operator's allowed
+//!   networks, never loopback, private, link-local or metadata addresses by default.
+//! - [`at_rest`] seals signing secrets stored in clear, checks the keys at startup and
+//!   re-seals everything under a new key.
 
+pub mod at_rest;
+pub mod client;
 pub mod egress;
 pub mod sequencer;
 pub mod signing;
@@ -21,6 +27,8 @@ use sea_orm::DbBackend;
 
 use crate::time::Timestamp;
 
+pub use at_rest::{AtRestError, Rotation, SecretsAtRest};
+pub use egress::EgressPolicy;
 pub use webhooks::{
     Delivery, DeliveryStatus, EndpointForm, EndpointId, TestOutcome, WebhookEndpoint,
     WebhookService,

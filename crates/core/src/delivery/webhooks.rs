@@ -1,6 +1,7 @@
 //! Webhook endpoints of a tenant and their deliveries: what the admin UI and the CLI
 //! manage. Every call takes a [`TenantAccess`], so one tenant never sees another's.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use roster_entity::{event, webhook_delivery, webhook_endpoint};
@@ -10,15 +11,17 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use super::worker::{Request, http_client, post};
+use super::client::{Request, WebhookClient};
+use super::egress::{self, EgressPolicy};
 use super::{DeliverySettings, event_json};
 use crate::crypto;
 use crate::memberships::TenantAccess;
 use crate::paging::{Page, PageSize};
 use crate::provisioning::EventType;
+use crate::secrets::{Keyring, OpenError};
 use crate::time::Timestamp;
 use crate::{Database, Error, Result};
 
@@ -38,7 +41,7 @@ pub struct EndpointId(pub Uuid);
 /// and whether it is enabled.
 #[derive(Clone, Debug)]
 pub struct EndpointForm {
-    url: String,
+    url: url::Url,
     description: String,
     event_types: Option<Vec<EventType>>,
     enabled: bool,
@@ -73,9 +76,6 @@ impl EndpointForm {
         if parsed.fragment().is_some() {
             return Err(Error::invalid("url", "must not have a #fragment"));
         }
-        if super::egress::url_is_refused(&parsed) {
-            return Err(Error::invalid("url", super::egress::REFUSED));
-        }
         let description = description.trim();
         if description.chars().count() > MAX_DESCRIPTION_LEN {
             return Err(Error::invalid(
@@ -104,11 +104,16 @@ impl EndpointForm {
         }
         let all = types.is_empty() || types.len() == EventType::ALL.len();
         Ok(Self {
-            url: parsed.to_string(),
+            url: parsed,
             description: description.to_owned(),
             event_types: (!all).then_some(types),
             enabled,
         })
+    }
+
+    /// The URL as it is stored and called.
+    pub fn url(&self) -> &str {
+        self.url.as_str()
     }
 
     fn stored_types(&self) -> String {
@@ -143,9 +148,21 @@ pub struct WebhookEndpoint {
     pub updated_at: Timestamp,
 }
 
-impl From<webhook_endpoint::Model> for WebhookEndpoint {
-    fn from(row: webhook_endpoint::Model) -> Self {
+impl WebhookEndpoint {
+    /// The endpoint as shown; `keyring` opens the secret for its hint.
+    fn of(row: webhook_endpoint::Model, keyring: &Keyring) -> Self {
         let now = Timestamp::now();
+        let secret_hint = match open_secret(keyring, &row.secret, row.id) {
+            Ok(secret) => {
+                secret
+                    .expose_secret()
+                    .chars()
+                    .take(SECRET_PREFIX.len() + 4)
+                    .collect::<String>()
+                    + "…"
+            }
+            Err(_) => "(cannot be decrypted)".to_owned(),
+        };
         Self {
             id: EndpointId(row.id),
             event_types: (row.event_types != "*").then(|| {
@@ -155,12 +172,7 @@ impl From<webhook_endpoint::Model> for WebhookEndpoint {
                     .map(str::to_owned)
                     .collect()
             }),
-            secret_hint: row
-                .secret
-                .chars()
-                .take(SECRET_PREFIX.len() + 4)
-                .collect::<String>()
-                + "…",
+            secret_hint,
             previous_secret_until: row
                 .previous_secret_expires_at
                 .map(Timestamp::from_micros)
@@ -173,6 +185,51 @@ impl From<webhook_endpoint::Model> for WebhookEndpoint {
         }
     }
 }
+
+/// Opens a stored signing secret. A value in clear (`whsec_…`) is used as it is: rows that
+/// a node of an earlier version wrote during a rolling upgrade, until the next start or
+/// `roster secrets rotate` seals them (see [`super::at_rest`]).
+pub(crate) fn open_secret(
+    keyring: &Keyring,
+    stored: &str,
+    endpoint_id: Uuid,
+) -> std::result::Result<SecretString, OpenError> {
+    match keyring.open(stored, &secret_context(endpoint_id)) {
+        Err(OpenError::Plaintext) if stored.starts_with(SECRET_PREFIX) => {
+            Ok(SecretString::from(stored.to_owned()))
+        }
+        opened => opened,
+    }
+}
+
+/// What a sealed signing secret is bound to: its endpoint, so that a value copied to
+/// another row does not open there.
+pub(crate) fn secret_context(endpoint_id: Uuid) -> Vec<u8> {
+    let mut context = b"roster:webhook_endpoints:".to_vec();
+    context.extend_from_slice(endpoint_id.as_bytes());
+    context
+}
+
+/// The secrets an endpoint's requests are signed with at `now` (micros): the current one,
+/// then the one before the last rotation while it overlaps.
+pub(crate) fn signing_secrets(
+    keyring: &Keyring,
+    row: &webhook_endpoint::Model,
+    now: i64,
+) -> std::result::Result<Vec<SecretString>, CannotSign> {
+    let mut secrets = vec![open_secret(keyring, &row.secret, row.id).map_err(CannotSign)?];
+    if let (Some(previous), Some(until)) = (&row.previous_secret, row.previous_secret_expires_at)
+        && until > now
+    {
+        secrets.push(open_secret(keyring, previous, row.id).map_err(CannotSign)?);
+    }
+    Ok(secrets)
+}
+
+/// An endpoint whose signing secret this node cannot open: nothing is sent unsigned.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot sign the request: the endpoint's signing secret does not decrypt ({0})")]
+pub(crate) struct CannotSign(OpenError);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeliveryStatus {
@@ -237,18 +294,41 @@ pub struct DeliveryCounts {
 #[derive(Clone, Debug)]
 pub struct WebhookService {
     db: Database,
-    client: reqwest::Client,
+    client: WebhookClient,
+    policy: Arc<EgressPolicy>,
+    keyring: Keyring,
 }
 
 impl WebhookService {
-    pub fn new(db: Database, settings: &DeliverySettings) -> Self {
+    pub fn new(
+        db: Database,
+        settings: &DeliverySettings,
+        policy: Arc<EgressPolicy>,
+        keyring: Keyring,
+    ) -> Self {
         Self {
             db,
             // A test event opens a fresh connection each time, so that its answer
             // describes the endpoint as it is now, not a kept-alive connection to what it
             // was a minute ago.
-            client: http_client(settings, 0),
+            client: WebhookClient::new(settings, policy.clone(), 0),
+            policy,
+            keyring,
         }
+    }
+
+    /// Refuses a URL whose address the egress policy refuses (an address literal or
+    /// `localhost`; names are checked when they are resolved, before each request).
+    fn check_destination(&self, form: &EndpointForm) -> Result<()> {
+        if self.policy.allows_url(&form.url) {
+            Ok(())
+        } else {
+            Err(Error::invalid("url", egress::REFUSED))
+        }
+    }
+
+    fn endpoint(&self, row: webhook_endpoint::Model) -> WebhookEndpoint {
+        WebhookEndpoint::of(row, &self.keyring)
     }
 
     /// Creates an endpoint; the signing secret is returned here and never again (a
@@ -258,6 +338,7 @@ impl WebhookService {
         scope: &TenantAccess,
         form: EndpointForm,
     ) -> Result<(WebhookEndpoint, SecretString)> {
+        self.check_destination(&form)?;
         let existing = webhook_endpoint::Entity::find()
             .filter(webhook_endpoint::Column::TenantId.eq(scope.id().0))
             .count(self.db.reader())
@@ -270,14 +351,15 @@ impl WebhookService {
         }
         let secret = new_secret();
         let now = Timestamp::now().as_micros();
+        let id = Uuid::now_v7();
         let row = webhook_endpoint::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(id),
             tenant_id: Set(scope.id().0),
             event_types: Set(form.stored_types()),
-            url: Set(form.url),
+            url: Set(form.url.to_string()),
             description: Set(form.description),
             enabled: Set(form.enabled),
-            secret: Set(secret.clone()),
+            secret: Set(self.keyring.seal(&secret, &secret_context(id))),
             previous_secret: Set(None),
             previous_secret_expires_at: Set(None),
             created_at: Set(now),
@@ -285,7 +367,7 @@ impl WebhookService {
         }
         .insert(self.db.writer())
         .await?;
-        Ok((row.into(), SecretString::from(secret)))
+        Ok((self.endpoint(row), SecretString::from(secret)))
     }
 
     pub async fn list(&self, scope: &TenantAccess) -> Result<Vec<WebhookEndpoint>> {
@@ -295,7 +377,7 @@ impl WebhookService {
             .all(self.db.reader())
             .await?
             .into_iter()
-            .map(WebhookEndpoint::from)
+            .map(|row| self.endpoint(row))
             .collect())
     }
 
@@ -308,7 +390,7 @@ impl WebhookService {
     }
 
     pub async fn find(&self, scope: &TenantAccess, id: EndpointId) -> Result<WebhookEndpoint> {
-        self.row(scope, id).await.map(WebhookEndpoint::from)
+        self.row(scope, id).await.map(|row| self.endpoint(row))
     }
 
     pub async fn update(
@@ -317,14 +399,16 @@ impl WebhookService {
         id: EndpointId,
         form: EndpointForm,
     ) -> Result<WebhookEndpoint> {
+        self.check_destination(&form)?;
         let row = self.row(scope, id).await?;
         let mut active: webhook_endpoint::ActiveModel = row.into();
         active.event_types = Set(form.stored_types());
-        active.url = Set(form.url);
+        active.url = Set(form.url.to_string());
         active.description = Set(form.description);
         active.enabled = Set(form.enabled);
         active.updated_at = Set(Timestamp::now().as_micros());
-        Ok(active.update(self.db.writer()).await?.into())
+        let row = active.update(self.db.writer()).await?;
+        Ok(self.endpoint(row))
     }
 
     /// A new signing secret, returned once; the previous one keeps signing (as a second
@@ -337,13 +421,15 @@ impl WebhookService {
         let row = self.row(scope, id).await?;
         let now = Timestamp::now();
         let secret = new_secret();
+        let sealed = self.keyring.seal(&secret, &secret_context(row.id));
         let mut active: webhook_endpoint::ActiveModel = row.clone().into();
+        // Sealed for the same endpoint, so the value moves between the columns as it is.
         active.previous_secret = Set(Some(row.secret));
         active.previous_secret_expires_at = Set(Some(now.plus(ROTATION_OVERLAP).as_micros()));
-        active.secret = Set(secret.clone());
+        active.secret = Set(sealed);
         active.updated_at = Set(now.as_micros());
         let row = active.update(self.db.writer()).await?;
-        Ok((row.into(), SecretString::from(secret)))
+        Ok((self.endpoint(row), SecretString::from(secret)))
     }
 
     /// Deletes an endpoint and its deliveries.
@@ -365,6 +451,16 @@ impl WebhookService {
         let row = self.row(scope, id).await?;
         let event_id = Uuid::now_v7();
         let now = Timestamp::now();
+        // The test event is signed with the current secret only.
+        let secret = match open_secret(&self.keyring, &row.secret, row.id) {
+            Ok(secret) => secret,
+            Err(err) => {
+                return Ok(TestOutcome {
+                    status_code: None,
+                    error: Some(CannotSign(err).to_string()),
+                });
+            }
+        };
         let body = event_json(
             event_id,
             "webhook.test",
@@ -373,18 +469,17 @@ impl WebhookService {
             &serde_json::json!({ "endpoint": { "id": row.id.to_string(), "url": row.url } })
                 .to_string(),
         );
-        Ok(post(
-            &self.client,
-            Request {
+        Ok(self
+            .client
+            .post(Request {
                 url: row.url.clone(),
                 body,
-                secrets: vec![row.secret],
+                secrets: vec![secret],
                 event_id,
                 event_type: "webhook.test".to_owned(),
                 attempt: 1,
-            },
-        )
-        .await)
+            })
+            .await)
     }
 
     /// An endpoint's deliveries, newest first, optionally of one status.
@@ -529,6 +624,7 @@ fn delivery(row: webhook_delivery::Model, event: Option<&event::Model>) -> Deliv
     }
 }
 
-fn new_secret() -> String {
+/// A new signing secret (`whsec_` and 32 random bytes).
+pub(crate) fn new_secret() -> String {
     format!("{SECRET_PREFIX}{}", crypto::random_token::<32>())
 }

@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::StreamExt;
 use roster_entity::{event, tenant, webhook_endpoint};
@@ -19,16 +18,15 @@ use sea_orm::{
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::signing::{SIGNATURE_HEADER, header_value};
-use super::{DeliverySettings, TestOutcome, egress, event_json, sequencer, sql};
+use super::client::{Request, WebhookClient};
+use super::egress::EgressPolicy;
+use super::{DeliverySettings, event_json, sequencer, sql};
 use crate::Database;
+use crate::secrets::Keyring;
 use crate::time::Timestamp;
 
 /// Finished deliveries removed per statement when pruning.
 const PRUNE_BATCH: i64 = 5_000;
-
-/// What the worker keeps of a response's body for the admin UI.
-const ERROR_DETAIL_LEN: usize = 300;
 
 /// A delivery this node claimed.
 #[derive(Debug)]
@@ -59,7 +57,9 @@ impl Attempt {
 pub struct DeliveryWorker {
     db: Database,
     settings: Arc<DeliverySettings>,
-    client: reqwest::Client,
+    client: WebhookClient,
+    /// Opens the endpoints' sealed signing secrets.
+    keyring: Keyring,
     /// This node, in `lease_owner`.
     node: Arc<str>,
     /// When this worker last pruned the delivery history.
@@ -67,10 +67,16 @@ pub struct DeliveryWorker {
 }
 
 impl DeliveryWorker {
-    pub fn new(db: Database, settings: DeliverySettings) -> Self {
+    pub fn new(
+        db: Database,
+        settings: DeliverySettings,
+        policy: Arc<EgressPolicy>,
+        keyring: Keyring,
+    ) -> Self {
         Self {
             db,
-            client: http_client(&settings, settings.concurrency.max(1)),
+            client: WebhookClient::new(&settings, policy, settings.concurrency.max(1)),
+            keyring,
             settings: Arc::new(settings),
             node: Arc::from(Uuid::new_v4().to_string()),
             last_prune: Arc::new(std::sync::Mutex::new(None)),
@@ -252,33 +258,28 @@ impl DeliveryWorker {
                         event.occurred_at,
                         &event.payload,
                     );
-                    let mut secrets = vec![endpoint.secret.clone()];
-                    if let (Some(previous), Some(until)) = (
-                        &endpoint.previous_secret,
-                        endpoint.previous_secret_expires_at,
-                    ) && until > now
-                    {
-                        secrets.push(previous.clone());
+                    match super::webhooks::signing_secrets(&self.keyring, endpoint, now) {
+                        Ok(secrets) => Ok(Request {
+                            url: endpoint.url.clone(),
+                            body,
+                            secrets,
+                            event_id: event.event_id,
+                            event_type: event.event_type.clone(),
+                            attempt: delivery.attempts.saturating_add(1),
+                        }),
+                        Err(err) => Err(err.to_string()),
                     }
-                    Some(Request {
-                        url: endpoint.url.clone(),
-                        body,
-                        secrets,
-                        event_id: event.event_id,
-                        event_type: event.event_type.clone(),
-                        attempt: delivery.attempts.saturating_add(1),
-                    })
                 }
-                _ => None,
+                _ => Err("the event or the endpoint no longer exists".to_owned()),
             };
             let client = self.client.clone();
             async move {
                 match prepared {
-                    Some(request) => send(&client, request, delivery).await,
-                    None => Attempt {
+                    Ok(request) => send(&client, request, delivery).await,
+                    Err(error) => Attempt {
                         delivery,
                         status_code: None,
-                        error: Some("the event or the endpoint no longer exists".to_owned()),
+                        error: Some(error),
                     },
                 }
             }
@@ -374,115 +375,11 @@ impl DeliveryWorker {
     }
 }
 
-/// One signed POST, ready to send: a delivery's attempt or a test event.
-pub(crate) struct Request {
-    pub url: String,
-    pub body: String,
-    /// The secrets to sign with, the current one first.
-    pub secrets: Vec<String>,
-    pub event_id: Uuid,
-    pub event_type: String,
-    /// Which attempt this is, from 1.
-    pub attempt: i32,
-}
-
-async fn send(client: &reqwest::Client, request: Request, delivery: Claimed) -> Attempt {
-    let outcome = post(client, request).await;
+async fn send(client: &WebhookClient, request: Request, delivery: Claimed) -> Attempt {
+    let outcome = client.post(request).await;
     Attempt {
         delivery,
         status_code: outcome.status_code,
         error: outcome.error,
     }
-}
-
-/// POSTs a request with its signature and event headers; 2xx is success, anything else
-/// an error in words an admin can act on.
-pub(crate) async fn post(client: &reqwest::Client, request: Request) -> TestOutcome {
-    if url::Url::parse(&request.url).is_ok_and(|url| egress::url_is_refused(&url)) {
-        return TestOutcome {
-            status_code: None,
-            error: Some(egress::RefusedAddress.to_string()),
-        };
-    }
-    let timestamp = Timestamp::now().as_micros() / 1_000_000;
-    let signature = header_value(
-        request.secrets.iter().map(String::as_str),
-        timestamp,
-        request.body.as_bytes(),
-    );
-    let response = client
-        .post(&request.url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(SIGNATURE_HEADER, signature)
-        .header("Roster-Event-Id", request.event_id.to_string())
-        .header("Roster-Event-Type", &request.event_type)
-        .header("Roster-Delivery-Attempt", request.attempt.to_string())
-        .header("Idempotency-Key", request.event_id.to_string())
-        .body(request.body)
-        .send()
-        .await;
-    match response {
-        Ok(response) if response.status().is_success() => TestOutcome {
-            status_code: Some(response.status().as_u16()),
-            error: None,
-        },
-        Ok(response) => {
-            let status = response.status();
-            let text = response.text().await.unwrap_or_default();
-            let detail: String = text.chars().take(ERROR_DETAIL_LEN).collect();
-            TestOutcome {
-                status_code: Some(status.as_u16()),
-                error: Some(if detail.is_empty() {
-                    format!("the endpoint answered {status}")
-                } else {
-                    format!("the endpoint answered {status}: {detail}")
-                }),
-            }
-        }
-        Err(err) => TestOutcome {
-            status_code: None,
-            error: Some(describe_error(&err)),
-        },
-    }
-}
-
-/// A transport error in words an admin can act on (no URL: it may carry credentials).
-fn describe_error(err: &reqwest::Error) -> String {
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        if let Some(refused) = cause.downcast_ref::<egress::RefusedAddress>() {
-            return refused.to_string();
-        }
-        source = cause.source();
-    }
-    if err.is_timeout() {
-        "the endpoint did not answer in time".to_owned()
-    } else if err.is_connect() {
-        "could not connect to the endpoint".to_owned()
-    } else if err.is_redirect() {
-        "the endpoint answered with a redirect; webhooks do not follow redirects".to_owned()
-    } else {
-        let mut text = err.to_string();
-        if let Some(url) = err.url() {
-            text = text.replace(url.as_str(), "the endpoint");
-        }
-        format!("the request failed: {text}")
-    }
-}
-
-/// The HTTP client of webhook requests: no redirects (a receiver's URL is exact), the
-/// configured timeout, TLS with the platform's roots, names resolved without the
-/// addresses [`egress`] refuses.
-/// `idle_per_host` is how many kept-alive connections per receiver it pools.
-pub(crate) fn http_client(settings: &DeliverySettings, idle_per_host: usize) -> reqwest::Client {
-    super::install_crypto_provider();
-    reqwest::Client::builder()
-        .timeout(settings.timeout)
-        .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("Roster-Webhooks/", env!("CARGO_PKG_VERSION")))
-        .pool_max_idle_per_host(idle_per_host)
-        .dns_resolver(egress::GuardedResolver)
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
 }

@@ -612,6 +612,7 @@ async fn other_tenants_are_404_and_failed_sign_ins_lock() {
 #[tokio::test]
 async fn webhook_endpoint_journey() {
     let app = TestApp::builder()
+        .allow_local_receivers()
         .delivery(roster_core::delivery::DeliverySettings {
             poll_interval: std::time::Duration::from_millis(20),
             retry_base: std::time::Duration::from_millis(100),

@@ -32,7 +32,7 @@ async fn only_endpoint(app: &TestApp, scope: &TenantAccess) -> EndpointId {
 
 #[tokio::test]
 async fn endpoints_are_created_with_the_secret_shown_once_edited_rotated_and_deleted() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().allow_local_receivers().spawn().await;
     let (mut client, operator) = operator(&app).await;
     let scope = tenant(&app, &operator, "acme", "Acme").await;
     let receiver = Receiver::start().await;
@@ -310,6 +310,7 @@ async fn another_tenants_endpoints_answer_404() {
 async fn deliveries_are_listed_and_a_failed_one_is_redelivered() {
     let app = Arc::new(
         TestApp::builder()
+            .allow_local_receivers()
             .delivery(DeliverySettings {
                 poll_interval: Duration::from_millis(20),
                 retry_base: Duration::from_millis(100),

@@ -16,6 +16,8 @@ pub(crate) fn roster(dir: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_roster"));
     command
         .env_clear()
+        // The key an operator provides; tests of the generated key remove it.
+        .env("ROSTER_SECRET_KEY", roster_testkit::TEST_SECRET_KEY)
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -203,7 +205,7 @@ async fn first_start_creates_the_operator_once_serves_and_stops_gracefully() {
     // The stored hash is argon2id and verifies the printed password.
     let services = Services::new(
         test_db.connect().await,
-        roster_core::CoreConfig::new("http://127.0.0.1"),
+        roster_core::CoreConfig::new("http://127.0.0.1", roster_testkit::test_keyring()),
     );
     let hash = services
         .admins()
@@ -384,7 +386,7 @@ async fn tenants_tokens_and_admins_can_be_created_from_the_command_line() {
     );
     let services = Services::new(
         test_db.connect().await,
-        roster_core::CoreConfig::new("http://127.0.0.1"),
+        roster_core::CoreConfig::new("http://127.0.0.1", roster_testkit::test_keyring()),
     );
     let hash = services
         .admins()

@@ -53,6 +53,11 @@ fn compose_runs_postgres_two_roster_replicas_and_a_load_balancer() {
             replica["depends_on"]["postgres"]["condition"].as_str(),
             Some("service_healthy")
         );
+        // PostgreSQL needs the secret key; compose refuses to start without it, and both
+        // replicas get the same one.
+        let key = env_of(replica, "ROSTER_SECRET_KEY").unwrap();
+        assert!(key.starts_with("${ROSTER_SECRET_KEY:?"), "{key}");
+        assert_eq!(Some(key), env_of(replicas[0], "ROSTER_SECRET_KEY"));
     }
 
     let lb = &compose["services"]["lb"];
@@ -69,4 +74,8 @@ fn compose_runs_postgres_two_roster_replicas_and_a_load_balancer() {
         "a multi-stage build"
     );
     assert!(dockerfile.contains("HEALTHCHECK"));
+    assert!(
+        dockerfile.contains("install -d -m 0700 -o roster -g roster /var/lib/roster/data"),
+        "the data folder is owner-only"
+    );
 }

@@ -32,7 +32,11 @@ fn fast() -> DeliverySettings {
 }
 
 async fn scim_with_worker(settings: DeliverySettings) -> Scim {
-    let app = TestApp::builder().delivery(settings).spawn().await;
+    let app = TestApp::builder()
+        .allow_local_receivers()
+        .delivery(settings)
+        .spawn()
+        .await;
     Scim::on(Arc::new(app), "acme").await
 }
 
@@ -524,7 +528,8 @@ async fn a_metadata_address_is_never_called_even_when_written_to_the_database_di
         "http://[fd00:ec2::254]/",
         "http://[::ffff:169.254.169.254]/",
     ] {
-        let err = EndpointForm::parse(url, "", &[], true).unwrap_err();
+        let form = EndpointForm::parse(url, "", &[], true).unwrap();
+        let err = webhooks.update(&access, id, form).await.unwrap_err();
         assert!(err.to_string().contains("cloud metadata"), "{url}: {err}");
     }
     // … and a URL written to the database some other way is not called either.
@@ -572,6 +577,7 @@ async fn a_metadata_address_is_never_called_even_when_written_to_the_database_di
 async fn two_nodes_deliver_each_event_once() {
     let a = scim_with_worker(fast()).await;
     let b_app = TestApp::builder()
+        .allow_local_receivers()
         .database(a.app.database.handle())
         .delivery(fast())
         .spawn()
@@ -628,7 +634,14 @@ async fn kill_9_with_deliveries_pending_loses_no_event() {
     // The endpoint, made through the services on the same database.
     let receiver = Receiver::start().await;
     let db = test_db.connect().await;
-    let services = roster_core::Services::new(db.clone(), roster_core::CoreConfig::new("http://x"));
+    let services = roster_core::Services::new(
+        db.clone(),
+        roster_core::CoreConfig {
+            egress: roster_core::delivery::EgressPolicy::parse(roster_testkit::LOCAL_RECEIVERS)
+                .unwrap(),
+            ..roster_core::CoreConfig::new("http://x", roster_testkit::test_keyring())
+        },
+    );
     let operator = services
         .admins()
         .create(
@@ -663,6 +676,10 @@ async fn kill_9_with_deliveries_pending_loses_no_event() {
         ("ROSTER_WEBHOOK_POLL_INTERVAL_MS", "20"),
         ("ROSTER_WEBHOOK_RETRY_BASE_MS", "100"),
         ("ROSTER_WEBHOOK_RETRY_MAX_SECS", "1"),
+        (
+            "ROSTER_WEBHOOK_ALLOWED_NETWORKS",
+            roster_testkit::LOCAL_RECEIVERS,
+        ),
     ];
     let node = Node::start_with(dir.path(), &url, &settings).await;
     let client = roster_testkit::http_client();
