@@ -335,8 +335,25 @@ impl Database {
         T: Send + 'static,
         E: From<DbErr> + Send + 'static,
     {
+        self.write_in_lane(None, 1, f).await
+    }
+
+    /// [`Database::write`] for one tenant (`lane`) at an estimated `cost` (bound values):
+    /// on SQLite, tenants' writes take turns in the group commit (see
+    /// [`crate::group_commit`]).
+    pub async fn write_in_lane<T, E, F>(
+        &self,
+        lane: Option<uuid::Uuid>,
+        cost: usize,
+        f: F,
+    ) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbErr> + Send + 'static,
+    {
         if let Some(committer) = &self.committer {
-            return committer.write(f).await;
+            return committer.write(lane, cost, f).await;
         }
         let txn = self.begin_write().await.map_err(E::from)?;
         match f(&txn).await {

@@ -11,6 +11,12 @@
 //!
 //! The batch forms by itself: while one commits, the next requests queue.
 //!
+//! **Fairness.** Queued writes wait in one lane per tenant, and a batch takes them
+//! round-robin across lanes, up to [`MAX_BATCH`] writes and a cost budget (bound values,
+//! a proxy for the rows a write touches): a tenant with a thousand queued writes gets
+//! one turn per round like a tenant with one, and one heavy write is not followed by
+//! more of its kind in the same transaction while others wait.
+//!
 //! A job must use only the transaction it is given: calling `Database::write` or
 //! `begin_write` from inside a job would wait for the connection the batch holds.
 
@@ -19,10 +25,23 @@ use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
     TransactionTrait,
 };
+use std::collections::{HashMap, VecDeque};
+
 use tokio::sync::{mpsc, oneshot};
 
 /// Requests taken into one transaction at most.
 const MAX_BATCH: usize = 128;
+
+/// Cost (bound values) one batch takes before it stops adding writes; a single write
+/// may exceed it and then commits alone.
+const BATCH_BUDGET: usize = 4_000;
+
+/// A queued write: whose it is (its lane) and what it costs.
+struct Queued {
+    lane: Option<uuid::Uuid>,
+    cost: usize,
+    job: Job,
+}
 
 /// What a job leaves for after the commit: its answer, given the commit's outcome.
 pub(crate) type Delivery = Box<dyn FnOnce(Result<(), DbErr>) + Send>;
@@ -32,7 +51,7 @@ pub(crate) type Job =
 
 #[derive(Clone, Debug)]
 pub(crate) struct GroupCommitter {
-    jobs: mpsc::UnboundedSender<Job>,
+    jobs: mpsc::UnboundedSender<Queued>,
 }
 
 impl GroupCommitter {
@@ -42,9 +61,14 @@ impl GroupCommitter {
         Self { jobs }
     }
 
-    /// Runs `f` in its own savepoint of the next batch and answers after the batch
-    /// commits.
-    pub(crate) async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    /// Runs `f` in its own savepoint of a coming batch — taking turns with the other
+    /// lanes' writes — and answers after the batch commits.
+    pub(crate) async fn write<T, E, F>(
+        &self,
+        lane: Option<uuid::Uuid>,
+        cost: usize,
+        f: F,
+    ) -> Result<T, E>
     where
         F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
         T: Send + 'static,
@@ -76,7 +100,7 @@ impl GroupCommitter {
                 }
             })
         });
-        if self.jobs.send(job).is_err() {
+        if self.jobs.send(Queued { lane, cost, job }).is_err() {
             return Err(E::from(DbErr::Custom(
                 "the database writer has stopped".into(),
             )));
@@ -99,19 +123,75 @@ fn deliver_now<T: Send + 'static, E: Send + 'static>(
     })
 }
 
-async fn run(write: DatabaseConnection, mut queue: mpsc::UnboundedReceiver<Job>) {
+/// Queued writes in one lane per tenant, served round-robin.
+#[derive(Default)]
+struct Lanes {
+    queues: HashMap<Option<uuid::Uuid>, VecDeque<Queued>>,
+    order: VecDeque<Option<uuid::Uuid>>,
+}
+
+impl Lanes {
+    fn push(&mut self, queued: Queued) {
+        let lane = queued.lane;
+        let queue = self.queues.entry(lane).or_default();
+        if queue.is_empty() {
+            self.order.push_back(lane);
+        }
+        queue.push_back(queued);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// The next batch: one write per lane per round, until the batch is full or its
+    /// budget spent (the first write always goes).
+    fn batch(&mut self) -> Vec<Job> {
+        let mut jobs = Vec::new();
+        let mut cost = 0;
+        while jobs.len() < MAX_BATCH {
+            let Some(lane) = self.order.pop_front() else {
+                break;
+            };
+            let Some(queue) = self.queues.get_mut(&lane) else {
+                continue;
+            };
+            let next_cost = queue.front().map_or(0, |q| q.cost);
+            if !jobs.is_empty() && cost + next_cost > BATCH_BUDGET {
+                self.order.push_front(lane);
+                break;
+            }
+            if let Some(queued) = queue.pop_front() {
+                cost += queued.cost;
+                jobs.push(queued.job);
+            }
+            if queue.is_empty() {
+                self.queues.remove(&lane);
+            } else {
+                self.order.push_back(lane);
+            }
+        }
+        jobs
+    }
+}
+
+async fn run(write: DatabaseConnection, mut queue: mpsc::UnboundedReceiver<Queued>) {
     let immediate = TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..TransactionOptions::default()
     };
-    while let Some(first) = queue.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
+    let mut lanes = Lanes::default();
+    loop {
+        if lanes.is_empty() {
+            match queue.recv().await {
+                Some(queued) => lanes.push(queued),
+                None => return,
             }
         }
+        while let Ok(queued) = queue.try_recv() {
+            lanes.push(queued);
+        }
+        let jobs = lanes.batch();
         let txn = match write.begin_with_options(immediate).await {
             Ok(txn) => txn,
             Err(err) => {

@@ -7,6 +7,7 @@
 
 pub mod admins;
 pub mod api;
+pub mod cpu;
 pub mod crypto;
 pub mod db;
 pub mod delivery;

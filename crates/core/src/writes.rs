@@ -41,6 +41,14 @@ impl Writes {
         self.statements.is_empty()
     }
 
+    /// What the batch costs the writer, roughly: its bound values plus one per statement.
+    pub fn cost(&self) -> usize {
+        self.statements
+            .iter()
+            .map(|s| 1 + s.values.as_ref().map_or(0, |v| v.0.len()))
+            .sum()
+    }
+
     /// Runs every statement; returns the rows they changed, together.
     pub async fn execute(self, conn: &impl ConnectionTrait) -> Result<u64, DbErr> {
         match self.backend {

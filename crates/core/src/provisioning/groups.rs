@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::audit::{self, Operation};
 use super::columns::{GroupColumns, parse_id};
 use super::events::{self, EventType};
-use super::members::{MembershipPlan, members_of};
+use super::members::{MEMBERSHIP_STEP, MembershipPlan, members_of};
 use super::plan::WritePlan;
 use super::scope::TenantScope;
 use super::users::{ProjectionParams, not_found, parse_doc, precondition_failed};
@@ -161,9 +161,9 @@ impl Provisioning {
             updated_at: now,
         };
         let base = self.base_url(ctx);
-        let membership =
+        let mut membership =
             MembershipPlan::compute(reader, scope, row.id, true, changes, (schema, &base)).await?;
-        let members: Vec<Member> = membership
+        let mut members: Vec<Member> = membership
             .added
             .iter()
             .map(|id| Member {
@@ -172,6 +172,8 @@ impl Provisioning {
                 display: None,
             })
             .collect();
+        members.sort_by(|a, b| a.value.cmp(&b.value));
+        let steps = membership.split_off(MEMBERSHIP_STEP);
         let full = self.render_group(ctx, schema, &row, doc, Some(&[]), &Projection::all());
         let mut plan = WritePlan::new(self.db.writes(), "the group's displayName or externalId");
         let writes = plan.writes_mut();
@@ -194,19 +196,27 @@ impl Provisioning {
             &events::group_data(summary.clone(), Some(full.body.clone())),
         ));
         membership.push_writes(ctx, scope, row.id, &summary, writes);
-        writes.push(&audit::success(
-            ctx,
-            Operation::GroupCreate,
-            Some(&full.id),
-            201,
-        ));
-        match self.apply(plan).await {
+        if steps.is_empty() {
+            writes.push(&audit::success(
+                ctx,
+                Operation::GroupCreate,
+                Some(&full.id),
+                201,
+            ));
+        }
+        match self.apply_for(ctx.tenant_id, plan).await {
             Ok(()) => {}
             // Taken meanwhile: the next attempt names the group that took it.
             Err(ProvisioningError::Scim(err)) if err.scim_type() == Some(ScimType::Uniqueness) => {
                 return Err(ProvisioningError::Stale);
             }
             Err(err) => return Err(err),
+        }
+        let mut row = row;
+        if !steps.is_empty() {
+            row = self
+                .membership_steps(ctx, schema, row.id, steps, Operation::GroupCreate, 201)
+                .await?;
         }
         Ok(self.render_group(ctx, schema, &row, doc, Some(&members), projection))
     }
@@ -416,8 +426,9 @@ impl Provisioning {
                 serde_json::to_string(&new_doc).map_err(|e| Error::Internal(e.to_string()))?;
         }
         let base = self.base_url(ctx);
-        let membership =
+        let mut membership =
             MembershipPlan::compute(reader, scope, old.id, false, changes, (schema, &base)).await?;
+        let steps = membership.split_off(MEMBERSHIP_STEP);
         if !doc_changed && membership.is_empty() {
             self.record_noop(ctx, operation, old.id, status).await?;
             return Ok((row, new_doc));
@@ -459,14 +470,103 @@ impl Provisioning {
             ));
         }
         membership.push_writes(ctx, scope, row.id, &summary, writes);
-        writes.push(&audit::success(
-            ctx,
-            operation,
-            Some(&row.id.to_string()),
-            status,
-        ));
-        self.apply(plan).await?;
+        if steps.is_empty() {
+            writes.push(&audit::success(
+                ctx,
+                operation,
+                Some(&row.id.to_string()),
+                status,
+            ));
+        }
+        self.apply_for(ctx.tenant_id, plan).await?;
+        if !steps.is_empty() {
+            row = self
+                .membership_steps(ctx, schema, row.id, steps, operation, status)
+                .await?;
+        }
         Ok((row, new_doc))
+    }
+
+    /// Applies the rest of a large membership change, one step per write job. Each
+    /// step reads the group afresh and is guarded by its version: another writer may go
+    /// between two steps (on another node; this node's writers of the group wait for
+    /// the turn this request holds), and the step then applies to what it finds — the
+    /// changes are additions and removals, which mean the same on any state. The last
+    /// step carries the log row. Returns the group as the last step left it.
+    async fn membership_steps(
+        &self,
+        ctx: &RequestContext,
+        schema: &ResourceSchema,
+        id: Uuid,
+        steps: Vec<Vec<MembersChange>>,
+        operation: Operation,
+        status: u16,
+    ) -> ProvResult<group::Model> {
+        let scope = self.scope(ctx);
+        let base = self.base_url(ctx);
+        let last = steps.len() - 1;
+        let mut row = None;
+        for (n, changes) in steps.iter().enumerate() {
+            let written = self
+                .retry_stale("group", || async {
+                    let mut current = scope
+                        .group(id)
+                        .one(self.db.reader())
+                        .await?
+                        .ok_or_else(|| not_found("Group", &id.to_string()))?;
+                    let membership = MembershipPlan::compute_with(
+                        self.db.reader(),
+                        scope,
+                        id,
+                        false,
+                        changes,
+                        (schema, &base),
+                        true,
+                    )
+                    .await?;
+                    let mut plan = WritePlan::new(self.db.writes(), "");
+                    let writes = plan.writes_mut();
+                    if !membership.is_empty() {
+                        let summary = events::group_summary(
+                            id,
+                            &current.display_name,
+                            current.external_id.as_deref(),
+                        );
+                        membership.push_writes(ctx, scope, id, &summary, writes);
+                    }
+                    if n == last {
+                        writes.push(&audit::success(
+                            ctx,
+                            operation,
+                            Some(&id.to_string()),
+                            status,
+                        ));
+                    }
+                    if !membership.is_empty() {
+                        let version = current.version + 1;
+                        let updated_at =
+                            std::cmp::max(Timestamp::now().as_micros(), current.updated_at + 1);
+                        plan.guard_one(
+                            scope
+                                .update_groups()
+                                .filter(group::Column::Id.eq(id))
+                                .filter(group::Column::Version.eq(current.version))
+                                .col_expr(group::Column::Version, Expr::value(version))
+                                .col_expr(group::Column::UpdatedAt, Expr::value(updated_at))
+                                .build(self.db.backend().into()),
+                        );
+                        current.version = version;
+                        current.updated_at = updated_at;
+                    }
+                    if !plan.is_empty() {
+                        self.apply_for(ctx.tenant_id, plan).await?;
+                    }
+                    Ok(current)
+                })
+                .await?;
+            row = Some(written);
+        }
+        row.ok_or_else(|| Error::Internal("no membership step ran".to_owned()).into())
     }
 
     /// PATCH a group. Answers with the resource only when the client asked for
@@ -578,7 +678,7 @@ impl Provisioning {
                     ),
                 ));
                 writes.push(&audit::success(ctx, Operation::GroupDelete, Some(id), 204));
-                self.apply(plan).await
+                self.apply_for(ctx.tenant_id, plan).await
             },
         )
         .await

@@ -271,30 +271,36 @@ impl Provisioning {
         } else {
             HashMap::new()
         };
-        let all = Projection::all();
-        let mut matches = Vec::new();
-        for row in &rows {
-            let doc = parse_doc(&row.doc)?;
-            let rendered = self.render_user(
-                ctx,
-                &rules,
-                row,
-                &doc,
-                groups.get(&row.id).map(Vec::as_slice),
-                &all,
-            );
-            let Value::Object(object) = rendered.body else {
-                continue;
-            };
-            if query
-                .filter
-                .as_ref()
-                .is_none_or(|f| f.matches(&object, schema))
-            {
-                matches.push(object);
+        // Rendering and matching thousands of users is CPU work: off the HTTP workers.
+        let (this, ctx, query) = (self.clone(), ctx.clone(), query.clone());
+        crate::cpu::offload(move || {
+            let schema = rules.registry.user();
+            let all = Projection::all();
+            let mut matches = Vec::new();
+            for row in &rows {
+                let doc = parse_doc(&row.doc)?;
+                let rendered = this.render_user(
+                    &ctx,
+                    &rules,
+                    row,
+                    &doc,
+                    groups.get(&row.id).map(Vec::as_slice),
+                    &all,
+                );
+                let Value::Object(object) = rendered.body else {
+                    continue;
+                };
+                if query
+                    .filter
+                    .as_ref()
+                    .is_none_or(|f| f.matches(&object, schema))
+                {
+                    matches.push(object);
+                }
             }
-        }
-        self.finish_in_memory(schema, query, &projection, page, matches)
+            this.finish_in_memory(schema, &query, &projection, page, matches)
+        })
+        .await?
     }
 
     pub(crate) async fn list_groups_inner(
@@ -366,25 +372,30 @@ impl Provisioning {
         } else {
             HashMap::new()
         };
-        let all = Projection::all();
-        let mut matches = Vec::new();
-        for row in &rows {
-            let doc = parse_doc(&row.doc)?;
-            let group_members =
-                need_members.then(|| members.get(&row.id).map(Vec::as_slice).unwrap_or(&[]));
-            let rendered = self.render_group(ctx, schema, row, &doc, group_members, &all);
-            let Value::Object(object) = rendered.body else {
-                continue;
-            };
-            if query
-                .filter
-                .as_ref()
-                .is_none_or(|f| f.matches(&object, schema))
-            {
-                matches.push(object);
+        let (this, ctx, query) = (self.clone(), ctx.clone(), query.clone());
+        crate::cpu::offload(move || {
+            let schema = registry.group();
+            let all = Projection::all();
+            let mut matches = Vec::new();
+            for row in &rows {
+                let doc = parse_doc(&row.doc)?;
+                let group_members =
+                    need_members.then(|| members.get(&row.id).map(Vec::as_slice).unwrap_or(&[]));
+                let rendered = this.render_group(&ctx, schema, row, &doc, group_members, &all);
+                let Value::Object(object) = rendered.body else {
+                    continue;
+                };
+                if query
+                    .filter
+                    .as_ref()
+                    .is_none_or(|f| f.matches(&object, schema))
+                {
+                    matches.push(object);
+                }
             }
-        }
-        self.finish_in_memory(schema, query, &projection, page, matches)
+            this.finish_in_memory(schema, &query, &projection, page, matches)
+        })
+        .await?
     }
 
     /// `POST /.search` at the root: users, then groups, paged as one list. A filter that

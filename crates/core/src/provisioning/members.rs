@@ -115,6 +115,7 @@ async fn resolve_members(
     conn: &impl ConnectionTrait,
     scope: TenantScope,
     ids: &[&str],
+    lenient: bool,
 ) -> ProvResult<(Vec<Uuid>, HashMap<Uuid, UserSummary>)> {
     let mut uuids = Vec::with_capacity(ids.len());
     let mut seen = HashSet::with_capacity(ids.len());
@@ -125,7 +126,9 @@ async fn resolve_members(
         }
     }
     let summaries = user_summaries(conn, scope, &uuids).await?;
-    if let Some(missing) = uuids.iter().find(|id| !summaries.contains_key(*id)) {
+    if lenient {
+        uuids.retain(|id| summaries.contains_key(id));
+    } else if let Some(missing) = uuids.iter().find(|id| !summaries.contains_key(*id)) {
         return Err(unknown_member(&missing.to_string()).into());
     }
     Ok((uuids, summaries))
@@ -166,6 +169,12 @@ async fn current_members(
     Ok(out)
 }
 
+/// Membership changes one write job applies. A request that changes more (Okta pushing
+/// a whole group with PUT, a PATCH adding thousands) is applied in steps of this many,
+/// each its own write job guarded by the group's version, so no single job holds the
+/// (on SQLite, shared) writer for long: other tenants' writes go between the steps.
+pub(crate) const MEMBERSHIP_STEP: usize = 250;
+
 /// How many filtered member removals a request may carry whose filter is not a plain
 /// `value eq "…"` (each is evaluated against every member of the group).
 pub(crate) const MAX_MEMBER_FILTERS: usize = 10;
@@ -193,6 +202,30 @@ impl MembershipPlan {
         changes: &[MembersChange],
         member_schema: (&ResourceSchema, &str),
     ) -> ProvResult<Self> {
+        Self::compute_with(
+            conn,
+            scope,
+            group_id,
+            new_group,
+            changes,
+            member_schema,
+            false,
+        )
+        .await
+    }
+
+    /// As [`MembershipPlan::compute`]; `lenient` drops additions of users that no longer
+    /// exist instead of refusing them (for the later steps of a change already accepted,
+    /// whose users may have been deleted since).
+    pub(crate) async fn compute_with(
+        conn: &impl ConnectionTrait,
+        scope: TenantScope,
+        group_id: Uuid,
+        new_group: bool,
+        changes: &[MembersChange],
+        member_schema: (&ResourceSchema, &str),
+        lenient: bool,
+    ) -> ProvResult<Self> {
         if changes.is_empty() {
             return Ok(Self::default());
         }
@@ -214,7 +247,7 @@ impl MembershipPlan {
                 wanted.extend(ids.iter().map(String::as_str));
             }
         }
-        let (_, mut summaries) = resolve_members(conn, scope, &wanted).await?;
+        let (_, mut summaries) = resolve_members(conn, scope, &wanted, lenient).await?;
 
         let needs_all = !new_group
             && changes.iter().any(|c| {
@@ -244,7 +277,11 @@ impl MembershipPlan {
         for change in changes {
             match change {
                 MembersChange::Add(ids) => {
-                    state.extend(ids.iter().filter_map(|id| parse_id(id)));
+                    state.extend(
+                        ids.iter()
+                            .filter_map(|id| parse_id(id))
+                            .filter(|id| summaries.contains_key(id)),
+                    );
                 }
                 // Removing someone who is not a member is not an error (Entra removes by
                 // value, and may repeat itself).
@@ -255,7 +292,11 @@ impl MembershipPlan {
                 }
                 MembersChange::RemoveAll => state.clear(),
                 MembersChange::Replace(ids) => {
-                    state = ids.iter().filter_map(|id| parse_id(id)).collect();
+                    state = ids
+                        .iter()
+                        .filter_map(|id| parse_id(id))
+                        .filter(|id| summaries.contains_key(id))
+                        .collect();
                 }
                 MembersChange::RemoveMatching(filter) => {
                     let gone = matching(&state, filter, member_schema);
@@ -287,6 +328,28 @@ impl MembershipPlan {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.added.is_empty() && self.removed.is_empty()
+    }
+
+    /// Keeps the first `step` membership changes in this plan and returns the others as
+    /// change lists of at most `step` members each, to be applied one write job at a
+    /// time (see [`MEMBERSHIP_STEP`]).
+    pub(crate) fn split_off(&mut self, step: usize) -> Vec<Vec<MembersChange>> {
+        let ids = |v: &[Uuid]| v.iter().map(Uuid::to_string).collect::<Vec<_>>();
+        let mut rest = Vec::new();
+        if self.added.len() + self.removed.len() <= step {
+            return rest;
+        }
+        let keep_added = self.added.len().min(step);
+        let keep_removed = step - keep_added;
+        let added = self.added.split_off(keep_added);
+        let removed = self.removed.split_off(keep_removed.min(self.removed.len()));
+        for chunk in added.chunks(step) {
+            rest.push(vec![MembersChange::Add(ids(chunk))]);
+        }
+        for chunk in removed.chunks(step) {
+            rest.push(vec![MembersChange::Remove(ids(chunk))]);
+        }
+        rest
     }
 
     /// The membership rows and one event per member added or removed.

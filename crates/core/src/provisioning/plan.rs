@@ -71,6 +71,24 @@ impl WritePlan {
         &mut self.writes
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.guards.is_empty() && self.writes.is_empty()
+    }
+
+    /// What the plan costs the writer (see [`Writes::cost`]).
+    pub(crate) fn cost(&self) -> usize {
+        let guards: usize = self
+            .guards
+            .iter()
+            .map(|g| match g {
+                Guard::AffectsOne(s) | Guard::Returns(s, _) => {
+                    1 + s.values.as_ref().map_or(0, |v| v.0.len())
+                }
+            })
+            .sum();
+        guards + self.writes.cost()
+    }
+
     /// Runs the guards, then the writes. A failed guard is [`ProvisioningError::Stale`]
     /// (the caller's transaction rolls back what ran); a unique index refusing a row is
     /// `uniqueness`.
@@ -126,11 +144,18 @@ fn returned_id(row: &sea_orm::QueryResult) -> ProvResult<String> {
 }
 
 impl Provisioning {
-    /// Applies `plan` in a write job: on SQLite a savepoint of the next group commit, on
-    /// PostgreSQL a transaction of its own.
-    pub(crate) async fn apply(&self, plan: WritePlan) -> ProvResult<()> {
+    /// Applies `plan` in a write job of the tenant's lane: on SQLite a savepoint of a
+    /// coming group commit, on PostgreSQL a transaction of its own.
+    pub(crate) async fn apply_for(
+        &self,
+        tenant: crate::tenants::TenantId,
+        plan: WritePlan,
+    ) -> ProvResult<()> {
+        let cost = plan.cost();
         self.db
-            .write(move |txn: &DatabaseTransaction| Box::pin(plan.apply(txn)))
+            .write_in_lane(Some(tenant.0), cost, move |txn: &DatabaseTransaction| {
+                Box::pin(plan.apply(txn))
+            })
             .await
     }
 
@@ -142,13 +167,22 @@ impl Provisioning {
         &self,
         what: &str,
         key: String,
-        mut attempt: F,
+        attempt: F,
     ) -> ProvResult<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = ProvResult<T>>,
     {
         let _turn = self.locks.turn(key).await;
+        self.retry_stale(what, attempt).await
+    }
+
+    /// [`Provisioning::optimistic`] without taking a turn (for a request that holds it).
+    pub(crate) async fn retry_stale<T, F, Fut>(&self, what: &str, mut attempt: F) -> ProvResult<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = ProvResult<T>>,
+    {
         for n in 0..MAX_ATTEMPTS {
             match attempt().await {
                 Err(ProvisioningError::Stale) => {
@@ -188,7 +222,7 @@ impl Provisioning {
             Some(&id.to_string()),
             status,
         ));
-        self.apply(plan).await
+        self.apply_for(ctx.tenant_id, plan).await
     }
 }
 

@@ -194,7 +194,7 @@ impl Provisioning {
             },
             projection,
         )?;
-        self.apply(plan).await?;
+        self.apply_for(ctx.tenant_id, plan).await?;
         Ok(resource)
     }
 
@@ -329,7 +329,7 @@ impl Provisioning {
             &events::user_data(&summary, None, None),
         ));
         writes.push(&audit::success(ctx, Operation::UserDelete, Some(id), 204));
-        self.apply(plan).await
+        self.apply_for(ctx.tenant_id, plan).await
     }
 
     /// DELETE with "deactivate and keep": the user stays, inactive, with a
@@ -365,7 +365,7 @@ impl Provisioning {
             },
             &Projection::all(),
         )?;
-        self.apply(plan).await
+        self.apply_for(ctx.tenant_id, plan).await
     }
 }
 

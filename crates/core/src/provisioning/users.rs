@@ -182,7 +182,7 @@ impl Provisioning {
                                 &hosts,
                                 &projection,
                             )?;
-                            match self.apply(plan).await {
+                            match self.apply_for(ctx.tenant_id, plan).await {
                                 Ok(()) => Ok(resource),
                                 // Taken meanwhile: look again.
                                 Err(ProvisioningError::Scim(err))
@@ -236,7 +236,7 @@ impl Provisioning {
                                 },
                                 &projection,
                             )?;
-                            self.apply(plan).await?;
+                            self.apply_for(ctx.tenant_id, plan).await?;
                             Ok(resource)
                         }
                         [other, ..] => Err(Self::conflict_error(&cols, Some(other)).into()),

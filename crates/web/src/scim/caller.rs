@@ -97,7 +97,18 @@ impl ScimCaller {
 
     /// The request body as JSON, or the recorded failure.
     pub async fn json(&self, operation: Operation, body: &RawBody) -> Result<Value, ScimHttpError> {
-        match body.json() {
+        // Parsing (and checking) up to a megabyte of JSON takes milliseconds of CPU: a
+        // large body is parsed off the HTTP workers.
+        let parsed = if body.len() > LARGE_BODY {
+            let body = body.clone();
+            match roster_core::cpu::offload(move || body.json()).await {
+                Ok(parsed) => parsed,
+                Err(_) => return Err(ScimHttpError::internal(&self.ctx.request_id)),
+            }
+        } else {
+            body.json()
+        };
+        match parsed {
             Ok(value) => Ok(value),
             Err(err) => Err(self.reject(operation, err).await),
         }
@@ -107,9 +118,13 @@ impl ScimCaller {
 /// The request body, read up to the limit. Never fails to extract: problems (too large,
 /// wrong media type) are reported as SCIM errors by the handler, through the caller, so
 /// that they reach the provisioning log.
+#[derive(Clone)]
 pub struct RawBody {
     bytes: Result<web::Bytes, ScimError>,
 }
+
+/// Bodies larger than this are parsed on the blocking pool.
+const LARGE_BODY: usize = 64 * 1024;
 
 impl RawBody {
     pub fn len(&self) -> usize {
