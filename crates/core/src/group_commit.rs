@@ -25,7 +25,7 @@ use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
     TransactionTrait,
 };
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -144,33 +144,62 @@ impl Lanes {
         self.order.is_empty()
     }
 
-    /// The next batch: one write per lane per round, until the batch is full or its
-    /// budget spent (the first write always goes).
-    fn batch(&mut self) -> Vec<Job> {
+    /// The next batch: rounds over the lanes, one write per lane per round, taking every
+    /// lane's next write that still fits the budget (the first write always goes, so a
+    /// write costlier than the budget commits alone), until the batch is full or no
+    /// lane's next write fits. Light writes of every tenant thus fill what a heavy write
+    /// leaves, and no tenant gets two turns while another waits.
+    fn batch(&mut self) -> Vec<Queued> {
         let mut jobs = Vec::new();
         let mut cost = 0;
-        while jobs.len() < MAX_BATCH {
-            let Some(lane) = self.order.pop_front() else {
-                break;
-            };
-            let Some(queue) = self.queues.get_mut(&lane) else {
-                continue;
-            };
-            let next_cost = queue.front().map_or(0, |q| q.cost);
-            if !jobs.is_empty() && cost + next_cost > BATCH_BUDGET {
-                self.order.push_front(lane);
-                break;
+        // Lanes served in this batch, in order: afterwards they go behind every lane
+        // that was not, so a lane passed over for the budget goes first next time.
+        let mut served: Vec<Option<uuid::Uuid>> = Vec::new();
+        let mut served_set: HashSet<Option<uuid::Uuid>> = HashSet::new();
+        loop {
+            let mut progressed = false;
+            for _ in 0..self.order.len() {
+                if jobs.len() >= MAX_BATCH {
+                    break;
+                }
+                let Some(lane) = self.order.pop_front() else {
+                    break;
+                };
+                let Some(queue) = self.queues.get_mut(&lane) else {
+                    continue;
+                };
+                let next_cost = queue.front().map_or(0, |q| q.cost);
+                if (jobs.is_empty() || cost + next_cost <= BATCH_BUDGET)
+                    && let Some(queued) = queue.pop_front()
+                {
+                    cost += queued.cost;
+                    jobs.push(queued);
+                    progressed = true;
+                    if served_set.insert(lane) {
+                        served.push(lane);
+                    }
+                }
+                if queue.is_empty() {
+                    self.queues.remove(&lane);
+                } else {
+                    self.order.push_back(lane);
+                }
             }
-            if let Some(queued) = queue.pop_front() {
-                cost += queued.cost;
-                jobs.push(queued.job);
-            }
-            if queue.is_empty() {
-                self.queues.remove(&lane);
-            } else {
-                self.order.push_back(lane);
+            if !progressed || jobs.len() >= MAX_BATCH || self.order.is_empty() {
+                break;
             }
         }
+        let mut waiting: VecDeque<_> = self
+            .order
+            .drain(..)
+            .filter(|lane| !served_set.contains(lane))
+            .collect();
+        waiting.extend(
+            served
+                .into_iter()
+                .filter(|lane| self.queues.contains_key(lane)),
+        );
+        self.order = waiting;
         jobs
     }
 }
@@ -191,7 +220,7 @@ async fn run(write: DatabaseConnection, mut queue: mpsc::UnboundedReceiver<Queue
         while let Ok(queued) = queue.try_recv() {
             lanes.push(queued);
         }
-        let jobs = lanes.batch();
+        let jobs: Vec<Job> = lanes.batch().into_iter().map(|q| q.job).collect();
         let txn = match write.begin_with_options(immediate).await {
             Ok(txn) => txn,
             Err(err) => {
@@ -215,5 +244,66 @@ async fn run(write: DatabaseConnection, mut queue: mpsc::UnboundedReceiver<Queue
                 Err(err) => Err(DbErr::Custom(format!("commit failed: {err}"))),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queued(lane: u128, cost: usize) -> Queued {
+        let job: Job = Box::new(|_txn| {
+            Box::pin(async {
+                let delivery: Delivery = Box::new(|_| {});
+                delivery
+            })
+        });
+        Queued {
+            lane: Some(uuid::Uuid::from_u128(lane)),
+            cost,
+            job,
+        }
+    }
+
+    fn shape(batch: &[Queued]) -> Vec<(u128, usize)> {
+        batch
+            .iter()
+            .map(|q| (q.lane.map_or(0, |l| l.as_u128()), q.cost))
+            .collect()
+    }
+
+    #[test]
+    fn batches_take_turns_and_light_writes_fill_what_a_heavy_one_leaves() {
+        let mut lanes = Lanes::default();
+        for _ in 0..3 {
+            lanes.push(queued(1, 3_300));
+        }
+        for _ in 0..5 {
+            lanes.push(queued(2, 50));
+        }
+        // One heavy write of tenant 1, then every light write of tenant 2 that fits.
+        assert_eq!(
+            shape(&lanes.batch()),
+            vec![(1, 3_300), (2, 50), (2, 50), (2, 50), (2, 50), (2, 50)]
+        );
+        // A write over the budget commits alone; the lanes keep their order.
+        lanes.push(queued(2, 9_000));
+        assert_eq!(shape(&lanes.batch()), vec![(1, 3_300)]);
+        assert_eq!(shape(&lanes.batch()), vec![(2, 9_000)]);
+        assert_eq!(shape(&lanes.batch()), vec![(1, 3_300)]);
+        assert!(lanes.is_empty());
+    }
+
+    #[test]
+    fn a_tenant_with_many_writes_gets_one_turn_per_round() {
+        let mut lanes = Lanes::default();
+        for _ in 0..200 {
+            lanes.push(queued(1, 10));
+        }
+        lanes.push(queued(2, 10));
+        let batch = shape(&lanes.batch());
+        assert_eq!(batch.len(), MAX_BATCH);
+        // Tenant 2's one write is in the first batch, second in line.
+        assert_eq!(batch[1], (2, 10));
     }
 }

@@ -173,7 +173,7 @@ async fn current_members(
 /// a whole group with PUT, a PATCH adding thousands) is applied in steps of this many,
 /// each its own write job guarded by the group's version, so no single job holds the
 /// (on SQLite, shared) writer for long: other tenants' writes go between the steps.
-pub(crate) const MEMBERSHIP_STEP: usize = 250;
+pub(crate) const MEMBERSHIP_STEP: usize = 100;
 
 /// How many filtered member removals a request may carry whose filter is not a plain
 /// `value eq "…"` (each is evaluated against every member of the group).
