@@ -7,6 +7,8 @@ use crate::admins::AdminService;
 use crate::api::ApiService;
 use crate::delivery::{DeliverySettings, DeliveryWorker, WebhookService};
 use crate::directory::DirectoryService;
+use crate::hashing::{Hasher, HashingSettings};
+use crate::invitations::InvitationService;
 use crate::memberships::MembershipService;
 use crate::provisioning::{Provisioning, ScimSettings};
 use crate::rate_limit::RateLimiter;
@@ -27,6 +29,10 @@ pub struct CoreConfig {
     pub dns: DnsSettings,
     /// How webhooks are delivered.
     pub delivery: DeliverySettings,
+    /// How long an admin invitation link works.
+    pub invitation_ttl: std::time::Duration,
+    /// The node's bound on argon2 work.
+    pub hashing: HashingSettings,
 }
 
 impl CoreConfig {
@@ -36,6 +42,8 @@ impl CoreConfig {
             default_scim_rate_limit: 100,
             dns: DnsSettings::default(),
             delivery: DeliverySettings::default(),
+            invitation_ttl: crate::invitations::DEFAULT_TTL,
+            hashing: HashingSettings::default(),
         }
     }
 }
@@ -45,6 +53,7 @@ impl CoreConfig {
 pub struct Services {
     db: Database,
     config: Arc<CoreConfig>,
+    hasher: Hasher,
     tenants: TenantService,
     admins: AdminService,
     tokens: TokenService,
@@ -55,6 +64,7 @@ pub struct Services {
     provisioning: Provisioning,
     sessions: SessionService,
     memberships: MembershipService,
+    invitations: InvitationService,
     directory: DirectoryService,
     api: ApiService,
     rules: RulesService,
@@ -66,7 +76,9 @@ impl Services {
         // One snapshot cache per node, shared by the provisioning service (which reads
         // it on every write) and the rules service (which drops entries it changed).
         let rules_cache = RulesCache::new(db.clone());
-        let token_auth = TokenAuthenticator::new(db.clone());
+        // One hashing pool per node: every argon2 computation is bounded by it.
+        let hasher = Hasher::new(config.hashing);
+        let token_auth = TokenAuthenticator::new(db.clone(), hasher.clone());
         Self {
             rules: RulesService::new(
                 db.clone(),
@@ -74,9 +86,9 @@ impl Services {
                 DomainVerifier::new(&config.dns),
             ),
             tenants: TenantService::new(db.clone()),
-            admins: AdminService::new(db.clone()),
-            tokens: TokenService::new(db.clone()),
-            api_keys: TokenService::of_kind(db.clone(), TokenKind::Api),
+            admins: AdminService::new(db.clone(), hasher.clone()),
+            tokens: TokenService::new(db.clone(), hasher.clone()),
+            api_keys: TokenService::of_kind(db.clone(), hasher.clone(), TokenKind::Api),
             api_key_auth: token_auth.for_kind(TokenKind::Api),
             token_auth,
             rate_limiter: Arc::new(RateLimiter::new()),
@@ -86,11 +98,13 @@ impl Services {
                 rules_cache,
             ),
             config: Arc::new(config.clone()),
-            sessions: SessionService::new(db.clone()),
+            sessions: SessionService::new(db.clone(), hasher.clone()),
             memberships: MembershipService::new(db.clone()),
+            invitations: InvitationService::new(db.clone(), hasher.clone(), config.invitation_ttl),
             directory: DirectoryService::new(db.clone()),
             api: ApiService::new(db.clone()),
             webhooks: WebhookService::new(db.clone(), &config.delivery),
+            hasher,
             db,
         }
     }
@@ -101,6 +115,11 @@ impl Services {
 
     pub fn config(&self) -> &CoreConfig {
         &self.config
+    }
+
+    /// The node's argon2 pool (its counters prove bounds in tests).
+    pub fn hasher(&self) -> &Hasher {
+        &self.hasher
     }
 
     pub fn tenants(&self) -> &TenantService {
@@ -143,6 +162,11 @@ impl Services {
 
     pub fn memberships(&self) -> &MembershipService {
         &self.memberships
+    }
+
+    /// Invitations of tenant admins (links that expire, can be revoked, are used once).
+    pub fn invitations(&self) -> &InvitationService {
+        &self.invitations
     }
 
     pub fn directory(&self) -> &DirectoryService {
