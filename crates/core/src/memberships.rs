@@ -14,6 +14,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use crate::admins::{Admin, AdminId};
 use crate::paging::{Page, PageSize};
 use crate::tenants::{Tenant, TenantId, TenantSlug};
+use crate::throttle::{AccountKey, Throttle};
 use crate::time::Timestamp;
 use crate::{Database, Error, Result};
 
@@ -171,15 +172,23 @@ impl MembershipService {
         if acting.id == id {
             return Err(Error::invalid("admin", "you cannot remove yourself"));
         }
-        let deleted = admin::Entity::delete_many()
-            .filter(admin::Column::Id.eq(id.0))
+        let Some(account) = admin::Entity::find_by_id(id.0)
             .filter(admin::Column::TenantId.eq(scope.id().0))
             .filter(admin::Column::IsOperator.eq(false))
+            .one(self.db.reader())
+            .await?
+        else {
+            return Err(Error::NotFound);
+        };
+        let deleted = admin::Entity::delete_by_id(account.id)
             .exec(self.db.writer())
             .await?;
         if deleted.rows_affected == 0 {
             return Err(Error::NotFound);
         }
-        Ok(())
+        // A later account of the same email here starts without this one's browsers.
+        Throttle::new(self.db.clone())
+            .forget_devices(&AccountKey::new(scope.slug().as_str(), &account.email))
+            .await
     }
 }

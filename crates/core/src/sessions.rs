@@ -12,7 +12,7 @@
 //! costs one argon2id verification whether or not the account exists (a dummy hash
 //! stands in for a missing one): neither timing nor lockout tells which accounts exist.
 //! The verification runs on the node's bounded hashing pool; when it is full the attempt
-//! is answered `Error::Busy` before anything is counted.
+//! is given back and answered `Error::Busy`.
 
 use std::fmt;
 use std::time::Duration;
@@ -155,9 +155,6 @@ impl SessionService {
             return Ok(LoginOutcome::Rejected);
         }
         let key = AccountKey::new(&organization, email.as_str());
-        // A place in the hashing queue first: a node too busy to check says so before the
-        // attempt is counted against anyone.
-        let slot = self.hasher.reserve()?;
         let device = self
             .throttle
             .trusted_device(attempt.device, &key, now)
@@ -169,6 +166,16 @@ impl SessionService {
         {
             Reserved::Granted(reservation) => reservation,
             Reserved::Refused { until } => return Ok(LoginOutcome::LockedOut { until }),
+        };
+        // A place in the hashing queue only for an attempt that will be checked: refused
+        // ones cost a row update, never a slot. A node too busy to check gives the
+        // attempt back and says so.
+        let slot = match self.hasher.reserve() {
+            Ok(slot) => slot,
+            Err(err) => {
+                self.throttle.release(reservation, now).await?;
+                return Err(err);
+            }
         };
         let account = self.find_account(&organization, &email).await?;
         let matches = slot

@@ -22,7 +22,8 @@
 //! alike): however many requests arrive at once, at most `limit` of them per window get
 //! a password check. The attempt that reaches the limit sets the lock; later ones only
 //! count; a lock is never shortened (nothing but its expiry ends it, or
-//! `roster admin unlock`). A successful attempt gives its reservation back.
+//! `roster admin unlock`). A successful attempt gives its reservation back, and so does
+//! one the node was too busy to check.
 //!
 //! Keys are SHA-256 digests of what they count: no email or address is stored in clear.
 //! The account key covers the organization and the email whether or not an account has
@@ -356,7 +357,8 @@ impl Throttle {
         Ok((count, locked_until))
     }
 
-    /// A successful attempt gives its reservation back (locks stay as they are).
+    /// A successful attempt, or one that was never checked (the hashing pool was full),
+    /// gives its reservation back. Locks stay as they are.
     pub async fn release(&self, reservation: Reservation, now: Timestamp) -> Result<()> {
         use login_throttle::Column;
         login_throttle::Entity::update_many()

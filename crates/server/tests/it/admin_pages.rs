@@ -113,13 +113,6 @@ async fn the_connection_check_counts_only_live_tokens() {
     assert!(!html.contains("Connected."), "{html}");
 }
 
-/// The link on the page that answers an invitation.
-fn link_in(html: &str) -> String {
-    let marker = "id=\"invitation-link\" value=\"";
-    let start = html.find(marker).expect("the page shows the link") + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_owned()
-}
-
 #[tokio::test]
 async fn admins_are_invited_by_single_use_links_revoked_and_removed() {
     let app = spawn_app().await;
@@ -135,7 +128,7 @@ async fn admins_are_invited_by_single_use_links_revoked_and_removed() {
     let response = operator_client.post("/admin/t/acme/admins", &form).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
-    let first = link_in(&response.text().await.unwrap());
+    let first = invitation_link_in(&response.text().await.unwrap());
     assert!(
         first.starts_with(&format!("{}/admin/invitations/", app.address)),
         "{first}"
@@ -161,7 +154,7 @@ async fn admins_are_invited_by_single_use_links_revoked_and_removed() {
 
     // Inviting again replaces the pending invitation: the first link stops working.
     let response = operator_client.post("/admin/t/acme/admins", &form).await;
-    let second = link_in(&response.text().await.unwrap());
+    let second = invitation_link_in(&response.text().await.unwrap());
     let mut invitee = Browserless::new(&app);
     let path = |link: &str| link.trim_start_matches(&app.address).to_owned();
     assert_eq!(invitee.get_text(&path(&first)).await.0, 404);
@@ -183,7 +176,7 @@ async fn admins_are_invited_by_single_use_links_revoked_and_removed() {
     // A third link is used: the page is branded with the tenant, the invitee chooses a
     // password and lands signed in on the tenant; the link works once.
     let response = operator_client.post("/admin/t/acme/admins", &form).await;
-    let third = link_in(&response.text().await.unwrap());
+    let third = invitation_link_in(&response.text().await.unwrap());
     let (status, html) = invitee.get_text(&path(&third)).await;
     assert_eq!(status, 200);
     assert!(

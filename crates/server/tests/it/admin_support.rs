@@ -31,6 +31,8 @@ pub struct Browserless {
     base: String,
     client: reqwest::Client,
     pub cookies: HashMap<String, String>,
+    /// Sent as `X-Forwarded-For`, as a proxy in front of Roster would.
+    forwarded_for: Option<String>,
 }
 
 impl Browserless {
@@ -39,6 +41,21 @@ impl Browserless {
             base: app.address.clone(),
             client: app.client.clone(),
             cookies: HashMap::new(),
+            forwarded_for: None,
+        }
+    }
+
+    /// A client behind a proxy that says it comes from `address` (believed only when the
+    /// app trusts the proxy, here 127.0.0.1).
+    pub fn behind_proxy_as(mut self, address: &str) -> Self {
+        self.forwarded_for = Some(address.to_owned());
+        self
+    }
+
+    fn with_forwarding(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.forwarded_for {
+            Some(address) => request.header("x-forwarded-for", address),
+            None => request,
         }
     }
 
@@ -66,13 +83,11 @@ impl Browserless {
     }
 
     pub async fn get(&mut self, path: &str) -> reqwest::Response {
-        let response = self
+        let request = self
             .client
             .get(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
-            .send()
-            .await
-            .unwrap();
+            .header("cookie", self.cookie_header());
+        let response = self.with_forwarding(request).send().await.unwrap();
         self.keep_cookies(&response);
         response
     }
@@ -117,7 +132,7 @@ impl Browserless {
         if let Some(origin) = origin {
             request = request.header("origin", origin);
         }
-        let response = request.send().await.unwrap();
+        let response = self.with_forwarding(request).send().await.unwrap();
         self.keep_cookies(&response);
         response
     }
@@ -171,6 +186,13 @@ impl Browserless {
 pub fn csrf_in(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
     let start = html.find(marker).expect("the page has a CSRF field") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+/// The link on the page that answers an invitation.
+pub fn invitation_link_in(html: &str) -> String {
+    let marker = "id=\"invitation-link\" value=\"";
+    let start = html.find(marker).expect("the page shows the link") + marker.len();
     html[start..start + html[start..].find('"').unwrap()].to_owned()
 }
 

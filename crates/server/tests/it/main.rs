@@ -2,7 +2,9 @@
 //! or PostgreSQL when the test command sets `ROSTER_TEST_DATABASE_URL`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod account_upgrade;
 mod admin_browser;
+mod admin_cli;
 mod admin_forms;
 mod admin_http;
 mod admin_pages;
@@ -10,6 +12,7 @@ mod admin_rules;
 mod admin_support;
 mod admin_webhooks;
 mod api;
+mod attacks;
 mod binary;
 mod compose;
 mod health;
