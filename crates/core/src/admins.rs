@@ -355,7 +355,21 @@ impl AdminService {
     /// Deletes an account, its sessions and memberships with it. The last operator stays:
     /// without one, nobody could create tenants.
     pub async fn remove(&self, scope: &AccountScope, email: &AdminEmail) -> Result<()> {
-        let Some(row) = self.find_row(scope, email).await? else {
+        let found = match self.find_row(scope, email).await? {
+            Some(row) => Some(row),
+            // Among the operators' scope also: an account without a tenant that an older
+            // release made during a rolling upgrade (it cannot sign in; `list` shows it).
+            None if *scope == AccountScope::Operators => {
+                admin::Entity::find()
+                    .filter(admin::Column::EmailLower.eq(email.lowercase()))
+                    .filter(admin::Column::TenantId.is_null())
+                    .filter(admin::Column::IsOperator.eq(false))
+                    .one(self.db.reader())
+                    .await?
+            }
+            None => None,
+        };
+        let Some(row) = found else {
             return Err(Error::NotFound);
         };
         if row.is_operator {

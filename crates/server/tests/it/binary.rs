@@ -287,6 +287,16 @@ async fn configuration_errors_stop_startup_with_one_sentence() {
 
     let stderr = failing_start(dir.path(), &[("ROSTER_LOG_FORMAT", "xml")]).await;
     assert!(stderr.contains("log_format"), "{stderr}");
+
+    let stderr = failing_start(
+        dir.path(),
+        &[("ROSTER_TRUSTED_PROXIES", "10.0.0.0/8,nginx")],
+    )
+    .await;
+    assert!(
+        stderr.contains("ROSTER_TRUSTED_PROXIES") && stderr.contains("nginx"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]

@@ -29,13 +29,6 @@ struct LoginPage {
 }
 
 #[derive(Deserialize)]
-pub(crate) struct LoginQuery {
-    /// The organization to pre-fill (a tenant's sign-in link: `?tenant=acme`).
-    #[serde(default)]
-    tenant: String,
-}
-
-#[derive(Deserialize)]
 pub(crate) struct LoginForm {
     #[serde(default)]
     organization: String,
@@ -63,16 +56,19 @@ pub(crate) async fn home(
     Ok(see_other("/admin/tenants"))
 }
 
-pub(crate) async fn login_form(
-    req: HttpRequest,
-    query: web::Query<LoginQuery>,
-) -> Result<HttpResponse, AdminError> {
+pub(crate) async fn login_form(req: HttpRequest) -> Result<HttpResponse, AdminError> {
     if current_session(&req).await.is_ok() {
         return Ok(see_other("/admin"));
     }
+    // A tenant's sign-in link (`?tenant=acme`) fills in the organization; a query string
+    // that does not parse is ignored, like every other on these pages.
+    let tenant = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(key, _)| key == "tenant")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default();
     ok(&LoginPage {
         l: Layout::anonymous().with_flash(&req),
-        organization: short(&query.tenant, 64),
+        organization: short(&tenant, 64),
         email: String::new(),
         error: None,
     })

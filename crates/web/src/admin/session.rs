@@ -20,8 +20,9 @@ use crate::{AppState, CookieSecure};
 
 pub(crate) const SESSION_COOKIE: &str = "roster_session";
 /// OWASP's device cookie: this browser signed in to an account before, so a stranger's
-/// failed attempts do not lock it out (see `roster_core::throttle`). Sent to the sign-in
-/// and invitation forms only.
+/// failed attempts do not lock it out (see `roster_core::throttle`). Read by the sign-in
+/// and invitation forms; like the session cookie it is `HttpOnly`, `SameSite=Strict`,
+/// path `/admin`, and only its digest is stored.
 pub(crate) const DEVICE_COOKIE: &str = "roster_device";
 
 pub(crate) fn policy(state: &AppState) -> SessionPolicy {
