@@ -1,6 +1,7 @@
 //! The one set of schema migrations, run unchanged on SQLite and PostgreSQL.
 //!
-//! Rules: builders only (no backend-specific SQL); a migration that has been released is
+//! Rules: builders only (backend-specific SQL only where a backend cannot do otherwise,
+//! as SQLite's table rebuild in `m20261206_100001`); a migration that has been released is
 //! never edited, a change is a new file; on PostgreSQL deployments with several nodes,
 //! changes are expand/contract so old and new binaries can run side by side.
 
@@ -13,6 +14,7 @@ mod m20261122_100001_login_throttles;
 mod m20261122_300001_tenant_rules;
 mod m20261122_400001_delivery;
 mod m20261122_400002_delivery_retention;
+mod m20261206_100001_tenant_scoped_accounts;
 
 pub struct Migrator;
 
@@ -25,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_300001_tenant_rules::Migration),
             Box::new(m20261122_400001_delivery::Migration),
             Box::new(m20261122_400002_delivery_retention::Migration),
+            Box::new(m20261206_100001_tenant_scoped_accounts::Migration),
         ]
     }
 }

@@ -1,16 +1,23 @@
-//! Admin accounts: operators (every tenant) and tenant admins.
+//! Admin accounts: operators (every tenant) and tenant admins (one tenant each: the one
+//! that invited them).
 
+use std::collections::HashMap;
 use std::fmt;
+use std::time::Duration;
 
-use roster_entity::admin;
+use roster_entity::{admin, admin_session, tenant, tenant_membership};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder,
 };
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use crate::crypto;
 use crate::error::is_unique_violation;
+use crate::hashing::Hasher;
+use crate::tenants::{Tenant, TenantId};
+use crate::throttle::{AccountKey, ClientAddress, Throttle};
 use crate::time::Timestamp;
 use crate::{Database, Error, Result};
 
@@ -107,6 +114,9 @@ pub struct Admin {
     pub id: AdminId,
     pub email: String,
     pub is_operator: bool,
+    /// The tenant a tenant admin's account belongs to (and the only one it may manage);
+    /// `None` for operators.
+    pub tenant_id: Option<TenantId>,
     pub must_change_password: bool,
 }
 
@@ -116,33 +126,101 @@ impl From<admin::Model> for Admin {
             id: AdminId(row.id),
             email: row.email,
             is_operator: row.is_operator,
+            tenant_id: row.tenant_id.map(TenantId),
             must_change_password: row.must_change_password,
         }
     }
 }
 
-/// The operator account created on the very first start, with its one-time password.
-pub struct BootstrapOperator {
+/// How long a one-time password works (first start, `roster admin reset-password`).
+pub const ONE_TIME_PASSWORD_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// A one-time password just issued, to be shown once.
+pub struct OneTimePassword {
     pub email: String,
     pub password: SecretString,
+    pub expires_at: Timestamp,
+}
+
+impl fmt::Debug for OneTimePassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OneTimePassword")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The operator account created on the very first start, with its one-time password.
+pub type BootstrapOperator = OneTimePassword;
+
+/// Which accounts an email is looked up among: the operators, or one tenant's admins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccountScope {
+    Operators,
+    Tenant(Tenant),
+}
+
+impl AccountScope {
+    /// What a person types as the organization at sign-in.
+    pub fn organization(&self) -> &str {
+        match self {
+            Self::Operators => "",
+            Self::Tenant(tenant) => tenant.slug.as_str(),
+        }
+    }
+
+    fn filter(&self, query: sea_orm::Select<admin::Entity>) -> sea_orm::Select<admin::Entity> {
+        match self {
+            Self::Operators => query
+                .filter(admin::Column::TenantId.is_null())
+                .filter(admin::Column::IsOperator.eq(true)),
+            Self::Tenant(tenant) => query
+                .filter(admin::Column::TenantId.eq(tenant.id.0))
+                .filter(admin::Column::IsOperator.eq(false)),
+        }
+    }
+}
+
+/// An account as `roster admin list` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountSummary {
+    pub id: AdminId,
+    pub email: String,
+    /// The tenant's slug; `None` for operators (and for accounts without a tenant that an
+    /// older release created during an upgrade: `is_operator` tells them apart).
+    pub organization: Option<String>,
+    pub is_operator: bool,
+    pub must_change_password: bool,
+    pub password_expires_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub last_login_at: Option<Timestamp>,
 }
 
 #[derive(Clone, Debug)]
 pub struct AdminService {
     db: Database,
+    hasher: Hasher,
+    throttle: Throttle,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     Operator,
-    TenantAdmin,
+    /// An admin of this tenant only.
+    TenantAdmin(TenantId),
 }
 
 impl AdminService {
-    pub fn new(db: Database) -> Self {
-        Self { db }
+    pub fn new(db: Database, hasher: Hasher) -> Self {
+        Self {
+            throttle: Throttle::new(db.clone()),
+            db,
+            hasher,
+        }
     }
 
+    /// Creates an account. A tenant's admin also gets the membership row releases before
+    /// tenant-scoped accounts read (see the migration `m20261206_100001`).
     pub async fn create(
         &self,
         email: AdminEmail,
@@ -150,26 +228,21 @@ impl AdminService {
         role: Role,
         must_change_password: bool,
     ) -> Result<Admin> {
-        let hash = crypto::hash_secret(password.into_secret()).await?;
-        let row = admin::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            email: Set(email.as_str().to_owned()),
-            email_lower: Set(email.lowercase()),
-            password_hash: Set(hash),
-            is_operator: Set(role == Role::Operator),
-            must_change_password: Set(must_change_password),
-            failed_logins: Set(0),
-            locked_until: Set(None),
-            created_at: Set(Timestamp::now().as_micros()),
-            last_login_at: Set(None),
+        let hash = self.hasher.hash_password(password.into_secret()).await?;
+        let now = Timestamp::now();
+        let expires = must_change_password.then(|| now.plus(ONE_TIME_PASSWORD_LIFETIME));
+        let txn = self.db.begin_write().await?;
+        let row =
+            insert_account(&txn, &email, hash, role, must_change_password, expires, now).await;
+        let row = match row {
+            Ok(row) => row,
+            Err(err) => {
+                txn.rollback().await?;
+                return Err(err);
+            }
         };
-        match row.insert(self.db.writer()).await {
-            Ok(row) => Ok(row.into()),
-            Err(err) if is_unique_violation(&err) => Err(Error::Conflict(format!(
-                "an admin with the email {email} already exists"
-            ))),
-            Err(err) => Err(err.into()),
-        }
+        txn.commit().await?;
+        Ok(row.into())
     }
 
     pub async fn count(&self) -> Result<u64> {
@@ -177,8 +250,9 @@ impl AdminService {
     }
 
     /// On a database without any admin, creates an operator with a one-time password
-    /// and returns it, to be shown once. Returns `None` when an admin exists — including
-    /// when another node created the operator a moment earlier.
+    /// (valid for [`ONE_TIME_PASSWORD_LIFETIME`]) and returns it, to be shown once.
+    /// Returns `None` when an admin exists — including when another node created the
+    /// operator a moment earlier.
     pub async fn bootstrap_operator(&self, email: AdminEmail) -> Result<Option<BootstrapOperator>> {
         if self.count().await? > 0 {
             return Ok(None);
@@ -186,32 +260,220 @@ impl AdminService {
         let password = SecretString::from(crypto::readable_password());
         let new_password = NewPassword(password.clone());
         match self.create(email, new_password, Role::Operator, true).await {
-            Ok(admin) => Ok(Some(BootstrapOperator {
+            Ok(admin) => Ok(Some(OneTimePassword {
                 email: admin.email,
                 password,
+                expires_at: Timestamp::now().plus(ONE_TIME_PASSWORD_LIFETIME),
             })),
             Err(Error::Conflict(_)) => Ok(None),
             Err(err) => Err(err),
         }
     }
 
-    /// The admin who signs in with `email`, if any.
-    pub async fn find_by_email(&self, email: &AdminEmail) -> Result<Option<Admin>> {
-        Ok(admin::Entity::find()
-            .filter(admin::Column::EmailLower.eq(email.lowercase()))
-            .one(self.db.reader())
-            .await?
-            .map(Admin::from))
+    /// The account `email` names among `scope`, if any.
+    pub async fn find(&self, scope: &AccountScope, email: &AdminEmail) -> Result<Option<Admin>> {
+        Ok(self.find_row(scope, email).await?.map(Admin::from))
     }
 
-    /// The stored hash of an admin, for checks such as the first-start test.
-    pub async fn password_hash(&self, email: &AdminEmail) -> Result<Option<String>> {
-        Ok(admin::Entity::find()
-            .filter(admin::Column::EmailLower.eq(email.lowercase()))
+    async fn find_row(
+        &self,
+        scope: &AccountScope,
+        email: &AdminEmail,
+    ) -> Result<Option<admin::Model>> {
+        Ok(scope
+            .filter(admin::Entity::find().filter(admin::Column::EmailLower.eq(email.lowercase())))
             .one(self.db.reader())
+            .await?)
+    }
+
+    /// The stored hash of an account, for checks such as the first-start test.
+    pub async fn password_hash(
+        &self,
+        scope: &AccountScope,
+        email: &AdminEmail,
+    ) -> Result<Option<String>> {
+        Ok(self
+            .find_row(scope, email)
             .await?
             .map(|row| row.password_hash))
     }
+
+    /// Gives an account a new one-time password (valid for
+    /// [`ONE_TIME_PASSWORD_LIFETIME`], to be changed at the next sign-in), ends its
+    /// sessions, forgets its trusted browsers and clears its throttles. `None` when no
+    /// such account exists. The command line's `roster admin reset-password`.
+    pub async fn reset_password(
+        &self,
+        scope: &AccountScope,
+        email: &AdminEmail,
+    ) -> Result<Option<OneTimePassword>> {
+        let Some(row) = self.find_row(scope, email).await? else {
+            return Ok(None);
+        };
+        let password = SecretString::from(crypto::readable_password());
+        let hash = self.hasher.hash_password(password.clone()).await?;
+        let now = Timestamp::now();
+        let expires_at = now.plus(ONE_TIME_PASSWORD_LIFETIME);
+        let txn = self.db.begin_write().await?;
+        let email_shown = row.email.clone();
+        let id = row.id;
+        let mut active = row.into_active_model();
+        active.password_hash = Set(hash);
+        active.must_change_password = Set(true);
+        active.password_expires_at = Set(Some(expires_at.as_micros()));
+        active.update(&txn).await?;
+        admin_session::Entity::delete_many()
+            .filter(admin_session::Column::AdminId.eq(id))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        let key = AccountKey::new(scope.organization(), email.as_str());
+        self.throttle.forget_devices(&key).await?;
+        self.throttle.unlock_account(&key).await?;
+        Ok(Some(OneTimePassword {
+            email: email_shown,
+            password,
+            expires_at,
+        }))
+    }
+
+    /// Clears every sign-in throttle of one account (whether or not it exists: locks are
+    /// kept for names without accounts too). Returns how many buckets were cleared.
+    pub async fn unlock(&self, scope: &AccountScope, email: &AdminEmail) -> Result<u64> {
+        self.throttle
+            .unlock_account(&AccountKey::new(scope.organization(), email.as_str()))
+            .await
+    }
+
+    /// Clears the sign-in throttle of one client address.
+    pub async fn unlock_address(&self, address: std::net::IpAddr) -> Result<u64> {
+        self.throttle
+            .unlock_address(ClientAddress::new(address))
+            .await
+    }
+
+    /// Deletes an account, its sessions and memberships with it. The last operator stays:
+    /// without one, nobody could create tenants.
+    pub async fn remove(&self, scope: &AccountScope, email: &AdminEmail) -> Result<()> {
+        let found = match self.find_row(scope, email).await? {
+            Some(row) => Some(row),
+            // Among the operators' scope also: an account without a tenant that an older
+            // release made during a rolling upgrade (it cannot sign in; `list` shows it).
+            None if *scope == AccountScope::Operators => {
+                admin::Entity::find()
+                    .filter(admin::Column::EmailLower.eq(email.lowercase()))
+                    .filter(admin::Column::TenantId.is_null())
+                    .filter(admin::Column::IsOperator.eq(false))
+                    .one(self.db.reader())
+                    .await?
+            }
+            None => None,
+        };
+        let Some(row) = found else {
+            return Err(Error::NotFound);
+        };
+        if row.is_operator {
+            let operators = admin::Entity::find()
+                .filter(admin::Column::IsOperator.eq(true))
+                .count(self.db.reader())
+                .await?;
+            if operators <= 1 {
+                return Err(Error::invalid(
+                    "email",
+                    "is the last operator; create another operator first",
+                ));
+            }
+        }
+        admin::Entity::delete_by_id(row.id)
+            .exec(self.db.writer())
+            .await?;
+        let key = AccountKey::new(scope.organization(), email.as_str());
+        self.throttle.forget_devices(&key).await?;
+        Ok(())
+    }
+
+    /// Every account (of one tenant, when given), operators first, then by tenant and
+    /// email.
+    pub async fn list(&self, tenant: Option<TenantId>) -> Result<Vec<AccountSummary>> {
+        let mut query = admin::Entity::find()
+            .order_by_desc(admin::Column::IsOperator)
+            .order_by_asc(admin::Column::TenantId)
+            .order_by_asc(admin::Column::EmailLower);
+        if let Some(tenant) = tenant {
+            query = query.filter(admin::Column::TenantId.eq(tenant.0));
+        }
+        let rows = query.all(self.db.reader()).await?;
+        let tenants: HashMap<Uuid, String> = tenant::Entity::find()
+            .all(self.db.reader())
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row.slug))
+            .collect();
+        Ok(rows
+            .into_iter()
+            .map(|row| AccountSummary {
+                id: AdminId(row.id),
+                organization: row.tenant_id.and_then(|id| tenants.get(&id).cloned()),
+                email: row.email,
+                is_operator: row.is_operator,
+                must_change_password: row.must_change_password,
+                password_expires_at: row.password_expires_at.map(Timestamp::from_micros),
+                created_at: Timestamp::from_micros(row.created_at),
+                last_login_at: row.last_login_at.map(Timestamp::from_micros),
+            })
+            .collect())
+    }
+}
+
+/// Inserts an account (and, for a tenant's admin, its membership row) in `conn`.
+pub(crate) async fn insert_account(
+    conn: &impl ConnectionTrait,
+    email: &AdminEmail,
+    hash: String,
+    role: Role,
+    must_change_password: bool,
+    password_expires_at: Option<Timestamp>,
+    now: Timestamp,
+) -> Result<admin::Model> {
+    let tenant = match role {
+        Role::Operator => None,
+        Role::TenantAdmin(tenant) => Some(tenant),
+    };
+    let row = admin::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant.map(|tenant| tenant.0)),
+        email: Set(email.as_str().to_owned()),
+        email_lower: Set(email.lowercase()),
+        password_hash: Set(hash),
+        is_operator: Set(role == Role::Operator),
+        must_change_password: Set(must_change_password),
+        password_expires_at: Set(password_expires_at.map(Timestamp::as_micros)),
+        failed_logins: Set(0),
+        locked_until: Set(None),
+        created_at: Set(now.as_micros()),
+        last_login_at: Set(None),
+    };
+    let row = match row.insert(conn).await {
+        Ok(row) => row,
+        Err(err) if is_unique_violation(&err) => {
+            return Err(Error::Conflict(format!(
+                "an admin with the email {email} already exists"
+            )));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    if let Some(tenant) = tenant {
+        // Read by releases before tenant-scoped accounts (expand/contract).
+        tenant_membership::ActiveModel {
+            tenant_id: Set(tenant.0),
+            admin_id: Set(row.id),
+            role: Set("admin".to_owned()),
+            created_at: Set(now.as_micros()),
+        }
+        .insert(conn)
+        .await?;
+    }
+    Ok(row)
 }
 
 #[cfg(test)]

@@ -19,6 +19,10 @@ pub enum Error {
     /// A uniqueness rule was broken; the message says which.
     #[error("{0}")]
     Conflict(String),
+    /// The node is at its bound for password hashing (see [`crate::hashing`]): answer
+    /// at once that the client should try again shortly, rather than queue without end.
+    #[error("too busy to check a password now; try again in a few seconds")]
+    Busy,
     #[error("database error")]
     Database(#[source] DbErr),
     #[error("internal error: {0}")]

@@ -9,6 +9,8 @@ use crate::delivery::{
     DeliverySettings, DeliveryWorker, EgressPolicy, SecretsAtRest, WebhookService,
 };
 use crate::directory::DirectoryService;
+use crate::hashing::{Hasher, HashingSettings};
+use crate::invitations::InvitationService;
 use crate::memberships::MembershipService;
 use crate::provisioning::{Provisioning, ScimSettings};
 use crate::rate_limit::RateLimiter;
@@ -34,6 +36,10 @@ pub struct CoreConfig {
     pub egress: EgressPolicy,
     /// The keys that seal secrets stored in the database (webhook signing secrets).
     pub keyring: Keyring,
+    /// How long an admin invitation link works.
+    pub invitation_ttl: std::time::Duration,
+    /// The node's bound on argon2 work.
+    pub hashing: HashingSettings,
 }
 
 impl CoreConfig {
@@ -46,6 +52,8 @@ impl CoreConfig {
             delivery: DeliverySettings::default(),
             egress: EgressPolicy::default(),
             keyring,
+            invitation_ttl: crate::invitations::DEFAULT_TTL,
+            hashing: HashingSettings::default(),
         }
     }
 }
@@ -55,6 +63,7 @@ impl CoreConfig {
 pub struct Services {
     db: Database,
     config: Arc<CoreConfig>,
+    hasher: Hasher,
     tenants: TenantService,
     admins: AdminService,
     tokens: TokenService,
@@ -65,6 +74,7 @@ pub struct Services {
     provisioning: Provisioning,
     sessions: SessionService,
     memberships: MembershipService,
+    invitations: InvitationService,
     directory: DirectoryService,
     api: ApiService,
     rules: RulesService,
@@ -76,7 +86,9 @@ impl Services {
         // One snapshot cache per node, shared by the provisioning service (which reads
         // it on every write) and the rules service (which drops entries it changed).
         let rules_cache = RulesCache::new(db.clone());
-        let token_auth = TokenAuthenticator::new(db.clone());
+        // One hashing pool per node: every argon2 computation is bounded by it.
+        let hasher = Hasher::new(config.hashing);
+        let token_auth = TokenAuthenticator::new(db.clone(), hasher.clone());
         Self {
             rules: RulesService::new(
                 db.clone(),
@@ -84,9 +96,9 @@ impl Services {
                 DomainVerifier::new(&config.dns),
             ),
             tenants: TenantService::new(db.clone()),
-            admins: AdminService::new(db.clone()),
-            tokens: TokenService::new(db.clone()),
-            api_keys: TokenService::of_kind(db.clone(), TokenKind::Api),
+            admins: AdminService::new(db.clone(), hasher.clone()),
+            tokens: TokenService::new(db.clone(), hasher.clone()),
+            api_keys: TokenService::of_kind(db.clone(), hasher.clone(), TokenKind::Api),
             api_key_auth: token_auth.for_kind(TokenKind::Api),
             token_auth,
             rate_limiter: Arc::new(RateLimiter::new()),
@@ -96,8 +108,9 @@ impl Services {
                 rules_cache,
             ),
             config: Arc::new(config.clone()),
-            sessions: SessionService::new(db.clone()),
+            sessions: SessionService::new(db.clone(), hasher.clone()),
             memberships: MembershipService::new(db.clone()),
+            invitations: InvitationService::new(db.clone(), hasher.clone(), config.invitation_ttl),
             directory: DirectoryService::new(db.clone()),
             api: ApiService::new(db.clone()),
             webhooks: WebhookService::new(
@@ -106,6 +119,7 @@ impl Services {
                 Arc::new(config.egress.clone()),
                 config.keyring.clone(),
             ),
+            hasher,
             db,
         }
     }
@@ -116,6 +130,11 @@ impl Services {
 
     pub fn config(&self) -> &CoreConfig {
         &self.config
+    }
+
+    /// The node's argon2 pool (its counters prove bounds in tests).
+    pub fn hasher(&self) -> &Hasher {
+        &self.hasher
     }
 
     pub fn tenants(&self) -> &TenantService {
@@ -158,6 +177,11 @@ impl Services {
 
     pub fn memberships(&self) -> &MembershipService {
         &self.memberships
+    }
+
+    /// Invitations of tenant admins (links that expire, can be revoked, are used once).
+    pub fn invitations(&self) -> &InvitationService {
+        &self.invitations
     }
 
     pub fn directory(&self) -> &DirectoryService {

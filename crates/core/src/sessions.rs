@@ -1,38 +1,37 @@
-//! Admin sign-in: password checks with throttling and lockout, and sessions stored in the
-//! database so that any node can serve any request.
+//! Admin sign-in: the password check behind the throttle (`crate::throttle`), and
+//! sessions stored in the database so that any node can serve any request.
 //!
-//! The browser holds a random secret; the database holds only its SHA-256 (`admin_sessions.id`),
-//! so a copy of the database yields no live cookie. Every sign-in creates a new session
-//! (the id is renewed, and a session the browser still carried is deleted), and a password
-//! change ends every session of the admin and opens a fresh one.
+//! An account is named by its organization (a tenant's slug; empty for operators) and its
+//! email: a tenant's admin signs in to that tenant's account, an operator to the
+//! operators'. The browser holds a random secret; the database holds only its SHA-256
+//! (`admin_sessions.id`), so a copy of the database yields no live cookie. Every sign-in
+//! creates a new session (the id is renewed, and a session the browser still carried is
+//! deleted), and a password change ends every session of the admin and opens a fresh one.
 //!
-//! Failed attempts are counted per login name in `login_throttles`, whether an account has
-//! that name or not, and the password check costs one argon2id verification either way
-//! (`crypto::dummy_hash` stands in for a missing account): neither timing nor lockout
-//! tells which emails exist.
+//! Every attempt is reserved in the throttle before its password is checked, and the check
+//! costs one argon2id verification whether or not the account exists (a dummy hash
+//! stands in for a missing one): neither timing nor lockout tells which accounts exist.
+//! The verification runs on the node's bounded hashing pool; when it is full the attempt
+//! is given back and answered `Error::Busy`.
 
 use std::fmt;
 use std::time::Duration;
 
-use roster_entity::{admin, admin_session, login_throttle};
+use roster_entity::{admin, admin_session, tenant};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
     QueryFilter,
 };
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::admins::{Admin, AdminId, NewPassword};
+use crate::admins::{Admin, AdminEmail, AdminId, NewPassword};
 use crate::crypto;
-use crate::error::is_unique_violation;
+use crate::hashing::Hasher;
+use crate::tenants::TenantSlug;
+use crate::throttle::{AccountKey, ClientAddress, Reserved, Throttle};
 use crate::time::Timestamp;
 use crate::{Database, Error, Result};
 
-/// Failed attempts within [`FAILURE_WINDOW`] that lock a login name.
-pub const MAX_FAILURES: i32 = 5;
-/// How far back failures count.
-pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
-/// How long a locked login name stays locked.
-pub const LOCKOUT: Duration = Duration::from_secs(15 * 60);
 /// `last_seen_at` is written at most this often per session: one write a minute, not one
 /// per request.
 const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
@@ -79,17 +78,38 @@ impl fmt::Debug for CurrentSession {
     }
 }
 
+/// One sign-in attempt, as the form and the connection bring it.
+pub struct SignIn<'a> {
+    /// The tenant's slug; empty for an operator.
+    pub organization: &'a str,
+    pub email: &'a str,
+    pub password: SecretString,
+    /// Where the request came from (see `roster_web`'s trusted proxies).
+    pub client: ClientAddress,
+    /// The device cookie the browser carried, if any.
+    pub device: Option<&'a str>,
+    /// The session secret the browser still carried, if any: it is ended, so a signed-in
+    /// browser always gets a new session id.
+    pub previous_session: Option<&'a str>,
+}
+
 #[derive(Debug)]
 pub enum LoginOutcome {
     SignedIn {
         admin: Admin,
         session: NewSession,
+        /// The device cookie to set: this browser is now trusted for the account.
+        device: SecretString,
     },
-    /// Wrong email or password; deliberately not saying which.
+    /// Wrong organization, email or password; deliberately not saying which.
     Rejected,
-    /// Too many failures for this login name; try again after `until`.
-    LockedOut {
-        until: Timestamp,
+    /// Too many attempts; try again after `until`.
+    LockedOut { until: Timestamp },
+    /// The password was right, but it is a one-time password past its lifetime.
+    OneTimePasswordExpired {
+        email: String,
+        /// The tenant's slug, for a tenant's admin.
+        organization: Option<String>,
     },
 }
 
@@ -105,56 +125,84 @@ pub enum PasswordChange {
 #[derive(Clone, Debug)]
 pub struct SessionService {
     db: Database,
+    hasher: Hasher,
+    throttle: Throttle,
 }
 
 impl SessionService {
-    pub fn new(db: Database) -> Self {
-        Self { db }
+    pub fn new(db: Database, hasher: Hasher) -> Self {
+        Self {
+            throttle: Throttle::new(db.clone()),
+            db,
+            hasher,
+        }
     }
 
-    /// Checks an email and password. `previous` is the session secret the browser still
-    /// carried, if any: it is ended, so a signed-in browser always gets a new session id.
-    pub async fn login(
-        &self,
-        email: &str,
-        password: SecretString,
-        previous: Option<&str>,
-        policy: SessionPolicy,
-    ) -> Result<LoginOutcome> {
+    pub fn throttle(&self) -> &Throttle {
+        &self.throttle
+    }
+
+    /// Checks an organization, email and password behind the throttle.
+    pub async fn login(&self, attempt: SignIn<'_>, policy: SessionPolicy) -> Result<LoginOutcome> {
         let now = Timestamp::now();
-        let email_lower = email.trim().to_lowercase();
-        let key = throttle_key(&email_lower);
-        if let Some(row) = login_throttle::Entity::find_by_id(key.clone())
-            .one(self.db.reader())
+        let organization = attempt.organization.trim().to_lowercase();
+        // What cannot name an account (a malformed email or organization, NUL included) is
+        // refused without counting or hashing: it says nothing about any account.
+        let Ok(email) = AdminEmail::parse(attempt.email) else {
+            return Ok(LoginOutcome::Rejected);
+        };
+        if !organization.is_empty() && TenantSlug::parse(&organization).is_err() {
+            return Ok(LoginOutcome::Rejected);
+        }
+        let key = AccountKey::new(&organization, email.as_str());
+        let device = self
+            .throttle
+            .trusted_device(attempt.device, &key, now)
+            .await?;
+        let reservation = match self
+            .throttle
+            .reserve(&key, attempt.client, device.as_ref(), now)
             .await?
-            && let Some(until) = row.locked_until.filter(|until| *until > now.as_micros())
         {
-            return Ok(LoginOutcome::LockedOut {
-                until: Timestamp::from_micros(until),
+            Reserved::Granted(reservation) => reservation,
+            Reserved::Refused { until } => return Ok(LoginOutcome::LockedOut { until }),
+        };
+        // A place in the hashing queue only for an attempt that will be checked: refused
+        // ones cost a row update, never a slot. A node too busy to check gives the
+        // attempt back and says so.
+        let slot = match self.hasher.reserve() {
+            Ok(slot) => slot,
+            Err(err) => {
+                self.throttle.release(reservation, now).await?;
+                return Err(err);
+            }
+        };
+        let account = self.find_account(&organization, &email).await?;
+        let matches = slot
+            .verify(
+                attempt.password,
+                account.as_ref().map(|row| row.password_hash.clone()),
+            )
+            .await?;
+        let Some(account) = account.filter(|_| matches) else {
+            return Ok(match reservation.locks_until {
+                Some(until) => LoginOutcome::LockedOut { until },
+                None => LoginOutcome::Rejected,
+            });
+        };
+        self.throttle.release(reservation, now).await?;
+        if account
+            .password_expires_at
+            .is_some_and(|at| at <= now.as_micros())
+        {
+            return Ok(LoginOutcome::OneTimePasswordExpired {
+                email: account.email,
+                organization: (!organization.is_empty()).then_some(organization),
             });
         }
-        // Control characters cannot be in a stored email, and PostgreSQL refuses NUL in
-        // text: such a name is simply unknown (and costs the same hashing as any other).
-        let account = if email_lower.chars().any(char::is_control) || email_lower.len() > 320 {
-            None
-        } else {
-            admin::Entity::find()
-                .filter(admin::Column::EmailLower.eq(email_lower.as_str()))
-                .one(self.db.reader())
-                .await?
-        };
-        let phc = account.as_ref().map_or_else(
-            || crypto::dummy_hash().to_owned(),
-            |row| row.password_hash.clone(),
-        );
-        let matches = crypto::verify_secret(password, phc).await?;
-        let Some(account) = account.filter(|_| matches) else {
-            return self.record_failure(key, now).await;
-        };
 
         let txn = self.db.begin_write().await?;
-        login_throttle::Entity::delete_by_id(key).exec(&txn).await?;
-        if let Some(previous) = previous {
+        if let Some(previous) = attempt.previous_session {
             admin_session::Entity::delete_by_id(session_id(previous))
                 .exec(&txn)
                 .await?;
@@ -170,47 +218,45 @@ impl SessionService {
         row.last_login_at = Set(Some(now.as_micros()));
         let account = row.update(&txn).await?;
         txn.commit().await?;
+        if let Err(err) = self.throttle.sweep(now).await {
+            tracing::warn!(error = %err, "sweeping old sign-in throttles failed");
+        }
+        let device = self
+            .throttle
+            .trust_device(attempt.device, &key, now)
+            .await?;
         Ok(LoginOutcome::SignedIn {
             admin: account.into(),
             session,
+            device,
         })
     }
 
-    async fn record_failure(&self, key: String, now: Timestamp) -> Result<LoginOutcome> {
-        let txn = self.db.begin_write().await?;
-        let row = login_throttle::Entity::find_by_id(key.clone())
-            .one(&txn)
-            .await?;
-        let window_start = now.minus(FAILURE_WINDOW).as_micros();
-        let (failures, window_started_at) = match &row {
-            Some(row) if row.window_started_at > window_start => {
-                (row.failures.saturating_add(1), row.window_started_at)
-            }
-            _ => (1, now.as_micros()),
-        };
-        let locked_until = (failures >= MAX_FAILURES).then(|| now.plus(LOCKOUT));
-        let model = login_throttle::ActiveModel {
-            key: Set(key),
-            // A lockout starts a new count, so the name is usable again after it.
-            failures: Set(if locked_until.is_some() { 0 } else { failures }),
-            window_started_at: Set(window_started_at),
-            locked_until: Set(locked_until.map(Timestamp::as_micros)),
-        };
-        let written = if row.is_some() {
-            model.update(&txn).await.map(|_| ())
+    /// The account an organization and email name: an operator's when the organization
+    /// is empty, else the admin account of that tenant.
+    async fn find_account(
+        &self,
+        organization: &str,
+        email: &AdminEmail,
+    ) -> Result<Option<admin::Model>> {
+        let query = admin::Entity::find().filter(admin::Column::EmailLower.eq(email.lowercase()));
+        let query = if organization.is_empty() {
+            query
+                .filter(admin::Column::TenantId.is_null())
+                .filter(admin::Column::IsOperator.eq(true))
         } else {
-            model.insert(&txn).await.map(|_| ())
+            let Some(tenant) = tenant::Entity::find()
+                .filter(tenant::Column::Slug.eq(organization))
+                .one(self.db.reader())
+                .await?
+            else {
+                return Ok(None);
+            };
+            query
+                .filter(admin::Column::TenantId.eq(tenant.id))
+                .filter(admin::Column::IsOperator.eq(false))
         };
-        match written {
-            Ok(()) => txn.commit().await?,
-            // Two nodes counted the first failure of a name at once; one count is enough.
-            Err(err) if is_unique_violation(&err) => txn.rollback().await?,
-            Err(err) => return Err(err.into()),
-        }
-        Ok(match locked_until {
-            Some(until) => LoginOutcome::LockedOut { until },
-            None => LoginOutcome::Rejected,
-        })
+        Ok(query.one(self.db.reader()).await?)
     }
 
     /// The live session a cookie secret opens, or `None` (unknown, expired or idle for
@@ -266,6 +312,15 @@ impl SessionService {
         }))
     }
 
+    /// Ends the session a cookie secret opens, if any (a browser that signs in another
+    /// way, e.g. through an invitation, leaves no session of the previous admin behind).
+    pub async fn end(&self, secret: &str) -> Result<()> {
+        admin_session::Entity::delete_by_id(session_id(secret))
+            .exec(self.db.writer())
+            .await?;
+        Ok(())
+    }
+
     /// Ends one session, on every node at once (the row is gone).
     pub async fn logout(&self, session: &CurrentSession) -> Result<()> {
         admin_session::Entity::delete_by_id(session.id.clone())
@@ -289,19 +344,21 @@ impl SessionService {
         else {
             return Err(Error::NotFound);
         };
-        if !crypto::verify_secret(current, account.password_hash.clone()).await? {
+        let stored = Some(account.password_hash.clone());
+        if !self.hasher.verify(current, stored.clone()).await? {
             return Ok(PasswordChange::WrongCurrentPassword);
         }
         let new = new.into_secret();
-        if crypto::verify_secret(new.clone(), account.password_hash.clone()).await? {
+        if self.hasher.verify(new.clone(), stored).await? {
             return Ok(PasswordChange::Unchanged);
         }
-        let hash = crypto::hash_secret(new).await?;
+        let hash = self.hasher.hash_password(new).await?;
         let now = Timestamp::now();
         let txn = self.db.begin_write().await?;
         let mut row = account.into_active_model();
         row.password_hash = Set(hash);
         row.must_change_password = Set(false);
+        row.password_expires_at = Set(None);
         row.update(&txn).await?;
         admin_session::Entity::delete_many()
             .filter(admin_session::Column::AdminId.eq(session.admin.id.0))
@@ -313,7 +370,7 @@ impl SessionService {
     }
 }
 
-async fn open_session(
+pub(crate) async fn open_session(
     conn: &impl ConnectionTrait,
     admin: AdminId,
     policy: SessionPolicy,
@@ -340,10 +397,6 @@ async fn open_session(
 /// The stored id of a session: the digest of its cookie secret.
 fn session_id(secret: &str) -> String {
     crypto::sha256_hex(secret.as_bytes())
-}
-
-fn throttle_key(email_lower: &str) -> String {
-    crypto::sha256_hex(format!("login:{email_lower}").as_bytes())
 }
 
 /// For tests and tools that must reach the stored row of a session they hold.

@@ -2,10 +2,11 @@
 //! secret: SCIM tokens (`Services::token_auth`) and API keys (`Services::api_key_auth`).
 //! Each authenticator handles one kind — its own prefix, its own rows (`kind` column),
 //! its own cache — so a SCIM token never opens the API and an API key never the SCIM
-//! endpoint. They share the bound on concurrent argon2 verifications.
+//! endpoint. Their argon2 verifications go through the node's bounded hashing pool
+//! (`crate::hashing`), as every password check does.
 //!
 //! The first request with a token verifies its secret against the stored argon2id hash
-//! (on the blocking pool, at most a few at a time). The node then remembers the token's
+//! (on the hashing pool; when it is full, `Error::Busy` — a 503 to try again). The node then remembers the token's
 //! id with a SHA-256 digest of the secret. Later requests compare digests in constant
 //! time — microseconds — and re-read the token and tenant rows at most every
 //! [`REVALIDATE_AFTER`], so that revocation, expiry and tenant suspension made through any
@@ -23,9 +24,9 @@ use std::time::{Duration, Instant};
 use roster_entity::{scim_token, tenant};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use secrecy::ExposeSecret;
-use tokio::sync::Semaphore;
 
-use crate::crypto::{constant_time_eq, sha256, verify_secret};
+use crate::crypto::{constant_time_eq, sha256};
+use crate::hashing::Hasher;
 use crate::tenants::{TenantId, TenantSlug};
 use crate::time::Timestamp;
 use crate::tokens::{PresentedToken, TokenId, TokenKind};
@@ -35,9 +36,6 @@ use crate::{Database, Result};
 pub const REVALIDATE_AFTER: Duration = Duration::from_millis(750);
 /// How often `last_used_at` is written for a busy token.
 pub const LAST_USED_INTERVAL: Duration = Duration::from_secs(60);
-/// Argon2 verifications running at once; more wait. Bounds the CPU a flood of bad but
-/// well-formed tokens can take.
-const CONCURRENT_VERIFICATIONS: usize = 2;
 /// Tokens remembered per node.
 const CACHE_CAPACITY: usize = 10_000;
 
@@ -87,7 +85,7 @@ pub struct TokenAuthenticator {
     db: Database,
     kind: TokenKind,
     cache: Arc<RwLock<HashMap<String, CacheEntry>>>,
-    verifications: Arc<Semaphore>,
+    hasher: Hasher,
 }
 
 impl std::fmt::Debug for TokenAuthenticator {
@@ -104,23 +102,23 @@ struct TokenRow {
 
 impl TokenAuthenticator {
     /// The SCIM token authenticator.
-    pub fn new(db: Database) -> Self {
+    pub fn new(db: Database, hasher: Hasher) -> Self {
         Self {
             db,
             kind: TokenKind::Scim,
             cache: Arc::new(RwLock::new(HashMap::new())),
-            verifications: Arc::new(Semaphore::new(CONCURRENT_VERIFICATIONS)),
+            hasher,
         }
     }
 
-    /// An authenticator for another kind of secret, with its own cache, sharing this
-    /// one's bound on argon2 verifications.
+    /// An authenticator for another kind of secret, with its own cache, on the same
+    /// hashing pool.
     pub fn for_kind(&self, kind: TokenKind) -> Self {
         Self {
             db: self.db.clone(),
             kind,
             cache: Arc::new(RwLock::new(HashMap::new())),
-            verifications: self.verifications.clone(),
+            hasher: self.hasher.clone(),
         }
     }
 
@@ -259,12 +257,13 @@ impl TokenAuthenticator {
         let Some(row) = self.load(presented.public_id()).await? else {
             return Ok(Err(AuthError::Invalid));
         };
-        let verified = {
-            let _permit = self.verifications.acquire().await.map_err(|_| {
-                crate::Error::Internal("token verification semaphore closed".into())
-            })?;
-            verify_secret(presented.secret().clone(), row.token.secret_hash.clone()).await?
-        };
+        let verified = self
+            .hasher
+            .verify(
+                presented.secret().clone(),
+                Some(row.token.secret_hash.clone()),
+            )
+            .await?;
         if !verified {
             return Ok(Err(AuthError::Invalid));
         }

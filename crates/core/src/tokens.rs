@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use crate::admins::AdminId;
 use crate::crypto;
+use crate::hashing::Hasher;
 use crate::memberships::TenantAccess;
 use crate::paging::{Page, PageSize};
 use crate::tenants::TenantId;
@@ -233,16 +234,17 @@ pub struct CreatedToken {
 pub struct TokenService {
     db: Database,
     kind: TokenKind,
+    hasher: Hasher,
 }
 
 impl TokenService {
     /// The SCIM tokens.
-    pub fn new(db: Database) -> Self {
-        Self::of_kind(db, TokenKind::Scim)
+    pub fn new(db: Database, hasher: Hasher) -> Self {
+        Self::of_kind(db, hasher, TokenKind::Scim)
     }
 
-    pub fn of_kind(db: Database, kind: TokenKind) -> Self {
-        Self { db, kind }
+    pub fn of_kind(db: Database, hasher: Hasher, kind: TokenKind) -> Self {
+        Self { db, kind, hasher }
     }
 
     pub fn kind(&self) -> TokenKind {
@@ -293,7 +295,10 @@ impl TokenService {
         let secret = crypto::random_token::<32>();
         let prefix = self.kind.prefix();
         let token = SecretString::from(format!("{prefix}{public_id}_{secret}"));
-        let secret_hash = crypto::hash_random_secret(SecretString::from(secret)).await?;
+        let secret_hash = self
+            .hasher
+            .hash_random_secret(SecretString::from(secret))
+            .await?;
         let row = scim_token::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(tenant.0),

@@ -9,6 +9,7 @@
 //! SQLite and PostgreSQL keeps comparisons and ordering identical on both backends.
 
 pub mod admin;
+pub mod admin_invitation;
 pub mod admin_session;
 pub mod custom_attribute;
 pub mod event;
@@ -24,6 +25,7 @@ pub mod scim_token;
 pub mod tenant;
 pub mod tenant_membership;
 pub mod tenant_settings;
+pub mod trusted_device;
 pub mod trusted_domain;
 pub mod user;
 pub mod user_email;

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use roster_core::admins::{AdminEmail, NewPassword, Role};
 use roster_core::delivery::EndpointForm;
 use roster_core::tenants::{TenantName, TenantSlug};
 use roster_core::time::Timestamp;
@@ -16,6 +15,7 @@ use roster_core::tokens::TokenLabel;
 use roster_core::{Database, Services};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::admin_cli::{self, AdminCommand};
 use crate::config::Config;
 use crate::{serve, telemetry};
 
@@ -74,18 +74,6 @@ enum Command {
         /// Address to check; defaults to the configured listen address.
         #[arg(long)]
         addr: Option<SocketAddr>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum AdminCommand {
-    /// Create an admin; the password is prompted for, or read from stdin when piped.
-    Create {
-        #[arg(long)]
-        email: String,
-        /// Make the admin an operator (all tenants).
-        #[arg(long)]
-        operator: bool,
     },
 }
 
@@ -160,24 +148,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             println_out("Migrations applied.");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Admin {
-            command: AdminCommand::Create { email, operator },
-        } => {
+        Command::Admin { command } => {
             let services = open_migrated(&config).await?;
-            let email = AdminEmail::parse(&email)?;
-            let password = NewPassword::parse(read_password()?)?;
-            let role = if operator {
-                Role::Operator
-            } else {
-                Role::TenantAdmin
-            };
-            let admin = services
-                .admins()
-                .create(email, password, role, false)
-                .await?;
-            println_out(&format!("Created admin {}.", admin.email));
+            let outcome = admin_cli::run(&services, command).await;
             services.db().clone().close().await;
-            Ok(ExitCode::SUCCESS)
+            outcome
         }
         Command::Tenant {
             command:
@@ -379,7 +354,7 @@ pub fn println_out(text: &str) {
     let _ = stdout.flush();
 }
 
-fn read_password() -> anyhow::Result<SecretString> {
+pub fn read_password() -> anyhow::Result<SecretString> {
     if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password("Password: ")?;
         let second = rpassword::prompt_password("Repeat the password: ")?;

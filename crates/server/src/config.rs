@@ -9,10 +9,11 @@ use std::time::Duration;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use roster_core::delivery::{DeliverySettings, EgressPolicy};
+use roster_core::hashing::HashingSettings;
 use roster_core::rules::DnsSettings;
 use roster_core::secrets::{self, Keyring, SecretKey};
 use roster_core::{Backend, CoreConfig, DatabaseOptions, DatabaseUrl};
-use roster_web::{CookieSecure, WebConfig};
+use roster_web::{CookieSecure, TrustedProxies, WebConfig};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -89,6 +90,16 @@ pub struct Config {
     pub secret_key_previous: Option<String>,
     /// A file holding `secret_key_previous`.
     pub secret_key_previous_file: Option<String>,
+    /// Proxies (comma-separated networks or addresses) whose `X-Forwarded-For` names the
+    /// client, for sign-in throttling; empty = use the peer's address.
+    pub trusted_proxies: String,
+    /// How long an admin invitation link works.
+    pub invitation_ttl_hours: u64,
+    /// Threads that compute argon2 (each holds 19 MiB while hashing passwords); 0 = one
+    /// per core, at most 4.
+    pub hashing_threads: usize,
+    /// Password checks that may wait for a hashing thread; beyond them, "try again" (503).
+    pub hashing_queue: usize,
 }
 
 impl Default for Config {
@@ -123,6 +134,10 @@ impl Default for Config {
             secret_key_file: None,
             secret_key_previous: None,
             secret_key_previous_file: None,
+            trusted_proxies: String::new(),
+            invitation_ttl_hours: 72,
+            hashing_threads: 0,
+            hashing_queue: 32,
         }
     }
 }
@@ -193,6 +208,12 @@ impl Config {
             if let Some(text) = set(inline) {
                 SecretKey::parse(text).map_err(|err| ConfigError(format!("{name} {err}")))?;
             }
+        }
+        self.trusted_proxies()?;
+        if self.invitation_ttl_hours == 0 {
+            return Err(ConfigError(
+                "ROSTER_INVITATION_TTL_HOURS must be greater than 0".to_owned(),
+            ));
         }
         Ok(())
     }
@@ -274,6 +295,28 @@ impl Config {
         Ok(Some(found.key))
     }
 
+    /// `ROSTER_TRUSTED_PROXIES`: networks (`10.0.0.0/8`) or addresses, comma-separated.
+    pub fn trusted_proxies(&self) -> Result<TrustedProxies, ConfigError> {
+        TrustedProxies::parse(&self.trusted_proxies).map_err(|entry| {
+            ConfigError(format!(
+                "ROSTER_TRUSTED_PROXIES: \"{entry}\" is neither an IP address nor a network \
+                 (like 10.0.0.0/8)"
+            ))
+        })
+    }
+
+    fn hashing(&self) -> HashingSettings {
+        let default = HashingSettings::default();
+        HashingSettings {
+            threads: if self.hashing_threads == 0 {
+                default.threads
+            } else {
+                self.hashing_threads
+            },
+            queue: self.hashing_queue,
+        }
+    }
+
     pub fn database_url(&self) -> Result<DatabaseUrl, ConfigError> {
         DatabaseUrl::parse(&self.database_url).map_err(|err| ConfigError(err.to_string()))
     }
@@ -348,6 +391,8 @@ impl Config {
             },
             egress: self.egress_policy()?,
             keyring,
+            invitation_ttl: Duration::from_secs(self.invitation_ttl_hours.saturating_mul(3600)),
+            hashing: self.hashing(),
         })
     }
 
@@ -364,6 +409,7 @@ impl Config {
             session_idle_timeout: Duration::from_secs(self.session_idle_timeout_minutes * 60),
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
             workers: (self.workers > 0).then_some(self.workers),
+            trusted_proxies: self.trusted_proxies()?,
         })
     }
 }
@@ -498,6 +544,20 @@ mod tests {
         let err = config.check().unwrap_err().to_string();
         assert!(
             err.starts_with("ROSTER_SECRET_KEY_PREVIOUS must be 32 random bytes"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_networks_or_addresses() {
+        let mut config = Config::default();
+        assert!(config.trusted_proxies().unwrap().is_empty());
+        config.trusted_proxies = "127.0.0.1/32, 10.0.0.0/8, ::1".into();
+        assert!(!config.trusted_proxies().unwrap().is_empty());
+        config.trusted_proxies = "10.0.0.0/8, nginx".into();
+        let err = config.trusted_proxies().unwrap_err().to_string();
+        assert!(
+            err.contains("ROSTER_TRUSTED_PROXIES") && err.contains("nginx"),
             "{err}"
         );
     }

@@ -3,6 +3,7 @@
 //! `main` wires: it reads the configuration, opens the database, and hands over to the
 //! subcommand. Errors at this edge become one sentence on stderr and a non-zero exit.
 
+mod admin_cli;
 mod cli;
 mod config;
 mod serve;

@@ -38,10 +38,12 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     {
         // Printed once, to stdout, never logged: the operator changes it at first login.
         println_out(&format!(
-            "\nFirst start: created the operator account.\n  email:              {}\n  one-time password:  {}\nSign in at {}/admin and choose a new password. This password is not shown again.\n",
+            "\nFirst start: created the operator account.\n  email:              {}\n  one-time password:  {}\n  valid until:        {}\nSign in at {}/admin (leave Organization empty) and choose a new password. This password is not shown again; if it expires, `roster admin reset-password --email {}` issues a new one.\n",
             operator.email,
             operator.password.expose_secret(),
+            operator.expires_at.to_rfc3339(),
             web_config.public_url.as_str().trim_end_matches('/'),
+            operator.email,
         ));
     }
 

@@ -27,6 +27,8 @@ pub struct TestAppBuilder {
     delivery: Option<roster_core::delivery::DeliverySettings>,
     egress: roster_core::delivery::EgressPolicy,
     keyring: Option<roster_core::secrets::Keyring>,
+    hashing: Option<roster_core::hashing::HashingSettings>,
+    invitation_ttl: Option<std::time::Duration>,
 }
 
 /// Starts the application on a fresh, migrated database.
@@ -43,6 +45,8 @@ impl TestApp {
             delivery: None,
             egress: roster_core::delivery::EgressPolicy::default(),
             keyring: None,
+            hashing: None,
+            invitation_ttl: None,
         }
     }
 
@@ -101,6 +105,25 @@ impl TestAppBuilder {
         self
     }
 
+    /// Bounds the node's argon2 pool (tests of the "try again" answer make it tiny).
+    pub fn hashing(mut self, settings: roster_core::hashing::HashingSettings) -> Self {
+        self.hashing = Some(settings);
+        self
+    }
+
+    /// How long invitation links work.
+    pub fn invitation_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.invitation_ttl = Some(ttl);
+        self
+    }
+
+    /// Believes `X-Forwarded-For` from these proxies (e.g. `127.0.0.1/32`, so that a test
+    /// can speak for several client addresses).
+    pub fn trusted_proxies(self, networks: &str) -> Self {
+        let proxies = roster_web::TrustedProxies::parse(networks).unwrap();
+        self.web_config(move |config| config.trusted_proxies = proxies)
+    }
+
     /// Uses the given database instead of a fresh one (several nodes, restarts).
     pub fn database(mut self, database: TestDatabase) -> Self {
         self.database = Some(database);
@@ -121,6 +144,7 @@ impl TestAppBuilder {
             session_idle_timeout: std::time::Duration::from_secs(3600),
             shutdown_timeout: std::time::Duration::from_secs(5),
             workers: Some(2),
+            trusted_proxies: roster_web::TrustedProxies::default(),
         };
         for f in self.configure {
             f(&mut config);
@@ -141,6 +165,10 @@ impl TestAppBuilder {
                 delivery: self.delivery.clone().unwrap_or_default(),
                 egress: self.egress,
                 keyring: self.keyring.unwrap_or_else(crate::test_keyring),
+                invitation_ttl: self
+                    .invitation_ttl
+                    .unwrap_or(roster_core::invitations::DEFAULT_TTL),
+                hashing: self.hashing.unwrap_or_default(),
             },
         );
         let worker = tokio_util::sync::CancellationToken::new();

@@ -7,6 +7,7 @@
 
 mod admin;
 mod api;
+mod client;
 mod health;
 mod metrics;
 mod scim;
@@ -22,6 +23,7 @@ use roster_core::Services;
 use tracing_actix_web::TracingLogger;
 use url::Url;
 
+pub use client::TrustedProxies;
 pub use metrics::Metrics;
 
 /// Whether cookies carry the `Secure` attribute.
@@ -47,6 +49,8 @@ pub struct WebConfig {
     pub shutdown_timeout: Duration,
     /// Worker threads; `None` means one per core.
     pub workers: Option<usize>,
+    /// Proxies whose `X-Forwarded-For` names the client (sign-in throttling).
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Shared state of the application.

@@ -96,20 +96,37 @@ async fn operator_and_tenant_admin_journey() {
         let scim_url = value_of(&browser, "#scim-url").await;
         assert_eq!(scim_url, format!("{}/scim/v2/acme", app.address));
 
-        // Invite the tenant's admin: the one-time password is shown once.
+        // Invite the tenant's admin: the link is shown once, with a copy button.
         browser
             .goto(&app.url("/admin/t/acme/admins"))
             .await
             .unwrap();
         fill(&browser, "#email", "it@acme.test").await;
         click(&browser, "main form button[type=submit]").await;
-        let one_time = value_of(&browser, "#one-time-password").await;
-        assert_eq!(one_time.len(), 23, "{one_time}");
+        let link = value_of(&browser, "#invitation-link").await;
+        assert!(link.contains("/admin/invitations/"), "{link}");
+        let copy = browser
+            .find(Locator::Css("button[data-copy='#invitation-link']"))
+            .await
+            .unwrap();
+        assert!(copy.is_displayed().await.unwrap());
+        screenshot(&browser, "invitation-created").await;
         sign_out(&browser).await;
 
-        // The tenant admin signs in, changes the one-time password, lands on the tenant.
-        sign_in_with(&browser, app, "it@acme.test", &one_time).await;
-        change_password(&browser, &one_time, "tenant admin password").await;
+        // The invitee opens the link, chooses a password and lands on the tenant.
+        browser.goto(&link).await.unwrap();
+        assert!(text_of(&browser, "h1").await.contains("Join Acme Inc."));
+        screenshot(&browser, "invitation").await;
+        fill(&browser, "#password", "tenant admin password").await;
+        fill(&browser, "#confirm", "tenant admin password").await;
+        click(&browser, "main form button[type=submit]").await;
+        assert_eq!(path_of(&browser).await, "/admin/t/acme");
+        // Signed out, the sign-in form knows the organization.
+        sign_out(&browser).await;
+        assert_eq!(value_of(&browser, "#organization").await, "acme");
+        fill(&browser, "#email", "it@acme.test").await;
+        fill(&browser, "#password", "tenant admin password").await;
+        click(&browser, "form button[type=submit]").await;
         assert_eq!(path_of(&browser).await, "/admin/t/acme");
         assert!(text_of(&browser, ".stats").await.contains("active users"));
 
@@ -578,7 +595,7 @@ async fn other_tenants_are_404_and_failed_sign_ins_lock() {
             .unwrap();
         let before = browser.get_named_cookie("roster_session").await.unwrap();
         assert_eq!(before.value(), planted);
-        sign_in_with(&browser, app, "it@acme.test", "tenant admin password").await;
+        sign_in_to_with(&browser, app, "acme", "it@acme.test", "tenant admin password").await;
         assert_eq!(path_of(&browser).await, "/admin/t/acme");
         let session = browser.get_named_cookie("roster_session").await.unwrap();
         assert_ne!(session.value(), planted);
@@ -592,10 +609,15 @@ async fn other_tenants_are_404_and_failed_sign_ins_lock() {
         browser.goto(&app.url("/admin/t/acme")).await.unwrap();
         sign_out(&browser).await;
 
-        for _ in 0..roster_core::sessions::MAX_FAILURES {
-            sign_in_with(&browser, app, "it@acme.test", "not my password").await;
+        // This browser signed in before: it holds the account's device cookie, and its
+        // own failures lock it (the device, then this address) like anyone else's.
+        for _ in 0..roster_core::throttle::PER_DEVICE.attempts {
+            sign_in_to_with(&browser, app, "acme", "it@acme.test", "not my password").await;
         }
-        sign_in_with(&browser, app, "it@acme.test", "tenant admin password").await;
+        for _ in 0..roster_core::throttle::PER_ACCOUNT_AND_ADDRESS.attempts {
+            sign_in_to_with(&browser, app, "acme", "it@acme.test", "not my password").await;
+        }
+        sign_in_to_with(&browser, app, "acme", "it@acme.test", "tenant admin password").await;
         assert_eq!(path_of(&browser).await, "/admin/login");
         assert!(
             text_of(&browser, ".error-summary")
@@ -603,6 +625,7 @@ async fn other_tenants_are_404_and_failed_sign_ins_lock() {
                 .contains("Too many failed attempts")
         );
         assert_eq!(value_of(&browser, "#email").await, "it@acme.test");
+        assert_eq!(value_of(&browser, "#organization").await, "acme");
     })
     .await;
 }

@@ -66,6 +66,21 @@ async fn hostile_input_gets_inline_errors_never_a_500() {
         let mut anonymous = Browserless::new(&app);
         let response = anonymous.sign_in(&format!("{index}{value}"), value).await;
         check(response, &what("login"), &[422]).await;
+        let response = anonymous
+            .sign_in_to(value, &format!("{index}@acme.test"), value)
+            .await;
+        check(response, &what("login organization"), &[422]).await;
+        let (status, _) = anonymous
+            .get_text(&format!("/admin/login?tenant={}", encode(value)))
+            .await;
+        assert_eq!(status, 200, "{}", what("login link"));
+        let invitation = format!("/admin/invitations/{}", encode(value));
+        let response = anonymous.get(&invitation).await;
+        check(response, &what("invitation link"), &[404]).await;
+        let response = anonymous
+            .post(&invitation, &[("password", value), ("confirm", value)])
+            .await;
+        check(response, &what("invitation form"), &[404]).await;
 
         let response = admin
             .post(
@@ -202,7 +217,9 @@ async fn hostile_input_gets_inline_errors_never_a_500() {
 
     // Nothing slipped through: the tenant admin still has their password.
     let mut again = Browserless::new(&app);
-    let response = again.sign_in("it@acme.test", "tenant admin password").await;
+    let response = again
+        .sign_in_to("acme", "it@acme.test", "tenant admin password")
+        .await;
     assert_eq!(response.status(), 303);
 }
 

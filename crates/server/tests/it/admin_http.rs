@@ -272,30 +272,36 @@ async fn repeated_failures_lock_a_login_known_or_not() {
     let (_, operator_admin) = operator(&app).await;
     let scope = tenant(&app, &operator_admin, "acme", "Acme").await;
     let _ = tenant_admin(&app, &scope, "it@acme.test", "tenant admin password").await;
-    for email in ["it@acme.test", "nobody@acme.test"] {
+    let limit = roster_core::throttle::PER_ACCOUNT_AND_ADDRESS.attempts;
+    for (organization, email) in [
+        ("acme", "it@acme.test"),
+        ("acme", "nobody@acme.test"),
+        ("no-such-tenant", "it@acme.test"),
+    ] {
         let mut browser = Browserless::new(&app);
-        for attempt in 1..=roster_core::sessions::MAX_FAILURES {
-            let response = browser.sign_in(email, "wrong password!").await;
-            let expected = if attempt < roster_core::sessions::MAX_FAILURES {
-                422
-            } else {
-                429
-            };
+        for attempt in 1..=limit {
+            let response = browser
+                .sign_in_to(organization, email, "wrong password!")
+                .await;
+            // The attempt that reaches the limit says so.
+            let expected = if attempt < limit { 422 } else { 429 };
             assert_eq!(response.status(), expected, "{email} attempt {attempt}");
             let html = response.text().await.unwrap();
             if expected == 422 {
-                assert!(html.contains("The email or the password is not right."));
+                assert!(html.contains("The organization, email or password is not right."));
             }
         }
         // Locked: even the right password is refused, and the answer does not tell
         // whether the account exists.
-        let response = browser.sign_in(email, "tenant admin password").await;
+        let response = browser
+            .sign_in_to(organization, email, "tenant admin password")
+            .await;
         assert_eq!(response.status(), 429, "{email}");
         let html = response.text().await.unwrap();
         assert!(html.contains("Too many failed attempts"), "{html}");
         assert_eq!(browser.session_cookie(), None);
     }
-    // Other emails are not affected.
+    // Other accounts are not affected.
     let mut browser = Browserless::new(&app);
     let response = browser.sign_in(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
     assert_eq!(response.status(), 303);

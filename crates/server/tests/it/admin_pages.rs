@@ -1,7 +1,9 @@
 //! What the tenant pages show: paging of long lists, the connection check, and the
-//! admins page (invitations of existing accounts, removal).
+//! admins page (invitation links: shown once, replaced, revoked, used once, expired;
+//! removal).
 
 use roster_testkit::spawn_app;
+use sea_orm::EntityTrait;
 
 use crate::admin_support::*;
 
@@ -112,51 +114,139 @@ async fn the_connection_check_counts_only_live_tokens() {
 }
 
 #[tokio::test]
-async fn admins_are_invited_once_and_removed_with_their_access() {
+async fn admins_are_invited_by_single_use_links_revoked_and_removed() {
     let app = spawn_app().await;
     let (mut operator_client, operator_admin) = operator(&app).await;
     let acme = tenant(&app, &operator_admin, "acme", "Acme").await;
     tenant(&app, &operator_admin, "globex", "Globex").await;
-    let mut it = tenant_admin(&app, &acme, "it@acme.test", "tenant admin password").await;
     let csrf = operator_client.csrf().await;
+    let invite = |email: &'static str| [("csrf", csrf.clone()), ("email", email.to_owned())];
 
-    // An existing account gains the tenant without a new password.
+    // The link is shown once, not cached, and the invitation is listed as pending.
+    let form = invite("it@acme.test");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let response = operator_client.post("/admin/t/acme/admins", &form).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let first = invitation_link_in(&response.text().await.unwrap());
+    assert!(
+        first.starts_with(&format!("{}/admin/invitations/", app.address)),
+        "{first}"
+    );
+    let (_, page) = operator_client.get_text("/admin/t/acme/admins").await;
+    assert!(
+        page.contains("pending") && page.contains("it@acme.test"),
+        "{page}"
+    );
+    assert!(!page.contains(&first), "the link is never shown again");
+    // Only a digest of the link's secret is stored.
+    let secret = first.rsplit('/').next().unwrap().to_owned();
+    let stored = roster_entity::admin_invitation::Entity::find()
+        .all(app.services.db().reader())
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_ne!(stored[0].secret_digest, secret);
+    assert_eq!(
+        stored[0].secret_digest,
+        roster_core::crypto::sha256_hex(secret.as_bytes())
+    );
+
+    // Inviting again replaces the pending invitation: the first link stops working.
+    let response = operator_client.post("/admin/t/acme/admins", &form).await;
+    let second = invitation_link_in(&response.text().await.unwrap());
+    let mut invitee = Browserless::new(&app);
+    let path = |link: &str| link.trim_start_matches(&app.address).to_owned();
+    assert_eq!(invitee.get_text(&path(&first)).await.0, 404);
+    // Revoked from the list: the second stops working too.
+    let (_, page) = operator_client.get_text("/admin/t/acme/admins").await;
+    let id = first_id(&page, "invitations");
     let response = operator_client
         .post(
-            "/admin/t/globex/admins",
-            &[("csrf", &csrf), ("email", "IT@acme.test")],
+            &format!("/admin/t/acme/invitations/{id}/revoke"),
+            &[("csrf", &csrf)],
         )
         .await;
-    assert_eq!(response.status(), 200);
+    assert_eq!(location(&response), "/admin/t/acme/admins");
+    let (_, page) = operator_client.get_text("/admin/t/acme/admins").await;
+    assert!(page.contains("The invitation has been revoked"), "{page}");
+    assert!(!page.contains("pending"), "{page}");
+    assert_eq!(invitee.get_text(&path(&second)).await.0, 404);
+
+    // A third link is used: the page is branded with the tenant, the invitee chooses a
+    // password and lands signed in on the tenant; the link works once.
+    let response = operator_client.post("/admin/t/acme/admins", &form).await;
+    let third = invitation_link_in(&response.text().await.unwrap());
+    let (status, html) = invitee.get_text(&path(&third)).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Join Acme on Roster") && html.contains("it@acme.test"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>"), "a plain form");
+    let response = invitee
+        .post(
+            &path(&third),
+            &[("password", "short"), ("confirm", "short")],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("at least 12 characters")
+    );
+    let response = invitee
+        .post(
+            &path(&third),
+            &[
+                ("password", "tenant admin password"),
+                ("confirm", "tenant admin password!"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let response = invitee
+        .accept_invitation(&third, "tenant admin password")
+        .await;
+    assert_eq!(location(&response), "/admin/t/acme");
+    let (status, html) = invitee.get_text("/admin/t/acme").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Your account is ready"), "{html}");
+    assert_eq!(invitee.get_text(&path(&third)).await.0, 404, "used once");
+    let mut again = Browserless::new(&app);
+    let response = again
+        .post(
+            &path(&third),
+            &[
+                ("password", "another password 1"),
+                ("confirm", "another password 1"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 404);
+    let account = find_tenant_admin(&app, &acme, "it@acme.test")
+        .await
+        .unwrap();
+    assert_eq!(account.tenant_id, Some(acme.id()));
+    assert!(!account.must_change_password);
+
+    // An admin of this tenant cannot be invited again; the input is kept.
+    let response = operator_client.post("/admin/t/acme/admins", &form).await;
+    assert_eq!(response.status(), 422);
     let html = response.text().await.unwrap();
-    assert!(html.contains("already have a Roster account"), "{html}");
-    assert!(!html.contains("one-time-password"));
-    // With two tenants, /admin lists them instead of picking one.
-    assert_eq!(location(&it.get("/admin").await), "/admin/tenants");
-    let (_, html) = it.get_text("/admin/tenants").await;
-    assert!(html.contains("Acme") && html.contains("Globex"));
+    assert!(html.contains("already an admin of this tenant"), "{html}");
+    assert!(html.contains("value=\"it@acme.test\""), "input kept");
+    // The account is for acme only.
+    assert_eq!(invitee.get_text("/admin/t/globex").await.0, 404);
 
-    for (email, expected) in [
-        ("it@acme.test", "already an admin of this tenant"),
-        (OPERATOR_EMAIL, "belongs to an operator"),
-    ] {
-        let response = operator_client
-            .post(
-                "/admin/t/globex/admins",
-                &[("csrf", &csrf), ("email", email)],
-            )
-            .await;
-        assert_eq!(response.status(), 422);
-        let html = response.text().await.unwrap();
-        assert!(html.to_lowercase().contains(expected), "{html}");
-        assert!(html.contains(&format!("value=\"{email}\"")), "input kept");
-    }
-
-    // Nobody removes themselves; removing another ends their access to that tenant only.
-    let it_admin = find_admin(&app, "it@acme.test").await;
-    let remove = format!("/admin/t/acme/admins/{}/remove", it_admin.id.0);
-    let it_csrf = it.csrf().await;
-    let response = it.post(&remove, &[("csrf", &it_csrf)]).await;
+    // Nobody removes themselves; removing another deletes their account and ends their
+    // sessions.
+    let remove = format!("/admin/t/acme/admins/{}/remove", account.id.0);
+    let it_csrf = invitee.csrf().await;
+    let response = invitee.post(&remove, &[("csrf", &it_csrf)]).await;
     assert_eq!(response.status(), 422);
     assert!(
         response
@@ -170,6 +260,61 @@ async fn admins_are_invited_once_and_removed_with_their_access() {
     assert!(html.contains("Remove it@acme.test?"));
     let response = operator_client.post(&remove, &[("csrf", &csrf)]).await;
     assert_eq!(location(&response), "/admin/t/acme/admins");
-    assert_eq!(it.get_text("/admin/t/acme").await.0, 404);
-    assert_eq!(it.get_text("/admin/t/globex").await.0, 200);
+    assert_eq!(
+        location(&invitee.get("/admin/t/acme").await),
+        "/admin/login?tenant=acme"
+    );
+    assert!(
+        find_tenant_admin(&app, &acme, "it@acme.test")
+            .await
+            .is_none()
+    );
+    let response = invitee
+        .sign_in_to("acme", "it@acme.test", "tenant admin password")
+        .await;
+    assert_eq!(response.status(), 422);
+}
+
+#[tokio::test]
+async fn expired_invitations_name_their_tenant_and_create_nothing() {
+    let app = roster_testkit::TestApp::builder()
+        .invitation_ttl(std::time::Duration::from_secs(1))
+        .spawn()
+        .await;
+    let (_, operator_admin) = operator(&app).await;
+    let acme = tenant(&app, &operator_admin, "acme", "Acme Inc.").await;
+    let link = invitation_link(&app, &acme, "late@acme.test").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let mut invitee = Browserless::new(&app);
+    let path = link.trim_start_matches(&app.address).to_owned();
+    let (status, html) = invitee.get_text(&path).await;
+    assert_eq!(status, 410);
+    assert!(
+        html.contains("Acme Inc.") && html.contains("expired"),
+        "{html}"
+    );
+    let response = invitee
+        .post(
+            &path,
+            &[
+                ("password", "a long enough password"),
+                ("confirm", "a long enough password"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 410);
+    assert!(
+        find_tenant_admin(&app, &acme, "late@acme.test")
+            .await
+            .is_none()
+    );
+    // Expired invitations are not listed as pending.
+    assert!(
+        app.services
+            .invitations()
+            .pending(&acme)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

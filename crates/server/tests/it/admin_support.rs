@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt as _;
-use roster_core::admins::{Admin, AdminEmail};
+use roster_core::admins::{AccountScope, Admin, AdminEmail};
 use roster_core::memberships::TenantAccess;
 use roster_core::tenants::{TenantName, TenantSlug};
 use roster_entity::{group, group_member, provisioning_log, user};
@@ -31,6 +31,8 @@ pub struct Browserless {
     base: String,
     client: reqwest::Client,
     pub cookies: HashMap<String, String>,
+    /// Sent as `X-Forwarded-For`, as a proxy in front of Roster would.
+    forwarded_for: Option<String>,
 }
 
 impl Browserless {
@@ -39,6 +41,21 @@ impl Browserless {
             base: app.address.clone(),
             client: app.client.clone(),
             cookies: HashMap::new(),
+            forwarded_for: None,
+        }
+    }
+
+    /// A client behind a proxy that says it comes from `address` (believed only when the
+    /// app trusts the proxy, here 127.0.0.1).
+    pub fn behind_proxy_as(mut self, address: &str) -> Self {
+        self.forwarded_for = Some(address.to_owned());
+        self
+    }
+
+    fn with_forwarding(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.forwarded_for {
+            Some(address) => request.header("x-forwarded-for", address),
+            None => request,
         }
     }
 
@@ -66,13 +83,11 @@ impl Browserless {
     }
 
     pub async fn get(&mut self, path: &str) -> reqwest::Response {
-        let response = self
+        let request = self
             .client
             .get(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
-            .send()
-            .await
-            .unwrap();
+            .header("cookie", self.cookie_header());
+        let response = self.with_forwarding(request).send().await.unwrap();
         self.keep_cookies(&response);
         response
     }
@@ -117,7 +132,7 @@ impl Browserless {
         if let Some(origin) = origin {
             request = request.header("origin", origin);
         }
-        let response = request.send().await.unwrap();
+        let response = self.with_forwarding(request).send().await.unwrap();
         self.keep_cookies(&response);
         response
     }
@@ -128,8 +143,38 @@ impl Browserless {
         csrf_in(&html)
     }
 
+    /// Signs in as an operator (no organization).
     pub async fn sign_in(&mut self, email: &str, password: &str) -> reqwest::Response {
-        self.post("/admin/login", &[("email", email), ("password", password)])
+        self.sign_in_to("", email, password).await
+    }
+
+    /// Signs in to an organization's account (a tenant's slug; empty for an operator).
+    pub async fn sign_in_to(
+        &mut self,
+        organization: &str,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.post(
+            "/admin/login",
+            &[
+                ("organization", organization),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    /// Accepts an invitation link with a chosen password, as the invitee would.
+    pub async fn accept_invitation(&mut self, link: &str, password: &str) -> reqwest::Response {
+        let path = link
+            .find("/admin/invitations/")
+            .map(|at| link[at..].to_owned())
+            .expect("an invitation link");
+        let (status, _) = self.get_text(&path).await;
+        assert_eq!(status, 200, "the invitation page opens");
+        self.post(&path, &[("password", password), ("confirm", password)])
             .await
     }
 
@@ -141,6 +186,13 @@ impl Browserless {
 pub fn csrf_in(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
     let start = html.find(marker).expect("the page has a CSRF field") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+/// The link on the page that answers an invitation.
+pub fn invitation_link_in(html: &str) -> String {
+    let marker = "id=\"invitation-link\" value=\"";
+    let start = html.find(marker).expect("the page shows the link") + marker.len();
     html[start..start + html[start..].find('"').unwrap()].to_owned()
 }
 
@@ -161,6 +213,7 @@ pub async fn operator(app: &TestApp) -> (Browserless, Admin) {
     let response = client
         .sign_in(OPERATOR_EMAIL, bootstrap.password.expose_secret())
         .await;
+    assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
     assert_eq!(location(&response), "/admin/password");
     let csrf = client.csrf().await;
     let response = client
@@ -179,13 +232,41 @@ pub async fn operator(app: &TestApp) -> (Browserless, Admin) {
     (client, admin)
 }
 
+/// An operator's account.
 pub async fn find_admin(app: &TestApp, email: &str) -> Admin {
     app.services
         .admins()
-        .find_by_email(&AdminEmail::parse(email).unwrap())
+        .find(&AccountScope::Operators, &AdminEmail::parse(email).unwrap())
         .await
         .unwrap()
         .unwrap()
+}
+
+/// A tenant admin's account, if the tenant has one with this email.
+pub async fn find_tenant_admin(app: &TestApp, scope: &TenantAccess, email: &str) -> Option<Admin> {
+    app.services
+        .admins()
+        .find(
+            &AccountScope::Tenant(scope.tenant().clone()),
+            &AdminEmail::parse(email).unwrap(),
+        )
+        .await
+        .unwrap()
+}
+
+/// An invitation's link, created through the service (the admins page shows the same).
+pub async fn invitation_link(app: &TestApp, scope: &TenantAccess, email: &str) -> String {
+    let invitation = app
+        .services
+        .invitations()
+        .create(scope, AdminEmail::parse(email).unwrap(), None)
+        .await
+        .unwrap();
+    format!(
+        "{}/admin/invitations/{}",
+        app.address,
+        invitation.secret.expose_secret()
+    )
 }
 
 pub async fn tenant(app: &TestApp, operator: &Admin, slug: &str, name: &str) -> TenantAccess {
@@ -200,35 +281,18 @@ pub async fn tenant(app: &TestApp, operator: &Admin, slug: &str, name: &str) -> 
         .unwrap()
 }
 
-/// Invites a tenant admin and signs them in with a chosen password.
+/// Invites a tenant admin, who accepts the link with a chosen password and is signed in.
 pub async fn tenant_admin(
     app: &TestApp,
     scope: &TenantAccess,
     email: &str,
     password: &str,
 ) -> Browserless {
-    let invitation = app
-        .services
-        .memberships()
-        .invite(scope, AdminEmail::parse(email).unwrap())
-        .await
-        .unwrap();
-    let one_time = invitation.one_time_password.unwrap();
+    let link = invitation_link(app, scope, email).await;
     let mut client = Browserless::new(app);
-    client.sign_in(email, one_time.expose_secret()).await;
-    let csrf = client.csrf().await;
-    let response = client
-        .post(
-            "/admin/password",
-            &[
-                ("csrf", &csrf),
-                ("current", one_time.expose_secret()),
-                ("new", password),
-                ("confirm", password),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), 303);
+    let response = client.accept_invitation(&link, password).await;
+    assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
+    assert_eq!(location(&response), format!("/admin/t/{}", scope.slug()));
     client
 }
 
@@ -515,8 +579,21 @@ pub async fn path_of(browser: &Client) -> String {
     browser.current_url().await.unwrap().path().to_owned()
 }
 
+/// Signs in as an operator through the form.
 pub async fn sign_in_with(browser: &Client, app: &TestApp, email: &str, password: &str) {
+    sign_in_to_with(browser, app, "", email, password).await;
+}
+
+/// Signs in to an organization's account through the form.
+pub async fn sign_in_to_with(
+    browser: &Client,
+    app: &TestApp,
+    organization: &str,
+    email: &str,
+    password: &str,
+) {
     browser.goto(&app.url("/admin/login")).await.unwrap();
+    fill(browser, "#organization", organization).await;
     fill(browser, "#email", email).await;
     fill(browser, "#password", password).await;
     click(browser, "form button[type=submit]").await;

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use roster_core::Services;
-use roster_core::admins::AdminEmail;
-use roster_core::crypto::verify_secret_blocking;
+use roster_core::admins::{AccountScope, AdminEmail};
+use roster_core::hashing::verify_blocking as verify_secret_blocking;
 use roster_testkit::TestDatabase;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -209,7 +209,10 @@ async fn first_start_creates_the_operator_once_serves_and_stops_gracefully() {
     );
     let hash = services
         .admins()
-        .password_hash(&AdminEmail::parse("admin@localhost").unwrap())
+        .password_hash(
+            &AccountScope::Operators,
+            &AdminEmail::parse("admin@localhost").unwrap(),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -286,6 +289,16 @@ async fn configuration_errors_stop_startup_with_one_sentence() {
 
     let stderr = failing_start(dir.path(), &[("ROSTER_LOG_FORMAT", "xml")]).await;
     assert!(stderr.contains("log_format"), "{stderr}");
+
+    let stderr = failing_start(
+        dir.path(),
+        &[("ROSTER_TRUSTED_PROXIES", "10.0.0.0/8,nginx")],
+    )
+    .await;
+    assert!(
+        stderr.contains("ROSTER_TRUSTED_PROXIES") && stderr.contains("nginx"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
@@ -369,10 +382,24 @@ async fn tenants_tokens_and_admins_can_be_created_from_the_command_line() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("no tenant with the slug \"nope\""));
 
-    let mut child = run(&["admin", "create", "--email", "it@acme.test"])
-        .stdin(Stdio::piped())
-        .spawn()
+    // A tenant's admin needs the tenant; without it (or --operator) nothing is created.
+    let output = run(&["admin", "create", "--email", "it@acme.test"])
+        .output()
+        .await
         .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--tenant"));
+    let mut child = run(&[
+        "admin",
+        "create",
+        "--email",
+        "it@acme.test",
+        "--tenant",
+        "acme",
+    ])
+    .stdin(Stdio::piped())
+    .spawn()
+    .unwrap();
     {
         use tokio::io::AsyncWriteExt;
         let mut stdin = child.stdin.take().unwrap();
@@ -388,9 +415,18 @@ async fn tenants_tokens_and_admins_can_be_created_from_the_command_line() {
         test_db.connect().await,
         roster_core::CoreConfig::new("http://127.0.0.1", roster_testkit::test_keyring()),
     );
+    let acme = services
+        .tenants()
+        .find_by_slug("acme")
+        .await
+        .unwrap()
+        .unwrap();
     let hash = services
         .admins()
-        .password_hash(&AdminEmail::parse("IT@acme.test").unwrap())
+        .password_hash(
+            &AccountScope::Tenant(acme),
+            &AdminEmail::parse("IT@acme.test").unwrap(),
+        )
         .await
         .unwrap()
         .unwrap();

@@ -2,7 +2,9 @@
 //! or PostgreSQL when the test command sets `ROSTER_TEST_DATABASE_URL`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod account_upgrade;
 mod admin_browser;
+mod admin_cli;
 mod admin_forms;
 mod admin_http;
 mod admin_pages;

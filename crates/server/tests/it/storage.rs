@@ -37,11 +37,13 @@ async fn every_entity_round_trips_on_a_migrated_database() {
     .unwrap();
     admin::ActiveModel {
         id: Set(admin_id),
+        tenant_id: Set(Some(tenant_id)),
         email: Set("It@Acme.test".into()),
         email_lower: Set("it@acme.test".into()),
         password_hash: Set("$argon2id$x".into()),
         is_operator: Set(false),
         must_change_password: Set(true),
+        password_expires_at: Set(Some(7)),
         failed_logins: Set(0),
         locked_until: Set(Some(5)),
         created_at: Set(1),
@@ -55,6 +57,38 @@ async fn every_entity_round_trips_on_a_migrated_database() {
         admin_id: Set(admin_id),
         role: Set("admin".into()),
         created_at: Set(1),
+    }
+    .insert(w)
+    .await
+    .unwrap();
+    admin_invitation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id),
+        email: Set("New@Acme.test".into()),
+        email_lower: Set("new@acme.test".into()),
+        secret_digest: Set("cd".repeat(32)),
+        created_by: Set(Some(admin_id)),
+        created_at: Set(1),
+        expires_at: Set(2),
+    }
+    .insert(w)
+    .await
+    .unwrap();
+    trusted_device::ActiveModel {
+        device: Set("ef".repeat(32)),
+        account_key: Set("01".repeat(32)),
+        created_at: Set(1),
+        expires_at: Set(3),
+    }
+    .insert(w)
+    .await
+    .unwrap();
+    login_throttle::ActiveModel {
+        key: Set("23".repeat(32)),
+        failures: Set(4),
+        window_started_at: Set(5),
+        locked_until: Set(None),
+        account_key: Set(Some("01".repeat(32))),
     }
     .insert(w)
     .await
@@ -177,9 +211,21 @@ async fn every_entity_round_trips_on_a_migrated_database() {
 
     let r = db.reader();
     assert_eq!(tenant::Entity::find().all(r).await.unwrap()[0].slug, "acme");
+    let stored_admin = &admin::Entity::find().all(r).await.unwrap()[0];
+    assert_eq!(stored_admin.locked_until, Some(5));
+    assert_eq!(stored_admin.tenant_id, Some(tenant_id));
+    assert_eq!(stored_admin.password_expires_at, Some(7));
     assert_eq!(
-        admin::Entity::find().all(r).await.unwrap()[0].locked_until,
-        Some(5)
+        admin_invitation::Entity::find().all(r).await.unwrap()[0].created_by,
+        Some(admin_id)
+    );
+    assert_eq!(
+        trusted_device::Entity::find().all(r).await.unwrap()[0].expires_at,
+        3
+    );
+    assert_eq!(
+        login_throttle::Entity::find().all(r).await.unwrap()[0].account_key,
+        Some("01".repeat(32))
     );
     assert_eq!(
         tenant_membership::Entity::find()

@@ -28,9 +28,15 @@ pub(crate) enum AdminError {
     /// No live session: off to the sign-in page.
     #[error("sign-in required")]
     SignIn,
+    /// No live session on a tenant's page: off to the sign-in page for that tenant.
+    #[error("sign-in required")]
+    SignInTo(roster_core::tenants::TenantSlug),
     /// Somewhere else first (e.g. the forced password change).
     #[error("redirect")]
     Redirect(&'static str),
+    /// The node's password hashing is at its bound: 503 with `Retry-After`.
+    #[error("busy")]
+    Busy,
     #[error("internal error")]
     Internal,
 }
@@ -42,7 +48,8 @@ impl ResponseError for AdminError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::SignIn | Self::Redirect(_) => StatusCode::SEE_OTHER,
+            Self::SignIn | Self::SignInTo(_) | Self::Redirect(_) => StatusCode::SEE_OTHER,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -50,7 +57,9 @@ impl ResponseError for AdminError {
     fn error_response(&self) -> HttpResponse {
         match self {
             Self::SignIn => see_other("/admin/login"),
+            Self::SignInTo(slug) => see_other(&format!("/admin/login?tenant={slug}")),
             Self::Redirect(to) => see_other(to),
+            Self::Busy => with_retry_after(HttpResponse::ServiceUnavailable().finish()),
             // The body is filled in by `pages()`, which knows the request.
             other => HttpResponse::build(other.status_code()).finish(),
         }
@@ -65,6 +74,7 @@ impl From<roster_core::Error> for AdminError {
             // Handlers turn the expected ones into inline form errors; one that gets here
             // came from input the form does not offer.
             Error::Invalid { .. } | Error::Conflict(_) => Self::BadRequest,
+            Error::Busy => Self::Busy,
             Error::Database(_) | Error::Internal(_) => {
                 tracing::error!(error = %error_chain(&err), "admin request failed");
                 Self::Internal
@@ -84,6 +94,15 @@ fn error_chain(err: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Adds `Retry-After` to an answer that says "too busy, try again".
+pub(crate) fn with_retry_after(mut response: HttpResponse) -> HttpResponse {
+    let seconds = roster_core::hashing::RETRY_AFTER.as_secs().to_string();
+    if let Ok(value) = header::HeaderValue::from_str(&seconds) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 pub(crate) fn see_other(location: &str) -> HttpResponse {
@@ -136,10 +155,13 @@ fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandl
         tracing::error!(error = %err, "rendering the error page failed");
         format!("{} {title}", status.as_u16())
     });
+    let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
     let (req, _) = res.into_parts();
-    let response = HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(body);
+    let mut response = HttpResponse::build(status);
+    if let Some(value) = retry_after {
+        response.insert_header((header::RETRY_AFTER, value));
+    }
+    let response = response.content_type("text/html; charset=utf-8").body(body);
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, response).map_into_right_body(),
     ))
@@ -163,6 +185,10 @@ fn describe(status: StatusCode) -> (&'static str, &'static str) {
         413 => (
             "Too large",
             "What was sent is too large. Shorten it and try again.",
+        ),
+        503 => (
+            "Busy",
+            "Roster is busy checking other passwords. Try again in a few seconds.",
         ),
         code if code >= 500 => (
             "Something went wrong",

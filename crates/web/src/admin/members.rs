@@ -1,10 +1,12 @@
-//! The admins of a tenant: invite (a new account gets a one-time password, shown once
-//! in the answer to the POST) and remove with confirmation.
+//! The admins of a tenant: the accounts, the pending invitations (revocable), the invite
+//! form — its answer shows the single-use link once, `no-store` — and removal with
+//! confirmation.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use roster_core::admins::{AdminEmail, AdminId};
+use roster_core::invitations::{InvitationId, PendingInvitation};
 use roster_core::memberships::TenantAdmin;
 use roster_core::paging::PageSize;
 use secrecy::ExposeSecret;
@@ -40,14 +42,35 @@ impl AdminRow {
     }
 }
 
+pub(crate) struct InvitationRow {
+    id: String,
+    email: String,
+    invited: String,
+    expires: String,
+}
+
+impl From<PendingInvitation> for InvitationRow {
+    fn from(invitation: PendingInvitation) -> Self {
+        Self {
+            id: invitation.id.0.to_string(),
+            email: invitation.email,
+            invited: when(invitation.created_at),
+            expires: when(invitation.expires_at),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin/admins.html")]
 struct AdminsPage {
     l: Layout,
     admins: Vec<AdminRow>,
+    invitations: Vec<InvitationRow>,
     next: Option<String>,
     email: String,
     email_error: Option<String>,
+    sign_in_url: String,
+    ttl_hours: u64,
 }
 
 #[derive(Deserialize)]
@@ -82,6 +105,7 @@ async fn admins_page(
         .memberships()
         .admins(&page.scope, after, PageSize::DEFAULT)
         .await?;
+    let invitations = state.services.invitations().pending(&page.scope).await?;
     let me = page.session.admin.id;
     Ok(AdminsPage {
         l: Layout::tenant(req, &page.session, &page.scope, "admins"),
@@ -90,9 +114,12 @@ async fn admins_page(
             .into_iter()
             .map(|admin| AdminRow::new(admin, me))
             .collect(),
+        invitations: invitations.into_iter().map(InvitationRow::from).collect(),
         next: result.next.map(|id| id.0.to_string()),
         email,
         email_error,
+        sign_in_url: sign_in_url(state, page.scope.slug().as_str()),
+        ttl_hours: state.services.invitations().ttl().as_secs() / 3600,
     })
 }
 
@@ -110,13 +137,21 @@ pub(crate) async fn list(
     ok(&admins_page(&req, &state, &page, after, String::new(), None).await?)
 }
 
+/// The tenant's own sign-in link: the form with the organization filled in.
+fn sign_in_url(state: &AppState, slug: &str) -> String {
+    format!(
+        "{}/admin/login?tenant={slug}",
+        state.config.public_url.as_str().trim_end_matches('/')
+    )
+}
+
 #[derive(Template)]
 #[template(path = "admin/admin_invited.html")]
 struct InvitedPage<'a> {
     l: Layout,
     email: String,
-    password: Option<&'a str>,
-    sign_in_url: String,
+    link: &'a str,
+    expires: String,
 }
 
 pub(crate) async fn invite(
@@ -129,20 +164,21 @@ pub(crate) async fn invite(
     let error = match AdminEmail::parse(&raw) {
         Ok(email) => match state
             .services
-            .memberships()
-            .invite(&page.scope, email)
+            .invitations()
+            .create(&page.scope, email, Some(&page.session.admin))
             .await
         {
             Ok(invitation) => {
-                let password = invitation.one_time_password;
+                let link = format!(
+                    "{}/admin/invitations/{}",
+                    state.config.public_url.as_str().trim_end_matches('/'),
+                    invitation.secret.expose_secret()
+                );
                 let body = InvitedPage {
                     l: Layout::tenant(&req, &page.session, &page.scope, "admins"),
-                    email: invitation.admin.email,
-                    password: password.as_ref().map(|p| p.expose_secret()),
-                    sign_in_url: format!(
-                        "{}/admin/login",
-                        state.config.public_url.as_str().trim_end_matches('/')
-                    ),
+                    email: invitation.email,
+                    link: &link,
+                    expires: when(invitation.expires_at),
                 };
                 let mut response = ok(&body)?;
                 response.headers_mut().insert(
@@ -226,4 +262,22 @@ pub(crate) async fn remove(
         ),
         Err(err) => Err(err.into()),
     }
+}
+
+pub(crate) async fn revoke_invitation(
+    page: TenantPage,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    _submitted: Submitted<CsrfOnly>,
+) -> Result<HttpResponse, AdminError> {
+    let id = Uuid::parse_str(&path.1).map_err(|_| AdminError::NotFound)?;
+    state
+        .services
+        .invitations()
+        .revoke(&page.scope, InvitationId(id))
+        .await?;
+    Ok(redirect_with(
+        &format!("/admin/t/{}/admins", page.scope.slug()),
+        Flash::InvitationRevoked,
+    ))
 }

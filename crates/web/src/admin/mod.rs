@@ -7,9 +7,9 @@
 //!
 //! Invariants: every POST passes `forms::Submitted` (or, for sign-in, the origin check);
 //! every tenant page is reached through `session::TenantPage`, which answers 404 for
-//! tenants the admin may not see; secrets shown once (new tokens, one-time passwords)
-//! are rendered in the POST's answer with `Cache-Control: no-store`, never redirected
-//! through a URL or stored.
+//! tenants the admin may not see; secrets shown once (new tokens, invitation links) are
+//! rendered in the POST's answer with `Cache-Control: no-store`, never redirected through
+//! a URL or stored.
 
 mod api_keys;
 mod assets;
@@ -21,6 +21,7 @@ mod domains;
 mod error;
 mod forms;
 mod help;
+mod invitations;
 mod locations;
 mod members;
 mod notifications;
@@ -57,6 +58,8 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/", web::get().to(auth::home))
                 .route("/login", web::get().to(auth::login_form))
                 .route("/login", web::post().to(auth::login))
+                .route("/invitations/{secret}", web::get().to(invitations::show))
+                .route("/invitations/{secret}", web::post().to(invitations::accept))
                 .route("/logout", web::post().to(auth::logout))
                 .route("/password", web::get().to(auth::password_form))
                 .route("/password", web::post().to(auth::change_password))
@@ -110,6 +113,10 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/t/{slug}/admins/{id}/remove",
                     web::post().to(members::remove),
+                )
+                .route(
+                    "/t/{slug}/invitations/{id}/revoke",
+                    web::post().to(members::revoke_invitation),
                 )
                 .default_service(web::to(not_found)),
         );

@@ -27,6 +27,8 @@ pub(crate) enum Flash {
     TokenRevoked,
     ApiKeyRevoked,
     AdminRemoved,
+    InvitationRevoked,
+    Joined,
     SettingsSaved,
     DomainAdded,
     DomainVerified,
@@ -51,7 +53,7 @@ pub(crate) enum Flash {
     DeliveryQueued,
 }
 
-const FLASHES: [(Flash, &str, &str); 30] = [
+const FLASHES: [(Flash, &str, &str); 32] = [
     (Flash::SignedOut, "signed-out", "You have signed out."),
     (
         Flash::PasswordChanged,
@@ -86,7 +88,17 @@ const FLASHES: [(Flash, &str, &str); 30] = [
     (
         Flash::AdminRemoved,
         "admin-removed",
-        "The admin no longer has access to this tenant.",
+        "The admin's account has been removed; they can no longer sign in to this tenant.",
+    ),
+    (
+        Flash::InvitationRevoked,
+        "invitation-revoked",
+        "The invitation has been revoked. Its link no longer works.",
+    ),
+    (
+        Flash::Joined,
+        "joined",
+        "Welcome. Your account is ready: sign in next time with your organization, email and password.",
     ),
     (
         Flash::SettingsSaved,

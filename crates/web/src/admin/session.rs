@@ -13,12 +13,17 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use roster_core::memberships::TenantAccess;
 use roster_core::sessions::{CurrentSession, NewSession, SessionPolicy};
 use roster_core::time::Timestamp;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::error::AdminError;
 use crate::{AppState, CookieSecure};
 
 pub(crate) const SESSION_COOKIE: &str = "roster_session";
+/// OWASP's device cookie: this browser signed in to an account before, so a stranger's
+/// failed attempts do not lock it out (see `roster_core::throttle`). Read by the sign-in
+/// and invitation forms; like the session cookie it is `HttpOnly`, `SameSite=Strict`,
+/// path `/admin`, and only its digest is stored.
+pub(crate) const DEVICE_COOKIE: &str = "roster_device";
 
 pub(crate) fn policy(state: &AppState) -> SessionPolicy {
     SessionPolicy {
@@ -44,6 +49,19 @@ pub(crate) fn session_cookie(state: &AppState, session: &NewSession) -> Cookie<'
         .secure(secure(state))
         .same_site(SameSite::Strict)
         .max_age(CookieDuration::seconds(seconds.max(0)))
+        .finish()
+}
+
+/// The device cookie after a sign-in: the browser stays trusted for the account for
+/// `DEVICE_LIFETIME` after its last sign-in.
+pub(crate) fn device_cookie(state: &AppState, secret: &SecretString) -> Cookie<'static> {
+    let seconds = i64::try_from(roster_core::throttle::DEVICE_LIFETIME.as_secs()).unwrap_or(0);
+    Cookie::build(DEVICE_COOKIE, secret.expose_secret().to_owned())
+        .path("/admin")
+        .http_only(true)
+        .secure(secure(state))
+        .same_site(SameSite::Strict)
+        .max_age(CookieDuration::seconds(seconds))
         .finish()
 }
 
@@ -129,11 +147,16 @@ impl FromRequest for TenantPage {
         let req = req.clone();
         let admin = Admin::from_request(&req, payload);
         Box::pin(async move {
-            let Admin(session) = admin.await?;
+            let slug = req.match_info().get("slug").unwrap_or_default();
+            let Admin(session) = admin.await.map_err(|err| match err {
+                // Signed out on a tenant's page: the sign-in form names the tenant.
+                AdminError::SignIn => roster_core::tenants::TenantSlug::parse(slug)
+                    .map_or(AdminError::SignIn, AdminError::SignInTo),
+                other => other,
+            })?;
             let state = req
                 .app_data::<web::Data<AppState>>()
                 .ok_or(AdminError::Internal)?;
-            let slug = req.match_info().get("slug").unwrap_or_default();
             let scope = state
                 .services
                 .memberships()

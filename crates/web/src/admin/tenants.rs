@@ -91,7 +91,7 @@ async fn tenants_page(
         let tenants = state
             .services
             .memberships()
-            .tenants_of(session.admin.id)
+            .tenants_of(&session.admin)
             .await?;
         (tenants, None)
     };

@@ -51,6 +51,7 @@ impl FromRequest for ApiCaller {
             {
                 Ok(Ok(key)) => key,
                 Ok(Err(reason)) => return Err(ApiError::unauthorized(&reason)),
+                Err(roster_core::Error::Busy) => return Err(ApiError::busy()),
                 Err(err) => {
                     tracing::error!(error = ?err, "API key authentication failed");
                     return Err(ApiError::internal());

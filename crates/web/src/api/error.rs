@@ -90,6 +90,18 @@ impl ApiError {
         }
     }
 
+    /// Too many first verifications of keys at once on this node: 503, try again.
+    pub(crate) fn busy() -> Self {
+        Self {
+            retry_after: Some(roster_core::hashing::RETRY_AFTER),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many new API keys to check at once; retry in a few seconds",
+            )
+        }
+    }
+
     pub(crate) fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -106,6 +118,7 @@ impl From<roster_core::Error> for ApiError {
                 Self::bad_request(format!("{field}: {message}"))
             }
             roster_core::Error::NotFound => Self::not_found("not found"),
+            roster_core::Error::Busy => Self::busy(),
             other => {
                 tracing::error!(error = ?other, "API request failed");
                 Self::internal()

@@ -55,6 +55,9 @@ impl FromRequest for ScimCaller {
             {
                 Ok(Ok(token)) => token,
                 Ok(Err(reason)) => return Err(ScimHttpError::unauthorized(&reason)),
+                // The node's hashing pool is full: a first use of this token waits for
+                // nobody; the client tries again shortly.
+                Err(roster_core::Error::Busy) => return Err(ScimHttpError::busy()),
                 Err(err) => {
                     tracing::error!(error = ?err, "token authentication failed");
                     return Err(ScimHttpError::internal(&request_id));

@@ -59,6 +59,19 @@ impl ScimHttpError {
         }
     }
 
+    /// Too many first verifications of tokens at once on this node: 503, try again.
+    pub fn busy() -> Self {
+        Self {
+            error: ScimError::new(
+                503,
+                None,
+                "too many new tokens to check at once; retry in a few seconds".to_owned(),
+            ),
+            www_authenticate: None,
+            retry_after: Some(roster_core::hashing::RETRY_AFTER),
+        }
+    }
+
     /// A failure of ours: the body says only that, with the request id to quote.
     pub fn internal(request_id: &str) -> Self {
         Self::new(ScimError::new(

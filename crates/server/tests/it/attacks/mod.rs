@@ -2,6 +2,7 @@
 //! behaviour that now holds (docs/security.md names the test of each control). Tenants
 //! are adversaries of each other; anonymous clients of everyone.
 
+mod accounts;
 mod egress;
 mod fuzz;
 mod metrics_cardinality;

@@ -1,4 +1,4 @@
-use roster_core::admins::{Admin, AdminEmail, NewPassword, Role};
+use roster_core::admins::{AccountScope, Admin, AdminEmail, NewPassword, Role};
 use roster_core::memberships::TenantAccess;
 use roster_entity::{event, provisioning_log, user};
 use roster_testkit::TestApp;
@@ -13,7 +13,13 @@ pub const OPERATOR: &str = "op@roster.test";
 /// The operator of this app (created on first use) and its access to `slug`.
 pub async fn access(app: &TestApp, slug: &str) -> (Admin, TenantAccess) {
     let email = AdminEmail::parse(OPERATOR).unwrap();
-    let operator = match app.services.admins().find_by_email(&email).await.unwrap() {
+    let operator = match app
+        .services
+        .admins()
+        .find(&AccountScope::Operators, &email)
+        .await
+        .unwrap()
+    {
         Some(admin) => admin,
         None => app
             .services
