@@ -163,7 +163,7 @@ async fn accounts_are_listed_reset_unlocked_and_removed_from_the_command_line() 
     // unlock: a locked account signs in again at once.
     let services = Services::new(
         test_db.connect().await,
-        roster_core::CoreConfig::new("http://127.0.0.1"),
+        roster_core::CoreConfig::new("http://127.0.0.1", roster_testkit::test_keyring()),
     );
     for n in 0..PER_ACCOUNT_AND_ADDRESS.attempts {
         sign_in(&services, "acme", "it@acme.test", &format!("wrong {n}")).await;
