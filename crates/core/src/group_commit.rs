@@ -36,6 +36,10 @@ const MAX_BATCH: usize = 128;
 /// may exceed it and then commits alone.
 const BATCH_BUDGET: usize = 4_000;
 
+/// Batches slower than this are logged at debug level (with how long the writes and the
+/// commit took).
+const SLOW_BATCH: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// A queued write: whose it is (its lane) and what it costs.
 struct Queued {
     lane: Option<uuid::Uuid>,
@@ -230,11 +234,23 @@ async fn run(write: DatabaseConnection, mut queue: mpsc::UnboundedReceiver<Queue
                 continue;
             }
         };
+        let started = std::time::Instant::now();
+        let batch_size = jobs.len();
         let mut deliveries = Vec::with_capacity(jobs.len());
         for job in jobs {
             deliveries.push(job(&txn).await);
         }
+        let ran = started.elapsed();
         let committed = txn.commit().await;
+        let total = started.elapsed();
+        if total > SLOW_BATCH {
+            tracing::debug!(
+                writes = batch_size,
+                run_ms = ran.as_millis() as u64,
+                commit_ms = (total - ran).as_millis() as u64,
+                "slow group commit"
+            );
+        }
         if let Err(err) = &committed {
             tracing::error!(error = %err, jobs = deliveries.len(), "committing a batch of writes failed");
         }
