@@ -252,13 +252,16 @@ impl Provisioning {
             .to_json());
         }
 
-        // The evaluator decides: render every candidate, keep the matches.
+        // The evaluator decides: render every candidate, keep the matches — one
+        // evaluation of this tenant's at a time on this node.
+        let turn = self.evaluation_turn(ctx).await;
         let mut select = scope.users();
         if let Sql::Exact(cond) | Sql::Superset(cond) = &plan.sql {
             select = select.filter(cond.clone());
         }
         let rows =
             bounded_candidates(select.order_by_asc(user::Column::Id), reader, "users").await?;
+        let _turn = turn;
         let need_groups = mentions(query.filter.as_ref(), "groups")
             || query
                 .sort_by
@@ -271,7 +274,8 @@ impl Provisioning {
         } else {
             HashMap::new()
         };
-        // Rendering and matching thousands of users is CPU work: off the HTTP workers.
+        // Rendering and matching thousands of users is CPU work: off the HTTP workers,
+        // and one evaluation of this tenant's at a time.
         let (this, ctx, query) = (self.clone(), ctx.clone(), query.clone());
         crate::cpu::offload(move || {
             let schema = rules.registry.user();
@@ -354,12 +358,14 @@ impl Provisioning {
             .to_json());
         }
 
+        let turn = self.evaluation_turn(ctx).await;
         let mut select = scope.groups();
         if let Sql::Exact(cond) | Sql::Superset(cond) = &plan.sql {
             select = select.filter(cond.clone());
         }
         let rows =
             bounded_candidates(select.order_by_asc(group::Column::Id), reader, "groups").await?;
+        let _turn = turn;
         let need_members = wants_members
             || mentions(query.filter.as_ref(), "members")
             || query

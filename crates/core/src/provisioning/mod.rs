@@ -46,6 +46,7 @@ use crate::tokens::TokenId;
 pub use audit::Operation;
 pub use bulk::BulkOutcome;
 pub use events::EventType;
+pub use plan::HeavyTurn;
 pub use scope::TenantScope;
 pub use users::ProjectionParams;
 

@@ -237,6 +237,38 @@ pub(crate) struct ResourceLocks {
 
 type LockEntry = std::sync::Arc<tokio::sync::Mutex<()>>;
 
+/// A turn at heavy work for one tenant on this node (a large body, an evaluation in
+/// memory): a tenant's heavy requests run one at a time, whatever its concurrency, so
+/// they take at most a share of the node that one request can take.
+pub struct HeavyTurn {
+    _turn: ResourceTurn,
+}
+
+impl std::fmt::Debug for HeavyTurn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HeavyTurn")
+    }
+}
+
+impl Provisioning {
+    /// Waits for the tenant's turn at parsing and applying a large request.
+    pub async fn heavy_turn(&self, ctx: &super::RequestContext) -> HeavyTurn {
+        HeavyTurn {
+            _turn: self.locks.turn(Self::lock_key(ctx, "heavy", "body")).await,
+        }
+    }
+
+    /// Waits for the tenant's turn at evaluating a filter in memory.
+    pub(crate) async fn evaluation_turn(&self, ctx: &super::RequestContext) -> HeavyTurn {
+        HeavyTurn {
+            _turn: self
+                .locks
+                .turn(Self::lock_key(ctx, "heavy", "evaluation"))
+                .await,
+        }
+    }
+}
+
 /// A turn at writing one resource; the next writer goes when it is dropped.
 pub(crate) struct ResourceTurn {
     key: String,

@@ -18,6 +18,9 @@ use crate::AppState;
 pub struct ScimCaller {
     pub ctx: RequestContext,
     state: web::Data<AppState>,
+    /// Held from the parsing of a large body to the end of the request: the tenant's
+    /// large requests run one at a time on this node.
+    heavy: std::sync::Mutex<Option<roster_core::provisioning::HeavyTurn>>,
 }
 
 pub(crate) fn request_id(req: &HttpRequest) -> String {
@@ -73,6 +76,7 @@ impl FromRequest for ScimCaller {
             Ok(ScimCaller {
                 ctx: RequestContext::for_token(&token, request_id),
                 state,
+                heavy: std::sync::Mutex::new(None),
             })
         })
     }
@@ -103,6 +107,10 @@ impl ScimCaller {
         // Parsing (and checking) up to a megabyte of JSON takes milliseconds of CPU: a
         // large body is parsed off the HTTP workers.
         let parsed = if body.len() > LARGE_BODY {
+            let turn = self.provisioning().heavy_turn(&self.ctx).await;
+            if let Ok(mut held) = self.heavy.lock() {
+                *held = Some(turn);
+            }
             let body = body.clone();
             match roster_core::cpu::offload(move || body.json()).await {
                 Ok(parsed) => parsed,
