@@ -134,8 +134,10 @@ pub struct RawBody {
     bytes: Result<web::Bytes, ScimError>,
 }
 
-/// Bodies larger than this are parsed on the blocking pool.
-const LARGE_BODY: usize = 64 * 1024;
+/// Bodies larger than this are parsed on the blocking pool, one request of the tenant at
+/// a time on this node (identity providers send a few KiB; 1,000 PATCH operations or a
+/// Bulk request are tens or hundreds).
+const LARGE_BODY: usize = 16 * 1024;
 
 impl RawBody {
     pub fn len(&self) -> usize {
