@@ -21,6 +21,8 @@ use sea_orm::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use crate::metrics::WriteQueueMetrics;
+
 /// Requests taken into one transaction at most.
 const MAX_BATCH: usize = 128;
 
@@ -33,13 +35,14 @@ pub(crate) type Job =
 #[derive(Clone, Debug)]
 pub(crate) struct GroupCommitter {
     jobs: mpsc::UnboundedSender<Job>,
+    metrics: WriteQueueMetrics,
 }
 
 impl GroupCommitter {
-    pub(crate) fn start(write: DatabaseConnection) -> Self {
+    pub(crate) fn start(write: DatabaseConnection, metrics: WriteQueueMetrics) -> Self {
         let (jobs, queue) = mpsc::unbounded_channel();
-        tokio::spawn(run(write, queue));
-        Self { jobs }
+        tokio::spawn(run(write, queue, metrics.clone()));
+        Self { jobs, metrics }
     }
 
     /// Runs `f` in its own savepoint of the next batch and answers after the batch
@@ -76,7 +79,9 @@ impl GroupCommitter {
                 }
             })
         });
+        self.metrics.queued();
         if self.jobs.send(job).is_err() {
+            self.metrics.dequeued();
             return Err(E::from(DbErr::Custom(
                 "the database writer has stopped".into(),
             )));
@@ -99,7 +104,11 @@ fn deliver_now<T: Send + 'static, E: Send + 'static>(
     })
 }
 
-async fn run(write: DatabaseConnection, mut queue: mpsc::UnboundedReceiver<Job>) {
+async fn run(
+    write: DatabaseConnection,
+    mut queue: mpsc::UnboundedReceiver<Job>,
+    metrics: WriteQueueMetrics,
+) {
     let immediate = TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..TransactionOptions::default()
@@ -112,6 +121,10 @@ async fn run(write: DatabaseConnection, mut queue: mpsc::UnboundedReceiver<Job>)
                 Err(_) => break,
             }
         }
+        for _ in &jobs {
+            metrics.dequeued();
+        }
+        metrics.batch(jobs.len());
         let txn = match write.begin_with_options(immediate).await {
             Ok(txn) => txn,
             Err(err) => {

@@ -15,6 +15,8 @@ pub mod error;
 pub mod files;
 mod group_commit;
 pub mod memberships;
+pub mod metrics;
+pub mod operations;
 pub mod paging;
 pub mod provisioning;
 pub mod rate_limit;

@@ -10,6 +10,7 @@ use crate::delivery::{
 };
 use crate::directory::DirectoryService;
 use crate::memberships::MembershipService;
+use crate::metrics::CoreMetrics;
 use crate::provisioning::{Provisioning, ScimSettings};
 use crate::rate_limit::RateLimiter;
 use crate::rules::{DnsSettings, DomainVerifier, RulesCache, RulesService};
@@ -18,6 +19,15 @@ use crate::sessions::SessionService;
 use crate::tenants::TenantService;
 use crate::token_auth::TokenAuthenticator;
 use crate::tokens::{TokenKind, TokenService};
+
+/// SCIM (and API) requests per second per token when neither the tenant nor the operator
+/// sets a rate: a steady sync of a large directory (Entra asks a SCIM service to take 25
+/// a second) with room to spare.
+pub const DEFAULT_SCIM_RATE_LIMIT: u32 = 100;
+/// Requests a token may make at once before the rate applies: an Okta import, Entra's
+/// initial cycle or a conformance suite (scim2-tester sends about 700 requests in a few
+/// seconds) pass without a 429.
+pub const DEFAULT_SCIM_RATE_BURST: u32 = 1_000;
 
 /// Settings the services need from the configuration.
 #[derive(Clone, Debug)]
@@ -34,6 +44,11 @@ pub struct CoreConfig {
     pub egress: EgressPolicy,
     /// The keys that seal secrets stored in the database (webhook signing secrets).
     pub keyring: Keyring,
+    /// Requests a token may make at once above its rate (the token bucket's size); the
+    /// bucket is never smaller than two seconds of the rate.
+    pub scim_rate_burst: u32,
+    /// Whether metrics carry a `tenant` label (`ROSTER_METRICS_TENANT_LABELS`).
+    pub tenant_metrics: bool,
 }
 
 impl CoreConfig {
@@ -41,11 +56,13 @@ impl CoreConfig {
     pub fn new(public_url: impl Into<String>, keyring: Keyring) -> Self {
         Self {
             public_url: public_url.into(),
-            default_scim_rate_limit: 100,
+            default_scim_rate_limit: DEFAULT_SCIM_RATE_LIMIT,
             dns: DnsSettings::default(),
             delivery: DeliverySettings::default(),
             egress: EgressPolicy::default(),
             keyring,
+            scim_rate_burst: DEFAULT_SCIM_RATE_BURST,
+            tenant_metrics: false,
         }
     }
 }
@@ -69,6 +86,7 @@ pub struct Services {
     api: ApiService,
     rules: RulesService,
     webhooks: WebhookService,
+    metrics: CoreMetrics,
 }
 
 impl Services {
@@ -76,7 +94,8 @@ impl Services {
         // One snapshot cache per node, shared by the provisioning service (which reads
         // it on every write) and the rules service (which drops entries it changed).
         let rules_cache = RulesCache::new(db.clone());
-        let token_auth = TokenAuthenticator::new(db.clone());
+        let metrics = CoreMetrics::new(config.tenant_metrics);
+        let token_auth = TokenAuthenticator::new(db.clone(), metrics.clone());
         Self {
             rules: RulesService::new(
                 db.clone(),
@@ -89,7 +108,7 @@ impl Services {
             api_keys: TokenService::of_kind(db.clone(), TokenKind::Api),
             api_key_auth: token_auth.for_kind(TokenKind::Api),
             token_auth,
-            rate_limiter: Arc::new(RateLimiter::new()),
+            rate_limiter: Arc::new(RateLimiter::with_burst(config.scim_rate_burst)),
             provisioning: Provisioning::new(
                 db.clone(),
                 ScimSettings::new(&config.public_url),
@@ -106,8 +125,22 @@ impl Services {
                 Arc::new(config.egress.clone()),
                 config.keyring.clone(),
             ),
+            metrics,
             db,
         }
+    }
+
+    /// The services' counters, and the write queue's, to register for `/metrics`.
+    pub fn metrics(&self) -> &CoreMetrics {
+        &self.metrics
+    }
+
+    /// Every metric of the services and the database, to register in the registry
+    /// `/metrics` exposes.
+    pub fn metric_collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        let mut all = self.metrics.collectors();
+        all.extend(self.db.write_queue().collectors());
+        all
     }
 
     pub fn db(&self) -> &Database {
@@ -184,6 +217,7 @@ impl Services {
             self.config.delivery.clone(),
             Arc::new(self.config.egress.clone()),
             self.config.keyring.clone(),
+            self.metrics.clone(),
         )
     }
 

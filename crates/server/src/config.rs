@@ -57,6 +57,14 @@ pub struct Config {
     pub workers: usize,
     /// SCIM requests per second per token when the tenant sets none; 0 = unlimited.
     pub scim_rate_limit: u32,
+    /// Requests a token may make at once before its rate applies (at least two seconds
+    /// of the rate).
+    pub scim_rate_burst: u32,
+    /// Seconds between SIGTERM and closing the listener, during which `/readyz` answers
+    /// 503 so that a load balancer stops sending new requests first.
+    pub shutdown_drain_secs: u64,
+    /// Whether metrics carry a `tenant` label (one series per tenant).
+    pub metrics_tenant_labels: bool,
     /// The nameserver (`ip` or `ip:port`) trusted-domain verification asks; unset = the
     /// system's resolvers.
     pub dns_nameserver: Option<String>,
@@ -107,7 +115,10 @@ impl Default for Config {
             shutdown_timeout_secs: 30,
             bootstrap_email: "admin@localhost".to_owned(),
             workers: 0,
-            scim_rate_limit: 100,
+            scim_rate_limit: roster_core::services::DEFAULT_SCIM_RATE_LIMIT,
+            scim_rate_burst: roster_core::services::DEFAULT_SCIM_RATE_BURST,
+            shutdown_drain_secs: 0,
+            metrics_tenant_labels: false,
             dns_nameserver: None,
             dns_timeout_secs: 5,
             webhooks_enabled: true,
@@ -348,7 +359,14 @@ impl Config {
             },
             egress: self.egress_policy()?,
             keyring,
+            scim_rate_burst: self.scim_rate_burst,
+            tenant_metrics: self.metrics_tenant_labels,
         })
+    }
+
+    /// How long a stopping node stays up, not ready, before it closes its listener.
+    pub fn shutdown_drain(&self) -> Duration {
+        Duration::from_secs(self.shutdown_drain_secs)
     }
 
     pub fn web_config(&self) -> Result<WebConfig, ConfigError> {

@@ -27,6 +27,7 @@ pub struct TestAppBuilder {
     delivery: Option<roster_core::delivery::DeliverySettings>,
     egress: roster_core::delivery::EgressPolicy,
     keyring: Option<roster_core::secrets::Keyring>,
+    tenant_metrics: bool,
 }
 
 /// Starts the application on a fresh, migrated database.
@@ -43,6 +44,7 @@ impl TestApp {
             delivery: None,
             egress: roster_core::delivery::EgressPolicy::default(),
             keyring: None,
+            tenant_metrics: false,
         }
     }
 
@@ -101,6 +103,12 @@ impl TestAppBuilder {
         self
     }
 
+    /// Labels metrics with the tenant (`ROSTER_METRICS_TENANT_LABELS=true`).
+    pub fn tenant_metrics(mut self) -> Self {
+        self.tenant_metrics = true;
+        self
+    }
+
     /// Uses the given database instead of a fresh one (several nodes, restarts).
     pub fn database(mut self, database: TestDatabase) -> Self {
         self.database = Some(database);
@@ -141,6 +149,8 @@ impl TestAppBuilder {
                 delivery: self.delivery.clone().unwrap_or_default(),
                 egress: self.egress,
                 keyring: self.keyring.unwrap_or_else(crate::test_keyring),
+                scim_rate_burst: roster_core::services::DEFAULT_SCIM_RATE_BURST,
+                tenant_metrics: self.tenant_metrics,
             },
         );
         let worker = tokio_util::sync::CancellationToken::new();
