@@ -24,10 +24,10 @@ use crate::tokens::{TokenKind, TokenService};
 /// sets a rate: a steady sync of a large directory (Entra asks a SCIM service to take 25
 /// a second) with room to spare.
 pub const DEFAULT_SCIM_RATE_LIMIT: u32 = 100;
-/// Requests a token may make at once before the rate applies: an Okta import, Entra's
-/// initial cycle or a conformance suite (scim2-tester sends about 700 requests in a few
-/// seconds) pass without a 429.
-pub const DEFAULT_SCIM_RATE_BURST: u32 = 1_000;
+/// Seconds of the rate a token may spend at once (its bucket): 1,000 requests at the
+/// default rate, so that an Okta import, Entra's first cycle or a conformance suite
+/// (scim2-tester sends about 700 requests in a few seconds) pass without a 429.
+pub const DEFAULT_SCIM_RATE_BURST_SECS: u32 = 10;
 
 /// Settings the services need from the configuration.
 #[derive(Clone, Debug)]
@@ -44,9 +44,8 @@ pub struct CoreConfig {
     pub egress: EgressPolicy,
     /// The keys that seal secrets stored in the database (webhook signing secrets).
     pub keyring: Keyring,
-    /// Requests a token may make at once above its rate (the token bucket's size); the
-    /// bucket is never smaller than two seconds of the rate.
-    pub scim_rate_burst: u32,
+    /// Seconds of its rate a token may spend at once (the size of its bucket).
+    pub scim_rate_burst_secs: u32,
     /// Whether metrics carry a `tenant` label (`ROSTER_METRICS_TENANT_LABELS`).
     pub tenant_metrics: bool,
 }
@@ -61,7 +60,7 @@ impl CoreConfig {
             delivery: DeliverySettings::default(),
             egress: EgressPolicy::default(),
             keyring,
-            scim_rate_burst: DEFAULT_SCIM_RATE_BURST,
+            scim_rate_burst_secs: DEFAULT_SCIM_RATE_BURST_SECS,
             tenant_metrics: false,
         }
     }
@@ -108,7 +107,7 @@ impl Services {
             api_keys: TokenService::of_kind(db.clone(), TokenKind::Api),
             api_key_auth: token_auth.for_kind(TokenKind::Api),
             token_auth,
-            rate_limiter: Arc::new(RateLimiter::with_burst(config.scim_rate_burst)),
+            rate_limiter: Arc::new(RateLimiter::with_burst_seconds(f64::from(config.scim_rate_burst_secs))),
             provisioning: Provisioning::new(
                 db.clone(),
                 ScimSettings::new(&config.public_url),

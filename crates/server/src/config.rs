@@ -57,9 +57,8 @@ pub struct Config {
     pub workers: usize,
     /// SCIM requests per second per token when the tenant sets none; 0 = unlimited.
     pub scim_rate_limit: u32,
-    /// Requests a token may make at once before its rate applies (at least two seconds
-    /// of the rate).
-    pub scim_rate_burst: u32,
+    /// Seconds of its rate a token may spend at once (its burst).
+    pub scim_rate_burst_secs: u32,
     /// Seconds between SIGTERM and closing the listener, during which `/readyz` answers
     /// 503 so that a load balancer stops sending new requests first.
     pub shutdown_drain_secs: u64,
@@ -116,7 +115,7 @@ impl Default for Config {
             bootstrap_email: "admin@localhost".to_owned(),
             workers: 0,
             scim_rate_limit: roster_core::services::DEFAULT_SCIM_RATE_LIMIT,
-            scim_rate_burst: roster_core::services::DEFAULT_SCIM_RATE_BURST,
+            scim_rate_burst_secs: roster_core::services::DEFAULT_SCIM_RATE_BURST_SECS,
             shutdown_drain_secs: 0,
             metrics_tenant_labels: false,
             dns_nameserver: None,
@@ -359,7 +358,7 @@ impl Config {
             },
             egress: self.egress_policy()?,
             keyring,
-            scim_rate_burst: self.scim_rate_burst,
+            scim_rate_burst_secs: self.scim_rate_burst_secs,
             tenant_metrics: self.metrics_tenant_labels,
         })
     }

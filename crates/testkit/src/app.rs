@@ -149,7 +149,7 @@ impl TestAppBuilder {
                 delivery: self.delivery.clone().unwrap_or_default(),
                 egress: self.egress,
                 keyring: self.keyring.unwrap_or_else(crate::test_keyring),
-                scim_rate_burst: roster_core::services::DEFAULT_SCIM_RATE_BURST,
+                scim_rate_burst_secs: roster_core::services::DEFAULT_SCIM_RATE_BURST_SECS,
                 tenant_metrics: self.tenant_metrics,
             },
         );
