@@ -613,7 +613,12 @@ mod tests {
             parse_event_types("user.created,group.updated,user.created").unwrap(),
             vec![EventType::UserCreated, EventType::GroupUpdated]
         );
-        for bad in ["user.exploded", "", "user.created,", "user.created, group.updated"] {
+        for bad in [
+            "user.exploded",
+            "",
+            "user.created,",
+            "user.created, group.updated",
+        ] {
             assert!(parse_event_types(bad).is_err(), "{bad:?}");
         }
     }

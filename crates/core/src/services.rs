@@ -107,7 +107,9 @@ impl Services {
             api_keys: TokenService::of_kind(db.clone(), TokenKind::Api),
             api_key_auth: token_auth.for_kind(TokenKind::Api),
             token_auth,
-            rate_limiter: Arc::new(RateLimiter::with_burst_seconds(f64::from(config.scim_rate_burst_secs))),
+            rate_limiter: Arc::new(RateLimiter::with_burst_seconds(f64::from(
+                config.scim_rate_burst_secs,
+            ))),
             provisioning: Provisioning::new(
                 db.clone(),
                 ScimSettings::new(&config.public_url),

@@ -14,6 +14,7 @@ mod attacks;
 mod binary;
 mod compose;
 mod health;
+mod observability;
 mod rules;
 mod scim;
 mod storage;
