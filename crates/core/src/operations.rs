@@ -338,10 +338,18 @@ impl Operations<'_> {
                 "the endpoint id is a UUID, as `roster webhook list` shows it",
             )
         })?;
-        self.services
+        match self
+            .services
             .webhooks()
             .set_enabled(&access, EndpointId(id), enabled)
             .await
+        {
+            Err(Error::NotFound) => Err(Error::invalid(
+                "webhook",
+                format!("the tenant \"{slug}\" has no webhook endpoint {id}"),
+            )),
+            other => other,
+        }
     }
 
     /// A consistent copy of a SQLite database while the node keeps serving: `VACUUM

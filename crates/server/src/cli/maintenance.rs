@@ -105,8 +105,10 @@ pub(super) async fn backup(config: &Config, args: BackupArgs) -> anyhow::Result<
         let schema = search_path(url.expose())
             .map(|schema| format!(" --schema={}", shell_quote(&schema)))
             .unwrap_or_default();
-        let dump =
-            format!("pg_dump --format=custom{schema} --file={file} \"$ROSTER_DATABASE_URL\"");
+        // In a subshell with umask 077: the dump holds password hashes and sealed secrets.
+        let dump = format!(
+            "(umask 077 && pg_dump --format=custom{schema} --file={file} \"$ROSTER_DATABASE_URL\")"
+        );
         let restore = format!("pg_restore --no-owner --dbname=\"$ROSTER_DATABASE_URL\" {file}");
         if args.json {
             json(&serde_json::json!({

@@ -12,6 +12,7 @@ mod admin_webhooks;
 mod api;
 mod attacks;
 mod binary;
+mod cli;
 mod compose;
 mod health;
 mod observability;
