@@ -41,6 +41,16 @@ need_chromium() {
     fi
 }
 
+# Debian's nginx, for the test that runs the compose topology (deploy/nginx.conf) without
+# Docker.
+need_nginx() {
+    if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+        step "installing nginx"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx
+    fi
+}
+
 # Drops and creates the database roster_test on the server at $1 (no path).
 fresh_database() {
     psql "$1/postgres" -v ON_ERROR_STOP=1 -q \

@@ -27,6 +27,7 @@ use sea_orm::{
 };
 
 use crate::group_commit::GroupCommitter;
+use crate::metrics::WriteQueueMetrics;
 use crate::{Error, Result};
 use futures_util::future::BoxFuture;
 
@@ -166,6 +167,8 @@ pub struct Database {
     backend: Backend,
     /// SQLite only: runs queued writes together (see [`crate::group_commit`]).
     committer: Option<GroupCommitter>,
+    /// The writes waiting, for `/metrics`.
+    write_queue: WriteQueueMetrics,
 }
 
 /// Why the database could not be opened, in one sentence for the operator.
@@ -239,8 +242,10 @@ impl Database {
                 .map_err(|err| unreachable(err.to_string()))?;
             SqlxSqliteConnector::from_sqlx_sqlite_pool(reader)
         };
+        let write_queue = WriteQueueMetrics::new();
         Ok(Self {
-            committer: Some(GroupCommitter::start(write.clone())),
+            committer: Some(GroupCommitter::start(write.clone(), write_queue.clone())),
+            write_queue,
             write,
             read,
             backend: Backend::Sqlite,
@@ -291,11 +296,17 @@ impl Database {
             read: conn,
             backend: Backend::Postgres,
             committer: None,
+            write_queue: WriteQueueMetrics::new(),
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The writes waiting for this database, for `/metrics`.
+    pub fn write_queue(&self) -> &WriteQueueMetrics {
+        &self.write_queue
     }
 
     /// A batch of statements for this database (see [`crate::writes`]).
@@ -355,6 +366,7 @@ impl Database {
         if let Some(committer) = &self.committer {
             return committer.write(lane, cost, f).await;
         }
+        let _in_flight = self.write_queue.in_flight();
         let txn = self.begin_write().await.map_err(E::from)?;
         match f(&txn).await {
             Ok(value) => {

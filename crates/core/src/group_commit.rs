@@ -29,6 +29,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::metrics::WriteQueueMetrics;
+
 /// Requests taken into one transaction at most.
 const MAX_BATCH: usize = 128;
 
@@ -56,13 +58,14 @@ pub(crate) type Job =
 #[derive(Clone, Debug)]
 pub(crate) struct GroupCommitter {
     jobs: mpsc::UnboundedSender<Queued>,
+    metrics: WriteQueueMetrics,
 }
 
 impl GroupCommitter {
-    pub(crate) fn start(write: DatabaseConnection) -> Self {
+    pub(crate) fn start(write: DatabaseConnection, metrics: WriteQueueMetrics) -> Self {
         let (jobs, queue) = mpsc::unbounded_channel();
-        tokio::spawn(run(write, queue));
-        Self { jobs }
+        tokio::spawn(run(write, queue, metrics.clone()));
+        Self { jobs, metrics }
     }
 
     /// Runs `f` in its own savepoint of a coming batch — taking turns with the other
@@ -104,7 +107,9 @@ impl GroupCommitter {
                 }
             })
         });
+        self.metrics.queued();
         if self.jobs.send(Queued { lane, cost, job }).is_err() {
+            self.metrics.dequeued();
             return Err(E::from(DbErr::Custom(
                 "the database writer has stopped".into(),
             )));
@@ -208,7 +213,11 @@ impl Lanes {
     }
 }
 
-async fn run(write: DatabaseConnection, mut queue: mpsc::UnboundedReceiver<Queued>) {
+async fn run(
+    write: DatabaseConnection,
+    mut queue: mpsc::UnboundedReceiver<Queued>,
+    metrics: WriteQueueMetrics,
+) {
     let immediate = TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..TransactionOptions::default()
@@ -225,6 +234,10 @@ async fn run(write: DatabaseConnection, mut queue: mpsc::UnboundedReceiver<Queue
             lanes.push(queued);
         }
         let jobs: Vec<Job> = lanes.batch().into_iter().map(|q| q.job).collect();
+        for _ in &jobs {
+            metrics.dequeued();
+        }
+        metrics.batch(jobs.len());
         let txn = match write.begin_with_options(immediate).await {
             Ok(txn) => txn,
             Err(err) => {

@@ -18,6 +18,8 @@ mod group_commit;
 pub mod hashing;
 pub mod invitations;
 pub mod memberships;
+pub mod metrics;
+pub mod operations;
 pub mod paging;
 pub mod provisioning;
 pub mod rate_limit;

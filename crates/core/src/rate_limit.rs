@@ -1,7 +1,10 @@
 //! Per-token request rate limits: a token bucket per SCIM token, in this node's memory.
 //!
 //! The rate comes from the tenant (`tenants.scim_rate_limit`) or the server default; the
-//! bucket holds two seconds' worth of requests so short bursts (Okta's imports) pass.
+//! bucket holds `ROSTER_SCIM_RATE_BURST_SECS` seconds of it (10 by default: 1,000
+//! requests at the default rate), so that the bursts of identity providers (an Okta
+//! import, Entra's first cycle) and of conformance suites pass, while a token that keeps
+//! sending faster than its rate is slowed down to it.
 //! With several nodes each enforces the limit on the requests it sees; the load balancer
 //! spreads a token's requests, so the effective limit is at most nodes × rate — an
 //! accepted approximation for a safety valve, documented in docs/operations.md.
@@ -12,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::tokens::TokenId;
 
+/// The bucket of [`RateLimiter::new`], in seconds of the rate.
 const BURST_SECONDS: f64 = 2.0;
 
 #[derive(Debug)]
@@ -24,6 +28,8 @@ struct Bucket {
 #[derive(Debug)]
 pub struct RateLimiter {
     buckets: Mutex<HashMap<TokenId, Bucket>>,
+    /// The bucket's size in seconds of the rate.
+    burst_seconds: f64,
 }
 
 impl Default for RateLimiter {
@@ -33,9 +39,16 @@ impl Default for RateLimiter {
 }
 
 impl RateLimiter {
+    /// A limiter whose buckets hold two seconds of the rate.
     pub fn new() -> Self {
+        Self::with_burst_seconds(BURST_SECONDS)
+    }
+
+    /// A limiter whose buckets hold `seconds` of the rate (at least one request).
+    pub fn with_burst_seconds(seconds: f64) -> Self {
         Self {
             buckets: Mutex::new(HashMap::new()),
+            burst_seconds: seconds.max(0.0),
         }
     }
 
@@ -47,7 +60,7 @@ impl RateLimiter {
             return Ok(());
         }
         let rate = f64::from(per_second);
-        let capacity = (rate * BURST_SECONDS).max(1.0);
+        let capacity = (rate * self.burst_seconds).max(1.0);
         let now = Instant::now();
         let Ok(mut buckets) = self.buckets.lock() else {
             // A poisoned lock means a panic elsewhere; fail open rather than refuse all.
@@ -55,7 +68,9 @@ impl RateLimiter {
         };
         if buckets.len() > 100_000 {
             // Bounded memory: drop buckets that have refilled completely.
-            buckets.retain(|_, b| now.duration_since(b.updated).as_secs_f64() < BURST_SECONDS);
+            // Drop buckets idle long enough to have refilled completely.
+            let full_after = self.burst_seconds.max(1.0);
+            buckets.retain(|_, b| now.duration_since(b.updated).as_secs_f64() < full_after);
         }
         let bucket = buckets.entry(token).or_insert(Bucket {
             tokens: capacity,
@@ -88,5 +103,20 @@ mod tests {
         let wait = limiter.check(token, 2).unwrap_err();
         assert_eq!(wait, Duration::from_secs(1));
         assert!(limiter.check(token, 0).is_ok(), "0 is unlimited");
+    }
+
+    #[test]
+    fn the_bucket_holds_the_configured_seconds_of_the_rate() {
+        let limiter = RateLimiter::with_burst_seconds(10.0);
+        let token = TokenId(uuid::Uuid::nil());
+        for _ in 0..10 {
+            assert!(limiter.check(token, 1).is_ok());
+        }
+        assert!(limiter.check(token, 1).is_err());
+        let other = TokenId(uuid::Uuid::max());
+        for _ in 0..200 {
+            assert!(limiter.check(other, 20).is_ok(), "ten seconds of 20/s");
+        }
+        assert!(limiter.check(other, 20).is_err());
     }
 }

@@ -12,6 +12,7 @@ use crate::directory::DirectoryService;
 use crate::hashing::{Hasher, HashingSettings};
 use crate::invitations::InvitationService;
 use crate::memberships::MembershipService;
+use crate::metrics::CoreMetrics;
 use crate::provisioning::{Provisioning, ScimSettings};
 use crate::rate_limit::RateLimiter;
 use crate::rules::{DnsSettings, DomainVerifier, RulesCache, RulesService};
@@ -20,6 +21,15 @@ use crate::sessions::SessionService;
 use crate::tenants::TenantService;
 use crate::token_auth::TokenAuthenticator;
 use crate::tokens::{TokenKind, TokenService};
+
+/// SCIM (and API) requests per second per token when neither the tenant nor the operator
+/// sets a rate: a steady sync of a large directory (Entra asks a SCIM service to take 25
+/// a second) with room to spare.
+pub const DEFAULT_SCIM_RATE_LIMIT: u32 = 100;
+/// Seconds of the rate a token may spend at once (its bucket): 1,000 requests at the
+/// default rate, so that an Okta import, Entra's first cycle or a conformance suite
+/// (scim2-tester sends about 700 requests in a few seconds) pass without a 429.
+pub const DEFAULT_SCIM_RATE_BURST_SECS: u32 = 10;
 
 /// Settings the services need from the configuration.
 #[derive(Clone, Debug)]
@@ -40,6 +50,10 @@ pub struct CoreConfig {
     pub invitation_ttl: std::time::Duration,
     /// The node's bound on argon2 work.
     pub hashing: HashingSettings,
+    /// Seconds of its rate a token may spend at once (the size of its bucket).
+    pub scim_rate_burst_secs: u32,
+    /// Whether metrics carry a `tenant` label (`ROSTER_METRICS_TENANT_LABELS`).
+    pub tenant_metrics: bool,
 }
 
 impl CoreConfig {
@@ -47,13 +61,15 @@ impl CoreConfig {
     pub fn new(public_url: impl Into<String>, keyring: Keyring) -> Self {
         Self {
             public_url: public_url.into(),
-            default_scim_rate_limit: 100,
+            default_scim_rate_limit: DEFAULT_SCIM_RATE_LIMIT,
             dns: DnsSettings::default(),
             delivery: DeliverySettings::default(),
             egress: EgressPolicy::default(),
             keyring,
             invitation_ttl: crate::invitations::DEFAULT_TTL,
             hashing: HashingSettings::default(),
+            scim_rate_burst_secs: DEFAULT_SCIM_RATE_BURST_SECS,
+            tenant_metrics: false,
         }
     }
 }
@@ -79,6 +95,7 @@ pub struct Services {
     api: ApiService,
     rules: RulesService,
     webhooks: WebhookService,
+    metrics: CoreMetrics,
 }
 
 impl Services {
@@ -88,7 +105,8 @@ impl Services {
         let rules_cache = RulesCache::new(db.clone());
         // One hashing pool per node: every argon2 computation is bounded by it.
         let hasher = Hasher::new(config.hashing);
-        let token_auth = TokenAuthenticator::new(db.clone(), hasher.clone());
+        let metrics = CoreMetrics::new(config.tenant_metrics);
+        let token_auth = TokenAuthenticator::new(db.clone(), hasher.clone(), metrics.clone());
         Self {
             rules: RulesService::new(
                 db.clone(),
@@ -101,7 +119,9 @@ impl Services {
             api_keys: TokenService::of_kind(db.clone(), hasher.clone(), TokenKind::Api),
             api_key_auth: token_auth.for_kind(TokenKind::Api),
             token_auth,
-            rate_limiter: Arc::new(RateLimiter::new()),
+            rate_limiter: Arc::new(RateLimiter::with_burst_seconds(f64::from(
+                config.scim_rate_burst_secs,
+            ))),
             provisioning: Provisioning::new(
                 db.clone(),
                 ScimSettings::new(&config.public_url),
@@ -120,8 +140,22 @@ impl Services {
                 config.keyring.clone(),
             ),
             hasher,
+            metrics,
             db,
         }
+    }
+
+    /// The services' counters, and the write queue's, to register for `/metrics`.
+    pub fn metrics(&self) -> &CoreMetrics {
+        &self.metrics
+    }
+
+    /// Every metric of the services and the database, to register in the registry
+    /// `/metrics` exposes.
+    pub fn metric_collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        let mut all = self.metrics.collectors();
+        all.extend(self.db.write_queue().collectors());
+        all
     }
 
     pub fn db(&self) -> &Database {
@@ -208,6 +242,7 @@ impl Services {
             self.config.delivery.clone(),
             Arc::new(self.config.egress.clone()),
             self.config.keyring.clone(),
+            self.metrics.clone(),
         )
     }
 

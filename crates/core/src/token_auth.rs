@@ -27,6 +27,7 @@ use secrecy::ExposeSecret;
 
 use crate::crypto::{constant_time_eq, sha256};
 use crate::hashing::Hasher;
+use crate::metrics::{CoreMetrics, TokenCheck};
 use crate::tenants::{TenantId, TenantSlug};
 use crate::time::Timestamp;
 use crate::tokens::{PresentedToken, TokenId, TokenKind};
@@ -52,6 +53,9 @@ pub struct AuthenticatedToken {
     pub rate_limit: Option<u32>,
     /// The trusted domain the token is limited to, if any.
     pub domain_id: Option<uuid::Uuid>,
+    /// `rst_<public id>` (`rak_…` for an API key): names the token in logs and in the
+    /// admin UI's list, and opens nothing.
+    pub display_prefix: String,
 }
 
 /// Why a token was refused. Only [`AuthError::Suspended`] is shown differently; every
@@ -86,6 +90,7 @@ pub struct TokenAuthenticator {
     kind: TokenKind,
     cache: Arc<RwLock<HashMap<String, CacheEntry>>>,
     hasher: Hasher,
+    metrics: CoreMetrics,
 }
 
 impl std::fmt::Debug for TokenAuthenticator {
@@ -101,13 +106,14 @@ struct TokenRow {
 }
 
 impl TokenAuthenticator {
-    /// The SCIM token authenticator.
-    pub fn new(db: Database, hasher: Hasher) -> Self {
+    /// The SCIM token authenticator; `metrics` counts how tokens were recognised.
+    pub fn new(db: Database, hasher: Hasher, metrics: CoreMetrics) -> Self {
         Self {
             db,
             kind: TokenKind::Scim,
             cache: Arc::new(RwLock::new(HashMap::new())),
             hasher,
+            metrics,
         }
     }
 
@@ -119,6 +125,7 @@ impl TokenAuthenticator {
             kind,
             cache: Arc::new(RwLock::new(HashMap::new())),
             hasher: self.hasher.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 
@@ -164,12 +171,17 @@ impl TokenAuthenticator {
         let outcome = match cached {
             Some(entry) if constant_time_eq(&entry.digest, &digest) => {
                 if entry.checked_at.elapsed() < REVALIDATE_AFTER {
+                    self.metrics.token_check(self.kind, TokenCheck::Hit);
                     check_expiry(entry.expires_at, now).map(|()| entry.token.clone())
                 } else {
+                    self.metrics.token_check(self.kind, TokenCheck::Revalidated);
                     self.revalidate(presented.public_id(), digest, now).await?
                 }
             }
-            _ => self.verify_fully(&presented, digest, now).await?,
+            _ => {
+                self.metrics.token_check(self.kind, TokenCheck::Miss);
+                self.verify_fully(&presented, digest, now).await?
+            }
         };
         Ok(outcome.and_then(|token| {
             if tenant_slug.is_none_or(|slug| token.tenant_slug.as_str() == slug) {
@@ -305,6 +317,7 @@ impl TokenAuthenticator {
                 .scim_rate_limit
                 .and_then(|limit| u32::try_from(limit).ok()),
             domain_id: row.token.domain_id,
+            display_prefix: format!("{}{public_id}", self.kind.prefix()),
         };
         self.remember(
             public_id,

@@ -1,4 +1,10 @@
-//! The subcommands.
+//! The subcommands. Each group beyond `create` lives in its own module under `cli/`.
+
+mod maintenance;
+mod output;
+mod tenant;
+mod tokens;
+mod webhooks;
 
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -37,8 +43,13 @@ pub struct Args {
 enum Command {
     /// Run the server (the default).
     Serve,
-    /// Apply pending database migrations and exit.
-    Migrate,
+    /// Apply pending database migrations and exit (--status: only show them).
+    Migrate(maintenance::MigrateArgs),
+    /// Copy the SQLite database consistently while it serves (PostgreSQL: print the
+    /// pg_dump command).
+    Backup(maintenance::BackupArgs),
+    /// Replace the SQLite database with a backup (stop the node first).
+    Restore(maintenance::RestoreArgs),
     /// Manage admin accounts.
     Admin {
         #[command(subcommand)]
@@ -89,6 +100,8 @@ enum TenantCommand {
         #[arg(long)]
         scim_rate_limit: Option<u32>,
     },
+    #[command(flatten)]
+    Manage(tenant::TenantOps),
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,6 +117,8 @@ enum TokenCommand {
         #[arg(long)]
         expires_in_days: Option<u64>,
     },
+    #[command(flatten)]
+    Manage(tokens::TokenOps),
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,6 +137,8 @@ enum WebhookCommand {
         #[arg(long, value_delimiter = ',')]
         events: Vec<String>,
     },
+    #[command(flatten)]
+    Manage(webhooks::WebhookOps),
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,13 +158,21 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     telemetry::init(config.log_format, &config.log_level);
     match args.command.unwrap_or(Command::Serve) {
         Command::Serve => serve::serve(config).await,
-        Command::Migrate => {
-            let db = open(&config).await?;
-            db.migrate().await.context("applying migrations failed")?;
-            db.close().await;
-            println_out("Migrations applied.");
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Migrate(args) => maintenance::migrate(&config, args).await,
+        Command::Backup(args) => maintenance::backup(&config, args).await,
+        Command::Restore(args) => maintenance::restore(&config, args).await,
+        Command::Tenant {
+            command: TenantCommand::Manage(command),
+        } => tenant::run(&config, command).await,
+        Command::Token {
+            command: TokenCommand::Manage(command),
+        } => tokens::run(&config, roster_core::tokens::TokenKind::Scim, command).await,
+        Command::ApiKey {
+            command: TokenCommand::Manage(command),
+        } => tokens::run(&config, roster_core::tokens::TokenKind::Api, command).await,
+        Command::Webhook {
+            command: WebhookCommand::Manage(command),
+        } => webhooks::run(&config, command).await,
         Command::Admin { command } => {
             let services = open_migrated(&config).await?;
             let outcome = admin_cli::run(&services, command).await;

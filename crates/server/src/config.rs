@@ -58,6 +58,13 @@ pub struct Config {
     pub workers: usize,
     /// SCIM requests per second per token when the tenant sets none; 0 = unlimited.
     pub scim_rate_limit: u32,
+    /// Seconds of its rate a token may spend at once (its burst).
+    pub scim_rate_burst_secs: u32,
+    /// Seconds between SIGTERM and closing the listener, during which `/readyz` answers
+    /// 503 so that a load balancer stops sending new requests first.
+    pub shutdown_drain_secs: u64,
+    /// Whether metrics carry a `tenant` label (one series per tenant).
+    pub metrics_tenant_labels: bool,
     /// The nameserver (`ip` or `ip:port`) trusted-domain verification asks; unset = the
     /// system's resolvers.
     pub dns_nameserver: Option<String>,
@@ -118,7 +125,10 @@ impl Default for Config {
             shutdown_timeout_secs: 30,
             bootstrap_email: "admin@localhost".to_owned(),
             workers: 0,
-            scim_rate_limit: 100,
+            scim_rate_limit: roster_core::services::DEFAULT_SCIM_RATE_LIMIT,
+            scim_rate_burst_secs: roster_core::services::DEFAULT_SCIM_RATE_BURST_SECS,
+            shutdown_drain_secs: 0,
+            metrics_tenant_labels: false,
             dns_nameserver: None,
             dns_timeout_secs: 5,
             webhooks_enabled: true,
@@ -393,7 +403,14 @@ impl Config {
             keyring,
             invitation_ttl: Duration::from_secs(self.invitation_ttl_hours.saturating_mul(3600)),
             hashing: self.hashing(),
+            scim_rate_burst_secs: self.scim_rate_burst_secs,
+            tenant_metrics: self.metrics_tenant_labels,
         })
+    }
+
+    /// How long a stopping node stays up, not ready, before it closes its listener.
+    pub fn shutdown_drain(&self) -> Duration {
+        Duration::from_secs(self.shutdown_drain_secs)
     }
 
     pub fn web_config(&self) -> Result<WebConfig, ConfigError> {

@@ -63,8 +63,20 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     );
 
     let handle = application.handle();
+    let readiness = application.readiness();
+    let drain = config.shutdown_drain();
     let signal_task = tokio::spawn(async move {
         shutdown_signal.recv().await;
+        // Not ready first, so that a load balancer polling /readyz stops sending new
+        // requests before the listener closes.
+        readiness.drain();
+        if !drain.is_zero() {
+            tracing::info!(
+                drain_secs = drain.as_secs(),
+                "shutdown signal received; /readyz answers 503 while load balancers drain this node"
+            );
+            tokio::time::sleep(drain).await;
+        }
         tracing::info!("shutdown signal received; finishing in-flight requests");
         handle.stop(true).await;
     });

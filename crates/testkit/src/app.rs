@@ -29,6 +29,7 @@ pub struct TestAppBuilder {
     keyring: Option<roster_core::secrets::Keyring>,
     hashing: Option<roster_core::hashing::HashingSettings>,
     invitation_ttl: Option<std::time::Duration>,
+    tenant_metrics: bool,
 }
 
 /// Starts the application on a fresh, migrated database.
@@ -47,6 +48,7 @@ impl TestApp {
             keyring: None,
             hashing: None,
             invitation_ttl: None,
+            tenant_metrics: false,
         }
     }
 
@@ -124,6 +126,12 @@ impl TestAppBuilder {
         self.web_config(move |config| config.trusted_proxies = proxies)
     }
 
+    /// Labels metrics with the tenant (`ROSTER_METRICS_TENANT_LABELS=true`).
+    pub fn tenant_metrics(mut self) -> Self {
+        self.tenant_metrics = true;
+        self
+    }
+
     /// Uses the given database instead of a fresh one (several nodes, restarts).
     pub fn database(mut self, database: TestDatabase) -> Self {
         self.database = Some(database);
@@ -169,6 +177,8 @@ impl TestAppBuilder {
                     .invitation_ttl
                     .unwrap_or(roster_core::invitations::DEFAULT_TTL),
                 hashing: self.hashing.unwrap_or_default(),
+                scim_rate_burst_secs: roster_core::services::DEFAULT_SCIM_RATE_BURST_SECS,
+                tenant_metrics: self.tenant_metrics,
             },
         );
         let worker = tokio_util::sync::CancellationToken::new();

@@ -14,6 +14,8 @@ mod scim;
 mod telemetry;
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
@@ -59,12 +61,33 @@ pub(crate) struct AppState {
     pub services: Services,
     #[allow(dead_code)] // read by the admin routes
     pub config: WebConfig,
+    pub readiness: Readiness,
+}
+
+/// Whether this node should receive new traffic. It stops being ready when its shutdown
+/// begins, before the listener closes, so that a load balancer polling `/readyz` (a
+/// Kubernetes readiness probe) takes it out first. Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct Readiness {
+    draining: Arc<AtomicBool>,
+}
+
+impl Readiness {
+    /// From now on `/readyz` answers 503 ("shutting down").
+    pub fn drain(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
 }
 
 /// A bound, not yet running server.
 pub struct Application {
     port: u16,
     server: Server,
+    readiness: Readiness,
 }
 
 impl Application {
@@ -83,10 +106,12 @@ impl Application {
         services: Services,
     ) -> std::io::Result<Self> {
         let port = listener.local_addr()?.port();
-        let metrics = Metrics::new().map_err(std::io::Error::other)?;
+        let metrics = Metrics::new(&services).map_err(std::io::Error::other)?;
+        let readiness = Readiness::default();
         let state = AppState {
             services,
             config: config.clone(),
+            readiness: readiness.clone(),
         };
         let mut server = HttpServer::new(move || {
             App::new()
@@ -94,6 +119,7 @@ impl Application {
                 .app_data(web::Data::new(metrics.clone()))
                 .wrap(security_headers())
                 .wrap(from_fn(metrics::record))
+                .wrap(from_fn(telemetry::access_log))
                 .wrap(from_fn(telemetry::request_id_header))
                 .wrap(TracingLogger::<telemetry::RosterRootSpan>::new())
                 .configure(health::routes)
@@ -110,11 +136,17 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
+            readiness,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The switch `/readyz` reads: flip it when shutdown begins.
+    pub fn readiness(&self) -> Readiness {
+        self.readiness.clone()
     }
 
     /// A handle to stop the server gracefully from elsewhere (a signal, a test).

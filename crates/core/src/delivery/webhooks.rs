@@ -411,6 +411,22 @@ impl WebhookService {
         Ok(self.endpoint(row))
     }
 
+    /// Turns an endpoint on or off without touching anything else (the command line's
+    /// `webhook disable`): the sequencer creates deliveries only for enabled endpoints.
+    pub async fn set_enabled(
+        &self,
+        scope: &TenantAccess,
+        id: EndpointId,
+        enabled: bool,
+    ) -> Result<WebhookEndpoint> {
+        let row = self.row(scope, id).await?;
+        let mut active: webhook_endpoint::ActiveModel = row.into();
+        active.enabled = Set(enabled);
+        active.updated_at = Set(Timestamp::now().as_micros());
+        let row = active.update(self.db.writer()).await?;
+        Ok(self.endpoint(row))
+    }
+
     /// A new signing secret, returned once; the previous one keeps signing (as a second
     /// `v1=` in the header) for [`ROTATION_OVERLAP`].
     pub async fn rotate_secret(

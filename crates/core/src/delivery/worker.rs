@@ -22,6 +22,7 @@ use super::client::{Request, WebhookClient};
 use super::egress::EgressPolicy;
 use super::{DeliverySettings, event_json, sequencer, sql};
 use crate::Database;
+use crate::metrics::{AttemptOutcome, CoreMetrics};
 use crate::secrets::Keyring;
 use crate::time::Timestamp;
 
@@ -44,11 +45,26 @@ struct Attempt {
     delivery: Claimed,
     status_code: Option<u16>,
     error: Option<String>,
+    /// The tenant's slug and the event's type, for the log and the metrics.
+    tenant: String,
+    event_type: String,
+    /// How long the request took (0 when none was sent).
+    seconds: f64,
 }
 
 impl Attempt {
     fn succeeded(&self) -> bool {
         self.error.is_none()
+    }
+
+    /// Why it failed, for the log: the status, or what went wrong without the receiver's
+    /// words (its answer is the tenant's business, and may be anything).
+    fn reason(&self) -> String {
+        match (self.status_code, &self.error) {
+            (Some(status), _) => format!("the endpoint answered {status}"),
+            (None, Some(error)) => error.clone(),
+            (None, None) => "delivered".to_owned(),
+        }
     }
 }
 
@@ -64,6 +80,7 @@ pub struct DeliveryWorker {
     node: Arc<str>,
     /// When this worker last pruned the delivery history.
     last_prune: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+    metrics: CoreMetrics,
 }
 
 impl DeliveryWorker {
@@ -72,8 +89,10 @@ impl DeliveryWorker {
         settings: DeliverySettings,
         policy: Arc<EgressPolicy>,
         keyring: Keyring,
+        metrics: CoreMetrics,
     ) -> Self {
         Self {
+            metrics,
             db,
             client: WebhookClient::new(&settings, policy, settings.concurrency.max(1)),
             keyring,
@@ -245,12 +264,16 @@ impl DeliveryWorker {
 
         let now = Timestamp::now().as_micros();
         let requests = claimed.into_iter().map(|delivery| {
-            let prepared = match (
-                events.get(&delivery.event_pk),
-                endpoints.get(&delivery.endpoint_id),
-            ) {
+            let event = events.get(&delivery.event_pk);
+            let endpoint = endpoints.get(&delivery.endpoint_id);
+            let tenant = endpoint
+                .and_then(|endpoint| slugs.get(&endpoint.tenant_id))
+                .cloned()
+                .unwrap_or_default();
+            let event_type = event.map(|e| e.event_type.clone()).unwrap_or_default();
+            let prepared = match (event, endpoint) {
                 (Some(event), Some(endpoint)) => {
-                    let slug = slugs.get(&endpoint.tenant_id).map_or("", String::as_str);
+                    let slug = tenant.as_str();
                     let body = event_json(
                         event.event_id,
                         &event.event_type,
@@ -275,11 +298,14 @@ impl DeliveryWorker {
             let client = self.client.clone();
             async move {
                 match prepared {
-                    Ok(request) => send(&client, request, delivery).await,
+                    Ok(request) => send(&client, request, delivery, tenant, event_type).await,
                     Err(error) => Attempt {
                         delivery,
                         status_code: None,
                         error: Some(error),
+                        tenant,
+                        event_type,
+                        seconds: 0.0,
                     },
                 }
             }
@@ -297,6 +323,11 @@ impl DeliveryWorker {
         let mut statements = Vec::new();
         for attempt in &attempts {
             if attempt.succeeded() {
+                self.metrics.webhook_attempt(
+                    &attempt.tenant,
+                    AttemptOutcome::Delivered,
+                    attempt.seconds,
+                );
                 delivered
                     .entry(attempt.status_code)
                     .or_default()
@@ -310,11 +341,24 @@ impl DeliveryWorker {
             let deadline = Timestamp::from_micros(attempt.delivery.created_at)
                 .plus(self.settings.give_up_after);
             let gave_up = next > deadline;
+            self.metrics.webhook_attempt(
+                &attempt.tenant,
+                if gave_up {
+                    AttemptOutcome::Failed
+                } else {
+                    AttemptOutcome::Retry
+                },
+                attempt.seconds,
+            );
             if gave_up {
                 tracing::warn!(
+                    tenant = %attempt.tenant,
+                    event_type = %attempt.event_type,
                     delivery = attempt.delivery.id,
                     endpoint = %attempt.delivery.endpoint_id,
                     attempts = failures,
+                    status_code = attempt.status_code,
+                    reason = %attempt.reason(),
                     "webhook delivery failed for good; it can be redelivered from the admin UI"
                 );
             }
@@ -375,11 +419,21 @@ impl DeliveryWorker {
     }
 }
 
-async fn send(client: &WebhookClient, request: Request, delivery: Claimed) -> Attempt {
+async fn send(
+    client: &WebhookClient,
+    request: Request,
+    delivery: Claimed,
+    tenant: String,
+    event_type: String,
+) -> Attempt {
+    let started = std::time::Instant::now();
     let outcome = client.post(request).await;
     Attempt {
         delivery,
         status_code: outcome.status_code,
         error: outcome.error,
+        tenant,
+        event_type,
+        seconds: started.elapsed().as_secs_f64(),
     }
 }

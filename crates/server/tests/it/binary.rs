@@ -144,6 +144,16 @@ impl Node {
         let _ = self.child.wait().await;
     }
 
+    /// SIGTERM without waiting: the node begins its shutdown (see `stop`).
+    pub(crate) fn terminate(&self) {
+        let pid = self.child.id().unwrap();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     /// SIGTERM, then wait for a clean exit.
     pub(crate) async fn stop(mut self) -> (String, String) {
         let pid = self.child.id().unwrap();

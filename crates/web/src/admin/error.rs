@@ -18,9 +18,12 @@ use super::page::Layout;
 pub(crate) enum AdminError {
     #[error("not found")]
     NotFound,
-    /// A state-changing request without the session's CSRF token or from another origin.
+    /// A state-changing request without the session's CSRF token or origin.
     #[error("forbidden")]
     Forbidden,
+    /// A form posted from a page opened at another origin than the public URL's.
+    #[error("forbidden: the form came from {received}, the public URL is {expected}")]
+    WrongOrigin { received: String, expected: String },
     #[error("bad request")]
     BadRequest,
     #[error("payload too large")]
@@ -45,7 +48,7 @@ impl ResponseError for AdminError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::WrongOrigin { .. } => StatusCode::FORBIDDEN,
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::SignIn | Self::SignInTo(_) | Self::Redirect(_) => StatusCode::SEE_OTHER,
@@ -60,6 +63,14 @@ impl ResponseError for AdminError {
             Self::SignInTo(slug) => see_other(&format!("/admin/login?tenant={slug}")),
             Self::Redirect(to) => see_other(to),
             Self::Busy => with_retry_after(HttpResponse::ServiceUnavailable().finish()),
+            Self::WrongOrigin { received, expected } => {
+                let mut response = HttpResponse::build(self.status_code()).finish();
+                response.extensions_mut().insert(WrongOrigin {
+                    received: received.clone(),
+                    expected: expected.clone(),
+                });
+                response
+            }
             // The body is filled in by `pages()`, which knows the request.
             other => HttpResponse::build(other.status_code()).finish(),
         }
@@ -111,13 +122,22 @@ pub(crate) fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
+/// What the error page says about a form from another origin (see `forms::check_origin`).
+#[derive(Clone, Debug)]
+struct WrongOrigin {
+    received: String,
+    expected: String,
+}
+
 #[derive(Template)]
 #[template(path = "admin/error.html")]
 struct ErrorPage {
     l: Layout,
     status: u16,
     title: &'static str,
-    message: &'static str,
+    message: String,
+    /// Where to go instead ("Back to Roster" otherwise).
+    link: Option<String>,
     request_id: String,
 }
 
@@ -144,11 +164,25 @@ fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandl
         .map(ToString::to_string)
         .unwrap_or_default();
     let (title, message) = describe(status);
+    let wrong_origin = res.response().extensions().get::<WrongOrigin>().cloned();
+    let (message, link) = match wrong_origin {
+        Some(WrongOrigin { received, expected }) => (
+            format!(
+                "This page was opened at {received}, but Roster's public URL is {expected}: \
+                 forms work only there, so reloading does not help. Open {expected}/admin and \
+                 sign in there. If {expected} is not the address people use, the operator \
+                 sets ROSTER_PUBLIC_URL to the one they do."
+            ),
+            Some(format!("{expected}/admin")),
+        ),
+        None => (message.to_owned(), None),
+    };
     let page = ErrorPage {
         l: Layout::anonymous(),
         status: status.as_u16(),
         title,
         message,
+        link,
         request_id,
     };
     let body = page.render().unwrap_or_else(|err| {

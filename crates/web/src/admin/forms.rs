@@ -3,6 +3,8 @@
 //! `Referer` when a browser sends no `Origin`, against the configured public URL), that
 //! it belongs to a live session, and that it carries that session's CSRF token (compared
 //! in constant time). The sign-in form has no session yet; it gets the origin check.
+//! [`canonical_host`] sends pages opened under another host name to the public URL
+//! first, so that their forms post from the origin they are checked against.
 //!
 //! Form fields are all `#[serde(default)]` strings: a missing field is an empty value,
 //! which the core newtypes turn into an inline error, never a 400 or 500.
@@ -10,10 +12,12 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::dev::Payload;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::UrlencodedError;
-use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::http::{Method, header};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use roster_core::crypto::constant_time_eq;
 use roster_core::sessions::CurrentSession;
 use serde::de::DeserializeOwned;
@@ -97,6 +101,11 @@ impl<T: DeserializeOwned + CsrfForm + 'static> FromRequest for Submitted<T> {
 }
 
 /// Refuses a state-changing request that a browser says comes from another origin.
+///
+/// When the browser names its origin and it is not the public URL's, the answer says
+/// both ("this page was opened at X, but Roster's public URL is Y"): the usual cause is
+/// not an attack but a page opened under another name (`localhost` for `127.0.0.1`, a
+/// changed port), which reloading never fixes. The log gets both origins too.
 pub(crate) fn check_origin(req: &HttpRequest) -> Result<(), AdminError> {
     let state = req
         .app_data::<web::Data<AppState>>()
@@ -109,15 +118,128 @@ pub(crate) fn check_origin(req: &HttpRequest) -> Result<(), AdminError> {
             .map(str::to_owned)
     };
     let claimed = header_value(header::ORIGIN).or_else(|| header_value(header::REFERER));
-    let same = claimed
+    let received = claimed
         .and_then(|raw| Url::parse(&raw).ok())
-        .is_some_and(|url| url.origin() == expected);
-    if same {
-        Ok(())
-    } else {
-        tracing::warn!("refused a form from another origin");
-        Err(AdminError::Forbidden)
+        .map(|url| url.origin());
+    match received {
+        Some(origin) if origin == expected => Ok(()),
+        Some(origin) if origin.is_tuple() => {
+            let received = origin.ascii_serialization();
+            let expected = expected.ascii_serialization();
+            tracing::warn!(
+                expected_origin = %expected,
+                received_origin = %received,
+                "refused a form from another origin than the public URL's (ROSTER_PUBLIC_URL)"
+            );
+            Err(AdminError::WrongOrigin { received, expected })
+        }
+        _ => {
+            tracing::warn!(
+                expected_origin = %expected.ascii_serialization(),
+                "refused a form that names no origin"
+            );
+            Err(AdminError::Forbidden)
+        }
     }
+}
+
+/// The cookie that marks a request redirected to the public URL's host, so that a proxy
+/// which rewrites `Host` cannot send the browser round in circles.
+const REDIRECTED_COOKIE: &str = "roster_redirected";
+
+/// Sends a `GET` or `HEAD` of an admin page that arrived under another host name than
+/// the public URL's to the same page there (307), so that the forms on it post from the
+/// origin they are checked against. The host is `X-Forwarded-Host`, else `Host`; ports
+/// are not compared (a proxy's `Host` often lacks the public port).
+///
+/// A browser already redirected within the last minute is let through (with a warning in
+/// the log): that happens only when a proxy replaces the `Host` of requests made to the
+/// public URL itself, where another redirect would loop.
+pub(crate) async fn canonical_host(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let redirect = redirect_target(&req);
+    let Some((received, location)) = redirect else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    if req.cookie(REDIRECTED_COOKIE).is_some() {
+        tracing::warn!(
+            received_host = %received,
+            "an admin page was requested for another host than the public URL's right after \
+             a redirect to it; a proxy may be replacing the Host header (pass it through, or \
+             set X-Forwarded-Host)"
+        );
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    tracing::info!(
+        received_host = %received,
+        location = %location,
+        "redirected an admin page opened under another host name to the public URL"
+    );
+    let marker = actix_web::cookie::Cookie::build(REDIRECTED_COOKIE, "1")
+        .path("/admin")
+        .http_only(true)
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::seconds(60))
+        .finish();
+    let response = HttpResponse::TemporaryRedirect()
+        .insert_header((header::LOCATION, location))
+        .cookie(marker)
+        .finish();
+    Ok(req.into_response(response).map_into_right_body())
+}
+
+/// The host a `GET`/`HEAD` arrived under and the public URL to send it to, when the
+/// host is not the public URL's.
+fn redirect_target(req: &ServiceRequest) -> Option<(String, String)> {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return None;
+    }
+    let state = req.app_data::<web::Data<AppState>>()?;
+    let public = &state.config.public_url;
+    let expected = public.host_str()?.to_ascii_lowercase();
+    let header_value = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| {
+                value
+                    .split(',')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned()
+            })
+            .filter(|value| !value.is_empty())
+    };
+    let received = header_value("x-forwarded-host").or_else(|| header_value("host"))?;
+    let host = host_name(&received)?;
+    if host == expected {
+        return None;
+    }
+    let mut location = format!("{}{}", public.origin().ascii_serialization(), req.path());
+    if !req.query_string().is_empty() {
+        location.push('?');
+        location.push_str(req.query_string());
+    }
+    Some((host, location))
+}
+
+/// The host name of a `Host` value (`name`, `name:port`, `[v6]:port`), lower-cased;
+/// `None` when it is not one.
+fn host_name(value: &str) -> Option<String> {
+    let value = value.trim();
+    let host = if let Some(rest) = value.strip_prefix('[') {
+        format!("[{}]", rest.split_once(']')?.0)
+    } else {
+        value.split(':').next()?.to_owned()
+    };
+    let valid = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':' | '_'));
+    valid.then(|| host.to_ascii_lowercase())
 }
 
 /// A form whose fields repeat or are named by the page (checkbox grids, several
@@ -153,5 +275,23 @@ impl Pairs {
 impl CsrfForm for Pairs {
     fn csrf(&self) -> &str {
         self.get("csrf")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_name;
+
+    #[test]
+    fn host_values_lose_their_port() {
+        assert_eq!(
+            host_name("Roster.Example.com:8443").as_deref(),
+            Some("roster.example.com")
+        );
+        assert_eq!(host_name("127.0.0.1:8080").as_deref(), Some("127.0.0.1"));
+        assert_eq!(host_name("[::1]:8080").as_deref(), Some("[::1]"));
+        assert_eq!(host_name("localhost").as_deref(), Some("localhost"));
+        assert_eq!(host_name("evil.example/path"), None);
+        assert_eq!(host_name(""), None);
     }
 }

@@ -52,6 +52,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                 .app_data(forms::form_config())
                 .app_data(forms::query_config())
                 .app_data(forms::path_config())
+                .wrap(from_fn(forms::canonical_host))
                 .wrap(error::pages())
                 .wrap(from_fn(admin_headers))
                 .route("", web::get().to(auth::home))

@@ -12,6 +12,7 @@ use roster_core::token_auth::AuthenticatedToken;
 
 use super::error::ApiError;
 use crate::AppState;
+use crate::telemetry::Caller;
 
 pub(crate) struct ApiCaller {
     key: AuthenticatedToken,
@@ -57,7 +58,7 @@ impl FromRequest for ApiCaller {
                     return Err(ApiError::internal());
                 }
             };
-            tracing::Span::current().record("tenant", key.tenant_slug.as_str());
+            Caller::attach(&req, key.tenant_slug.as_str(), &key.display_prefix);
             let limit = key
                 .rate_limit
                 .unwrap_or(services.config().default_scim_rate_limit);

@@ -59,7 +59,7 @@ fn id(raw: &str, what: &str) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::bad_request(format!("{what}: must be a UUID")))
 }
 
-/// A filter value: absent and empty are both "no filter".
+/// A text filter value: absent and empty are both "no filter".
 fn given(raw: Option<String>) -> Option<String> {
     raw.filter(|value| !value.trim().is_empty())
 }
@@ -75,15 +75,15 @@ fn page<T: Serialize>(key: &str, page: ApiPage<T>) -> HttpResponse {
 pub(crate) async fn users(req: HttpRequest, caller: ApiCaller) -> Result<HttpResponse, ApiError> {
     let (query, limit) = list_query(&req)?;
     let after = cursor(CursorKind::Users, query.cursor.as_deref())?;
-    let active = match given(query.active).as_deref().map(str::trim) {
+    // Typed filters, when present, must parse: an empty `active` or `group` is refused
+    // like any other value that is not one, never read as "no filter".
+    let active = match query.active.as_deref().map(str::trim) {
         None => None,
         Some("true") => Some(true),
         Some("false") => Some(false),
         Some(_) => return Err(ApiError::bad_request("active: must be true or false")),
     };
-    let group = given(query.group)
-        .map(|raw| id(&raw, "group"))
-        .transpose()?;
+    let group = query.group.map(|raw| id(&raw, "group")).transpose()?;
     let filter = UserFilter {
         email: given(query.email),
         user_name: given(query.user_name),

@@ -148,6 +148,19 @@ impl ResponseError for ApiError {
     }
 }
 
+pub(crate) async fn method_not_allowed() -> HttpResponse {
+    let mut response = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this API is read-only: use GET",
+    )
+    .error_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static("GET"));
+    response
+}
+
 pub(crate) async fn not_found() -> HttpResponse {
     ApiError::not_found("no such API endpoint; see docs/api/openapi.yaml").error_response()
 }

@@ -29,7 +29,10 @@ pub(crate) async fn list(req: HttpRequest, caller: ApiCaller) -> Result<HttpResp
         EVENTS_DEFAULT_LIMIT,
         EVENTS_MAX_LIMIT,
     )?;
-    let types = parse_event_types(query.types.as_deref().unwrap_or_default())?;
+    let types = match query.types.as_deref() {
+        None => Vec::new(),
+        Some(raw) => parse_event_types(raw)?,
+    };
     let page = caller.api()?.events(after, limit, &types).await?;
     Ok(HttpResponse::Ok().json(json!({
         "events": page.events,

@@ -15,11 +15,18 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
                 error::ApiError::bad_request(format!("the query string is not valid: {err}")).into()
             }))
-            .route("/events", web::get().to(events::list))
-            .route("/users", web::get().to(directory::users))
-            .route("/users/{id}", web::get().to(directory::user))
-            .route("/groups", web::get().to(directory::groups))
-            .route("/groups/{id}/members", web::get().to(directory::members))
+            .service(read_only("/events").route(web::get().to(events::list)))
+            .service(read_only("/users").route(web::get().to(directory::users)))
+            .service(read_only("/users/{id}").route(web::get().to(directory::user)))
+            .service(read_only("/groups").route(web::get().to(directory::groups)))
+            .service(read_only("/groups/{id}/members").route(web::get().to(directory::members)))
             .default_service(web::to(error::not_found)),
     );
+}
+
+/// A resource of the read-only API: any method but `GET` is 405 with `Allow: GET`, as
+/// docs/api/openapi.yaml declares (before authentication: the method is wrong whoever
+/// asks).
+fn read_only(path: &str) -> actix_web::Resource {
+    web::resource(path.to_owned()).default_service(web::to(error::method_not_allowed))
 }

@@ -14,6 +14,7 @@ use tracing_actix_web::RequestId;
 
 use super::error::ScimHttpError;
 use crate::AppState;
+use crate::telemetry::Caller;
 
 pub struct ScimCaller {
     pub ctx: RequestContext,
@@ -66,7 +67,7 @@ impl FromRequest for ScimCaller {
                     return Err(ScimHttpError::internal(&request_id));
                 }
             };
-            tracing::Span::current().record("tenant", token.tenant_slug.as_str());
+            Caller::attach(&req, token.tenant_slug.as_str(), &token.display_prefix);
             let limit = token
                 .rate_limit
                 .unwrap_or(services.config().default_scim_rate_limit);

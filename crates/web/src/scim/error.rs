@@ -119,6 +119,12 @@ impl ResponseError for ScimHttpError {
                 response.insert_header((header::RETRY_AFTER, value));
             }
         }
-        response.body(self.error.to_json().to_string())
+        let mut response = response.body(self.error.to_json().to_string());
+        if let Some(scim_type) = self.error.scim_type() {
+            response
+                .extensions_mut()
+                .insert(crate::metrics::ScimTypeLabel(scim_type.as_str()));
+        }
+        response
     }
 }

@@ -1,0 +1,623 @@
+//! What an operator does from the `roster` command line on the server: look at tenants
+//! and change them, find and revoke tokens, disable webhooks, see which migrations ran,
+//! back a SQLite database up and restore it.
+//!
+//! The command line has the authority of whoever runs it on the server (they hold the
+//! database anyway), so nothing here asks for an admin; it is never reachable over
+//! HTTP. Tenant-owned things are still reached through a [`TenantAccess`], so every
+//! query carries the tenant.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use roster_entity::{group, scim_token, tenant, user, webhook_delivery, webhook_endpoint};
+use roster_migration::{Migrator, MigratorTrait, SchemaManager, seaql_migrations};
+use sea_orm::ActiveValue::Set;
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sea_orm::sqlx::{Connection as _, Executor as _, Row as _};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Statement,
+};
+use serde::Serialize;
+
+use crate::delivery::{EndpointId, WebhookEndpoint};
+use crate::memberships::TenantAccess;
+use crate::tenants::{Tenant, TenantName, TenantStatus};
+use crate::time::Timestamp;
+use crate::tokens::{TokenId, TokenInfo, TokenKind};
+use crate::{Backend, Database, DatabaseUrl, Error, Result, Services};
+
+/// A tenant as the command line shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct TenantSummary {
+    pub slug: String,
+    pub name: String,
+    /// `active` or `suspended`.
+    pub status: &'static str,
+    /// Requests per second per token; `None` = the server's default, 0 = unlimited.
+    pub scim_rate_limit: Option<u32>,
+    pub created_at: String,
+}
+
+impl From<tenant::Model> for TenantSummary {
+    fn from(row: tenant::Model) -> Self {
+        let tenant = Tenant::from(row.clone());
+        Self {
+            slug: tenant.slug.as_str().to_owned(),
+            name: tenant.name,
+            status: tenant.status.as_str(),
+            scim_rate_limit: row.scim_rate_limit.and_then(|n| u32::try_from(n).ok()),
+            created_at: tenant.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// A tenant with what it holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct TenantDetails {
+    #[serde(flatten)]
+    pub tenant: TenantSummary,
+    pub users: u64,
+    pub active_users: u64,
+    pub groups: u64,
+    /// Live (neither revoked nor expired) SCIM tokens and API keys.
+    pub live_tokens: u64,
+    pub live_api_keys: u64,
+    /// When a live SCIM token was last accepted (`None`: the IdP has not connected).
+    pub last_scim_request: Option<String>,
+    pub webhook_endpoints: u64,
+    pub pending_deliveries: u64,
+    pub failed_deliveries: u64,
+}
+
+/// What `tenant update` changes; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct TenantUpdate {
+    pub name: Option<TenantName>,
+    /// `Some(None)` = back to the server's default.
+    pub scim_rate_limit: Option<Option<u32>>,
+    pub status: Option<TenantStatus>,
+}
+
+/// A migration of this binary and whether the database has it.
+#[derive(Clone, Debug, Serialize)]
+pub struct MigrationInfo {
+    pub name: String,
+    /// When it was applied; `None` = pending.
+    pub applied_at: Option<String>,
+}
+
+/// The migrations this binary knows, in order, and any the database has that it does not
+/// (a newer version migrated it).
+#[derive(Clone, Debug, Serialize)]
+pub struct MigrationStatus {
+    pub migrations: Vec<MigrationInfo>,
+    pub unknown_applied: Vec<String>,
+}
+
+impl MigrationStatus {
+    pub fn pending(&self) -> usize {
+        self.migrations
+            .iter()
+            .filter(|m| m.applied_at.is_none())
+            .count()
+    }
+}
+
+/// What a backup wrote.
+#[derive(Clone, Debug, Serialize)]
+pub struct BackupReport {
+    pub file: PathBuf,
+    pub bytes: u64,
+    pub tenants: u64,
+    pub users: u64,
+}
+
+/// What a restore did.
+#[derive(Clone, Debug, Serialize)]
+pub struct RestoreReport {
+    pub database: PathBuf,
+    /// Where the database that was replaced was kept.
+    pub previous: Option<PathBuf>,
+    pub tenants: u64,
+    pub users: u64,
+}
+
+/// The operator's command-line actions; see the module documentation.
+#[derive(Clone, Debug)]
+pub struct Operations<'a> {
+    services: &'a Services,
+}
+
+impl Services {
+    /// What the command line does on this database.
+    pub fn operations(&self) -> Operations<'_> {
+        Operations { services: self }
+    }
+}
+
+impl Operations<'_> {
+    fn db(&self) -> &Database {
+        self.services.db()
+    }
+
+    async fn access(&self, slug: &str) -> Result<TenantAccess> {
+        self.services
+            .memberships()
+            .command_line_access(slug)
+            .await?
+            .ok_or_else(|| {
+                Error::invalid(
+                    "tenant",
+                    format!("there is no tenant with the slug \"{slug}\""),
+                )
+            })
+    }
+
+    /// Every tenant, by slug.
+    pub async fn tenants(&self) -> Result<Vec<TenantSummary>> {
+        Ok(tenant::Entity::find()
+            .order_by_asc(tenant::Column::Slug)
+            .all(self.db().reader())
+            .await?
+            .into_iter()
+            .map(TenantSummary::from)
+            .collect())
+    }
+
+    /// One tenant with the counts an operator asks first.
+    pub async fn tenant(&self, slug: &str) -> Result<TenantDetails> {
+        let access = self.access(slug).await?;
+        let id = access.id().0;
+        let reader = self.db().reader();
+        let row = tenant::Entity::find_by_id(id)
+            .one(reader)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let users = user::Entity::find()
+            .filter(user::Column::TenantId.eq(id))
+            .count(reader)
+            .await?;
+        let active_users = user::Entity::find()
+            .filter(user::Column::TenantId.eq(id))
+            .filter(user::Column::Active.eq(true))
+            .count(reader)
+            .await?;
+        let groups = group::Entity::find()
+            .filter(group::Column::TenantId.eq(id))
+            .count(reader)
+            .await?;
+        let now = Timestamp::now();
+        let live = |kind: TokenKind| {
+            let reader = reader.clone();
+            async move {
+                let rows = scim_token::Entity::find()
+                    .filter(scim_token::Column::TenantId.eq(id))
+                    .filter(scim_token::Column::Kind.eq(kind.as_str()))
+                    .filter(scim_token::Column::RevokedAt.is_null())
+                    .all(&reader)
+                    .await?;
+                Ok::<u64, Error>(
+                    rows.into_iter()
+                        .map(TokenInfo::from)
+                        .filter(|token| token.is_live(now))
+                        .count() as u64,
+                )
+            }
+        };
+        let live_tokens = live(TokenKind::Scim).await?;
+        let live_api_keys = live(TokenKind::Api).await?;
+        let last_scim_request = self
+            .services
+            .tokens()
+            .last_used(&access)
+            .await?
+            .map(Timestamp::to_rfc3339);
+        let webhook_endpoints = webhook_endpoint::Entity::find()
+            .filter(webhook_endpoint::Column::TenantId.eq(id))
+            .count(reader)
+            .await?;
+        let deliveries = |status: &'static str| {
+            webhook_delivery::Entity::find()
+                .filter(webhook_delivery::Column::TenantId.eq(id))
+                .filter(webhook_delivery::Column::Status.eq(status))
+                .count(reader)
+        };
+        let pending_deliveries = deliveries("pending").await?;
+        let failed_deliveries = deliveries("failed").await?;
+        Ok(TenantDetails {
+            tenant: TenantSummary::from(row),
+            users,
+            active_users,
+            groups,
+            live_tokens,
+            live_api_keys,
+            last_scim_request,
+            webhook_endpoints,
+            pending_deliveries,
+            failed_deliveries,
+        })
+    }
+
+    /// Changes a tenant's name, rate limit or status. A suspended tenant keeps its data;
+    /// its SCIM endpoint and API refuse requests within a second on every node.
+    pub async fn update_tenant(&self, slug: &str, update: TenantUpdate) -> Result<TenantSummary> {
+        let access = self.access(slug).await?;
+        let mut row = tenant::ActiveModel {
+            id: Set(access.id().0),
+            updated_at: Set(Timestamp::now().as_micros()),
+            ..Default::default()
+        };
+        if let Some(name) = update.name {
+            row.name = Set(name.as_str().to_owned());
+        }
+        if let Some(limit) = update.scim_rate_limit {
+            row.scim_rate_limit = Set(limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX)));
+        }
+        if let Some(status) = update.status {
+            row.status = Set(status.as_str().to_owned());
+        }
+        Ok(TenantSummary::from(row.update(self.db().writer()).await?))
+    }
+
+    /// The tenant's SCIM tokens (or API keys, with `kind`), newest first, revoked ones
+    /// included.
+    pub async fn tokens(&self, slug: &str, kind: TokenKind) -> Result<Vec<TokenInfo>> {
+        let access = self.access(slug).await?;
+        Ok(scim_token::Entity::find()
+            .filter(scim_token::Column::TenantId.eq(access.id().0))
+            .filter(scim_token::Column::Kind.eq(kind.as_str()))
+            .order_by_desc(scim_token::Column::Id)
+            .all(self.db().reader())
+            .await?
+            .into_iter()
+            .map(TokenInfo::from)
+            .collect())
+    }
+
+    /// Revokes the tenant's token named by its prefix as lists show it (`rst_<16 hex>`,
+    /// `rak_…` for an API key), its bare public id, or its id. Nodes refuse it within a
+    /// second.
+    pub async fn revoke_token(
+        &self,
+        slug: &str,
+        kind: TokenKind,
+        which: &str,
+    ) -> Result<TokenInfo> {
+        let access = self.access(slug).await?;
+        let which = which.trim();
+        let public_id = which.strip_prefix(kind.prefix()).unwrap_or(which);
+        let mut query = scim_token::Entity::find()
+            .filter(scim_token::Column::TenantId.eq(access.id().0))
+            .filter(scim_token::Column::Kind.eq(kind.as_str()));
+        query = match uuid::Uuid::try_parse(which) {
+            Ok(id) => query.filter(scim_token::Column::Id.eq(id)),
+            Err(_) => query.filter(scim_token::Column::PublicId.eq(public_id)),
+        };
+        let Some(row) = query.one(self.db().reader()).await? else {
+            return Err(Error::invalid(
+                "token",
+                format!("the tenant \"{slug}\" has no token {which}"),
+            ));
+        };
+        let service = match kind {
+            TokenKind::Scim => self.services.tokens(),
+            TokenKind::Api => self.services.api_keys(),
+        };
+        service.revoke(&access, TokenId(row.id)).await
+    }
+
+    /// The tenant's webhook endpoints with their pending and failed deliveries.
+    pub async fn webhooks(
+        &self,
+        slug: &str,
+    ) -> Result<Vec<(WebhookEndpoint, crate::delivery::webhooks::DeliveryCounts)>> {
+        let access = self.access(slug).await?;
+        let webhooks = self.services.webhooks();
+        let mut all = Vec::new();
+        for endpoint in webhooks.list(&access).await? {
+            let counts = webhooks.counts(&access, endpoint.id).await?;
+            all.push((endpoint, counts));
+        }
+        Ok(all)
+    }
+
+    /// Turns a webhook endpoint off (or on again): a disabled endpoint gets no new
+    /// deliveries; those already queued are still attempted.
+    pub async fn set_webhook_enabled(
+        &self,
+        slug: &str,
+        id: &str,
+        enabled: bool,
+    ) -> Result<WebhookEndpoint> {
+        let access = self.access(slug).await?;
+        let id = uuid::Uuid::try_parse(id.trim()).map_err(|_| {
+            Error::invalid(
+                "webhook",
+                "the endpoint id is a UUID, as `roster webhook list` shows it",
+            )
+        })?;
+        match self
+            .services
+            .webhooks()
+            .set_enabled(&access, EndpointId(id), enabled)
+            .await
+        {
+            Err(Error::NotFound) => Err(Error::invalid(
+                "webhook",
+                format!("the tenant \"{slug}\" has no webhook endpoint {id}"),
+            )),
+            other => other,
+        }
+    }
+
+    /// A consistent copy of a SQLite database while the node keeps serving: `VACUUM
+    /// INTO` on a reading connection writes a snapshot of one read transaction into
+    /// `file`, created owner-only first (it holds password hashes and sealed secrets).
+    /// Refuses an existing file, and PostgreSQL (whose tool is `pg_dump`).
+    pub async fn backup(&self, file: &Path) -> Result<BackupReport> {
+        if self.db().backend() != Backend::Sqlite {
+            return Err(Error::invalid(
+                "backup",
+                "`roster backup` copies SQLite databases; back PostgreSQL up with pg_dump",
+            ));
+        }
+        if file.exists() {
+            return Err(Error::invalid(
+                "file",
+                format!("{} already exists; choose a new file", file.display()),
+            ));
+        }
+        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+            crate::files::create_private_dir_all(parent).map_err(|err| {
+                Error::Internal(format!("cannot create {}: {err}", parent.display()))
+            })?;
+        }
+        crate::files::create_private_file(file)
+            .map_err(|err| Error::Internal(format!("cannot create {}: {err}", file.display())))?;
+        let path = file.to_string_lossy().into_owned();
+        let result = self
+            .db()
+            .reader()
+            .execute_raw(Statement::from_sql_and_values(
+                sea_orm::DbBackend::Sqlite,
+                "VACUUM INTO ?",
+                [path.into()],
+            ))
+            .await;
+        if let Err(err) = result {
+            let _ = std::fs::remove_file(file);
+            return Err(err.into());
+        }
+        let (tenants, users) = counts_of_file(file).await?;
+        let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+        Ok(BackupReport {
+            file: file.to_path_buf(),
+            bytes,
+            tenants,
+            users,
+        })
+    }
+}
+
+/// Which migrations the database has (nothing is applied).
+pub async fn migration_status(db: &Database) -> Result<MigrationStatus> {
+    let conn = db.reader();
+    let table = Migrator::migration_table_name();
+    let applied: Vec<seaql_migrations::Model> = if SchemaManager::new(conn)
+        .has_table(table.to_string())
+        .await?
+    {
+        seaql_migrations::Entity::find().all(conn).await?
+    } else {
+        Vec::new()
+    };
+    let known: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|migration| migration.name().to_owned())
+        .collect();
+    let migrations = known
+        .iter()
+        .map(|name| MigrationInfo {
+            name: name.clone(),
+            applied_at: applied.iter().find(|row| &row.version == name).map(|row| {
+                Timestamp::from_micros(row.applied_at.saturating_mul(1_000_000)).to_rfc3339()
+            }),
+        })
+        .collect();
+    let unknown_applied = applied
+        .into_iter()
+        .map(|row| row.version)
+        .filter(|name| !known.contains(name))
+        .collect();
+    Ok(MigrationStatus {
+        migrations,
+        unknown_applied,
+    })
+}
+
+/// Replaces a SQLite database with a backup `roster backup` made. The node must be
+/// stopped: the database is opened exclusively first, which fails while any node (or
+/// command) has it open. The backup is checked (SQLite's `quick_check`, Roster's tables)
+/// before anything changes; the database it replaces is kept beside it as
+/// `<name>.before-restore-<time>`; the copy is written beside the database and renamed
+/// over it, so a crash leaves one or the other, never half of each. Migrations are not
+/// applied here: the next start (or `roster migrate`) applies what an older backup lacks.
+pub async fn restore_sqlite(database: &DatabaseUrl, backup: &Path) -> Result<RestoreReport> {
+    let Some(target) = database.sqlite_file() else {
+        return Err(Error::invalid(
+            "restore",
+            "`roster restore` restores SQLite databases; restore PostgreSQL with pg_restore",
+        ));
+    };
+    if !backup.is_file() {
+        return Err(Error::invalid(
+            "file",
+            format!("{} is not a file", backup.display()),
+        ));
+    }
+    check_backup(backup).await?;
+    let previous = if target.exists() {
+        Some(set_aside(&target).await?)
+    } else {
+        None
+    };
+    if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+        crate::files::create_private_dir_all(parent)
+            .map_err(|err| Error::Internal(format!("cannot create {}: {err}", parent.display())))?;
+    }
+    let staging = sibling(&target, ".restoring");
+    let _ = std::fs::remove_file(&staging);
+    crate::files::create_private_file(&staging)
+        .map_err(|err| Error::Internal(format!("cannot create {}: {err}", staging.display())))?;
+    copy_durably(backup, &staging)?;
+    std::fs::rename(&staging, &target)
+        .map_err(|err| Error::Internal(format!("cannot move the copy into place: {err}")))?;
+    if let Some(dir) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+        // The rename itself must survive a crash.
+        if let Ok(dir) = std::fs::File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+    let (tenants, users) = counts_of_file(&target).await?;
+    Ok(RestoreReport {
+        database: target,
+        previous,
+        tenants,
+        users,
+    })
+}
+
+/// `path` with `suffix` appended to its file name.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn copy_durably(from: &Path, to: &Path) -> Result<()> {
+    let io = |err: std::io::Error| Error::Internal(format!("copying the backup failed: {err}"));
+    let mut source = std::fs::File::open(from).map_err(io)?;
+    let mut target = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(to)
+        .map_err(io)?;
+    std::io::copy(&mut source, &mut target).map_err(io)?;
+    target.sync_all().map_err(io)
+}
+
+fn sqlite_options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .busy_timeout(std::time::Duration::from_millis(200))
+}
+
+/// The backup opens, passes SQLite's `quick_check`, and is a Roster database.
+async fn check_backup(path: &Path) -> Result<()> {
+    let not_a_backup = |why: String| {
+        Error::invalid(
+            "file",
+            format!("{} is not a Roster backup: {why}", path.display()),
+        )
+    };
+    let mut conn =
+        sea_orm::sqlx::SqliteConnection::connect_with(&sqlite_options(path).read_only(true))
+            .await
+            .map_err(|err| not_a_backup(err.to_string()))?;
+    let check: String = conn
+        .fetch_one("PRAGMA quick_check")
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(|err| not_a_backup(err.to_string()))?;
+    if check != "ok" {
+        let _ = conn.close().await;
+        return Err(not_a_backup(format!("SQLite finds it damaged ({check})")));
+    }
+    let tables: i64 = conn
+        .fetch_one(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' \
+             AND name IN ('seaql_migrations', 'tenants', 'users')",
+        )
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(|err| not_a_backup(err.to_string()))?;
+    let _ = conn.close().await;
+    if tables != 3 {
+        return Err(not_a_backup("it has no Roster tables".to_owned()));
+    }
+    Ok(())
+}
+
+/// Takes the current database out of the way, refusing while anything has it open: an
+/// exclusive lock on a database in WAL mode is granted only when no other connection
+/// uses it. The WAL is folded into the file first, so the kept copy is whole.
+async fn set_aside(target: &Path) -> Result<PathBuf> {
+    let in_use = || {
+        Error::invalid(
+            "restore",
+            format!(
+                "{} is in use (a node or another command has it open); stop every node that \
+                 uses it, then run the restore again",
+                target.display()
+            ),
+        )
+    };
+    let options = sqlite_options(target)
+        .journal_mode(SqliteJournalMode::Wal)
+        .pragma("locking_mode", "EXCLUSIVE");
+    let mut conn = sea_orm::sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .map_err(|_| in_use())?;
+    if conn.execute("BEGIN EXCLUSIVE").await.is_err() {
+        let _ = conn.close().await;
+        return Err(in_use());
+    }
+    let _ = conn.execute("COMMIT").await;
+    let checkpoint = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").await;
+    // Back to DELETE mode so the kept file needs no -wal beside it.
+    let _ = conn.execute("PRAGMA journal_mode=DELETE").await;
+    let _ = conn.close().await;
+    checkpoint.map_err(|err| {
+        Error::Internal(format!(
+            "cannot fold the WAL into {}: {err}",
+            target.display()
+        ))
+    })?;
+    let stamp = Timestamp::now().to_rfc3339().replace(':', "");
+    let kept = sibling(target, &format!(".before-restore-{stamp}"));
+    std::fs::rename(target, &kept)
+        .map_err(|err| Error::Internal(format!("cannot keep the current database: {err}")))?;
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let _ = std::fs::remove_file(sibling(target, suffix));
+    }
+    Ok(kept)
+}
+
+/// Tenants and users in a database file, to show what a backup or restore holds.
+async fn counts_of_file(path: &Path) -> Result<(u64, u64)> {
+    let url = format!("sqlite://{}?mode=ro", path.display());
+    let options = SqliteConnectOptions::from_str(&url)
+        .map(|o| o.busy_timeout(std::time::Duration::from_secs(5)))
+        .map_err(|err| Error::Internal(err.to_string()))?;
+    let mut conn = sea_orm::sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .map_err(|err| Error::Internal(format!("cannot open {}: {err}", path.display())))?;
+    let count = |row: sea_orm::sqlx::sqlite::SqliteRow| {
+        row.try_get::<i64, _>(0)
+            .map(|n| u64::try_from(n).unwrap_or(0))
+    };
+    let tenants = conn
+        .fetch_one("SELECT COUNT(*) FROM tenants")
+        .await
+        .and_then(count)
+        .map_err(|err| Error::Internal(err.to_string()))?;
+    let users = conn
+        .fetch_one("SELECT COUNT(*) FROM users")
+        .await
+        .and_then(count)
+        .map_err(|err| Error::Internal(err.to_string()))?;
+    let _ = conn.close().await;
+    Ok((tenants, users))
+}
