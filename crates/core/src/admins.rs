@@ -64,7 +64,7 @@ impl AdminEmail {
     }
 
     pub fn lowercase(&self) -> String {
-        self.0.to_lowercase()
+        roster_scim::value::fold_case(&self.0)
     }
 }
 

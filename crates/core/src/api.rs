@@ -20,6 +20,7 @@ use std::collections::{HashMap, HashSet};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use roster_entity::{event, group, group_member, location, user, user_email};
+use roster_scim::value::fold_case;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
@@ -294,7 +295,7 @@ impl TenantApi<'_> {
             select = select.filter(user::Column::Active.eq(active));
         }
         if let Some(name) = &filter.user_name {
-            select = select.filter(user::Column::UserNameLower.eq(name.trim().to_lowercase()));
+            select = select.filter(user::Column::UserNameLower.eq(fold_case(name.trim())));
         }
         if let Some(email) = &filter.email {
             select = select.filter(
@@ -303,7 +304,7 @@ impl TenantApi<'_> {
                         .column(user_email::Column::UserId)
                         .from(user_email::Entity)
                         .and_where(user_email::Column::TenantId.eq(self.tenant))
-                        .and_where(user_email::Column::ValueLower.eq(email.trim().to_lowercase()))
+                        .and_where(user_email::Column::ValueLower.eq(fold_case(email.trim())))
                         .to_owned(),
                 ),
             );
@@ -436,7 +437,7 @@ impl TenantApi<'_> {
             location::Entity::find().filter(location::Column::TenantId.eq(self.tenant));
         select = match Uuid::try_parse(raw) {
             Ok(id) => select.filter(location::Column::Id.eq(id)),
-            Err(_) => select.filter(location::Column::CodeLower.eq(raw.to_lowercase())),
+            Err(_) => select.filter(location::Column::CodeLower.eq(fold_case(raw))),
         };
         Ok(select.one(self.db.reader()).await?.map(|row| row.id))
     }

@@ -34,13 +34,13 @@ pub struct SearchTerm(String);
 
 impl SearchTerm {
     pub fn parse(raw: &str) -> Option<Self> {
-        let cleaned: String = raw
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(200)
-            .collect::<String>()
-            .trim()
-            .to_lowercase();
+        let cleaned = roster_scim::value::fold_case(
+            raw.chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect::<String>()
+                .trim(),
+        );
         (!cleaned.is_empty()).then_some(Self(cleaned))
     }
 

@@ -145,7 +145,7 @@ impl SessionService {
     /// Checks an organization, email and password behind the throttle.
     pub async fn login(&self, attempt: SignIn<'_>, policy: SessionPolicy) -> Result<LoginOutcome> {
         let now = Timestamp::now();
-        let organization = attempt.organization.trim().to_lowercase();
+        let organization = roster_scim::value::fold_case(attempt.organization.trim());
         // What cannot name an account (a malformed email or organization, NUL included) is
         // refused without counting or hashing: it says nothing about any account.
         let Ok(email) = AdminEmail::parse(attempt.email) else {

@@ -132,8 +132,8 @@ pub struct AccountKey(String);
 
 impl AccountKey {
     pub fn new(organization: &str, email: &str) -> Self {
-        let organization = organization.trim().to_lowercase();
-        let email = email.trim().to_lowercase();
+        let organization = roster_scim::value::fold_case(organization.trim());
+        let email = roster_scim::value::fold_case(email.trim());
         Self(crypto::sha256_hex(
             format!("account\0{organization}\0{email}").as_bytes(),
         ))

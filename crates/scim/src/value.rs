@@ -322,6 +322,18 @@ fn lower_chars(s: &str) -> impl Iterator<Item = char> + '_ {
     s.chars().flat_map(char::to_lowercase)
 }
 
+/// The one case fold of Roster: Unicode lower case, character by character (so a
+/// word-final Σ folds to σ, as every other Σ does, not to ς). Filters, indexed columns,
+/// the attribute index, the API's and the admin's searches all fold with this, so a value
+/// stored as `ΟΔΥΣΣΕΥΣ` is found as `οδυσσευσ` everywhere.
+pub fn fold_case(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        lower_chars(s).collect()
+    }
+}
+
 /// String equality honouring `caseExact`, without allocating.
 pub fn str_eq(a: &str, b: &str, case_exact: bool) -> bool {
     if case_exact {
@@ -365,7 +377,7 @@ pub(crate) fn str_match(hay: &str, needle: &str, case_exact: bool, how: Substrin
             }
         };
     }
-    let (h, n) = (hay.to_lowercase(), needle.to_lowercase());
+    let (h, n) = (fold_case(hay), fold_case(needle));
     match how {
         SubstringOp::Contains => h.contains(&n),
         SubstringOp::StartsWith => h.starts_with(&n),

@@ -253,12 +253,4 @@ impl Provisioning {
     }
 }
 
-/// Unicode lower case, character by character — the same folding the filter evaluator
-/// uses, so indexed `*_lower` columns and in-memory matching agree.
-pub(crate) fn fold_case(s: &str) -> String {
-    if s.is_ascii() {
-        s.to_ascii_lowercase()
-    } else {
-        s.chars().flat_map(char::to_lowercase).collect()
-    }
-}
+pub(crate) use roster_scim::value::fold_case;

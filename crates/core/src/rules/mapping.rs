@@ -16,8 +16,8 @@ use roster_scim::{AttrPath, JsonObject};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::provisioning::fold_case;
 use crate::{Error, Result};
+use roster_scim::value::fold_case;
 
 fn short_text(field: &'static str, raw: &str, max: usize) -> Result<String> {
     let text = raw.trim();

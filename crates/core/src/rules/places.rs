@@ -136,7 +136,7 @@ impl RulesService {
             id: Set(id),
             tenant_id: Set(scope.id().0),
             name: Set(name.0),
-            code_lower: Set(code.0.to_ascii_lowercase()),
+            code_lower: Set(roster_scim::value::fold_case(&code.0)),
             code: Set(code.0.clone()),
             time_zone: Set(time_zone.0),
             created_at: Set(Timestamp::now().as_micros()),

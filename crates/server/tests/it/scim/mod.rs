@@ -1,5 +1,6 @@
 //! The SCIM endpoint, request by request, as Okta and Entra use it.
 
+mod case_fold;
 mod concurrency;
 mod entra;
 mod groups;
