@@ -384,9 +384,17 @@ impl AdminService {
                 ));
             }
         }
-        admin::Entity::delete_by_id(row.id)
-            .exec(self.db.writer())
-            .await?;
+        let txn = self.db.begin_write().await?;
+        admin::Entity::delete_by_id(row.id).exec(&txn).await?;
+        crate::audit::record_for(
+            &txn,
+            row.tenant_id.map(TenantId),
+            &crate::audit::Actor::CommandLine,
+            &crate::audit::Origin::default(),
+            crate::audit::Change::new("admin.remove").target("admin", row.id, row.email.clone()),
+        )
+        .await?;
+        txn.commit().await?;
         let key = AccountKey::new(scope.organization(), email.as_str());
         self.throttle.forget_devices(&key).await?;
         Ok(())

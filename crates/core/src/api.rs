@@ -49,6 +49,8 @@ pub enum CursorKind {
     Users,
     Groups,
     Members,
+    /// The audit log (`crate::audit`).
+    Audit,
 }
 
 impl CursorKind {
@@ -58,6 +60,7 @@ impl CursorKind {
             Self::Users => "u",
             Self::Groups => "g",
             Self::Members => "m",
+            Self::Audit => "a",
         }
     }
 }
@@ -84,6 +87,15 @@ pub fn parse_events_cursor(raw: &str) -> Result<i64> {
         .parse::<i64>()
         .ok()
         .filter(|seq| *seq >= 0)
+        .ok_or_else(|| Error::invalid("cursor", "is not a cursor this endpoint returned"))
+}
+
+/// The audit log's cursor: the id of the last entry seen (0 = before the first).
+pub fn parse_audit_cursor(raw: &str) -> Result<i64> {
+    decode_cursor(CursorKind::Audit, raw)?
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id >= 0)
         .ok_or_else(|| Error::invalid("cursor", "is not a cursor this endpoint returned"))
 }
 

@@ -49,7 +49,7 @@ impl SearchTerm {
     }
 
     /// `%term%` with LIKE's wildcards escaped, so `_` and `%` match themselves.
-    fn like_pattern(&self) -> LikeExpr {
+    pub(crate) fn like_pattern(&self) -> LikeExpr {
         let mut escaped = String::with_capacity(self.0.len() + 2);
         escaped.push('%');
         for c in self.0.chars() {
@@ -181,6 +181,9 @@ pub struct LogEntry {
     pub scim_type: Option<String>,
     pub detail: Option<String>,
     pub duration_us: i64,
+    /// The resource's userName or displayName, when it was looked up
+    /// (`TenantDirectory::name_resources`).
+    pub resource_name: Option<String>,
 }
 
 impl From<provisioning_log::Model> for LogEntry {
@@ -197,6 +200,7 @@ impl From<provisioning_log::Model> for LogEntry {
             scim_type: row.scim_type,
             detail: row.detail,
             duration_us: row.duration_us,
+            resource_name: None,
         }
     }
 }
@@ -232,8 +236,8 @@ impl DirectoryService {
 
 /// Read queries bound to one tenant.
 pub struct TenantDirectory<'a> {
-    db: &'a Database,
-    tenant: Uuid,
+    pub(crate) db: &'a Database,
+    pub(crate) tenant: Uuid,
 }
 
 impl TenantDirectory<'_> {
@@ -443,7 +447,10 @@ impl TenantDirectory<'_> {
     }
 
     /// One grouped count for the whole page, not one query per group.
-    async fn with_member_counts(&self, rows: Vec<group::Model>) -> Result<Vec<GroupSummary>> {
+    pub(crate) async fn with_member_counts(
+        &self,
+        rows: Vec<group::Model>,
+    ) -> Result<Vec<GroupSummary>> {
         let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
         let counts: Vec<(Uuid, i64)> = if ids.is_empty() {
             Vec::new()

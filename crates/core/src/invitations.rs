@@ -28,6 +28,7 @@ use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use crate::admins::{Admin, AdminEmail, NewPassword, Role, insert_account};
+use crate::audit::{self, Actor, Change, Origin};
 use crate::crypto;
 use crate::error::is_unique_violation;
 use crate::hashing::Hasher;
@@ -191,7 +192,20 @@ impl InvitationService {
         .insert(&txn)
         .await;
         match inserted {
-            Ok(_) => txn.commit().await?,
+            Ok(row) => {
+                audit::record(
+                    &txn,
+                    scope,
+                    Change::new("invitation.create")
+                        .target("invitation", row.id, email.as_str())
+                        .after(serde_json::json!({
+                            "email": email.as_str(),
+                            "expires_at": expires_at.to_rfc3339(),
+                        })),
+                )
+                .await?;
+                txn.commit().await?;
+            }
             Err(err) if is_unique_violation(&err) => {
                 txn.rollback().await?;
                 return Err(Error::Conflict(
@@ -227,14 +241,25 @@ impl InvitationService {
 
     /// Revokes a pending invitation of this tenant: its link stops working at once.
     pub async fn revoke(&self, scope: &TenantAccess, id: InvitationId) -> Result<()> {
-        let deleted = admin_invitation::Entity::delete_many()
-            .filter(admin_invitation::Column::Id.eq(id.0))
+        let txn = self.db.begin_write().await?;
+        let Some(row) = admin_invitation::Entity::find_by_id(id.0)
             .filter(admin_invitation::Column::TenantId.eq(scope.id().0))
-            .exec(self.db.writer())
-            .await?;
-        if deleted.rows_affected == 0 {
+            .one(&txn)
+            .await?
+        else {
+            txn.rollback().await?;
             return Err(Error::NotFound);
-        }
+        };
+        admin_invitation::Entity::delete_by_id(row.id)
+            .exec(&txn)
+            .await?;
+        audit::record(
+            &txn,
+            scope,
+            Change::new("invitation.revoke").target("invitation", row.id, row.email),
+        )
+        .await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -319,6 +344,15 @@ impl InvitationService {
             Err(err) => return Err(err),
         };
         let session = open_session(&txn, crate::admins::AdminId(account.id), policy, now).await?;
+        let joined = Admin::from(account.clone());
+        audit::record_for(
+            &txn,
+            Some(tenant.id),
+            &Actor::of_admin(&joined),
+            &Origin::default(),
+            Change::new("invitation.accept").target("admin", account.id, account.email.clone()),
+        )
+        .await?;
         txn.commit().await?;
         let key = AccountKey::new(tenant.slug.as_str(), email.as_str());
         let device = self.throttle.trust_device(device_cookie, &key, now).await?;

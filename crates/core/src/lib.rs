@@ -7,15 +7,19 @@
 
 pub mod admins;
 pub mod api;
+pub mod audit;
+pub mod connection_log;
 pub mod cpu;
 pub mod crypto;
 pub mod db;
 pub mod delivery;
 pub mod directory;
+mod directory_search;
 pub mod error;
 pub mod files;
 mod group_commit;
 pub mod hashing;
+pub mod idp;
 pub mod invitations;
 pub mod memberships;
 pub mod metrics;
@@ -27,6 +31,7 @@ pub mod rules;
 pub mod secrets;
 pub mod services;
 pub mod sessions;
+pub mod setup_links;
 pub mod tenants;
 pub mod throttle;
 pub mod time;

@@ -12,6 +12,7 @@ use roster_entity::{admin, tenant};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::admins::{Admin, AdminId};
+use crate::audit::{self, Actor, Change, Origin};
 use crate::paging::{Page, PageSize};
 use crate::tenants::{Tenant, TenantId, TenantSlug};
 use crate::throttle::{AccountKey, Throttle};
@@ -22,15 +23,39 @@ use crate::{Database, Error, Result};
 const ROLE_ADMIN: &str = "admin";
 
 /// A tenant the admin holding it may manage. Made only by [`MembershipService::access`]
-/// (after the access check) and by tenant creation.
+/// (after the access check), by tenant creation and by a setup session
+/// (`crate::setup_links`). It also says who acts through it and from which request, for
+/// the audit rows the services write ([`crate::audit`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TenantAccess {
     tenant: Tenant,
+    actor: Actor,
+    origin: Origin,
 }
 
 impl TenantAccess {
-    pub(crate) fn new(tenant: Tenant) -> Self {
-        Self { tenant }
+    pub(crate) fn new(tenant: Tenant, actor: Actor) -> Self {
+        Self {
+            tenant,
+            actor,
+            origin: Origin::default(),
+        }
+    }
+
+    /// The same access, within a request: its id and client address go into the audit
+    /// rows of what is changed through it.
+    pub fn with_origin(mut self, origin: Origin) -> Self {
+        self.origin = origin;
+        self
+    }
+
+    /// Who acts through this access.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    pub fn origin(&self) -> &Origin {
+        &self.origin
     }
 
     pub fn tenant(&self) -> &Tenant {
@@ -97,7 +122,10 @@ impl MembershipService {
         if !admin.is_operator && admin.tenant_id.map(|id| id.0) != Some(row.id) {
             return Ok(None);
         }
-        Ok(Some(TenantAccess::new(Tenant::from(row))))
+        Ok(Some(TenantAccess::new(
+            Tenant::from(row),
+            Actor::of_admin(admin),
+        )))
     }
 
     /// The tenant `slug` names, with the authority of whoever runs the `roster` command
@@ -110,7 +138,7 @@ impl MembershipService {
             .filter(tenant::Column::Slug.eq(slug.as_str()))
             .one(self.db.reader())
             .await?
-            .map(|row| TenantAccess::new(Tenant::from(row))))
+            .map(|row| TenantAccess::new(Tenant::from(row), Actor::CommandLine)))
     }
 
     /// The tenant a tenant admin's account belongs to (none for operators, who see every
@@ -180,12 +208,19 @@ impl MembershipService {
         else {
             return Err(Error::NotFound);
         };
-        let deleted = admin::Entity::delete_by_id(account.id)
-            .exec(self.db.writer())
-            .await?;
+        let txn = self.db.begin_write().await?;
+        let deleted = admin::Entity::delete_by_id(account.id).exec(&txn).await?;
         if deleted.rows_affected == 0 {
+            txn.rollback().await?;
             return Err(Error::NotFound);
         }
+        audit::record(
+            &txn,
+            scope,
+            Change::new("admin.remove").target("admin", account.id, account.email.clone()),
+        )
+        .await?;
+        txn.commit().await?;
         // A later account of the same email here starts without this one's browsers.
         Throttle::new(self.db.clone())
             .forget_devices(&AccountKey::new(scope.slug().as_str(), &account.email))

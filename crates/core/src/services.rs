@@ -5,6 +5,8 @@ use std::sync::Arc;
 use crate::Database;
 use crate::admins::AdminService;
 use crate::api::ApiService;
+use crate::audit::AuditService;
+use crate::connection_log::ConnectionLog;
 use crate::delivery::{
     DeliverySettings, DeliveryWorker, EgressPolicy, SecretsAtRest, WebhookService,
 };
@@ -18,6 +20,7 @@ use crate::rate_limit::RateLimiter;
 use crate::rules::{DnsSettings, DomainVerifier, RulesCache, RulesService};
 use crate::secrets::Keyring;
 use crate::sessions::SessionService;
+use crate::setup_links::SetupLinkService;
 use crate::tenants::TenantService;
 use crate::token_auth::TokenAuthenticator;
 use crate::tokens::{TokenKind, TokenService};
@@ -96,6 +99,9 @@ pub struct Services {
     rules: RulesService,
     webhooks: WebhookService,
     metrics: CoreMetrics,
+    audit: AuditService,
+    setup_links: SetupLinkService,
+    connection_log: ConnectionLog,
 }
 
 impl Services {
@@ -139,6 +145,9 @@ impl Services {
                 Arc::new(config.egress.clone()),
                 config.keyring.clone(),
             ),
+            audit: AuditService::new(db.clone()),
+            setup_links: SetupLinkService::new(db.clone()),
+            connection_log: ConnectionLog::new(db.clone()),
             hasher,
             metrics,
             db,
@@ -233,6 +242,22 @@ impl Services {
 
     pub fn webhooks(&self) -> &WebhookService {
         &self.webhooks
+    }
+
+    /// The audit log's read side (rows are written by each service, in its change's
+    /// transaction).
+    pub fn audit(&self) -> &AuditService {
+        &self.audit
+    }
+
+    /// Setup links and the sessions they open.
+    pub fn setup_links(&self) -> &SetupLinkService {
+        &self.setup_links
+    }
+
+    /// Refused SCIM requests and connection tests, for the log and the connection check.
+    pub fn connection_log(&self) -> &ConnectionLog {
+        &self.connection_log
     }
 
     /// The webhook delivery worker of this node (spawned by `roster serve`).

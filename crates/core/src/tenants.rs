@@ -10,6 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::admins::Admin;
+use crate::audit::{self, Actor, Change, Origin};
 use crate::error::is_unique_violation;
 use crate::memberships::TenantAccess;
 use crate::paging::{Page, PageSize};
@@ -144,7 +145,20 @@ impl TenantService {
         Self { db }
     }
 
+    /// Creates a tenant (the command line's `roster tenant create`).
     pub async fn create(&self, slug: TenantSlug, name: TenantName) -> Result<Tenant> {
+        self.insert(slug, name, &Actor::CommandLine, &Origin::default())
+            .await
+    }
+
+    /// Inserts the tenant and its audit row in one transaction.
+    async fn insert(
+        &self,
+        slug: TenantSlug,
+        name: TenantName,
+        actor: &Actor,
+        origin: &Origin,
+    ) -> Result<Tenant> {
         let now = Timestamp::now().as_micros();
         let row = tenant::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -156,13 +170,31 @@ impl TenantService {
             scim_rate_limit: Set(None),
             rules_version: Set(0),
         };
-        match row.insert(self.db.writer()).await {
-            Ok(row) => Ok(row.into()),
-            Err(err) if is_unique_violation(&err) => Err(Error::Conflict(format!(
-                "a tenant with the slug \"{slug}\" already exists"
-            ))),
-            Err(err) => Err(err.into()),
-        }
+        let txn = self.db.begin_write().await?;
+        let row = match row.insert(&txn).await {
+            Ok(row) => row,
+            Err(err) => {
+                txn.rollback().await?;
+                return Err(if is_unique_violation(&err) {
+                    Error::Conflict(format!("a tenant with the slug \"{slug}\" already exists"))
+                } else {
+                    err.into()
+                });
+            }
+        };
+        let tenant = Tenant::from(row);
+        audit::record_for(
+            &txn,
+            Some(tenant.id),
+            actor,
+            origin,
+            Change::new("tenant.create")
+                .target("tenant", tenant.id.0, tenant.slug.as_str())
+                .after(serde_json::json!({ "slug": tenant.slug.as_str(), "name": tenant.name })),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(tenant)
     }
 
     /// Sets the SCIM requests per second allowed per token (`Some(0)` = unlimited,
@@ -212,8 +244,23 @@ impl TenantService {
         slug: TenantSlug,
         name: TenantName,
     ) -> Result<TenantAccess> {
+        self.create_in_request(acting, Origin::default(), slug, name)
+            .await
+    }
+
+    /// [`Self::create_by`] within a request, whose id and client address the audit row
+    /// keeps.
+    pub async fn create_in_request(
+        &self,
+        acting: &Admin,
+        origin: Origin,
+        slug: TenantSlug,
+        name: TenantName,
+    ) -> Result<TenantAccess> {
         require_operator(acting)?;
-        Ok(TenantAccess::new(self.create(slug, name).await?))
+        let actor = Actor::of_admin(acting);
+        let tenant = self.insert(slug, name, &actor, &origin).await?;
+        Ok(TenantAccess::new(tenant, actor).with_origin(origin))
     }
 
     /// Every tenant by slug, a page at a time (keyset on the unique slug).
@@ -247,14 +294,30 @@ impl TenantService {
         status: TenantStatus,
     ) -> Result<Tenant> {
         require_operator(acting)?;
+        let before = scope.tenant().status;
+        let txn = self.db.begin_write().await?;
         let row = tenant::ActiveModel {
             id: Set(scope.id().0),
             status: Set(status.as_str().to_owned()),
             updated_at: Set(Timestamp::now().as_micros()),
             ..Default::default()
         }
-        .update(self.db.writer())
+        .update(&txn)
         .await?;
+        let action = match status {
+            TenantStatus::Active => "tenant.resume",
+            TenantStatus::Suspended => "tenant.suspend",
+        };
+        audit::record(
+            &txn,
+            scope,
+            Change::new(action)
+                .target("tenant", scope.id().0, scope.slug().as_str())
+                .before(serde_json::json!({ "status": before.as_str() }))
+                .after(serde_json::json!({ "status": status.as_str() })),
+        )
+        .await?;
+        txn.commit().await?;
         Ok(row.into())
     }
 }

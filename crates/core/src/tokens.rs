@@ -20,6 +20,7 @@ use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use crate::admins::AdminId;
+use crate::audit::{self, Actor, Change, Origin};
 use crate::crypto;
 use crate::hashing::Hasher;
 use crate::memberships::TenantAccess;
@@ -263,7 +264,8 @@ impl TokenService {
     }
 
     /// Creates a token, optionally limited to one of the tenant's verified trusted
-    /// domains (a secret per domain).
+    /// domains (a secret per domain). Audited as made on the command line; the admin UI
+    /// uses [`Self::create_for`].
     pub async fn create_scoped(
         &self,
         tenant: TenantId,
@@ -271,6 +273,46 @@ impl TokenService {
         expires_at: Option<Timestamp>,
         created_by: Option<AdminId>,
         domain: Option<Uuid>,
+    ) -> Result<CreatedToken> {
+        self.insert(
+            tenant,
+            label,
+            expires_at,
+            created_by,
+            domain,
+            (&Actor::CommandLine, &Origin::default()),
+        )
+        .await
+    }
+
+    /// Creates a token on behalf of whoever holds `scope` (an admin, a setup link),
+    /// audited in the same transaction.
+    pub async fn create_for(
+        &self,
+        scope: &TenantAccess,
+        label: TokenLabel,
+        expires_at: Option<Timestamp>,
+        domain: Option<Uuid>,
+    ) -> Result<CreatedToken> {
+        self.insert(
+            scope.id(),
+            label,
+            expires_at,
+            scope.actor().admin_id(),
+            domain,
+            (scope.actor(), scope.origin()),
+        )
+        .await
+    }
+
+    async fn insert(
+        &self,
+        tenant: TenantId,
+        label: TokenLabel,
+        expires_at: Option<Timestamp>,
+        created_by: Option<AdminId>,
+        domain: Option<Uuid>,
+        (actor, origin): (&Actor, &Origin),
     ) -> Result<CreatedToken> {
         if domain.is_some() && self.kind != TokenKind::Scim {
             return Err(Error::invalid(
@@ -299,6 +341,7 @@ impl TokenService {
             .hasher
             .hash_random_secret(SecretString::from(secret))
             .await?;
+        let txn = self.db.begin_write().await?;
         let row = scim_token::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(tenant.0),
@@ -313,14 +356,51 @@ impl TokenService {
             domain_id: Set(domain),
             kind: Set(self.kind.as_str().to_owned()),
         }
-        .insert(self.db.writer())
+        .insert(&txn)
         .await?;
+        let info = TokenInfo::from(row);
+        audit::record_for(
+            &txn,
+            Some(tenant),
+            actor,
+            origin,
+            Change::new(self.action("create"))
+                .target(self.target_kind(), info.id.0, describe(&info))
+                .after(serde_json::json!({
+                    "label": info.label,
+                    "prefix": info.display_prefix,
+                    "expires_at": info.expires_at.map(Timestamp::to_rfc3339),
+                    "domain_id": info.domain_id,
+                })),
+        )
+        .await?;
+        txn.commit().await?;
         debug_assert!(token.expose_secret().starts_with(prefix));
-        Ok(CreatedToken {
-            info: row.into(),
-            token,
-        })
+        Ok(CreatedToken { info, token })
     }
+
+    /// How the audit log names this kind of secret.
+    fn target_kind(&self) -> &'static str {
+        match self.kind {
+            TokenKind::Scim => "token",
+            TokenKind::Api => "api_key",
+        }
+    }
+
+    /// The audit action of this kind of secret: `token.…` or `api_key.…`.
+    fn action(&self, verb: &'static str) -> &'static str {
+        match (self.kind, verb) {
+            (TokenKind::Scim, "create") => "token.create",
+            (TokenKind::Scim, _) => "token.revoke",
+            (TokenKind::Api, "create") => "api_key.create",
+            (TokenKind::Api, _) => "api_key.revoke",
+        }
+    }
+}
+
+/// How the audit log names a token: its label and public prefix, never its secret.
+fn describe(token: &TokenInfo) -> String {
+    format!("{} ({}…)", token.label, token.display_prefix)
 }
 
 impl TokenInfo {
@@ -365,7 +445,8 @@ impl TokenService {
 
     /// Revokes a token of this tenant. Revoking a revoked token changes nothing.
     pub async fn revoke(&self, scope: &TenantAccess, id: TokenId) -> Result<TokenInfo> {
-        scim_token::Entity::update_many()
+        let txn = self.db.begin_write().await?;
+        let revoked = scim_token::Entity::update_many()
             .col_expr(
                 scim_token::Column::RevokedAt,
                 Expr::value(Timestamp::now().as_micros()),
@@ -374,8 +455,23 @@ impl TokenService {
             .filter(scim_token::Column::TenantId.eq(scope.id().0))
             .filter(scim_token::Column::Kind.eq(self.kind.as_str()))
             .filter(scim_token::Column::RevokedAt.is_null())
-            .exec(self.db.writer())
+            .exec(&txn)
             .await?;
+        if revoked.rows_affected == 1
+            && let Some(row) = scim_token::Entity::find_by_id(id.0).one(&txn).await?
+        {
+            let info = TokenInfo::from(row);
+            audit::record(
+                &txn,
+                scope,
+                Change::new(self.action("revoke"))
+                    .target(self.target_kind(), info.id.0, describe(&info))
+                    .before(serde_json::json!({ "status": "active" }))
+                    .after(serde_json::json!({ "status": "revoked" })),
+            )
+            .await?;
+        }
+        txn.commit().await?;
         self.find(scope, id).await?.ok_or(Error::NotFound)
     }
 

@@ -11,6 +11,7 @@
 pub mod admin;
 pub mod admin_invitation;
 pub mod admin_session;
+pub mod audit_log;
 pub mod custom_attribute;
 pub mod event;
 pub mod group;
@@ -22,6 +23,8 @@ pub mod login_throttle;
 pub mod notification_type;
 pub mod provisioning_log;
 pub mod scim_token;
+pub mod setup_link;
+pub mod setup_session;
 pub mod tenant;
 pub mod tenant_membership;
 pub mod tenant_settings;

@@ -15,7 +15,10 @@ use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use super::egress::{self, EgressPolicy};
-use super::signing::{SIGNATURE_HEADER, header_value};
+use super::signing::{
+    SIGNATURE_HEADER, STANDARD_ID_HEADER, STANDARD_SIGNATURE_HEADER, STANDARD_TIMESTAMP_HEADER,
+    header_value, standard_signature,
+};
 use super::{DeliverySettings, TestOutcome};
 use crate::time::Timestamp;
 
@@ -84,6 +87,13 @@ impl WebhookClient {
             timestamp,
             request.body.as_bytes(),
         );
+        let event_id = request.event_id.to_string();
+        let standard = standard_signature(
+            request.secrets.iter().map(|secret| secret.expose_secret()),
+            &event_id,
+            timestamp,
+            request.body.as_bytes(),
+        );
         let response = self
             .http
             .post(&request.url)
@@ -92,7 +102,10 @@ impl WebhookClient {
             .header("Roster-Event-Id", request.event_id.to_string())
             .header("Roster-Event-Type", &request.event_type)
             .header("Roster-Delivery-Attempt", request.attempt.to_string())
-            .header("Idempotency-Key", request.event_id.to_string())
+            .header("Idempotency-Key", &event_id)
+            .header(STANDARD_ID_HEADER, &event_id)
+            .header(STANDARD_TIMESTAMP_HEADER, timestamp.to_string())
+            .header(STANDARD_SIGNATURE_HEADER, standard)
             .body(request.body)
             .send()
             .await;

@@ -16,6 +16,7 @@
 pub mod at_rest;
 pub mod client;
 pub mod egress;
+mod inspect;
 pub mod sequencer;
 pub mod signing;
 pub mod webhooks;

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::client::{Request, WebhookClient};
 use super::egress::{self, EgressPolicy};
 use super::{DeliverySettings, event_json};
+use crate::audit::{self, Change};
 use crate::crypto;
 use crate::memberships::TenantAccess;
 use crate::paging::{Page, PageSize};
@@ -293,7 +294,7 @@ pub struct DeliveryCounts {
 
 #[derive(Clone, Debug)]
 pub struct WebhookService {
-    db: Database,
+    pub(super) db: Database,
     client: WebhookClient,
     policy: Arc<EgressPolicy>,
     keyring: Keyring,
@@ -364,9 +365,18 @@ impl WebhookService {
             previous_secret_expires_at: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
-        }
-        .insert(self.db.writer())
+        };
+        let txn = self.db.begin_write().await?;
+        let row = row.insert(&txn).await?;
+        audit::record(
+            &txn,
+            scope,
+            Change::new("webhook.create")
+                .target("webhook", row.id, row.url.clone())
+                .after(endpoint_json(&row)),
+        )
         .await?;
+        txn.commit().await?;
         Ok((self.endpoint(row), SecretString::from(secret)))
     }
 
@@ -401,13 +411,25 @@ impl WebhookService {
     ) -> Result<WebhookEndpoint> {
         self.check_destination(&form)?;
         let row = self.row(scope, id).await?;
+        let before = endpoint_json(&row);
         let mut active: webhook_endpoint::ActiveModel = row.into();
         active.event_types = Set(form.stored_types());
         active.url = Set(form.url.to_string());
         active.description = Set(form.description);
         active.enabled = Set(form.enabled);
         active.updated_at = Set(Timestamp::now().as_micros());
-        let row = active.update(self.db.writer()).await?;
+        let txn = self.db.begin_write().await?;
+        let row = active.update(&txn).await?;
+        audit::record(
+            &txn,
+            scope,
+            Change::new("webhook.update")
+                .target("webhook", row.id, row.url.clone())
+                .before(before)
+                .after(endpoint_json(&row)),
+        )
+        .await?;
+        txn.commit().await?;
         Ok(self.endpoint(row))
     }
 
@@ -444,20 +466,40 @@ impl WebhookService {
         active.previous_secret_expires_at = Set(Some(now.plus(ROTATION_OVERLAP).as_micros()));
         active.secret = Set(sealed);
         active.updated_at = Set(now.as_micros());
-        let row = active.update(self.db.writer()).await?;
+        let txn = self.db.begin_write().await?;
+        let row = active.update(&txn).await?;
+        audit::record(
+            &txn,
+            scope,
+            Change::new("webhook.rotate").target("webhook", row.id, row.url.clone()),
+        )
+        .await?;
+        txn.commit().await?;
         Ok((self.endpoint(row), SecretString::from(secret)))
     }
 
     /// Deletes an endpoint and its deliveries.
     pub async fn delete(&self, scope: &TenantAccess, id: EndpointId) -> Result<()> {
+        let row = self.row(scope, id).await?;
+        let txn = self.db.begin_write().await?;
         let deleted = webhook_endpoint::Entity::delete_many()
             .filter(webhook_endpoint::Column::Id.eq(id.0))
             .filter(webhook_endpoint::Column::TenantId.eq(scope.id().0))
-            .exec(self.db.writer())
+            .exec(&txn)
             .await?;
         if deleted.rows_affected == 0 {
+            txn.rollback().await?;
             return Err(Error::NotFound);
         }
+        audit::record(
+            &txn,
+            scope,
+            Change::new("webhook.delete")
+                .target("webhook", row.id, row.url.clone())
+                .before(endpoint_json(&row)),
+        )
+        .await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -582,16 +624,47 @@ impl WebhookService {
         endpoint: EndpointId,
         delivery_id: i64,
     ) -> Result<()> {
-        let updated = webhook_delivery::Entity::update_many()
+        let txn = self.db.begin_write().await?;
+        let result = self.requeue(&txn, scope, endpoint, Some(delivery_id)).await;
+        match result {
+            Ok(queued) => {
+                if queued > 0 {
+                    audit::record(
+                        &txn,
+                        scope,
+                        Change::new("webhook.redeliver").target(
+                            "webhook",
+                            endpoint.0,
+                            format!("delivery {delivery_id}"),
+                        ),
+                    )
+                    .await?;
+                }
+                txn.commit().await?;
+                Ok(())
+            }
+            Err(err) => {
+                txn.rollback().await?;
+                Err(err)
+            }
+        }
+    }
+
+    /// Queues again one delivery (`Some`) or every failed delivery of the endpoint
+    /// (`None`), on `conn`; how many were queued. One delivery that is not the
+    /// endpoint's is `NotFound`.
+    pub(super) async fn requeue(
+        &self,
+        conn: &impl sea_orm::ConnectionTrait,
+        scope: &TenantAccess,
+        endpoint: EndpointId,
+        delivery_id: Option<i64>,
+    ) -> Result<u64> {
+        let now = Timestamp::now().as_micros();
+        let mut update = webhook_delivery::Entity::update_many()
             .col_expr(webhook_delivery::Column::Status, Expr::value("pending"))
-            .col_expr(
-                webhook_delivery::Column::NextAttemptAt,
-                Expr::value(Timestamp::now().as_micros()),
-            )
-            .col_expr(
-                webhook_delivery::Column::CreatedAt,
-                Expr::value(Timestamp::now().as_micros()),
-            )
+            .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(now))
+            .col_expr(webhook_delivery::Column::CreatedAt, Expr::value(now))
             .col_expr(
                 webhook_delivery::Column::FinishedAt,
                 Expr::value(Option::<i64>::None),
@@ -600,24 +673,39 @@ impl WebhookService {
                 webhook_delivery::Column::LeaseUntil,
                 Expr::value(Option::<i64>::None),
             )
-            .filter(webhook_delivery::Column::Id.eq(delivery_id))
             .filter(webhook_delivery::Column::EndpointId.eq(endpoint.0))
-            .filter(webhook_delivery::Column::TenantId.eq(scope.id().0))
-            .filter(webhook_delivery::Column::Status.ne("pending"))
-            .exec(self.db.writer())
-            .await?;
-        if updated.rows_affected == 0 {
-            let exists = webhook_delivery::Entity::find_by_id(delivery_id)
+            .filter(webhook_delivery::Column::TenantId.eq(scope.id().0));
+        update = match delivery_id {
+            Some(id) => update
+                .filter(webhook_delivery::Column::Id.eq(id))
+                .filter(webhook_delivery::Column::Status.ne("pending")),
+            None => update.filter(webhook_delivery::Column::Status.eq("failed")),
+        };
+        let queued = update.exec(conn).await?.rows_affected;
+        if queued == 0
+            && let Some(id) = delivery_id
+        {
+            let exists = webhook_delivery::Entity::find_by_id(id)
                 .filter(webhook_delivery::Column::EndpointId.eq(endpoint.0))
                 .filter(webhook_delivery::Column::TenantId.eq(scope.id().0))
-                .count(self.db.reader())
+                .count(conn)
                 .await?;
             if exists == 0 {
                 return Err(Error::NotFound);
             }
         }
-        Ok(())
+        Ok(queued)
     }
+}
+
+/// An endpoint as the audit log shows it (never its secret).
+pub(super) fn endpoint_json(row: &webhook_endpoint::Model) -> serde_json::Value {
+    serde_json::json!({
+        "url": row.url,
+        "description": row.description,
+        "event_types": row.event_types,
+        "enabled": row.enabled,
+    })
 }
 
 fn delivery(row: webhook_delivery::Model, event: Option<&event::Model>) -> Delivery {
@@ -640,7 +728,13 @@ fn delivery(row: webhook_delivery::Model, event: Option<&event::Model>) -> Deliv
     }
 }
 
-/// A new signing secret (`whsec_` and 32 random bytes).
+/// A new signing secret: `whsec_` and 32 random bytes in standard base64, the form
+/// Standard Webhooks' verifiers take as they are (Roster's own signature keys with the
+/// whole text, whatever its form).
 pub(crate) fn new_secret() -> String {
-    format!("{SECRET_PREFIX}{}", crypto::random_token::<32>())
+    use base64::Engine as _;
+    format!(
+        "{SECRET_PREFIX}{}",
+        base64::engine::general_purpose::STANDARD.encode(crypto::random_bytes::<32>())
+    )
 }

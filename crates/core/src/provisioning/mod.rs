@@ -37,6 +37,7 @@ use sea_orm::DbErr;
 use uuid::Uuid;
 
 use crate::Database;
+use crate::idp::IdentityProvider;
 use crate::memberships::TenantAccess;
 use crate::rules::{RulesCache, TenantRules};
 use crate::tenants::{TenantId, TenantSlug};
@@ -60,6 +61,8 @@ pub struct RequestContext {
     /// of that domain.
     pub token_domain: Option<Uuid>,
     pub request_id: String,
+    /// The caller's identity provider, for error texts that name it.
+    pub idp: IdentityProvider,
     started: Instant,
 }
 
@@ -71,8 +74,15 @@ impl RequestContext {
             token_id: Some(token.token_id),
             token_domain: token.domain_id,
             request_id: request_id.into(),
+            idp: IdentityProvider::Unknown,
             started: Instant::now(),
         }
+    }
+
+    /// The same context, for a caller recognised as `idp`.
+    pub fn with_idp(mut self, idp: IdentityProvider) -> Self {
+        self.idp = idp;
+        self
     }
 
     /// A change made by an admin in the admin UI (no token, no domain scope).
@@ -83,11 +93,12 @@ impl RequestContext {
             token_id: None,
             token_domain: None,
             request_id: request_id.into(),
+            idp: IdentityProvider::Unknown,
             started: Instant::now(),
         }
     }
 
-    fn elapsed_us(&self) -> i64 {
+    pub(crate) fn elapsed_us(&self) -> i64 {
         i64::try_from(self.started.elapsed().as_micros()).unwrap_or(i64::MAX)
     }
 }

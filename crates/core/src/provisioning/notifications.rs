@@ -15,10 +15,18 @@ use super::events::{self, EventType, UserSummary};
 use super::user_store::hosts_json;
 use super::users::{groups_of, parse_doc};
 use super::{Provisioning, RequestContext};
+use crate::audit::{self, Change};
 use crate::memberships::TenantAccess;
 use crate::rules::{NotificationMatrix, ReapplyOutcome, TenantRules};
 use crate::time::Timestamp;
 use crate::{Error, Result};
+
+/// Stored notification settings as the audit log shows them.
+fn stored_json(stored: Option<&str>) -> serde_json::Value {
+    stored
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or(serde_json::Value::Null)
+}
 
 /// Users changed per transaction when defaults are re-applied: bounded memory and short
 /// write transactions however large the tenant.
@@ -45,6 +53,7 @@ impl Provisioning {
         let rules = self.rules(ctx.tenant_id).await.map_err(internal)?;
         let stored = settings.to_stored();
         let this = self.clone();
+        let acting = access.clone();
         self.db
             .write(
                 move |txn: &DatabaseTransaction| -> BoxFuture<'_, Result<bool>> {
@@ -58,8 +67,13 @@ impl Provisioning {
                         if row.notifications.as_deref() == Some(stored.as_str()) {
                             return Ok(false);
                         }
+                        let entry = Change::new("user_notifications.update")
+                            .target("user", row.id, row.user_name.clone())
+                            .before(stored_json(row.notifications.as_deref()))
+                            .after(stored_json(Some(&stored)));
                         this.store_notifications(txn, &ctx, &rules, vec![row], &stored)
                             .await?;
+                        audit::record(txn, &acting, entry).await?;
                         Ok(true)
                     })
                 },
@@ -84,6 +98,20 @@ impl Provisioning {
             // for all of them at once.
             let (this, job_ctx, job_rules, job_defaults) =
                 (self.clone(), ctx.clone(), rules.clone(), defaults.clone());
+            // The first chunk's transaction carries the audit row: the change starts
+            // there (each chunk commits on its own, so a later one cannot hold it).
+            let entry = after.is_none().then(|| {
+                (
+                    access.clone(),
+                    Change::new("notifications.reapply")
+                        .target(
+                            "notification_defaults",
+                            access.id().0,
+                            "Default notification settings",
+                        )
+                        .after(stored_json(Some(&defaults))),
+                )
+            });
             let chunk = self
                 .db
                 .write(
@@ -106,6 +134,9 @@ impl Provisioning {
                             let Some(last) = rows.last().map(|row| row.id) else {
                                 return Ok(None);
                             };
+                            if let Some((acting, entry)) = entry {
+                                audit::record(txn, &acting, entry).await?;
+                            }
                             let count = rows.len() as u64;
                             this.store_notifications(
                                 txn,

@@ -1,9 +1,11 @@
 //! The tenant's rules as the provisioning service applies them: the on/off switch and
 //! allowed actions, trusted domains, domain-scoped tokens and the location mapping.
 //!
-//! Every refusal is a SCIM error whose `detail` an Okta admin can act on (Okta shows it
-//! in its task list): what was refused, which setting or value decided it, and where in
-//! Roster or Okta to change that.
+//! Every refusal is a SCIM error whose `detail` the identity provider's admin can act on
+//! (Okta shows it in its task list, Entra in its provisioning logs): what was refused,
+//! which setting or value decided it, and where in Roster or in the identity provider to
+//! change that — naming the provider when the request says which it is, and "your
+//! identity provider" otherwise.
 
 use roster_scim::schema::ResourceSchema;
 use roster_scim::{JsonObject, ScimError};
@@ -44,19 +46,20 @@ pub(super) fn admit(
         _ => None,
     };
     match refused {
-        Some(action) => Err(action_refused(action)),
+        Some(action) => Err(action_refused(action, ctx)),
         None => Ok(()),
     }
 }
 
-fn action_refused(action: &str) -> ScimError {
+fn action_refused(action: &str, ctx: &RequestContext) -> ScimError {
     ScimError::new(
         403,
         None,
         format!(
             "\"{action}\" is turned off for this tenant in Roster (Provisioning settings), so \
              this request is refused; turn it on in Roster, or turn the matching provisioning \
-             action off in Okta"
+             action off in {}",
+            ctx.idp.name()
         ),
     )
 }
@@ -65,14 +68,15 @@ fn action_refused(action: &str) -> ScimError {
 /// reactivation) needs "Update users".
 pub(super) fn check_update(
     rules: &TenantRules,
+    ctx: &RequestContext,
     deactivates: bool,
     other_changes: bool,
 ) -> Result<(), ScimError> {
     if deactivates && !rules.settings.deactivate_users {
-        return Err(action_refused("Deactivate users"));
+        return Err(action_refused("Deactivate users", ctx));
     }
     if other_changes && !rules.settings.update_users {
-        return Err(action_refused("Update users"));
+        return Err(action_refused("Update users", ctx));
     }
     Ok(())
 }
@@ -101,7 +105,11 @@ fn identities(cols: &UserColumns) -> Vec<(&'static str, String, String)> {
 
 /// With at least one verified domain, the user's userName and primary email must be in
 /// one.
-pub(super) fn check_domains(rules: &TenantRules, cols: &UserColumns) -> Result<(), ScimError> {
+pub(super) fn check_domains(
+    rules: &TenantRules,
+    ctx: &RequestContext,
+    cols: &UserColumns,
+) -> Result<(), ScimError> {
     let verified: Vec<_> = rules.verified_domains().collect();
     if verified.is_empty() {
         return Ok(());
@@ -125,7 +133,8 @@ pub(super) fn check_domains(rules: &TenantRules, cols: &UserColumns) -> Result<(
             return Err(ScimError::invalid_value(format!(
                 "{what} \"{value}\" is in the domain \"{domain}\", which is not a trusted \
                  domain of this tenant (allowed: {allowed}); add and verify {domain} in Roster \
-                 under Trusted domains, or give the user an address in an allowed domain in Okta"
+                 under Trusted domains, or give the user an address in an allowed domain in {}",
+                ctx.idp.name()
             )));
         }
     }
@@ -181,6 +190,7 @@ pub(super) fn mapping_inputs(
 /// values that matched nothing.
 pub(super) fn hosts_for(
     rules: &TenantRules,
+    ctx: &RequestContext,
     schema: &ResourceSchema,
     doc: &JsonObject,
 ) -> Result<Hosts, ScimError> {
@@ -227,6 +237,7 @@ pub(super) fn hosts_for(
     Err(ScimError::invalid_value(format!(
         "no location mapping rule matches this user, so Roster does not add it (\"Assign \
          users to locations and kiosks as host\" is on): {found}. Add a mapping rule for this \
-         value in Roster under Locations, or change the user's attribute in Okta"
+         value in Roster under Locations, or change the user's attribute in {}",
+        ctx.idp.name()
     )))
 }

@@ -148,6 +148,7 @@ impl Provisioning {
         let reactivates = !old.active && cols.active;
         policy::check_update(
             rules,
+            ctx,
             old.active && !cols.active,
             reactivates || without_active(old_doc) != without_active(&new_doc),
         )?;
@@ -160,13 +161,13 @@ impl Provisioning {
             let identity_changed = cols.user_name_lower != old.user_name_lower
                 || cols.primary_email_lower != old.primary_email_lower;
             if identity_changed || reactivates {
-                policy::check_domains(rules, &cols)?;
+                policy::check_domains(rules, ctx, &cols)?;
             }
             if reactivates
                 || policy::mapping_inputs(rules, schema, old_doc)
                     != policy::mapping_inputs(rules, schema, &new_doc)
             {
-                hosts = Some(policy::hosts_for(rules, schema, &new_doc)?);
+                hosts = Some(policy::hosts_for(rules, ctx, schema, &new_doc)?);
             }
         }
         let identity_changed =

@@ -157,8 +157,8 @@ impl Provisioning {
         // The tenant's rules decide before anything is written: a refused user leaves
         // nothing behind but the failure's log row.
         policy::check_token_scope(&rules, ctx, &cols)?;
-        policy::check_domains(&rules, &cols)?;
-        let hosts = policy::hosts_for(&rules, schema, &doc)?;
+        policy::check_domains(&rules, ctx, &cols)?;
+        let hosts = policy::hosts_for(&rules, ctx, schema, &doc)?;
         let scope = self.scope(ctx);
 
         // Everything is decided on a reader, outside the write transaction: the common

@@ -16,6 +16,7 @@ use super::{
     Channel, KioskName, LocationCode, LocationName, NewRule, NotificationKey, NotificationLabel,
     Preview, RulesService, TimeZoneName,
 };
+use crate::audit::Change;
 use crate::error::is_unique_violation;
 use crate::memberships::TenantAccess;
 use crate::time::Timestamp;
@@ -24,6 +25,15 @@ use crate::{Error, Result};
 /// Most notification types, locations, kiosks or rules a tenant may define: these are
 /// read on every provisioning request, so they stay small by design.
 pub const MAX_ITEMS: u64 = 200;
+
+/// A removal that found nothing is `NotFound`, and rolls back (with its audit row).
+fn found(removed: u64) -> Result<()> {
+    if removed == 0 {
+        Err(Error::NotFound)
+    } else {
+        Ok(())
+    }
+}
 
 fn too_many(field: &'static str) -> Error {
     Error::invalid(field, format!("at most {MAX_ITEMS} may be defined"))
@@ -51,8 +61,15 @@ impl RulesService {
             default_channels: Set(format_channels(&defaults)),
             created_at: Set(Timestamp::now().as_micros()),
         };
+        let entry = Change::new("notification_type.add")
+            .target("notification_type", key.as_str(), label.as_str())
+            .after(serde_json::json!({
+                "key": key.as_str(),
+                "label": label.as_str(),
+                "defaults": format_channels(&defaults),
+            }));
         let result = self
-            .change(scope, move |txn| {
+            .change(scope, entry, move |txn| {
                 Box::pin(async move {
                     notification_type::Entity::insert(row).exec(txn).await?;
                     Ok(())
@@ -76,7 +93,33 @@ impl RulesService {
         grid: Vec<(Uuid, BTreeSet<Channel>)>,
     ) -> Result<()> {
         let tenant = scope.id().0;
-        self.change(scope, move |txn| {
+        let rules = self.rules(scope).await?;
+        let describe = |id: Uuid, channels: &BTreeSet<Channel>| {
+            let key = rules
+                .catalogue
+                .iter()
+                .find(|t| t.id == id)
+                .map_or_else(|| id.to_string(), |t| t.key.clone());
+            (key, serde_json::Value::String(format_channels(channels)))
+        };
+        let before: serde_json::Map<String, serde_json::Value> = rules
+            .catalogue
+            .iter()
+            .map(|t| describe(t.id, &t.defaults))
+            .collect();
+        let after: serde_json::Map<String, serde_json::Value> = grid
+            .iter()
+            .map(|(id, channels)| describe(*id, channels))
+            .collect();
+        let entry = Change::new("notification_defaults.update")
+            .target(
+                "notification_defaults",
+                tenant,
+                "Default notification settings",
+            )
+            .before(serde_json::Value::Object(before))
+            .after(serde_json::Value::Object(after));
+        self.change(scope, entry, move |txn| {
             Box::pin(async move {
                 for (id, channels) in grid {
                     notification_type::Entity::update_many()
@@ -97,22 +140,26 @@ impl RulesService {
 
     pub async fn remove_notification_type(&self, scope: &TenantAccess, id: Uuid) -> Result<()> {
         let tenant = scope.id().0;
-        let removed = self
-            .change(scope, move |txn| {
-                Box::pin(async move {
-                    Ok(notification_type::Entity::delete_many()
-                        .filter(notification_type::Column::Id.eq(id))
-                        .filter(notification_type::Column::TenantId.eq(tenant))
-                        .exec(txn)
-                        .await?
-                        .rows_affected)
-                })
+        let name = self
+            .rules(scope)
+            .await?
+            .catalogue
+            .iter()
+            .find(|t| t.id == id)
+            .map_or_else(|| id.to_string(), |t| t.key.clone());
+        let entry = Change::new("notification_type.remove").target("notification_type", id, name);
+        self.change(scope, entry, move |txn| {
+            Box::pin(async move {
+                let removed = notification_type::Entity::delete_many()
+                    .filter(notification_type::Column::Id.eq(id))
+                    .filter(notification_type::Column::TenantId.eq(tenant))
+                    .exec(txn)
+                    .await?
+                    .rows_affected;
+                found(removed)
             })
-            .await?;
-        if removed == 0 {
-            return Err(Error::NotFound);
-        }
-        Ok(())
+        })
+        .await
     }
 
     // -- Locations and kiosks -----------------------------------------------------------
@@ -135,14 +182,17 @@ impl RulesService {
         let row = location::ActiveModel {
             id: Set(id),
             tenant_id: Set(scope.id().0),
-            name: Set(name.0),
+            name: Set(name.0.clone()),
             code_lower: Set(roster_scim::value::fold_case(&code.0)),
             code: Set(code.0.clone()),
-            time_zone: Set(time_zone.0),
+            time_zone: Set(time_zone.0.clone()),
             created_at: Set(Timestamp::now().as_micros()),
         };
+        let entry = Change::new("location.add")
+            .target("location", id, format!("{} ({})", name.0, code.0))
+            .after(serde_json::json!({ "name": name.0, "code": code.0, "time_zone": time_zone.0 }));
         let result = self
-            .change(scope, move |txn| {
+            .change(scope, entry, move |txn| {
                 Box::pin(async move {
                     location::Entity::insert(row).exec(txn).await?;
                     Ok(())
@@ -161,22 +211,24 @@ impl RulesService {
     /// Removes a location with its kiosks; rules keep their other targets.
     pub async fn remove_location(&self, scope: &TenantAccess, id: Uuid) -> Result<()> {
         let tenant = scope.id().0;
-        let removed = self
-            .change(scope, move |txn| {
-                Box::pin(async move {
-                    Ok(location::Entity::delete_many()
-                        .filter(location::Column::Id.eq(id))
-                        .filter(location::Column::TenantId.eq(tenant))
-                        .exec(txn)
-                        .await?
-                        .rows_affected)
-                })
+        let name = self
+            .rules(scope)
+            .await?
+            .location(id)
+            .map_or_else(|| id.to_string(), |l| format!("{} ({})", l.name, l.code));
+        let entry = Change::new("location.remove").target("location", id, name);
+        self.change(scope, entry, move |txn| {
+            Box::pin(async move {
+                let removed = location::Entity::delete_many()
+                    .filter(location::Column::Id.eq(id))
+                    .filter(location::Column::TenantId.eq(tenant))
+                    .exec(txn)
+                    .await?
+                    .rows_affected;
+                found(removed)
             })
-            .await?;
-        if removed == 0 {
-            return Err(Error::NotFound);
-        }
-        Ok(())
+        })
+        .await
     }
 
     pub async fn add_kiosk(
@@ -190,14 +242,18 @@ impl RulesService {
         if location.kiosks.len() as u64 >= MAX_ITEMS {
             return Err(too_many("kiosk"));
         }
+        let id = Uuid::now_v7();
+        let entry = Change::new("kiosk.add")
+            .target("kiosk", id, name.0.clone())
+            .after(serde_json::json!({ "name": name.0, "location": location.code }));
         let row = kiosk::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(id),
             tenant_id: Set(scope.id().0),
             location_id: Set(location_id),
             name: Set(name.0),
             created_at: Set(Timestamp::now().as_micros()),
         };
-        self.change(scope, move |txn| {
+        self.change(scope, entry, move |txn| {
             Box::pin(async move {
                 kiosk::Entity::insert(row).exec(txn).await?;
                 Ok(())
@@ -208,22 +264,24 @@ impl RulesService {
 
     pub async fn remove_kiosk(&self, scope: &TenantAccess, id: Uuid) -> Result<()> {
         let tenant = scope.id().0;
-        let removed = self
-            .change(scope, move |txn| {
-                Box::pin(async move {
-                    Ok(kiosk::Entity::delete_many()
-                        .filter(kiosk::Column::Id.eq(id))
-                        .filter(kiosk::Column::TenantId.eq(tenant))
-                        .exec(txn)
-                        .await?
-                        .rows_affected)
-                })
+        let name = self
+            .rules(scope)
+            .await?
+            .kiosk(id)
+            .map_or_else(|| id.to_string(), |(_, k)| k.name.clone());
+        let entry = Change::new("kiosk.remove").target("kiosk", id, name);
+        self.change(scope, entry, move |txn| {
+            Box::pin(async move {
+                let removed = kiosk::Entity::delete_many()
+                    .filter(kiosk::Column::Id.eq(id))
+                    .filter(kiosk::Column::TenantId.eq(tenant))
+                    .exec(txn)
+                    .await?
+                    .rows_affected;
+                found(removed)
             })
-            .await?;
-        if removed == 0 {
-            return Err(Error::NotFound);
-        }
-        Ok(())
+        })
+        .await
     }
 
     // -- Mapping rules ------------------------------------------------------------------
@@ -252,8 +310,18 @@ impl RulesService {
             ));
         }
         let position = rules.mapping.iter().map(|r| r.position).max().unwrap_or(0) + 1;
+        let id = Uuid::now_v7();
+        let entry = Change::new("rule.add")
+            .target("rule", id, format!("Rule {position}: {}", rule.path.0))
+            .after(serde_json::json!({
+                "attribute": rule.path.0.to_string(),
+                "match": rule.kind.as_str(),
+                "values": rule.values.0,
+                "locations": rule.locations,
+                "kiosks": rule.kiosks,
+            }));
         let row = location_rule::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(id),
             tenant_id: Set(scope.id().0),
             position: Set(position),
             attribute: Set(rule.path.0.to_string()),
@@ -264,7 +332,7 @@ impl RulesService {
             kiosk_ids: Set(uuid_json(&rule.kiosks)),
             created_at: Set(Timestamp::now().as_micros()),
         };
-        self.change(scope, move |txn| {
+        self.change(scope, entry, move |txn| {
             Box::pin(async move {
                 location_rule::Entity::insert(row).exec(txn).await?;
                 Ok(())
@@ -275,28 +343,41 @@ impl RulesService {
 
     pub async fn remove_rule(&self, scope: &TenantAccess, id: Uuid) -> Result<()> {
         let tenant = scope.id().0;
-        let removed = self
-            .change(scope, move |txn| {
-                Box::pin(async move {
-                    Ok(location_rule::Entity::delete_many()
-                        .filter(location_rule::Column::Id.eq(id))
-                        .filter(location_rule::Column::TenantId.eq(tenant))
-                        .exec(txn)
-                        .await?
-                        .rows_affected)
-                })
+        let entry = Change::new("rule.remove").target("rule", id, self.rule_name(scope, id).await?);
+        self.change(scope, entry, move |txn| {
+            Box::pin(async move {
+                let removed = location_rule::Entity::delete_many()
+                    .filter(location_rule::Column::Id.eq(id))
+                    .filter(location_rule::Column::TenantId.eq(tenant))
+                    .exec(txn)
+                    .await?
+                    .rows_affected;
+                found(removed)
             })
-            .await?;
-        if removed == 0 {
-            return Err(Error::NotFound);
-        }
-        Ok(())
+        })
+        .await
+    }
+
+    async fn rule_name(&self, scope: &TenantAccess, id: Uuid) -> Result<String> {
+        Ok(self
+            .rules(scope)
+            .await?
+            .mapping
+            .iter()
+            .find(|r| r.id == id)
+            .map_or_else(
+                || id.to_string(),
+                |r| format!("Rule {}: {}", r.position, r.attribute),
+            ))
     }
 
     /// Swaps a rule with its neighbour above (`up`) or below.
     pub async fn move_rule(&self, scope: &TenantAccess, id: Uuid, up: bool) -> Result<()> {
         let tenant = scope.id().0;
-        self.change(scope, move |txn| {
+        let entry = Change::new("rule.move")
+            .target("rule", id, self.rule_name(scope, id).await?)
+            .after(serde_json::json!({ "direction": if up { "up" } else { "down" } }));
+        self.change(scope, entry, move |txn| {
             Box::pin(async move {
                 let rows: Vec<(Uuid, i32)> = location_rule::Entity::find()
                     .select_only()

@@ -17,6 +17,7 @@ use super::{
     TrustedDomain, VerifyOutcome, build_registry,
 };
 use crate::admins::Admin;
+use crate::audit::{self, Change};
 use crate::error::is_unique_violation;
 use crate::memberships::TenantAccess;
 use crate::time::Timestamp;
@@ -51,7 +52,13 @@ impl RulesService {
     }
 
     /// Runs `change` in a write job with the version bump, then forgets the snapshot.
-    pub(super) async fn change<T, F>(&self, scope: &TenantAccess, change: F) -> Result<T>
+    /// `entry` is the change's audit row, written in the same transaction.
+    pub(super) async fn change<T, F>(
+        &self,
+        scope: &TenantAccess,
+        entry: Change,
+        change: F,
+    ) -> Result<T>
     where
         F: for<'t> FnOnce(
                 &'t DatabaseTransaction,
@@ -62,6 +69,7 @@ impl RulesService {
         T: Send + 'static,
     {
         let tenant = scope.id();
+        let acting = scope.clone();
         let value = self
             .db
             .write(
@@ -69,6 +77,7 @@ impl RulesService {
                     Box::pin(async move {
                         let value = change(txn).await?;
                         bump_tenant(txn, tenant).await?;
+                        audit::record(txn, &acting, entry).await?;
                         Ok(value)
                     })
                 },
@@ -83,6 +92,11 @@ impl RulesService {
         scope: &TenantAccess,
         settings: ProvisioningSettings,
     ) -> Result<()> {
+        let before = self.rules(scope).await?.settings;
+        let entry = Change::new("settings.update")
+            .target("settings", scope.id().0, "Provisioning settings")
+            .before(settings_json(&before))
+            .after(settings_json(&settings));
         let row = tenant_settings::ActiveModel {
             tenant_id: Set(scope.id().0),
             provisioning_enabled: Set(settings.enabled),
@@ -96,7 +110,7 @@ impl RulesService {
             assign_hosts: Set(settings.assign_hosts),
             updated_at: Set(Timestamp::now().as_micros()),
         };
-        self.change(scope, move |txn| {
+        self.change(scope, entry, move |txn| {
             Box::pin(async move {
                 use tenant_settings::Column as C;
                 tenant_settings::Entity::insert(row)
@@ -146,8 +160,11 @@ impl RulesService {
             last_check_error: Set(None),
             created_at: Set(Timestamp::now().as_micros()),
         };
+        let entry = Change::new("domain.add")
+            .target("domain", id, domain.as_str())
+            .after(serde_json::json!({ "domain": domain.as_str(), "include_subdomains": include_subdomains }));
         let result = self
-            .change(scope, move |txn| {
+            .change(scope, entry, move |txn| {
                 Box::pin(async move {
                     trusted_domain::Entity::insert(row).exec(txn).await?;
                     Ok(())
@@ -232,8 +249,12 @@ impl RulesService {
         let now = Timestamp::now().as_micros();
         let (id, name, by) = (domain.id, domain.domain.to_string(), by.to_owned());
         let tenant = scope.id().0;
+        let entry = Change::new("domain.verify")
+            .target("domain", id, name.clone())
+            .before(serde_json::json!({ "verified": false }))
+            .after(serde_json::json!({ "verified": true, "by": by }));
         let result = self
-            .change(scope, move |txn| {
+            .change(scope, entry, move |txn| {
                 Box::pin(async move {
                     trusted_domain::Entity::update_many()
                         .col_expr(trusted_domain::Column::VerifiedAt, Expr::value(now))
@@ -295,9 +316,13 @@ impl RulesService {
         id: Uuid,
         include: bool,
     ) -> Result<()> {
-        self.domain(scope, id).await?;
+        let domain = self.domain(scope, id).await?;
         let tenant = scope.id().0;
-        self.change(scope, move |txn| {
+        let entry = Change::new("domain.subdomains")
+            .target("domain", id, domain.domain.to_string())
+            .before(serde_json::json!({ "include_subdomains": domain.include_subdomains }))
+            .after(serde_json::json!({ "include_subdomains": include }));
+        self.change(scope, entry, move |txn| {
             Box::pin(async move {
                 trusted_domain::Entity::update_many()
                     .col_expr(
@@ -317,9 +342,12 @@ impl RulesService {
     /// Removes a domain. Tokens limited to it are revoked in the same transaction: a
     /// token must never outlive its scope and become a tenant-wide one.
     pub async fn remove_domain(&self, scope: &TenantAccess, id: Uuid) -> Result<u64> {
-        self.domain(scope, id).await?;
+        let domain = self.domain(scope, id).await?;
         let tenant = scope.id().0;
-        self.change(scope, move |txn| {
+        let entry = Change::new("domain.remove")
+            .target("domain", id, domain.domain.to_string())
+            .before(serde_json::json!({ "domain": domain.domain.to_string() }));
+        self.change(scope, entry, move |txn| {
             Box::pin(async move {
                 let revoked = scim_token::Entity::update_many()
                     .col_expr(
@@ -378,8 +406,15 @@ impl RulesService {
         // The schema must still build (the engine's rules on names and shapes).
         build_registry(&attributes, !rules.catalogue.is_empty())
             .map_err(|_| Error::invalid("name", "cannot be used as a SCIM attribute name"))?;
+        let entry = Change::new("attribute.add")
+            .target("attribute", new.name.as_str(), new.name.as_str())
+            .after(serde_json::json!({
+                "name": new.name.as_str(),
+                "type": new.ty.get().as_str(),
+                "multi_valued": new.multi_valued,
+            }));
         let result = self
-            .change(scope, move |txn| {
+            .change(scope, entry, move |txn| {
                 Box::pin(async move {
                     custom_attribute::Entity::insert(row).exec(txn).await?;
                     Ok(())
@@ -398,23 +433,45 @@ impl RulesService {
     /// longer served or validated; defining the attribute again brings them back.
     pub async fn remove_attribute(&self, scope: &TenantAccess, id: Uuid) -> Result<()> {
         let tenant = scope.id().0;
-        let removed = self
-            .change(scope, move |txn| {
-                Box::pin(async move {
-                    Ok(custom_attribute::Entity::delete_many()
-                        .filter(custom_attribute::Column::Id.eq(id))
-                        .filter(custom_attribute::Column::TenantId.eq(tenant))
-                        .exec(txn)
-                        .await?
-                        .rows_affected)
-                })
+        let name = self
+            .rules(scope)
+            .await?
+            .attributes
+            .iter()
+            .find(|a| a.id == id)
+            .map_or_else(|| id.to_string(), |a| a.name.clone());
+        let entry = Change::new("attribute.remove").target("attribute", id, name);
+        self.change(scope, entry, move |txn| {
+            Box::pin(async move {
+                let removed = custom_attribute::Entity::delete_many()
+                    .filter(custom_attribute::Column::Id.eq(id))
+                    .filter(custom_attribute::Column::TenantId.eq(tenant))
+                    .exec(txn)
+                    .await?
+                    .rows_affected;
+                if removed == 0 {
+                    return Err(Error::NotFound);
+                }
+                Ok(())
             })
-            .await?;
-        if removed == 0 {
-            return Err(Error::NotFound);
-        }
-        Ok(())
+        })
+        .await
     }
+}
+
+/// The settings as the audit log shows them before and after a change.
+fn settings_json(settings: &ProvisioningSettings) -> serde_json::Value {
+    serde_json::json!({
+        "enabled": settings.enabled,
+        "create_users": settings.create_users,
+        "update_users": settings.update_users,
+        "deactivate_users": settings.deactivate_users,
+        "delete_users": settings.delete_users,
+        "push_groups": settings.push_groups,
+        "delete_mode": settings.delete_mode.as_str(),
+        "existing_user": settings.existing_user.as_str(),
+        "assign_hosts": settings.assign_hosts,
+    })
 }
 
 /// Bumps the tenant's `rules_version` (inside the change's transaction), so every node

@@ -89,7 +89,7 @@ async fn the_connection_check_counts_only_live_tokens() {
         .get_text("/admin/t/acme/connect/entra")
         .await;
     assert!(
-        html.contains("has not seen a request with a valid token"),
+        html.contains("has not accepted a request with a token of this tenant"),
         "{html}"
     );
 

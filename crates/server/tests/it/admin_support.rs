@@ -598,3 +598,96 @@ pub async fn sign_in_to_with(
     fill(browser, "#password", password).await;
     click(browser, "form button[type=submit]").await;
 }
+
+// ---------------------------------------------------------------------------------------
+// Accessibility and layout checks in the browser.
+
+/// axe-core (npm `axe-core`, vendored: see `vendor/README.md`).
+const AXE: &str = include_str!("vendor/axe-4.14.1.min.js");
+
+/// Desktop and phone sizes of the checks (CSS pixels of the window).
+pub const DESKTOP: (u32, u32) = (1280, 900);
+pub const PHONE: (u32, u32) = (390, 844);
+
+pub async fn window(browser: &Client, (width, height): (u32, u32)) {
+    browser.set_window_size(width, height).await.unwrap();
+}
+
+/// Runs axe-core on the current page and fails on any serious or critical violation
+/// (WCAG 2.x A and AA rules and axe's best practices), naming the rule and the elements.
+pub async fn assert_accessible(browser: &Client, page: &str) {
+    let loaded = browser
+        .execute("return typeof window.axe === 'object';", vec![])
+        .await
+        .unwrap();
+    if loaded != serde_json::Value::Bool(true) {
+        browser.execute(AXE, vec![]).await.unwrap();
+    }
+    let result = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { resultTypes: ['violations'] })
+               .then(r => done(JSON.stringify(r.violations
+                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                 .map(v => ({ id: v.id, impact: v.impact, help: v.help,
+                              nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ')) })))))
+               .catch(e => done(JSON.stringify([{ id: 'axe-error', help: String(e) }])));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let violations: serde_json::Value =
+        serde_json::from_str(result.as_str().unwrap_or("[]")).unwrap();
+    assert_eq!(
+        violations,
+        serde_json::json!([]),
+        "{page}: serious accessibility violations"
+    );
+}
+
+/// The page does not scroll sideways (wide tables scroll inside their own box).
+pub async fn assert_no_sideways_scroll(browser: &Client, page: &str) {
+    let widths = browser
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let scroll = widths[0].as_u64().unwrap();
+    let inner = widths[1].as_u64().unwrap();
+    if scroll > inner {
+        // Name the elements that stick out, outermost first.
+        let culprits = browser
+            .execute(
+                "const clipped = e => { for (let p = e.parentElement; p; p = p.parentElement) {
+                     if (getComputedStyle(p).overflowX !== 'visible') return true; } return false; };
+                 return [...document.querySelectorAll('body *')]
+                   .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+                   .filter(e => !clipped(e))
+                   .slice(0, 8)
+                   .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+                        + (e.className ? '.' + String(e.className).split(' ').join('.') : '')
+                        + ' ' + Math.round(e.getBoundingClientRect().right));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        panic!("{page} scrolls sideways at {inner} px: {scroll} px wide; {culprits}");
+    }
+}
+
+/// Each page of `paths`: accessible at desktop width, no sideways scroll at phone width.
+pub async fn check_pages(browser: &Client, app: &TestApp, paths: &[String]) {
+    for path in paths {
+        window(browser, DESKTOP).await;
+        browser.goto(&app.url(path)).await.unwrap();
+        assert_accessible(browser, path).await;
+        assert_no_sideways_scroll(browser, path).await;
+        // Laid out anew at phone width (a resize alone may keep the old layout a frame).
+        window(browser, PHONE).await;
+        browser.goto(&app.url(path)).await.unwrap();
+        assert_no_sideways_scroll(browser, &format!("{path} (phone)")).await;
+    }
+    window(browser, DESKTOP).await;
+}

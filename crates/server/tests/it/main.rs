@@ -3,13 +3,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod account_upgrade;
+mod admin_audit;
 mod admin_browser;
+mod admin_browser_setup;
 mod admin_cli;
+mod admin_diagnostics;
 mod admin_forms;
 mod admin_http;
 mod admin_pages;
 mod admin_rules;
+mod admin_setup;
 mod admin_support;
+mod admin_webhook_extras;
 mod admin_webhooks;
 mod api;
 mod attacks;

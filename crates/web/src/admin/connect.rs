@@ -1,81 +1,120 @@
-//! "Connect your identity provider": step-by-step guides for Okta and Microsoft Entra ID
-//! with the tenant's own SCIM base URL filled in, and the connection check (has a live
-//! token of this tenant been accepted by the SCIM endpoint yet?).
+//! "Connect your identity provider": the guides of `docs/idp/` (Okta, Microsoft Entra ID,
+//! OneLogin, JumpCloud) rendered with the tenant's own SCIM base URL filled in — the same
+//! text as the documentation — and the connection check: has a live token of this tenant
+//! been accepted yet, did the identity provider's test reach Roster, and what was the last
+//! request Roster refused (a wrong, revoked or expired token)?
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use roster_core::directory::LogEntry;
 use roster_core::paging::PageSize;
 use roster_core::time::Timestamp;
 
 use super::error::AdminError;
+use super::help::{Urls, guide, render};
 use super::page::{Layout, ok, when};
-use super::session::TenantPage;
+use super::session::{Guide, TenantView};
 use super::tenants::scim_base_url;
 use crate::AppState;
+
+/// The identity providers with a guide: (path, tab label).
+const PROVIDERS: [(&str, &str); 4] = [
+    ("okta", "Okta"),
+    ("entra", "Microsoft Entra ID"),
+    ("onelogin", "OneLogin"),
+    ("jumpcloud", "JumpCloud"),
+];
+
+/// One diagnosed request: when, and what Roster saw.
+pub(crate) struct Seen {
+    pub at: String,
+    pub detail: String,
+    /// For a refusal: it is newer than the last accepted request (the problem is now).
+    pub current: bool,
+}
 
 /// What the connection check found.
 pub(crate) struct Connection {
     /// When a live token was last accepted, if ever.
-    last_used: Option<String>,
+    pub last_used: Option<String>,
     /// Whether the tenant has any live token to paste into the IdP at all.
-    has_live_token: bool,
+    pub has_live_token: bool,
+    /// The identity provider's latest connection test.
+    pub tested: Option<Seen>,
+    /// The latest request refused at authentication.
+    pub rejected: Option<Seen>,
 }
 
-#[derive(Template)]
-#[template(path = "admin/connect_okta.html")]
-struct OktaGuide {
-    l: Layout,
-    scim_url: String,
-    connection: Connection,
-}
-
-#[derive(Template)]
-#[template(path = "admin/connect_entra.html")]
-struct EntraGuide {
-    l: Layout,
-    scim_url: String,
-    connection: Connection,
-}
-
-async fn connection(state: &AppState, page: &TenantPage) -> Result<Connection, AdminError> {
+pub(crate) async fn connection(
+    state: &AppState,
+    view: &TenantView<Guide>,
+) -> Result<Connection, AdminError> {
     let tokens = state.services.tokens();
-    let last_used = tokens.last_used(&page.scope).await?;
+    let last_used = tokens.last_used(&view.scope).await?;
     // The newest tokens are the likely live ones; one page is plenty to answer "any?".
     let now = Timestamp::now();
     let has_live_token = tokens
-        .list(&page.scope, None, PageSize::DEFAULT)
+        .list(&view.scope, None, PageSize::DEFAULT)
         .await?
         .items
         .iter()
         .any(|token| token.is_live(now));
+    let diagnosis = state
+        .services
+        .connection_log()
+        .diagnose(&view.scope)
+        .await?;
+    let seen = |entry: LogEntry| Seen {
+        current: last_used.is_none_or(|used| entry.occurred_at > used),
+        at: when(entry.occurred_at),
+        detail: entry.detail.unwrap_or_default(),
+    };
     Ok(Connection {
         last_used: last_used.map(when),
         has_live_token,
+        tested: diagnosis.tested.map(seen),
+        rejected: diagnosis.rejected.map(seen),
     })
 }
 
-pub(crate) async fn okta(
+#[derive(Template)]
+#[template(path = "admin/connect.html")]
+struct ConnectPage {
+    l: Layout,
+    guide: &'static str,
+    providers: &'static [(&'static str, &'static str)],
+    title: &'static str,
+    scim_url: String,
+    /// The rendered guide (our own Markdown, without raw HTML).
+    body: String,
+    connection: Connection,
+}
+
+pub(crate) async fn guide_page(
     req: HttpRequest,
-    page: TenantPage,
+    view: TenantView<Guide>,
     state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
-    let connection = connection(&state, &page).await?;
-    ok(&OktaGuide {
-        scim_url: scim_base_url(&state, page.scope.slug()),
-        connection,
-        l: Layout::tenant(&req, &page.session, &page.scope, "connect"),
+    let (name, title) = PROVIDERS
+        .iter()
+        .find(|(name, _)| *name == path.1)
+        .copied()
+        .ok_or(AdminError::NotFound)?;
+    let source = guide(name).ok_or(AdminError::NotFound)?;
+    let urls = Urls::of(&state, view.scope.slug().as_str());
+    ok(&ConnectPage {
+        body: render(source.source, Some(&urls), true),
+        scim_url: scim_base_url(&state, view.scope.slug()),
+        connection: connection(&state, &view).await?,
+        l: Layout::view(&req, &view, "connect"),
+        guide: name,
+        providers: &PROVIDERS,
+        title,
     })
 }
 
-pub(crate) async fn entra(
-    req: HttpRequest,
-    page: TenantPage,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, AdminError> {
-    let connection = connection(&state, &page).await?;
-    ok(&EntraGuide {
-        scim_url: scim_base_url(&state, page.scope.slug()),
-        connection,
-        l: Layout::tenant(&req, &page.session, &page.scope, "connect"),
-    })
+/// `/admin/t/{slug}/connect`: Okta's guide, the most common.
+pub(crate) async fn default_guide(view: TenantView<Guide>) -> HttpResponse {
+    super::error::see_other(&format!("/admin/t/{}/connect/okta", view.scope.slug()))
 }

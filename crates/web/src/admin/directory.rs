@@ -1,6 +1,7 @@
-//! Users, groups and the provisioning log of a tenant: read-only pages, keyset-paged.
-//! Query-string values that do not parse (a hand-edited cursor, an unknown filter) are
-//! ignored rather than refused: the page shows its first page, unfiltered.
+//! Users, groups and the provisioning log of a tenant: read-only pages, keyset-paged,
+//! searchable, and exported as CSV with the same filters. A setup link that allows it
+//! sees them too. Query-string values that do not parse (a hand-edited cursor, an unknown
+//! filter) are ignored rather than refused: the page shows its first page, unfiltered.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -14,15 +15,19 @@ use uuid::Uuid;
 use roster_core::rules::Channel;
 
 use super::error::AdminError;
+use super::export::{self, EXPORT_PAGE};
 use super::notifications::{GridRow as NotificationGridRow, user_grid};
 use super::page::{Layout, ok, when};
-use super::session::TenantPage;
+use super::session::{Log, TenantView, Users};
 use crate::AppState;
 
 /// One provisioning-log entry as tables show it.
 pub(crate) struct LogRow {
     pub(crate) time: String,
     pub(crate) operation: String,
+    /// What kind of entry: `test` (an identity provider's connection test), `refused`
+    /// (refused at authentication) or `request`.
+    pub(crate) kind: &'static str,
     pub(crate) resource: String,
     /// The user's page, when the entry is about a user that can be linked.
     pub(crate) user_id: Option<String>,
@@ -47,14 +52,25 @@ impl From<LogEntry> for LogRow {
             .filter(|_| is_user)
             .and_then(|id| Uuid::parse_str(id).ok())
             .map(|id| id.to_string());
-        let resource = match (&entry.resource_type, &entry.resource_id) {
-            (Some(kind), Some(id)) => format!("{kind} {id}"),
-            (Some(kind), None) => kind.clone(),
-            (None, Some(id)) => id.clone(),
-            (None, None) => "—".to_owned(),
+        let resource = match (
+            &entry.resource_type,
+            &entry.resource_id,
+            &entry.resource_name,
+        ) {
+            (Some(kind), _, Some(name)) => format!("{kind} {name}"),
+            (Some(kind), Some(id), None) => format!("{kind} {id}"),
+            (Some(kind), None, None) => kind.clone(),
+            (None, Some(id), _) => id.clone(),
+            (None, None, _) => "—".to_owned(),
+        };
+        let kind = match entry.operation.as_str() {
+            roster_core::connection_log::CONNECTION_TEST => "test",
+            roster_core::connection_log::AUTH_REJECTED => "refused",
+            _ => "request",
         };
         Self {
             time: when(entry.occurred_at),
+            kind,
             operation: entry.operation,
             resource,
             user_id,
@@ -138,11 +154,12 @@ struct UsersPage {
 
 pub(crate) async fn users(
     req: HttpRequest,
-    page: TenantPage,
+    page: TenantView<Users>,
     state: web::Data<AppState>,
     query: web::Query<UsersQuery>,
 ) -> Result<HttpResponse, AdminError> {
-    let TenantPage { session, scope } = page;
+    let l = Layout::view(&req, &page, "users");
+    let scope = page.scope;
     let search = query.q.as_deref().and_then(SearchTerm::parse);
     let status = query.status.as_deref().and_then(UserStatus::parse);
     let user_query = UserQuery {
@@ -176,8 +193,63 @@ pub(crate) async fn users(
         q,
         users: result.items.into_iter().map(UserRow::from).collect(),
         next,
-        l: Layout::tenant(&req, &session, &scope, "users"),
+        l,
     })
+}
+
+/// `users.csv`: every user the page's search and status filter find.
+pub(crate) async fn users_csv(
+    page: TenantView<Users>,
+    state: web::Data<AppState>,
+    query: web::Query<UsersQuery>,
+) -> HttpResponse {
+    let search = query.q.as_deref().and_then(SearchTerm::parse);
+    let status = query.status.as_deref().and_then(UserStatus::parse);
+    let scope = page.scope;
+    export::csv(
+        &format!("{}-users.csv", scope.slug()),
+        &[
+            "id",
+            "userName",
+            "displayName",
+            "email",
+            "externalId",
+            "active",
+            "updated",
+        ],
+        move |after: Option<Uuid>| {
+            let (state, scope, search) = (state.clone(), scope.clone(), search.clone());
+            async move {
+                let query = UserQuery {
+                    search,
+                    status,
+                    after,
+                };
+                let result = state
+                    .services
+                    .directory()
+                    .tenant(&scope)
+                    .users(&query, PageSize::new(EXPORT_PAGE))
+                    .await?;
+                let rows = result
+                    .items
+                    .into_iter()
+                    .map(|u| {
+                        vec![
+                            u.id.to_string(),
+                            u.user_name,
+                            u.display_name.unwrap_or_default(),
+                            u.email.unwrap_or_default(),
+                            u.external_id.unwrap_or_default(),
+                            u.active.to_string(),
+                            u.updated_at.to_rfc3339(),
+                        ]
+                    })
+                    .collect();
+                Ok((rows, result.next))
+            }
+        },
+    )
 }
 
 #[derive(Template)]
@@ -199,11 +271,12 @@ struct UserPage {
 
 pub(crate) async fn user(
     req: HttpRequest,
-    page: TenantPage,
+    page: TenantView<Users>,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
-    let TenantPage { session, scope } = page;
+    let l = Layout::view(&req, &page, "users");
+    let scope = page.scope;
     let id = uuid_param(Some(&path.1)).ok_or(AdminError::NotFound)?;
     let detail = state
         .services
@@ -225,7 +298,7 @@ pub(crate) async fn user(
         attributes: detail.attributes,
         groups: detail.groups.into_iter().map(GroupRow::from).collect(),
         entries: detail.history.into_iter().map(LogRow::from).collect(),
-        l: Layout::tenant(&req, &session, &scope, "users"),
+        l,
     })
 }
 
@@ -238,28 +311,88 @@ pub(crate) struct AfterQuery {
 #[template(path = "admin/groups.html")]
 struct GroupsPage {
     l: Layout,
+    q: String,
     groups: Vec<GroupRow>,
     next: Option<String>,
 }
 
+#[derive(Deserialize)]
+pub(crate) struct GroupsQuery {
+    q: Option<String>,
+    after: Option<String>,
+}
+
 pub(crate) async fn groups(
     req: HttpRequest,
-    page: TenantPage,
+    page: TenantView<Users>,
     state: web::Data<AppState>,
-    query: web::Query<AfterQuery>,
+    query: web::Query<GroupsQuery>,
 ) -> Result<HttpResponse, AdminError> {
-    let TenantPage { session, scope } = page;
+    let l = Layout::view(&req, &page, "groups");
+    let search = query.q.as_deref().and_then(SearchTerm::parse);
     let result = state
         .services
         .directory()
-        .tenant(&scope)
-        .groups(uuid_param(query.after.as_deref()), PageSize::DEFAULT)
+        .tenant(&page.scope)
+        .groups_matching(
+            search.as_ref(),
+            uuid_param(query.after.as_deref()),
+            PageSize::DEFAULT,
+        )
         .await?;
+    let q = search
+        .map(|term| term.as_str().to_owned())
+        .unwrap_or_default();
     ok(&GroupsPage {
         groups: result.items.into_iter().map(GroupRow::from).collect(),
-        next: result.next.map(|id| id.to_string()),
-        l: Layout::tenant(&req, &session, &scope, "groups"),
+        next: result.next.map(|id| {
+            let mut url = url::form_urlencoded::Serializer::new(String::new());
+            url.append_pair("q", &q)
+                .append_pair("after", &id.to_string());
+            url.finish()
+        }),
+        q,
+        l,
     })
+}
+
+/// `groups.csv`: every group the page's search finds.
+pub(crate) async fn groups_csv(
+    page: TenantView<Users>,
+    state: web::Data<AppState>,
+    query: web::Query<GroupsQuery>,
+) -> HttpResponse {
+    let search = query.q.as_deref().and_then(SearchTerm::parse);
+    let scope = page.scope;
+    export::csv(
+        &format!("{}-groups.csv", scope.slug()),
+        &["id", "displayName", "externalId", "members", "updated"],
+        move |after: Option<Uuid>| {
+            let (state, scope, search) = (state.clone(), scope.clone(), search.clone());
+            async move {
+                let result = state
+                    .services
+                    .directory()
+                    .tenant(&scope)
+                    .groups_matching(search.as_ref(), after, PageSize::new(EXPORT_PAGE))
+                    .await?;
+                let rows = result
+                    .items
+                    .into_iter()
+                    .map(|g| {
+                        vec![
+                            g.id.to_string(),
+                            g.display_name,
+                            g.external_id.unwrap_or_default(),
+                            g.members.to_string(),
+                            g.updated_at.to_rfc3339(),
+                        ]
+                    })
+                    .collect();
+                Ok((rows, result.next))
+            }
+        },
+    )
 }
 
 #[derive(Template)]
@@ -273,12 +406,13 @@ struct GroupPage {
 
 pub(crate) async fn group(
     req: HttpRequest,
-    page: TenantPage,
+    page: TenantView<Users>,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
     query: web::Query<AfterQuery>,
 ) -> Result<HttpResponse, AdminError> {
-    let TenantPage { session, scope } = page;
+    let l = Layout::view(&req, &page, "groups");
+    let scope = page.scope;
     let id = uuid_param(Some(&path.1)).ok_or(AdminError::NotFound)?;
     let directory = state.services.directory();
     let directory = directory.tenant(&scope);
@@ -290,13 +424,14 @@ pub(crate) async fn group(
         group: group.into(),
         members: members.items.into_iter().map(UserRow::from).collect(),
         next: members.next.map(|id| id.to_string()),
-        l: Layout::tenant(&req, &session, &scope, "groups"),
+        l,
     })
 }
 
 #[derive(Deserialize)]
 pub(crate) struct LogParams {
     outcome: Option<String>,
+    q: Option<String>,
     before: Option<String>,
 }
 
@@ -305,18 +440,20 @@ pub(crate) struct LogParams {
 struct LogPage {
     l: Layout,
     outcome: String,
+    q: String,
     entries: Vec<LogRow>,
     next: Option<String>,
 }
 
 pub(crate) async fn log(
     req: HttpRequest,
-    page: TenantPage,
+    page: TenantView<Log>,
     state: web::Data<AppState>,
     query: web::Query<LogParams>,
 ) -> Result<HttpResponse, AdminError> {
-    let TenantPage { session, scope } = page;
+    let l = Layout::view(&req, &page, "log");
     let outcome = query.outcome.as_deref().and_then(Outcome::parse);
+    let search = query.q.as_deref().and_then(SearchTerm::parse);
     let log_query = LogQuery {
         outcome,
         before: query.before.as_deref().and_then(|raw| raw.parse().ok()),
@@ -324,16 +461,83 @@ pub(crate) async fn log(
     let result = state
         .services
         .directory()
-        .tenant(&scope)
-        .log(&log_query, PageSize::DEFAULT)
+        .tenant(&page.scope)
+        .log_matching(&log_query, search.as_ref(), PageSize::DEFAULT)
         .await?;
     let outcome = outcome.map_or("", Outcome::as_str);
+    let q = search
+        .map(|term| term.as_str().to_owned())
+        .unwrap_or_default();
     ok(&LogPage {
-        next: result
-            .next
-            .map(|before| format!("outcome={outcome}&before={before}")),
+        next: result.next.map(|before| {
+            let mut url = url::form_urlencoded::Serializer::new(String::new());
+            url.append_pair("outcome", outcome)
+                .append_pair("q", &q)
+                .append_pair("before", &before.to_string());
+            url.finish()
+        }),
         outcome: outcome.to_owned(),
+        q,
         entries: result.items.into_iter().map(LogRow::from).collect(),
-        l: Layout::tenant(&req, &session, &scope, "log"),
+        l,
     })
+}
+
+/// `log.csv`: every entry the page's filters find, newest first.
+pub(crate) async fn log_csv(
+    page: TenantView<Log>,
+    state: web::Data<AppState>,
+    query: web::Query<LogParams>,
+) -> HttpResponse {
+    let outcome = query.outcome.as_deref().and_then(Outcome::parse);
+    let search = query.q.as_deref().and_then(SearchTerm::parse);
+    let scope = page.scope;
+    export::csv(
+        &format!("{}-provisioning-log.csv", scope.slug()),
+        &[
+            "time",
+            "operation",
+            "resource_type",
+            "resource_id",
+            "resource",
+            "outcome",
+            "status",
+            "scim_type",
+            "detail",
+            "request_id",
+            "duration_ms",
+        ],
+        move |before: Option<i64>| {
+            let (state, scope, search) = (state.clone(), scope.clone(), search.clone());
+            async move {
+                let query = LogQuery { outcome, before };
+                let result = state
+                    .services
+                    .directory()
+                    .tenant(&scope)
+                    .log_matching(&query, search.as_ref(), PageSize::new(EXPORT_PAGE))
+                    .await?;
+                let rows = result
+                    .items
+                    .into_iter()
+                    .map(|e| {
+                        vec![
+                            e.occurred_at.to_rfc3339(),
+                            e.operation,
+                            e.resource_type.unwrap_or_default(),
+                            e.resource_id.unwrap_or_default(),
+                            e.resource_name.unwrap_or_default(),
+                            e.outcome,
+                            e.status.to_string(),
+                            e.scim_type.unwrap_or_default(),
+                            e.detail.unwrap_or_default(),
+                            e.request_id,
+                            format!("{:.1}", e.duration_us as f64 / 1000.0),
+                        ]
+                    })
+                    .collect();
+                Ok((rows, result.next))
+            }
+        },
+    )
 }

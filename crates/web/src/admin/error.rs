@@ -37,6 +37,10 @@ pub(crate) enum AdminError {
     /// Somewhere else first (e.g. the forced password change).
     #[error("redirect")]
     Redirect(&'static str),
+    /// The browser's setup session ended (its link was revoked or expired): 410, and
+    /// the cookie is cleared.
+    #[error("setup session ended")]
+    SetupEnded,
     /// The node's password hashing is at its bound: 503 with `Retry-After`.
     #[error("busy")]
     Busy,
@@ -52,6 +56,7 @@ impl ResponseError for AdminError {
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::SignIn | Self::SignInTo(_) | Self::Redirect(_) => StatusCode::SEE_OTHER,
+            Self::SetupEnded => StatusCode::GONE,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -70,6 +75,13 @@ impl ResponseError for AdminError {
                     expected: expected.clone(),
                 });
                 response
+            }
+            Self::SetupEnded => {
+                let mut gone = actix_web::cookie::Cookie::build(super::session::SETUP_COOKIE, "")
+                    .path("/admin")
+                    .finish();
+                gone.make_removal();
+                HttpResponse::Gone().cookie(gone).finish()
             }
             // The body is filled in by `pages()`, which knows the request.
             other => HttpResponse::build(other.status_code()).finish(),
@@ -190,10 +202,14 @@ fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandl
         format!("{} {title}", status.as_u16())
     });
     let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
+    let cookies: Vec<_> = res.headers().get_all(header::SET_COOKIE).cloned().collect();
     let (req, _) = res.into_parts();
     let mut response = HttpResponse::build(status);
     if let Some(value) = retry_after {
         response.insert_header((header::RETRY_AFTER, value));
+    }
+    for cookie in cookies {
+        response.append_header((header::SET_COOKIE, cookie));
     }
     let response = response.content_type("text/html; charset=utf-8").body(body);
     Ok(ErrorHandlerResponse::Response(
@@ -216,6 +232,10 @@ fn describe(status: StatusCode) -> (&'static str, &'static str) {
             "There is nothing here, or you do not have access to it.",
         ),
         405 => ("Method not allowed", "This page cannot be used that way."),
+        410 => (
+            "Setup session ended",
+            "This setup session has ended: its link was revoked or has expired. Ask whoever sent you the link for a new one.",
+        ),
         413 => (
             "Too large",
             "What was sent is too large. Shorten it and try again.",

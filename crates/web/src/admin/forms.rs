@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::error::AdminError;
-use super::session::current_session;
+use super::session::{current_session, current_viewer};
 use crate::AppState;
 
 /// Largest form body accepted; far above any legitimate form, small enough to refuse
@@ -96,6 +96,38 @@ impl<T: DeserializeOwned + CsrfForm + 'static> FromRequest for Submitted<T> {
                 return Err(AdminError::Forbidden);
             }
             Ok(Self { session, form })
+        })
+    }
+}
+
+/// A state-changing form on a page a setup session may use too ([`super::session::TenantView`]):
+/// the same checks as [`Submitted`], against the CSRF token of whichever session the
+/// request carries.
+pub(crate) struct Posted<T> {
+    pub form: T,
+}
+
+impl<T: DeserializeOwned + CsrfForm + 'static> FromRequest for Posted<T> {
+    type Error = AdminError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AdminError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let form = web::Form::<T>::from_request(&req, payload);
+        Box::pin(async move {
+            check_origin(&req)?;
+            let viewer = current_viewer(&req).await?;
+            let web::Form(form) = form
+                .await
+                .map_err(|err| match err.as_error::<AdminError>() {
+                    Some(AdminError::PayloadTooLarge) => AdminError::PayloadTooLarge,
+                    _ => AdminError::BadRequest,
+                })?;
+            if !constant_time_eq(form.csrf().as_bytes(), viewer.csrf().as_bytes()) {
+                tracing::warn!("refused a form without a valid CSRF token");
+                return Err(AdminError::Forbidden);
+            }
+            Ok(Self { form })
         })
     }
 }

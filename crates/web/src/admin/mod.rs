@@ -13,12 +13,14 @@
 
 mod api_keys;
 mod assets;
+mod audit;
 mod auth;
 mod confirm;
 mod connect;
 mod directory;
 mod domains;
 mod error;
+mod export;
 mod forms;
 mod help;
 mod invitations;
@@ -28,8 +30,10 @@ mod notifications;
 mod page;
 mod session;
 mod settings;
+mod setup_links;
 mod tenants;
 mod tokens;
+mod webhook_deliveries;
 mod webhooks;
 
 use actix_web::body::MessageBody;
@@ -59,20 +63,29 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/", web::get().to(auth::home))
                 .route("/login", web::get().to(auth::login_form))
                 .route("/login", web::post().to(auth::login))
+                .route("/setup/end", web::post().to(setup_links::end))
+                .route("/setup/{secret}", web::get().to(setup_links::landing))
+                .route("/setup/{secret}", web::post().to(setup_links::start))
                 .route("/invitations/{secret}", web::get().to(invitations::show))
                 .route("/invitations/{secret}", web::post().to(invitations::accept))
                 .route("/logout", web::post().to(auth::logout))
                 .route("/password", web::get().to(auth::password_form))
                 .route("/password", web::post().to(auth::change_password))
+                .route("/audit", web::get().to(audit::operator))
+                .route("/audit.csv", web::get().to(audit::operator_csv))
+                .route("/t/{slug}/audit", web::get().to(audit::tenant))
+                .route("/t/{slug}/audit.csv", web::get().to(audit::tenant_csv))
                 .route("/tenants", web::get().to(tenants::list))
                 .route("/tenants", web::post().to(tenants::create))
                 .route("/t/{slug}", web::get().to(tenants::overview))
                 .route("/t/{slug}/", web::get().to(tenants::to_overview))
                 .route("/t/{slug}/status", web::get().to(tenants::confirm_status))
                 .route("/t/{slug}/status", web::post().to(tenants::set_status))
-                .route("/t/{slug}/connect", web::get().to(connect::okta))
-                .route("/t/{slug}/connect/okta", web::get().to(connect::okta))
-                .route("/t/{slug}/connect/entra", web::get().to(connect::entra))
+                .route("/t/{slug}/connect", web::get().to(connect::default_guide))
+                .route(
+                    "/t/{slug}/connect/{idp}",
+                    web::get().to(connect::guide_page),
+                )
                 .route("/t/{slug}/tokens", web::get().to(tokens::list))
                 .route("/t/{slug}/tokens", web::post().to(tokens::create))
                 .route(
@@ -94,6 +107,9 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                     web::post().to(api_keys::revoke),
                 )
                 .route("/t/{slug}/users", web::get().to(directory::users))
+                .route("/t/{slug}/users.csv", web::get().to(directory::users_csv))
+                .route("/t/{slug}/groups.csv", web::get().to(directory::groups_csv))
+                .route("/t/{slug}/log.csv", web::get().to(directory::log_csv))
                 .route("/t/{slug}/users/{id}", web::get().to(directory::user))
                 .route("/t/{slug}/groups", web::get().to(directory::groups))
                 .route("/t/{slug}/groups/{id}", web::get().to(directory::group))
@@ -104,7 +120,20 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .configure(rules_routes)
                 .configure(webhook_routes)
+                .route("/help", web::get().to(help::page))
                 .route("/help/{page}", web::get().to(help::page))
+                .route("/t/{slug}/help", web::get().to(help::tenant_index))
+                .route("/t/{slug}/help/{page}", web::get().to(help::tenant_page))
+                .route("/t/{slug}/setup-links", web::get().to(setup_links::list))
+                .route("/t/{slug}/setup-links", web::post().to(setup_links::create))
+                .route(
+                    "/t/{slug}/setup-links/{id}/revoke",
+                    web::get().to(setup_links::confirm_revoke),
+                )
+                .route(
+                    "/t/{slug}/setup-links/{id}/revoke",
+                    web::post().to(setup_links::revoke),
+                )
                 .route("/t/{slug}/admins", web::get().to(members::list))
                 .route("/t/{slug}/admins", web::post().to(members::invite))
                 .route(
@@ -265,6 +294,14 @@ fn webhook_routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/t/{slug}/webhooks/{id}/deliveries/{delivery}/redeliver",
             web::post().to(webhooks::redeliver),
+        )
+        .route(
+            "/t/{slug}/webhooks/{id}/deliveries/{delivery}",
+            web::get().to(webhook_deliveries::payload),
+        )
+        .route(
+            "/t/{slug}/webhooks/{id}/redeliver-failed",
+            web::post().to(webhook_deliveries::redeliver_failed),
         );
 }
 

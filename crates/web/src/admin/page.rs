@@ -12,6 +12,8 @@ use roster_core::time::Timestamp;
 
 use super::assets;
 use super::error::AdminError;
+use super::session::{TenantView, Viewer};
+use roster_core::setup_links::Abilities;
 
 pub(crate) const FLASH_COOKIE: &str = "roster_flash";
 
@@ -51,9 +53,13 @@ pub(crate) enum Flash {
     WebhookSaved,
     WebhookDeleted,
     DeliveryQueued,
+    FailedQueued,
+    NothingToRedeliver,
+    SetupLinkRevoked,
+    SetupEnded,
 }
 
-const FLASHES: [(Flash, &str, &str); 32] = [
+const FLASHES: [(Flash, &str, &str); 36] = [
     (Flash::SignedOut, "signed-out", "You have signed out."),
     (
         Flash::PasswordChanged,
@@ -210,6 +216,26 @@ const FLASHES: [(Flash, &str, &str); 32] = [
         "delivery-queued",
         "The delivery has been queued again and is sent within moments.",
     ),
+    (
+        Flash::FailedQueued,
+        "failed-queued",
+        "Every failed delivery of this endpoint has been queued again; they are sent within moments, in order.",
+    ),
+    (
+        Flash::NothingToRedeliver,
+        "nothing-to-redeliver",
+        "There are no failed deliveries to send again.",
+    ),
+    (
+        Flash::SetupLinkRevoked,
+        "setup-link-revoked",
+        "The setup link has been revoked. Its sessions have ended and it no longer opens.",
+    ),
+    (
+        Flash::SetupEnded,
+        "setup-ended",
+        "Your setup session has ended. Open the setup link again to continue.",
+    ),
 ];
 
 impl Flash {
@@ -218,6 +244,20 @@ impl Flash {
             .iter()
             .find(|(flash, _, _)| *flash == self)
             .map_or("", |(_, code, _)| code)
+    }
+
+    /// Flashes that report a problem rather than a success.
+    fn is_warning(self) -> bool {
+        matches!(self, Self::DomainNotVerified | Self::NothingToRedeliver)
+    }
+
+    /// Whether the flash cookie the request carries reports a problem.
+    pub(crate) fn warns(req: &HttpRequest) -> bool {
+        req.cookie(FLASH_COOKIE).is_some_and(|cookie| {
+            FLASHES
+                .iter()
+                .any(|(flash, code, _)| *code == cookie.value() && flash.is_warning())
+        })
     }
 
     /// The message of the flash cookie the request carries, if it is one of ours.
@@ -246,6 +286,17 @@ pub(crate) struct TenantNav {
     pub suspended: bool,
 }
 
+impl TenantNav {
+    pub(crate) fn of(scope: &TenantAccess) -> Self {
+        let tenant = scope.tenant();
+        Self {
+            slug: tenant.slug.to_string(),
+            name: tenant.name.clone(),
+            suspended: tenant.status == TenantStatus::Suspended,
+        }
+    }
+}
+
 /// Everything `base.html` and `layout.html` read. Every page struct has one, named `l`.
 pub(crate) struct Layout {
     pub css: &'static str,
@@ -257,6 +308,13 @@ pub(crate) struct Layout {
     /// Which navigation entry is current.
     pub section: &'static str,
     pub flash: Option<&'static str>,
+    /// Whether the flash reports a problem (an amber banner, not a green one).
+    pub flash_warns: bool,
+    /// What the viewer may open: everything for an admin, the link's abilities in a
+    /// setup session.
+    pub allow: Abilities,
+    /// The setup link's label, in a setup session.
+    pub setup: Option<String>,
 }
 
 impl Layout {
@@ -271,6 +329,9 @@ impl Layout {
             tenant: None,
             section: "",
             flash: None,
+            flash_warns: false,
+            allow: Abilities::default(),
+            setup: None,
         }
     }
 
@@ -281,7 +342,26 @@ impl Layout {
             csrf: session.csrf_token.clone(),
             section,
             flash: Flash::message(req),
+            flash_warns: Flash::warns(req),
+            allow: Abilities::ALL,
             ..Self::anonymous()
+        }
+    }
+
+    /// A tenant page seen by an admin or a setup session ([`TenantView`]).
+    pub(crate) fn view<A>(req: &HttpRequest, view: &TenantView<A>, section: &'static str) -> Self {
+        match &view.viewer {
+            Viewer::Admin(session) => Self::tenant(req, session, &view.scope, section),
+            Viewer::Setup(setup) => Self {
+                csrf: setup.csrf_token.clone(),
+                section,
+                flash: Flash::message(req),
+                flash_warns: Flash::warns(req),
+                allow: setup.link.abilities,
+                setup: Some(setup.link.label.clone()),
+                tenant: Some(TenantNav::of(&view.scope)),
+                ..Self::anonymous()
+            },
         }
     }
 
@@ -291,19 +371,15 @@ impl Layout {
         scope: &TenantAccess,
         section: &'static str,
     ) -> Self {
-        let tenant = scope.tenant();
         Self {
-            tenant: Some(TenantNav {
-                slug: tenant.slug.to_string(),
-                name: tenant.name.clone(),
-                suspended: tenant.status == TenantStatus::Suspended,
-            }),
+            tenant: Some(TenantNav::of(scope)),
             ..Self::new(req, session, section)
         }
     }
 
     pub(crate) fn with_flash(mut self, req: &HttpRequest) -> Self {
         self.flash = Flash::message(req);
+        self.flash_warns = Flash::warns(req);
         self
     }
 }

@@ -5,17 +5,21 @@
 //! answers any request and a sign-out on one node ends the session on all of them.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use roster_core::audit::Origin;
 use roster_core::memberships::TenantAccess;
 use roster_core::sessions::{CurrentSession, NewSession, SessionPolicy};
+use roster_core::setup_links::{Abilities, SetupSession, StartedSetup};
 use roster_core::time::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::error::AdminError;
+use crate::client::client_address;
 use crate::{AppState, CookieSecure};
 
 pub(crate) const SESSION_COOKIE: &str = "roster_session";
@@ -162,9 +166,183 @@ impl FromRequest for TenantPage {
                 .memberships()
                 .access(&session.admin, slug)
                 .await?
-                .ok_or(AdminError::NotFound)?;
+                .ok_or(AdminError::NotFound)?
+                .with_origin(origin_of(&req, state));
             tracing::Span::current().record("tenant", scope.slug().as_str());
             Ok(TenantPage { session, scope })
+        })
+    }
+}
+
+/// The request's id and client address, for the audit rows of what it changes.
+pub(crate) fn origin_of(req: &HttpRequest, state: &AppState) -> Origin {
+    Origin {
+        request_id: Some(super::page::request_id_of(req)),
+        client_address: Some(client_address(req, &state.config.trusted_proxies).to_string()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Setup links: pages a setup session may reach too.
+
+/// The cookie of a setup session (opened with a setup link, no account). Like the
+/// session cookie: `HttpOnly`, `SameSite=Strict`, path `/admin`, only its digest stored.
+pub(crate) const SETUP_COOKIE: &str = "roster_setup";
+
+pub(crate) fn setup_cookie(state: &AppState, started: &StartedSetup) -> Cookie<'static> {
+    let seconds = (started.expires_at.as_micros() - Timestamp::now().as_micros()) / 1_000_000;
+    Cookie::build(SETUP_COOKIE, started.secret.expose_secret().to_owned())
+        .path("/admin")
+        .http_only(true)
+        .secure(secure(state))
+        .same_site(SameSite::Strict)
+        .max_age(CookieDuration::seconds(seconds.max(0)))
+        .finish()
+}
+
+pub(crate) fn cleared_setup_cookie(state: &AppState) -> Cookie<'static> {
+    let mut cookie = Cookie::build(SETUP_COOKIE, "")
+        .path("/admin")
+        .http_only(true)
+        .secure(secure(state))
+        .same_site(SameSite::Strict)
+        .finish();
+    cookie.make_removal();
+    cookie
+}
+
+/// Who looks at a page that a setup link may also open.
+#[derive(Clone, Debug)]
+pub(crate) enum Viewer {
+    Admin(CurrentSession),
+    Setup(Box<SetupSession>),
+}
+
+impl Viewer {
+    pub(crate) fn csrf(&self) -> &str {
+        match self {
+            Self::Admin(session) => &session.csrf_token,
+            Self::Setup(session) => &session.csrf_token,
+        }
+    }
+}
+
+/// What a page needs a setup link to allow.
+pub(crate) trait Ability {
+    fn allowed(abilities: &Abilities) -> bool;
+}
+
+/// Creating and revoking SCIM tokens.
+pub(crate) struct Tokens;
+/// The identity provider's guide and the connection check.
+pub(crate) struct Guide;
+/// The provisioning log.
+pub(crate) struct Log;
+/// Users and groups.
+pub(crate) struct Users;
+
+impl Ability for Tokens {
+    fn allowed(abilities: &Abilities) -> bool {
+        abilities.tokens
+    }
+}
+impl Ability for Guide {
+    fn allowed(abilities: &Abilities) -> bool {
+        abilities.guide
+    }
+}
+impl Ability for Log {
+    fn allowed(abilities: &Abilities) -> bool {
+        abilities.log
+    }
+}
+impl Ability for Users {
+    fn allowed(abilities: &Abilities) -> bool {
+        abilities.users
+    }
+}
+
+/// A tenant's page that an admin of the tenant sees, and a setup session of the tenant
+/// too when its link allows `A`. Anything else is what [`TenantPage`] answers: the
+/// sign-in page, or 404; a setup session that has ended gets its own page (410).
+pub(crate) struct TenantView<A> {
+    pub viewer: Viewer,
+    pub scope: TenantAccess,
+    ability: PhantomData<A>,
+}
+
+/// The viewer of this request: an admin session first, else a setup session.
+pub(crate) async fn current_viewer(req: &HttpRequest) -> Result<Viewer, AdminError> {
+    if let Some(viewer) = req.extensions().get::<Viewer>() {
+        return Ok(viewer.clone());
+    }
+    let viewer = match current_session(req).await {
+        Ok(session) => {
+            if session.admin.must_change_password {
+                return Err(AdminError::Redirect("/admin/password"));
+            }
+            Viewer::Admin(session)
+        }
+        Err(AdminError::SignIn) => {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or(AdminError::Internal)?;
+            let Some(cookie) = req.cookie(SETUP_COOKIE) else {
+                return Err(AdminError::SignIn);
+            };
+            let session = state
+                .services
+                .setup_links()
+                .authenticate(cookie.value())
+                .await?
+                .ok_or(AdminError::SetupEnded)?;
+            Viewer::Setup(Box::new(session))
+        }
+        Err(other) => return Err(other),
+    };
+    req.extensions_mut().insert(viewer.clone());
+    Ok(viewer)
+}
+
+impl<A: Ability + 'static> FromRequest for TenantView<A> {
+    type Error = AdminError;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let slug = req.match_info().get("slug").unwrap_or_default().to_owned();
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or(AdminError::Internal)?
+                .clone();
+            let viewer = current_viewer(&req).await.map_err(|err| match err {
+                AdminError::SignIn => roster_core::tenants::TenantSlug::parse(&slug)
+                    .map_or(AdminError::SignIn, AdminError::SignInTo),
+                other => other,
+            })?;
+            let scope = match &viewer {
+                Viewer::Admin(session) => state
+                    .services
+                    .memberships()
+                    .access(&session.admin, &slug)
+                    .await?
+                    .ok_or(AdminError::NotFound)?,
+                Viewer::Setup(session) => {
+                    if session.scope.slug().as_str() != slug || !A::allowed(&session.link.abilities)
+                    {
+                        return Err(AdminError::NotFound);
+                    }
+                    session.scope.clone()
+                }
+            };
+            let scope = scope.with_origin(origin_of(&req, &state));
+            tracing::Span::current().record("tenant", scope.slug().as_str());
+            Ok(TenantView {
+                viewer,
+                scope,
+                ability: PhantomData,
+            })
         })
     }
 }

@@ -13,7 +13,7 @@ use super::directory::LogRow;
 use super::error::{AdminError, see_other};
 use super::forms::{CsrfForm, Submitted};
 use super::page::{Flash, Layout, invalid, ok, redirect_with, when, when_opt};
-use super::session::{Admin, TenantPage};
+use super::session::{Admin, TenantPage, origin_of};
 use crate::AppState;
 
 pub(crate) struct TenantRow {
@@ -139,7 +139,7 @@ pub(crate) async fn create(
             match state
                 .services
                 .tenants()
-                .create_by(&session.admin, slug, name)
+                .create_in_request(&session.admin, origin_of(&req, &state), slug, name)
                 .await
             {
                 Ok(scope) => {
@@ -192,13 +192,16 @@ pub(crate) async fn overview(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AdminError> {
     let TenantPage { session, scope } = page;
+    let directory = state.services.directory();
+    let directory = directory.tenant(&scope);
     let Overview {
         active_users,
         inactive_users,
         groups,
         last_activity,
-        recent_failures,
-    } = state.services.directory().tenant(&scope).overview().await?;
+        mut recent_failures,
+    } = directory.overview().await?;
+    directory.name_resources(&mut recent_failures).await?;
     let last_used = state.services.tokens().last_used(&scope).await?;
     let failed_deliveries = state.services.webhooks().failed_count(&scope).await?;
     ok(&OverviewPage {

@@ -14,9 +14,9 @@ use uuid::Uuid;
 
 use super::auth::message_of;
 use super::error::AdminError;
-use super::forms::{CsrfForm, CsrfOnly, Submitted};
+use super::forms::{CsrfForm, CsrfOnly, Posted};
 use super::page::{Flash, Layout, invalid, ok, redirect_with, when, when_opt};
-use super::session::TenantPage;
+use super::session::{TenantView, Tokens};
 use super::tenants::scim_base_url;
 use crate::AppState;
 
@@ -114,7 +114,7 @@ struct FormState {
 async fn tokens_page(
     req: &HttpRequest,
     state: &AppState,
-    page: &TenantPage,
+    page: &TenantView<Tokens>,
     before: Option<TokenId>,
     form: FormState,
 ) -> Result<TokensPage, AdminError> {
@@ -126,7 +126,7 @@ async fn tokens_page(
     let rules = state.services.rules().rules(&page.scope).await?;
     let now = Timestamp::now();
     Ok(TokensPage {
-        l: Layout::tenant(req, &page.session, &page.scope, "tokens"),
+        l: Layout::view(req, page, "tokens"),
         tokens: result
             .items
             .into_iter()
@@ -148,7 +148,7 @@ async fn tokens_page(
 
 pub(crate) async fn list(
     req: HttpRequest,
-    page: TenantPage,
+    page: TenantView<Tokens>,
     state: web::Data<AppState>,
     query: web::Query<BeforeQuery>,
 ) -> Result<HttpResponse, AdminError> {
@@ -179,9 +179,9 @@ struct CreatedPage<'a> {
 
 pub(crate) async fn create(
     req: HttpRequest,
-    page: TenantPage,
+    page: TenantView<Tokens>,
     state: web::Data<AppState>,
-    submitted: Submitted<TokenForm>,
+    submitted: Posted<TokenForm>,
 ) -> Result<HttpResponse, AdminError> {
     let form = submitted.form;
     // Empty is the whole tenant; anything else must be one of the tenant's verified
@@ -201,13 +201,7 @@ pub(crate) async fn create(
         (Ok(label), Ok(expiry), Ok(domain)) => state
             .services
             .tokens()
-            .create_scoped(
-                page.scope.id(),
-                label,
-                expiry.at(),
-                Some(page.session.admin.id),
-                domain,
-            )
+            .create_for(&page.scope, label, expiry.at(), domain)
             .await
             .map_err(|err| (None, None, Some(err))),
         (label, expiry, domain) => Err((label.err(), expiry.err(), domain.err())),
@@ -215,7 +209,7 @@ pub(crate) async fn create(
     match created {
         Ok(created) => {
             let body = CreatedPage {
-                l: Layout::tenant(&req, &page.session, &page.scope, "tokens"),
+                l: Layout::view(&req, &page, "tokens"),
                 label: created.info.label.clone(),
                 token: created.token.expose_secret(),
                 scim_url: scim_base_url(&state, page.scope.slug()),
@@ -256,7 +250,7 @@ struct RevokePage {
 
 async fn find_token(
     state: &AppState,
-    page: &TenantPage,
+    page: &TenantView<Tokens>,
     raw_id: &str,
 ) -> Result<TokenInfo, AdminError> {
     let id = Uuid::parse_str(raw_id).map_err(|_| AdminError::NotFound)?;
@@ -270,23 +264,23 @@ async fn find_token(
 
 pub(crate) async fn confirm_revoke(
     req: HttpRequest,
-    page: TenantPage,
+    page: TenantView<Tokens>,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
     let token = find_token(&state, &page, &path.1).await?;
     let rules = state.services.rules().rules(&page.scope).await?;
     ok(&RevokePage {
-        l: Layout::tenant(&req, &page.session, &page.scope, "tokens"),
+        l: Layout::view(&req, &page, "tokens"),
         token: TokenRow::new(token, Timestamp::now(), &rules),
     })
 }
 
 pub(crate) async fn revoke(
-    page: TenantPage,
+    page: TenantView<Tokens>,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    _submitted: Submitted<CsrfOnly>,
+    _submitted: Posted<CsrfOnly>,
 ) -> Result<HttpResponse, AdminError> {
     let token = find_token(&state, &page, &path.1).await?;
     state

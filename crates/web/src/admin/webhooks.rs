@@ -314,7 +314,7 @@ pub(crate) struct DeliveriesQuery {
     before: Option<String>,
 }
 
-async fn find_endpoint(
+pub(crate) async fn find_endpoint(
     state: &AppState,
     page: &TenantPage,
     raw_id: &str,
@@ -373,7 +373,7 @@ pub(crate) async fn show(
     ok(&endpoint_page(&req, &state, &page, endpoint, None, None, Some(&query)).await?)
 }
 
-fn to_endpoint(page: &TenantPage, id: EndpointId, flash: Flash) -> HttpResponse {
+pub(crate) fn to_endpoint(page: &TenantPage, id: EndpointId, flash: Flash) -> HttpResponse {
     redirect_with(
         &format!("/admin/t/{}/webhooks/{}", page.scope.slug(), id.0),
         flash,

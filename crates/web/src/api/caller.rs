@@ -20,6 +20,20 @@ pub(crate) struct ApiCaller {
 }
 
 impl ApiCaller {
+    /// The key's tenant's audit log, after `after`, oldest first.
+    pub(crate) async fn audit(
+        &self,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<roster_core::audit::AuditEntry>, ApiError> {
+        Ok(self
+            .state
+            .services
+            .audit()
+            .for_api_key(&self.key, after, limit)
+            .await?)
+    }
+
     /// The API of the key's tenant.
     pub(crate) fn api(&self) -> Result<TenantApi<'_>, ApiError> {
         self.state

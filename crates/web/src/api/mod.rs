@@ -2,6 +2,7 @@
 //! authenticated by an API key (`Authorization: Bearer rak_…`) that alone decides the
 //! tenant. Handlers are thin: parse the query, call `roster_core::api`, serialise.
 
+mod audit;
 mod caller;
 mod directory;
 mod error;
@@ -16,6 +17,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                 error::ApiError::bad_request(format!("the query string is not valid: {err}")).into()
             }))
             .service(read_only("/events").route(web::get().to(events::list)))
+            .service(read_only("/audit").route(web::get().to(audit::list)))
             .service(read_only("/users").route(web::get().to(directory::users)))
             .service(read_only("/users/{id}").route(web::get().to(directory::user)))
             .service(read_only("/groups").route(web::get().to(directory::groups)))

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use roster_core::idp::IdentityProvider;
 use roster_core::provisioning::{Operation, Provisioning, ProvisioningError, RequestContext};
 use roster_scim::ScimError;
 use serde_json::Value;
@@ -52,13 +53,27 @@ impl FromRequest for ScimCaller {
                 .get(header::AUTHORIZATION)
                 .and_then(|value| value.to_str().ok());
             let services = &state.services;
+            let idp = IdentityProvider::recognise(
+                req.headers()
+                    .get(header::USER_AGENT)
+                    .and_then(|value| value.to_str().ok()),
+                req.query_string(),
+            );
             let token = match services
                 .token_auth()
                 .authenticate(authorization, &tenant)
                 .await
             {
                 Ok(Ok(token)) => token,
-                Ok(Err(reason)) => return Err(ScimHttpError::unauthorized(&reason)),
+                Ok(Err(reason)) => {
+                    // The tenant's admin sees it in the log and the connection check
+                    // (bounded; by token prefix only).
+                    services
+                        .connection_log()
+                        .rejected(&tenant, authorization, &reason, &request_id, idp)
+                        .await;
+                    return Err(ScimHttpError::unauthorized(&reason, idp));
+                }
                 // The node's hashing pool is full: a first use of this token waits for
                 // nobody; the client tries again shortly.
                 Err(roster_core::Error::Busy) => return Err(ScimHttpError::busy()),
@@ -74,8 +89,11 @@ impl FromRequest for ScimCaller {
             if let Err(wait) = services.rate_limiter().check(token.token_id, limit) {
                 return Err(ScimHttpError::rate_limited(wait));
             }
+            let ctx = RequestContext::for_token(&token, request_id).with_idp(idp);
+            // For the connection-test recorder around the SCIM scope (`super::record_test_calls`).
+            req.extensions_mut().insert(ctx.clone());
             Ok(ScimCaller {
-                ctx: RequestContext::for_token(&token, request_id),
+                ctx,
                 state,
                 heavy: std::sync::Mutex::new(None),
             })

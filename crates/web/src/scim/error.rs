@@ -8,6 +8,7 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use roster_core::idp::IdentityProvider;
 use roster_core::provisioning::ProvisioningError;
 use roster_core::token_auth::AuthError;
 use roster_scim::ScimError;
@@ -31,14 +32,20 @@ impl ScimHttpError {
         }
     }
 
-    pub fn unauthorized(reason: &AuthError) -> Self {
+    pub fn unauthorized(reason: &AuthError, idp: IdentityProvider) -> Self {
         let (status, header) = match reason {
             AuthError::Missing => (401, "Bearer realm=\"roster\""),
             AuthError::Suspended => (403, "Bearer realm=\"roster\", error=\"insufficient_scope\""),
             _ => (401, "Bearer realm=\"roster\", error=\"invalid_token\""),
         };
+        let detail = match reason {
+            AuthError::Revoked | AuthError::Expired => {
+                format!("{reason} and paste it into {}", idp.name())
+            }
+            _ => reason.to_string(),
+        };
         Self {
-            error: ScimError::new(status, None, reason.to_string()),
+            error: ScimError::new(status, None, detail),
             www_authenticate: Some(header),
             retry_after: None,
         }

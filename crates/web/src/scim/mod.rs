@@ -11,8 +11,14 @@ mod params;
 mod resources;
 mod respond;
 
-use actix_web::middleware::{NormalizePath, TrailingSlash};
-use actix_web::web;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Next, NormalizePath, TrailingSlash, from_fn};
+use actix_web::{HttpMessage, web};
+use roster_core::idp::recognise_test_call;
+use roster_core::provisioning::RequestContext;
+
+use crate::AppState;
 
 use resources::{Groups, Users};
 
@@ -48,6 +54,7 @@ fn only(path: &str, route: actix_web::Route) -> actix_web::Resource {
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/scim/v2/{tenant}")
+            .wrap(from_fn(record_test_calls))
             .wrap(NormalizePath::new(TrailingSlash::Trim))
             .configure(|cfg| resource_routes::<Users>(cfg, "/Users"))
             .configure(|cfg| resource_routes::<Groups>(cfg, "/Groups"))
@@ -70,4 +77,31 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             .route("/Me", web::route().to(endpoints::me))
             .default_service(web::to(endpoints::not_found)),
     );
+}
+
+/// Records an identity provider's connection test that succeeded, so that the log and
+/// the connection check show it (`roster_core::connection_log`). Which requests are tests
+/// is decided from the request alone (`roster_core::idp::recognise_test_call`); the
+/// authenticated context comes from `caller::ScimCaller`.
+async fn record_test_calls(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let after_tenant = req
+        .path()
+        .strip_prefix("/scim/v2/")
+        .and_then(|rest| rest.find('/').map(|at| rest[at..].to_owned()))
+        .unwrap_or_default();
+    let call = recognise_test_call(req.method().as_str(), &after_tenant, req.query_string());
+    let res = next.call(req).await?;
+    if let Some(call) = call
+        && res.status().is_success()
+    {
+        let ctx = res.request().extensions().get::<RequestContext>().cloned();
+        let state = res.request().app_data::<web::Data<AppState>>().cloned();
+        if let (Some(ctx), Some(state)) = (ctx, state) {
+            state.services.connection_log().tested(&ctx, &call).await;
+        }
+    }
+    Ok(res)
 }

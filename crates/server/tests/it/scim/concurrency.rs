@@ -73,7 +73,7 @@ async fn revocation_expiry_and_suspension_take_effect_within_a_second() {
         if answer.status == 401 {
             assert_eq!(
                 answer.body["detail"],
-                "this token has been revoked; create a new one in Roster"
+                "this token has been revoked; create a new one in Roster and paste it into Okta"
             );
             break;
         }

@@ -125,12 +125,22 @@ async fn no_route_gives_one_tenant_anything_of_another() {
         .await
         .unwrap()
         .unwrap();
-    let b_log: Vec<_> = b
+    let (refused, b_log): (Vec<_>, Vec<_>) = b
         .log()
         .await
         .into_iter()
         .filter(|row| row.tenant_id == b_tenant.id.0)
-        .collect();
+        .partition(|row| row.operation == "auth.rejected");
     assert_eq!(b_log.len(), 2);
     assert!(b_log.iter().all(|row| row.outcome == "success"));
+    // A's attempts at B's URL are refusals in B's log that say nothing of A's token:
+    // neither its id nor any part of it.
+    assert!(!refused.is_empty());
+    let a_public_id = a.token.split('_').nth(1).unwrap().to_owned();
+    for row in &refused {
+        assert_eq!(row.token_id, None);
+        let detail = row.detail.clone().unwrap_or_default();
+        assert!(detail.contains("not valid for this tenant"), "{detail}");
+        assert!(!detail.contains(&a_public_id[..4]), "{detail}");
+    }
 }

@@ -70,7 +70,7 @@ async fn two_nodes_share_users_and_token_revocation() {
     refused.assert_error(401, None);
     assert_eq!(
         refused.body["detail"],
-        "this token has been revoked; create a new one in Roster"
+        "this token has been revoked; create a new one in Roster and paste it into Okta"
     );
 }
 
