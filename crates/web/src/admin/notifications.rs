@@ -25,7 +25,23 @@ pub(crate) struct GridRow {
     pub(crate) id: String,
     pub(crate) key: String,
     pub(crate) label: String,
-    pub(crate) cells: Vec<(String, bool)>,
+    pub(crate) cells: Vec<Cell>,
+}
+
+/// One checkbox of a grid: its form field, and the channel's name for people (the
+/// checkbox's accessible name is "<type>: <channel>", never the field name).
+pub(crate) struct Cell {
+    pub(crate) name: String,
+    pub(crate) channel: &'static str,
+    pub(crate) on: bool,
+}
+
+fn cell(prefix: &str, key: &str, channel: Channel, on: bool) -> Cell {
+    Cell {
+        name: cell_name(prefix, key, channel),
+        channel: channel.label(),
+        on,
+    }
 }
 
 fn cell_name(prefix: &str, key: &str, channel: Channel) -> String {
@@ -45,7 +61,7 @@ fn grid(
             label: t.label.clone(),
             cells: Channel::ALL
                 .into_iter()
-                .map(|c| (cell_name(prefix, &t.key, c), on(t, c)))
+                .map(|c| cell(prefix, &t.key, c, on(t, c)))
                 .collect(),
         })
         .collect()
@@ -303,7 +319,7 @@ pub(crate) fn user_grid(rows: &[NotificationRow]) -> Vec<GridRow> {
             cells: row
                 .cells
                 .iter()
-                .map(|(channel, on)| (cell_name("u", &row.key, *channel), *on))
+                .map(|(channel, on)| cell("u", &row.key, *channel, *on))
                 .collect(),
         })
         .collect()
