@@ -280,7 +280,7 @@ impl TenantApi<'_> {
                     &row.payload,
                 );
                 serde_json::from_str(&json)
-                    .map_err(|err| Error::Internal(format!("stored event is not JSON: {err}")))
+                    .map_err(|err| Error::internal("stored event is not JSON", err))
             })
             .collect::<Result<Vec<Value>>>()?;
         Ok(EventsPage {

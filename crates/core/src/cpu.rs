@@ -30,8 +30,8 @@ where
     let _slot = slots()
         .acquire()
         .await
-        .map_err(|err| Error::Internal(format!("the CPU slots are closed: {err}")))?;
+        .map_err(|err| Error::internal("the CPU slots are closed", err))?;
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|err| Error::Internal(format!("offloaded work failed: {err}")))
+        .map_err(|err| Error::internal("offloaded work failed", err))
 }

@@ -25,11 +25,41 @@ pub enum Error {
     Busy,
     #[error("database error")]
     Database(#[source] DbErr),
+    /// Something that should not happen and that the person who sent the request cannot
+    /// fix. The message says what was being done; use [`Error::internal`] when there is
+    /// an underlying error, so that its chain reaches the log.
     #[error("internal error: {0}")]
     Internal(String),
+    /// [`Error::Internal`] with the error that caused it, kept for the log.
+    #[error("internal error: {context}")]
+    InternalFrom {
+        context: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl Error {
+    /// An internal error caused by `source`, while doing `context` ("reading the
+    /// backup"); the log shows both, the client neither.
+    pub fn internal(
+        context: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::InternalFrom {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
+
+    /// True for the errors that are ours, not the caller's (answered 500).
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            Self::Database(_) | Self::Internal(_) | Self::InternalFrom { .. }
+        )
+    }
+
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         Self::Invalid {
             field,
@@ -42,6 +72,20 @@ impl From<DbErr> for Error {
     fn from(err: DbErr) -> Self {
         Self::Database(err)
     }
+}
+
+/// An error and every cause under it, each after a colon: how errors are written to the
+/// log everywhere (docs/LOGGING.md), so a cause is never lost and nothing is printed
+/// with `Debug`.
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// True when the database refused a write because of a unique index.

@@ -211,7 +211,7 @@ impl HashSlot {
 
     pub async fn hash_random_secret(self, secret: SecretString) -> Result<String> {
         let params = Params::new(1024, 1, 1, None)
-            .map_err(|err| Error::Internal(format!("argon2 parameters: {err}")))?;
+            .map_err(|err| Error::internal("argon2 parameters", err))?;
         self.hasher
             .run(self.permit, move |buffer| {
                 hash_with(buffer, secret.expose_secret(), Algorithm::Argon2id, params)

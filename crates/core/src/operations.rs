@@ -473,7 +473,7 @@ pub async fn restore_sqlite(database: &DatabaseUrl, backup: &Path) -> Result<Res
         .map_err(|err| Error::Internal(format!("cannot create {}: {err}", staging.display())))?;
     copy_durably(backup, &staging)?;
     std::fs::rename(&staging, &target)
-        .map_err(|err| Error::Internal(format!("cannot move the copy into place: {err}")))?;
+        .map_err(|err| Error::internal("cannot move the copy into place", err))?;
     if let Some(dir) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
         // The rename itself must survive a crash.
         if let Ok(dir) = std::fs::File::open(dir) {
@@ -497,7 +497,7 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 }
 
 fn copy_durably(from: &Path, to: &Path) -> Result<()> {
-    let io = |err: std::io::Error| Error::Internal(format!("copying the backup failed: {err}"));
+    let io = |err: std::io::Error| Error::internal("copying the backup failed", err);
     let mut source = std::fs::File::open(from).map_err(io)?;
     let mut target = std::fs::OpenOptions::new()
         .write(true)
@@ -588,7 +588,7 @@ async fn set_aside(target: &Path) -> Result<PathBuf> {
     let stamp = Timestamp::now().to_rfc3339().replace(':', "");
     let kept = sibling(target, &format!(".before-restore-{stamp}"));
     std::fs::rename(target, &kept)
-        .map_err(|err| Error::Internal(format!("cannot keep the current database: {err}")))?;
+        .map_err(|err| Error::internal("cannot keep the current database", err))?;
     for suffix in ["-wal", "-shm", "-journal"] {
         let _ = std::fs::remove_file(sibling(target, suffix));
     }
@@ -600,7 +600,7 @@ async fn counts_of_file(path: &Path) -> Result<(u64, u64)> {
     let url = format!("sqlite://{}?mode=ro", path.display());
     let options = SqliteConnectOptions::from_str(&url)
         .map(|o| o.busy_timeout(std::time::Duration::from_secs(5)))
-        .map_err(|err| Error::Internal(err.to_string()))?;
+        .map_err(|err| Error::internal("the database file's address", err))?;
     let mut conn = sea_orm::sqlx::SqliteConnection::connect_with(&options)
         .await
         .map_err(|err| Error::Internal(format!("cannot open {}: {err}", path.display())))?;
@@ -612,12 +612,12 @@ async fn counts_of_file(path: &Path) -> Result<(u64, u64)> {
         .fetch_one("SELECT COUNT(*) FROM tenants")
         .await
         .and_then(count)
-        .map_err(|err| Error::Internal(err.to_string()))?;
+        .map_err(|err| Error::internal("counting the tenants in the file", err))?;
     let users = conn
         .fetch_one("SELECT COUNT(*) FROM users")
         .await
         .and_then(count)
-        .map_err(|err| Error::Internal(err.to_string()))?;
+        .map_err(|err| Error::internal("counting the users in the file", err))?;
     let _ = conn.close().await;
     Ok((tenants, users))
 }

@@ -328,7 +328,7 @@ impl Throttle {
                 insert_lock.into(),
                 bucket.account.clone().into(),
             ])
-            .map_err(|err| Error::Internal(format!("building the throttle statement: {err}")))?
+            .map_err(|err| Error::internal("building the throttle statement", err))?
             .on_conflict(
                 OnConflict::column(Column::Key)
                     .value(Column::Failures, count.clone())
@@ -413,7 +413,7 @@ impl Throttle {
                 now.as_micros().into(),
                 expires_at.into(),
             ])
-            .map_err(|err| Error::Internal(format!("building the device statement: {err}")))?
+            .map_err(|err| Error::internal("building the device statement", err))?
             .on_conflict(
                 OnConflict::columns([Column::Device, Column::AccountKey])
                     .value(Column::ExpiresAt, expires_at)

@@ -127,7 +127,7 @@ pub(crate) async fn record_failure(
             truncate(err.detail(), 2000),
         ),
         ProvisioningError::Internal(err) => {
-            tracing::error!(error = ?err, request.id = %ctx.request_id, "provisioning failed");
+            tracing::error!(error = %crate::error::chain(err), request.id = %ctx.request_id, "provisioning failed");
             (
                 500,
                 None,

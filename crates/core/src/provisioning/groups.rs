@@ -155,7 +155,8 @@ impl Provisioning {
             display_name: cols.display_name.clone(),
             display_name_lower: cols.display_name_lower.clone(),
             external_id: cols.external_id.clone(),
-            doc: serde_json::to_string(doc).map_err(|e| Error::Internal(e.to_string()))?,
+            doc: serde_json::to_string(doc)
+                .map_err(|e| Error::internal("serialising a group", e))?,
             version: 1,
             created_at: now,
             updated_at: now,
@@ -422,8 +423,8 @@ impl Provisioning {
             row.display_name = cols.display_name;
             row.display_name_lower = cols.display_name_lower;
             row.external_id = cols.external_id;
-            row.doc =
-                serde_json::to_string(&new_doc).map_err(|e| Error::Internal(e.to_string()))?;
+            row.doc = serde_json::to_string(&new_doc)
+                .map_err(|e| Error::internal("serialising a group", e))?;
         }
         let base = self.base_url(ctx);
         let mut membership =

@@ -155,7 +155,8 @@ impl Provisioning {
         let scope = self.scope(ctx);
         let now = std::cmp::max(Timestamp::now().as_micros(), old.updated_at + 1);
         let mut row = old.clone();
-        row.doc = serde_json::to_string(&new_doc).map_err(|e| Error::Internal(e.to_string()))?;
+        row.doc = serde_json::to_string(&new_doc)
+            .map_err(|e| Error::internal("serialising a user", e))?;
         row.version = old.version + 1;
         row.updated_at = now;
         row.user_name = cols.user_name.clone();
@@ -277,7 +278,8 @@ impl Provisioning {
             display_name_lower: cols.display_name_lower.clone(),
             primary_email_lower: cols.primary_email_lower.clone(),
             active: cols.active,
-            doc: serde_json::to_string(doc).map_err(|e| Error::Internal(e.to_string()))?,
+            doc: serde_json::to_string(doc)
+                .map_err(|e| Error::internal("serialising a user", e))?,
             version: 1,
             created_at: now,
             updated_at: now,

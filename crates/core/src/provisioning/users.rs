@@ -44,7 +44,7 @@ pub(crate) fn precondition_failed(kind: &str) -> ScimError {
 
 pub(crate) fn parse_doc(raw: &str) -> ProvResult<JsonObject> {
     serde_json::from_str(raw)
-        .map_err(|err| Error::Internal(format!("a stored document is not JSON: {err}")).into())
+        .map_err(|err| Error::internal("a stored document is not JSON", err).into())
 }
 
 pub(crate) fn uniqueness_conflict(err: &sea_orm::DbErr, what: &str) -> Option<ScimError> {

@@ -264,6 +264,5 @@ pub(crate) fn build_registry(
     if with_notifications {
         custom.push(notifications::scim_attribute());
     }
-    SchemaRegistry::new(&custom)
-        .map_err(|err| Error::Internal(format!("a tenant's custom attributes: {err}")))
+    SchemaRegistry::new(&custom).map_err(|err| Error::internal("a tenant's custom attributes", err))
 }

@@ -98,25 +98,12 @@ impl From<roster_core::Error> for AdminError {
             // came from input the form does not offer.
             Error::Invalid { .. } | Error::Conflict(_) => Self::BadRequest,
             Error::Busy => Self::Busy,
-            Error::Database(_) | Error::Internal(_) => {
-                tracing::error!(error = %error_chain(&err), "admin request failed");
+            Error::Database(_) | Error::Internal(_) | Error::InternalFrom { .. } => {
+                tracing::error!(error = %roster_core::error::chain(&err), "admin request failed");
                 Self::Internal
             }
         }
     }
-}
-
-/// `err: cause: cause…`, using `Display` only: database errors' `Debug` may carry the
-/// offending values, which can be personal data.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Adds `Retry-After` to an answer that says "too busy, try again".

@@ -68,7 +68,7 @@ impl FromRequest for ApiCaller {
                 Ok(Err(reason)) => return Err(ApiError::unauthorized(&reason)),
                 Err(roster_core::Error::Busy) => return Err(ApiError::busy()),
                 Err(err) => {
-                    tracing::error!(error = ?err, "API key authentication failed");
+                    tracing::error!(error = %roster_core::error::chain(&err), "API key authentication failed");
                     return Err(ApiError::internal());
                 }
             };

@@ -120,7 +120,7 @@ impl From<roster_core::Error> for ApiError {
             roster_core::Error::NotFound => Self::not_found("not found"),
             roster_core::Error::Busy => Self::busy(),
             other => {
-                tracing::error!(error = ?other, "API request failed");
+                tracing::error!(error = %roster_core::error::chain(&other), "API request failed");
                 Self::internal()
             }
         }

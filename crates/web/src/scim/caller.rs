@@ -78,7 +78,7 @@ impl FromRequest for ScimCaller {
                 // nobody; the client tries again shortly.
                 Err(roster_core::Error::Busy) => return Err(ScimHttpError::busy()),
                 Err(err) => {
-                    tracing::error!(error = ?err, "token authentication failed");
+                    tracing::error!(error = %roster_core::error::chain(&err), "token authentication failed");
                     return Err(ScimHttpError::internal(&request_id));
                 }
             };
