@@ -84,11 +84,6 @@ impl DatabaseUrl {
         self.backend
     }
 
-    /// A batch of statements for this database (see [`crate::writes`]).
-    pub fn writes(&self) -> crate::writes::Writes {
-        crate::writes::Writes::new(self.backend.into())
-    }
-
     fn is_sqlite_in_memory(&self) -> bool {
         self.backend == Backend::Sqlite
             && (self.raw.contains(":memory:") || self.raw.contains("mode=memory"))
@@ -517,7 +512,7 @@ pub enum ReadinessError {
 
 impl From<ConnectError> for Error {
     fn from(err: ConnectError) -> Self {
-        Error::Internal(err.to_string())
+        Error::internal("connecting to the database", err)
     }
 }
 

@@ -223,16 +223,6 @@ impl TenantService {
             .await?
             .map(Tenant::from))
     }
-
-    pub async fn list(&self) -> Result<Vec<Tenant>> {
-        Ok(tenant::Entity::find()
-            .order_by_asc(tenant::Column::Slug)
-            .all(self.db.reader())
-            .await?
-            .into_iter()
-            .map(Tenant::from)
-            .collect())
-    }
 }
 
 impl TenantService {

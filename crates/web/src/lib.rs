@@ -59,7 +59,6 @@ pub struct WebConfig {
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub services: Services,
-    #[allow(dead_code)] // read by the admin routes
     pub config: WebConfig,
     pub readiness: Readiness,
 }
