@@ -137,6 +137,11 @@ impl Change {
         self.after = Some(value);
         self
     }
+
+    /// The action, e.g. `location.remove`.
+    pub(crate) fn action(&self) -> &'static str {
+        self.action
+    }
 }
 
 /// Writes the row of `change`, made through `scope`, on `conn` — the change's own

@@ -17,7 +17,7 @@ use crate::memberships::MembershipService;
 use crate::metrics::CoreMetrics;
 use crate::provisioning::{Provisioning, ScimSettings};
 use crate::rate_limit::RateLimiter;
-use crate::rules::{DnsSettings, DomainVerifier, RulesCache, RulesService};
+use crate::rules::{DnsSettings, DomainVerifier, HostJobWorker, RulesCache, RulesService};
 use crate::secrets::Keyring;
 use crate::sessions::SessionService;
 use crate::setup_links::SetupLinkService;
@@ -113,11 +113,17 @@ impl Services {
         let hasher = Hasher::new(config.hashing);
         let metrics = CoreMetrics::new(config.tenant_metrics);
         let token_auth = TokenAuthenticator::new(db.clone(), hasher.clone(), metrics.clone());
+        let provisioning = Provisioning::new(
+            db.clone(),
+            ScimSettings::new(&config.public_url),
+            rules_cache.clone(),
+        );
         Self {
             rules: RulesService::new(
                 db.clone(),
-                rules_cache.clone(),
+                rules_cache,
                 DomainVerifier::new(&config.dns),
+                provisioning.clone(),
             ),
             tenants: TenantService::new(db.clone()),
             admins: AdminService::new(db.clone(), hasher.clone()),
@@ -128,11 +134,7 @@ impl Services {
             rate_limiter: Arc::new(RateLimiter::with_burst_seconds(f64::from(
                 config.scim_rate_burst_secs,
             ))),
-            provisioning: Provisioning::new(
-                db.clone(),
-                ScimSettings::new(&config.public_url),
-                rules_cache,
-            ),
+            provisioning,
             config: Arc::new(config.clone()),
             sessions: SessionService::new(db.clone(), hasher.clone()),
             memberships: MembershipService::new(db.clone()),
@@ -269,6 +271,12 @@ impl Services {
             self.config.keyring.clone(),
             self.metrics.clone(),
         )
+    }
+
+    /// The worker that re-evaluates users' hosts after locations, kiosks or mapping
+    /// rules changed (spawned by `roster serve` on every node).
+    pub fn host_job_worker(&self) -> HostJobWorker {
+        HostJobWorker::new(self.db.clone(), self.provisioning.clone())
     }
 
     /// The stored signing secrets as a whole: sealing at startup, key rotation.

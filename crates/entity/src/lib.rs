@@ -16,6 +16,7 @@ pub mod custom_attribute;
 pub mod event;
 pub mod group;
 pub mod group_member;
+pub mod host_job;
 pub mod kiosk;
 pub mod location;
 pub mod location_rule;

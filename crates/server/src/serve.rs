@@ -53,6 +53,9 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         .delivery
         .enabled
         .then(|| tokio::spawn(services.delivery_worker().run(workers.child_token())));
+    // Every node runs one: a job is held under a lease, so nodes never run the same
+    // tenant's re-evaluation twice, and a job left by a stopped node resumes.
+    let host_jobs = tokio::spawn(services.host_job_worker().run(workers.child_token()));
     let application = Application::build(web_config.clone(), services)
         .with_context(|| format!("cannot listen on {}", web_config.listen))?;
     tracing::info!(
@@ -91,6 +94,13 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         if tokio::time::timeout(bound, delivery).await.is_err() {
             tracing::warn!("the webhook worker did not stop in time; its leases will expire");
         }
+    }
+    // A batch in flight finishes or rolls back; the job resumes from its cursor.
+    if tokio::time::timeout(web_config.shutdown_timeout, host_jobs)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the host re-evaluation worker did not stop in time; its lease will expire");
     }
     db.close().await;
     tracing::info!("stopped");

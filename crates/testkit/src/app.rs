@@ -185,6 +185,8 @@ impl TestAppBuilder {
         if self.delivery.is_some() {
             tokio::spawn(services.delivery_worker().run(worker.clone()));
         }
+        // As every node: large tenants' host re-evaluations run in the background.
+        tokio::spawn(services.host_job_worker().run(worker.clone()));
         let application = Application::from_listener(listener, config, services.clone()).unwrap();
         let handle = application.handle();
         tokio::spawn(application.run_until_stopped());

@@ -2,7 +2,8 @@
 //!
 //! An event's `data` carries the resource after the change — normalised fields that are
 //! easy to consume, and the SCIM document as a client would read it. Membership events
-//! carry the group and the user.
+//! carry the group and the user. Location events carry the location with its kiosks
+//! (a kiosk added or removed is a `location.updated` of its location).
 
 use roster_entity::event;
 use sea_orm::ActiveValue::Set;
@@ -10,6 +11,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::RequestContext;
+use crate::rules::Location;
+use crate::tenants::TenantId;
 use crate::time::Timestamp;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,10 +27,13 @@ pub enum EventType {
     GroupDeleted,
     GroupMemberAdded,
     GroupMemberRemoved,
+    LocationCreated,
+    LocationUpdated,
+    LocationDeleted,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 10] = [
+    pub const ALL: [EventType; 13] = [
         Self::UserCreated,
         Self::UserUpdated,
         Self::UserDeactivated,
@@ -38,6 +44,9 @@ impl EventType {
         Self::GroupDeleted,
         Self::GroupMemberAdded,
         Self::GroupMemberRemoved,
+        Self::LocationCreated,
+        Self::LocationUpdated,
+        Self::LocationDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +61,9 @@ impl EventType {
             Self::GroupDeleted => "group.deleted",
             Self::GroupMemberAdded => "group.member_added",
             Self::GroupMemberRemoved => "group.member_removed",
+            Self::LocationCreated => "location.created",
+            Self::LocationUpdated => "location.updated",
+            Self::LocationDeleted => "location.deleted",
         }
     }
 
@@ -67,6 +79,7 @@ impl EventType {
             | Self::UserDeactivated
             | Self::UserReactivated
             | Self::UserDeleted => "User",
+            Self::LocationCreated | Self::LocationUpdated | Self::LocationDeleted => "Location",
             _ => "Group",
         }
     }
@@ -134,6 +147,27 @@ pub(crate) fn user_data(summary: &UserSummary, scim: Option<Value>, hosts: Optio
     data
 }
 
+/// A location event's data: the location with its kiosks (as it was, for
+/// `location.deleted`).
+pub(crate) fn location_data(location: &Location) -> Value {
+    json!({ "location": location_json(location) })
+}
+
+/// A location as events and the directory API show it.
+pub(crate) fn location_json(location: &Location) -> Value {
+    json!({
+        "id": location.id.to_string(),
+        "code": location.code,
+        "name": location.name,
+        "timeZone": location.time_zone,
+        "kiosks": location
+            .kiosks
+            .iter()
+            .map(|k| json!({ "id": k.id.to_string(), "name": k.name }))
+            .collect::<Vec<_>>(),
+    })
+}
+
 pub(crate) fn group_data(summary: Value, scim: Option<Value>) -> Value {
     json!({ "group": summary, "scim": scim })
 }
@@ -159,9 +193,19 @@ pub(crate) fn row(
     resource_id: Uuid,
     data: &Value,
 ) -> event::ActiveModel {
+    tenant_row(ctx.tenant_id, kind, resource_id, data)
+}
+
+/// An event of the tenant, outside any SCIM request (an admin's change of the rules).
+pub(crate) fn tenant_row(
+    tenant: TenantId,
+    kind: EventType,
+    resource_id: Uuid,
+    data: &Value,
+) -> event::ActiveModel {
     event::ActiveModel {
         event_id: Set(Uuid::now_v7()),
-        tenant_id: Set(ctx.tenant_id.0),
+        tenant_id: Set(tenant.0),
         event_type: Set(kind.as_str().to_owned()),
         resource_type: Set(kind.resource_type().to_owned()),
         resource_id: Set(resource_id),

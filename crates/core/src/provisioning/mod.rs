@@ -20,6 +20,7 @@ mod notifications;
 mod plan;
 mod policy;
 mod query;
+mod rehost;
 mod scope;
 mod user_store;
 mod user_updates;
@@ -48,6 +49,7 @@ pub use audit::Operation;
 pub use bulk::BulkOutcome;
 pub use events::EventType;
 pub use plan::HeavyTurn;
+pub(crate) use rehost::RehostBatch;
 pub use scope::TenantScope;
 pub use users::ProjectionParams;
 
@@ -93,6 +95,19 @@ impl RequestContext {
             token_id: None,
             token_domain: None,
             request_id: request_id.into(),
+            idp: IdentityProvider::Unknown,
+            started: Instant::now(),
+        }
+    }
+
+    /// Work of Roster itself for a tenant (the background re-evaluation of hosts).
+    pub(crate) fn for_system(tenant_id: TenantId, tenant_slug: TenantSlug) -> Self {
+        Self {
+            tenant_id,
+            tenant_slug,
+            token_id: None,
+            token_domain: None,
+            request_id: String::new(),
             idp: IdentityProvider::Unknown,
             started: Instant::now(),
         }
@@ -264,4 +279,5 @@ impl Provisioning {
     }
 }
 
+pub(crate) use events::{location_data, tenant_row as tenant_event};
 pub(crate) use roster_scim::value::fold_case;

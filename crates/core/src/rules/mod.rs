@@ -12,12 +12,16 @@
 //!
 //! Architecture invariant: rules are changed only through [`RulesService`], which bumps
 //! the version in the same transaction as the change and drops this node's snapshot.
+//! A change of locations, kiosks or mapping rules also re-evaluates where users are
+//! hosts ([`rehost`]): the first users in the change's own transaction, the rest in
+//! the background under a durable job.
 
 mod custom;
 mod domains;
 mod mapping;
 mod notifications;
 mod places;
+mod rehost;
 mod service;
 mod settings;
 mod view;
@@ -31,7 +35,7 @@ use roster_entity::{
     trusted_domain,
 };
 use roster_scim::schema::SchemaRegistry;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 pub use custom::{AttributeName, AttributeType, CustomAttributeDef, NewAttribute};
@@ -47,6 +51,7 @@ pub use notifications::{
     SCIM_ATTRIBUTE as NOTIFICATION_SETTINGS_ATTRIBUTE,
 };
 pub use places::MAX_ITEMS;
+pub use rehost::{HostJob, HostJobWorker, HostPreview, Rehosted};
 pub use service::{ReapplyOutcome, RulesService};
 pub use settings::{DeleteMode, ExistingUser, ProvisioningSettings};
 pub use view::{NotificationRow, UserRulesView};
@@ -151,7 +156,7 @@ impl RulesCache {
         let version = version.unwrap_or_default();
         let rules = match cached {
             Some(cached) if cached.rules.version == version => cached.rules,
-            _ => Arc::new(load(&self.db, tenant, version).await?),
+            _ => Arc::new(load(self.db.reader(), tenant, version).await?),
         };
         self.remember(tenant, rules.clone());
         Ok(rules)
@@ -187,9 +192,24 @@ impl RulesCache {
     }
 }
 
+/// The tenant's rules as `conn` sees them — inside a write transaction, the rules that
+/// transaction is about to commit. Never cached.
+pub(crate) async fn load_in(conn: &impl ConnectionTrait, tenant: TenantId) -> Result<TenantRules> {
+    let version: Option<i64> = tenant::Entity::find_by_id(tenant.0)
+        .select_only()
+        .column(tenant::Column::RulesVersion)
+        .into_tuple()
+        .one(conn)
+        .await?;
+    load(conn, tenant, version.unwrap_or_default()).await
+}
+
 /// Reads every rule table of one tenant (six indexed queries) and builds the registry.
-async fn load(db: &Database, tenant: TenantId, version: i64) -> Result<TenantRules> {
-    let reader = db.reader();
+async fn load(
+    reader: &impl ConnectionTrait,
+    tenant: TenantId,
+    version: i64,
+) -> Result<TenantRules> {
     let settings = tenant_settings::Entity::find_by_id(tenant.0)
         .one(reader)
         .await?

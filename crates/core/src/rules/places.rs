@@ -2,16 +2,18 @@
 
 use std::collections::BTreeSet;
 
+use futures_util::future::BoxFuture;
 use roster_entity::{kiosk, location, location_rule, notification_type};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
 use super::mapping::{self, uuid_json};
 use super::notifications::format_channels;
+use super::rehost::{PlaceEvents, Rehosted, location_in};
 use super::{
     Channel, KioskName, LocationCode, LocationName, NewRule, NotificationKey, NotificationLabel,
     Preview, RulesService, TimeZoneName,
@@ -19,6 +21,7 @@ use super::{
 use crate::audit::Change;
 use crate::error::is_unique_violation;
 use crate::memberships::TenantAccess;
+use crate::provisioning::EventType;
 use crate::time::Timestamp;
 use crate::{Error, Result};
 
@@ -191,11 +194,20 @@ impl RulesService {
         let entry = Change::new("location.add")
             .target("location", id, format!("{} ({})", name.0, code.0))
             .after(serde_json::json!({ "name": name.0, "code": code.0, "time_zone": time_zone.0 }));
+        let tenant = scope.id();
+        // A new location is in no rule yet: nobody's hosts change.
         let result = self
-            .change(scope, entry, move |txn| {
+            .change_places(scope, entry, false, move |txn| {
                 Box::pin(async move {
                     location::Entity::insert(row).exec(txn).await?;
-                    Ok(())
+                    let created = location_in(txn, tenant, id).await?;
+                    Ok((
+                        (),
+                        created
+                            .map(|l| (EventType::LocationCreated, l))
+                            .into_iter()
+                            .collect(),
+                    ))
                 })
             })
             .await;
@@ -204,28 +216,37 @@ impl RulesService {
                 "code",
                 format!("{} is the code of another location", code.0),
             )),
-            other => other.map(|()| id),
+            other => other.map(|_| id),
         }
     }
 
-    /// Removes a location with its kiosks; rules keep their other targets.
-    pub async fn remove_location(&self, scope: &TenantAccess, id: Uuid) -> Result<()> {
-        let tenant = scope.id().0;
+    /// Removes a location with its kiosks; rules keep their other targets. Users who
+    /// were hosts there are re-evaluated (see [`super::rehost`]).
+    pub async fn remove_location(&self, scope: &TenantAccess, id: Uuid) -> Result<Rehosted> {
+        let tenant = scope.id();
         let name = self
             .rules(scope)
             .await?
             .location(id)
             .map_or_else(|| id.to_string(), |l| format!("{} ({})", l.name, l.code));
         let entry = Change::new("location.remove").target("location", id, name);
-        self.change(scope, entry, move |txn| {
+        self.places(scope, entry, move |txn| {
             Box::pin(async move {
+                let gone = location_in(txn, tenant, id).await?.ok_or(Error::NotFound)?;
+                // Its kiosks go with it (explicitly, whatever the foreign keys do).
+                kiosk::Entity::delete_many()
+                    .filter(kiosk::Column::LocationId.eq(id))
+                    .filter(kiosk::Column::TenantId.eq(tenant.0))
+                    .exec(txn)
+                    .await?;
                 let removed = location::Entity::delete_many()
                     .filter(location::Column::Id.eq(id))
-                    .filter(location::Column::TenantId.eq(tenant))
+                    .filter(location::Column::TenantId.eq(tenant.0))
                     .exec(txn)
                     .await?
                     .rows_affected;
-                found(removed)
+                found(removed)?;
+                Ok(vec![(EventType::LocationDeleted, gone)])
             })
         })
         .await
@@ -253,41 +274,74 @@ impl RulesService {
             name: Set(name.0),
             created_at: Set(Timestamp::now().as_micros()),
         };
-        self.change(scope, entry, move |txn| {
+        let tenant = scope.id();
+        // A new kiosk is in no rule yet: nobody's hosts change.
+        self.change_places(scope, entry, false, move |txn| {
             Box::pin(async move {
                 kiosk::Entity::insert(row).exec(txn).await?;
-                Ok(())
+                let updated = location_in(txn, tenant, location_id)
+                    .await?
+                    .ok_or(Error::NotFound)?;
+                Ok(((), vec![(EventType::LocationUpdated, updated)]))
             })
         })
         .await
+        .map(|_| ())
     }
 
-    pub async fn remove_kiosk(&self, scope: &TenantAccess, id: Uuid) -> Result<()> {
-        let tenant = scope.id().0;
+    /// Removes a kiosk; users who were hosts there are re-evaluated.
+    pub async fn remove_kiosk(&self, scope: &TenantAccess, id: Uuid) -> Result<Rehosted> {
+        let tenant = scope.id();
         let name = self
             .rules(scope)
             .await?
             .kiosk(id)
             .map_or_else(|| id.to_string(), |(_, k)| k.name.clone());
         let entry = Change::new("kiosk.remove").target("kiosk", id, name);
-        self.change(scope, entry, move |txn| {
+        self.places(scope, entry, move |txn| {
             Box::pin(async move {
+                let row = kiosk::Entity::find_by_id(id)
+                    .filter(kiosk::Column::TenantId.eq(tenant.0))
+                    .one(txn)
+                    .await?
+                    .ok_or(Error::NotFound)?;
                 let removed = kiosk::Entity::delete_many()
                     .filter(kiosk::Column::Id.eq(id))
-                    .filter(kiosk::Column::TenantId.eq(tenant))
+                    .filter(kiosk::Column::TenantId.eq(tenant.0))
                     .exec(txn)
                     .await?
                     .rows_affected;
-                found(removed)
+                found(removed)?;
+                let updated = location_in(txn, tenant, row.location_id).await?;
+                Ok(updated
+                    .map(|l| (EventType::LocationUpdated, l))
+                    .into_iter()
+                    .collect())
             })
         })
         .await
     }
 
+    /// A change after which users' hosts are re-evaluated.
+    async fn places<F>(&self, scope: &TenantAccess, entry: Change, change: F) -> Result<Rehosted>
+    where
+        F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Result<PlaceEvents>>
+            + Send
+            + 'static,
+    {
+        let (_, rehosted) = self
+            .change_places(scope, entry, true, move |txn| {
+                Box::pin(async move { Ok(((), change(txn).await?)) })
+            })
+            .await?;
+        rehosted.ok_or_else(|| Error::Internal("a change without re-evaluation".to_owned()))
+    }
+
     // -- Mapping rules ------------------------------------------------------------------
 
-    /// Adds a rule at the lowest priority. Its targets must be this tenant's.
-    pub async fn add_rule(&self, scope: &TenantAccess, rule: NewRule) -> Result<()> {
+    /// Adds a rule at the lowest priority. Its targets must be this tenant's. Users it
+    /// now matches first become hosts where it says.
+    pub async fn add_rule(&self, scope: &TenantAccess, rule: NewRule) -> Result<Rehosted> {
         let rules = self.rules(scope).await?;
         if rules.mapping.len() as u64 >= MAX_ITEMS {
             return Err(too_many("attribute"));
@@ -332,19 +386,21 @@ impl RulesService {
             kiosk_ids: Set(uuid_json(&rule.kiosks)),
             created_at: Set(Timestamp::now().as_micros()),
         };
-        self.change(scope, entry, move |txn| {
+        self.places(scope, entry, move |txn| {
             Box::pin(async move {
                 location_rule::Entity::insert(row).exec(txn).await?;
-                Ok(())
+                Ok(Vec::new())
             })
         })
         .await
     }
 
-    pub async fn remove_rule(&self, scope: &TenantAccess, id: Uuid) -> Result<()> {
+    /// Removes a rule; the users it decided are re-evaluated (the next rule that
+    /// matches, or nowhere).
+    pub async fn remove_rule(&self, scope: &TenantAccess, id: Uuid) -> Result<Rehosted> {
         let tenant = scope.id().0;
         let entry = Change::new("rule.remove").target("rule", id, self.rule_name(scope, id).await?);
-        self.change(scope, entry, move |txn| {
+        self.places(scope, entry, move |txn| {
             Box::pin(async move {
                 let removed = location_rule::Entity::delete_many()
                     .filter(location_rule::Column::Id.eq(id))
@@ -352,7 +408,8 @@ impl RulesService {
                     .exec(txn)
                     .await?
                     .rows_affected;
-                found(removed)
+                found(removed)?;
+                Ok(Vec::new())
             })
         })
         .await
@@ -371,13 +428,14 @@ impl RulesService {
             ))
     }
 
-    /// Swaps a rule with its neighbour above (`up`) or below.
-    pub async fn move_rule(&self, scope: &TenantAccess, id: Uuid, up: bool) -> Result<()> {
+    /// Swaps a rule with its neighbour above (`up`) or below; users are re-evaluated
+    /// (the first rule that matches decides).
+    pub async fn move_rule(&self, scope: &TenantAccess, id: Uuid, up: bool) -> Result<Rehosted> {
         let tenant = scope.id().0;
         let entry = Change::new("rule.move")
             .target("rule", id, self.rule_name(scope, id).await?)
             .after(serde_json::json!({ "direction": if up { "up" } else { "down" } }));
-        self.change(scope, entry, move |txn| {
+        self.places(scope, entry, move |txn| {
             Box::pin(async move {
                 let rows: Vec<(Uuid, i32)> = location_rule::Entity::find()
                     .select_only()
@@ -399,7 +457,7 @@ impl RulesService {
                     Some(index + 1).filter(|i| *i < rows.len())
                 };
                 let Some(other) = other else {
-                    return Ok(());
+                    return Ok(Vec::new());
                 };
                 // Renumber densely, then swap: positions may have gaps or ties.
                 let mut order: Vec<Uuid> = rows.iter().map(|(rule, _)| *rule).collect();
@@ -415,7 +473,7 @@ impl RulesService {
                         .exec(txn)
                         .await?;
                 }
-                Ok(())
+                Ok(Vec::new())
             })
         })
         .await

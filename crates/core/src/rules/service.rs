@@ -20,6 +20,7 @@ use crate::admins::Admin;
 use crate::audit::{self, Change};
 use crate::error::is_unique_violation;
 use crate::memberships::TenantAccess;
+use crate::provisioning::Provisioning;
 use crate::time::Timestamp;
 use crate::{Database, Error, Result, crypto};
 
@@ -35,14 +36,22 @@ pub struct RulesService {
     pub(super) db: Database,
     pub(super) cache: RulesCache,
     verifier: DomainVerifier,
+    /// Re-evaluates users' hosts when locations, kiosks or mapping rules change.
+    pub(super) provisioning: Provisioning,
 }
 
 impl RulesService {
-    pub fn new(db: Database, cache: RulesCache, verifier: DomainVerifier) -> Self {
+    pub fn new(
+        db: Database,
+        cache: RulesCache,
+        verifier: DomainVerifier,
+        provisioning: Provisioning,
+    ) -> Self {
         Self {
             db,
             cache,
             verifier,
+            provisioning,
         }
     }
 

@@ -45,6 +45,8 @@ struct LocationsPage {
     time_zone_error: Option<String>,
     /// A kiosk form sent back with its error: (location id, name, error).
     kiosk_error: Option<(String, String, String)>,
+    /// The re-evaluation of users' hosts: running, or the last one.
+    rehost: Option<String>,
 }
 
 #[derive(Default)]
@@ -97,6 +99,7 @@ async fn locations_page(
         code_error: form.code_error,
         time_zone_error: form.time_zone_error,
         kiosk_error: form.kiosk_error,
+        rehost: super::rehost::status(state, &page.scope).await?,
     })
 }
 
@@ -209,7 +212,8 @@ pub(crate) async fn confirm_remove_location(
         title: format!("Remove {} ({})?", location.name, location.code),
         message: format!(
             "The location and its {} kiosk(s) are removed. Mapping rules no longer assign them; \
-             users assigned to them are hosts there no more.",
+             users assigned to them are hosts there no more, and each of them gets a \
+             user.updated event (a large tenant's users in the background).",
             location.kiosks.len()
         ),
         action: format!("/admin/t/{slug}/locations/{id}/remove"),
@@ -249,7 +253,9 @@ pub(crate) async fn confirm_remove_kiosk(
     ok(&ConfirmPage {
         l: Layout::tenant(&req, &page.session, &page.scope, "rules"),
         title: format!("Remove the kiosk {} of {}?", kiosk.name, location.name),
-        message: "Mapping rules no longer assign it.".to_owned(),
+        message: "Mapping rules no longer assign it; users who were hosts there are hosts there \
+                  no more, and each of them gets a user.updated event."
+            .to_owned(),
         action: format!("/admin/t/{slug}/kiosks/{id}/remove"),
         button: "Remove kiosk",
         cancel: format!("/admin/t/{slug}/locations"),
@@ -307,6 +313,8 @@ struct RulesPage {
     test: String,
     /// The preview's answer, when a sample was given.
     preview: Option<PreviewView>,
+    /// The re-evaluation of users' hosts: running, or the last one.
+    rehost: Option<String>,
 }
 
 pub(crate) struct PreviewView {
@@ -416,6 +424,7 @@ async fn rules_page(
         targets_error: form.targets_error,
         test: test.unwrap_or_default(),
         preview,
+        rehost: super::rehost::status(state, &page.scope).await?,
     })
 }
 
@@ -482,7 +491,7 @@ pub(crate) async fn add_rule(
         kiosks: ids(&kept.kiosks),
     };
     match service.add_rule(&page.scope, rule).await {
-        Ok(()) => Ok(redirect_with(
+        Ok(_) => Ok(redirect_with(
             &format!("/admin/t/{}/rules", page.scope.slug()),
             Flash::RuleAdded,
         )),
@@ -530,7 +539,8 @@ pub(crate) async fn confirm_remove_rule(
         l: Layout::tenant(&req, &page.session, &page.scope, "rules"),
         title: "Remove this mapping rule?".to_owned(),
         message: format!(
-            "{} — users it matched keep their assignments until their attribute changes.",
+            "{} — the users it matched are evaluated again: the next rule that matches decides, \
+             or they become hosts nowhere.",
             rule.describe()
         ),
         action: format!("/admin/t/{slug}/rules/{id}/remove"),

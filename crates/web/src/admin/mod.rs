@@ -28,6 +28,7 @@ mod locations;
 mod members;
 mod notifications;
 mod page;
+mod rehost;
 mod session;
 mod settings;
 mod setup_links;
@@ -237,6 +238,14 @@ fn rules_routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/t/{slug}/notifications/{id}/remove",
         web::post().to(notifications::remove_type),
+    )
+    .route(
+        "/t/{slug}/locations/reapply",
+        web::get().to(rehost::confirm_reapply),
+    )
+    .route(
+        "/t/{slug}/locations/reapply",
+        web::post().to(rehost::reapply),
     )
     .route(
         "/t/{slug}/locations/{id}/remove",

@@ -50,6 +50,7 @@ pub(crate) enum Flash {
     RuleAdded,
     RuleRemoved,
     RuleMoved,
+    HostsReapplied,
     WebhookSaved,
     WebhookDeleted,
     DeliveryQueued,
@@ -59,7 +60,7 @@ pub(crate) enum Flash {
     SetupEnded,
 }
 
-const FLASHES: [(Flash, &str, &str); 36] = [
+const FLASHES: [(Flash, &str, &str); 37] = [
     (Flash::SignedOut, "signed-out", "You have signed out."),
     (
         Flash::PasswordChanged,
@@ -200,6 +201,11 @@ const FLASHES: [(Flash, &str, &str); 36] = [
         Flash::RuleMoved,
         "rule-moved",
         "The rule order has been changed.",
+    ),
+    (
+        Flash::HostsReapplied,
+        "hosts-reapplied",
+        "The rules have been re-applied. Each user whose hosts changed got a user.updated event.",
     ),
     (
         Flash::WebhookSaved,

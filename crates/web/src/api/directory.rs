@@ -1,4 +1,5 @@
-//! The directory: users (filtered, paged), one user, groups, a group's members.
+//! The directory: users (filtered, paged), one user, groups, a group's members, and
+//! the locations with their kiosks.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use roster_core::api::{
@@ -125,4 +126,14 @@ pub(crate) async fn members(
         Some(result) => Ok(page("members", result)),
         None => Err(ApiError::not_found("no such group")),
     }
+}
+
+pub(crate) async fn locations(
+    req: HttpRequest,
+    caller: ApiCaller,
+) -> Result<HttpResponse, ApiError> {
+    let (query, limit) = list_query(&req)?;
+    let after = cursor(CursorKind::Locations, query.cursor.as_deref())?;
+    let result = caller.api()?.locations(after, limit).await?;
+    Ok(page("locations", result))
 }

@@ -22,6 +22,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             .service(read_only("/users/{id}").route(web::get().to(directory::user)))
             .service(read_only("/groups").route(web::get().to(directory::groups)))
             .service(read_only("/groups/{id}/members").route(web::get().to(directory::members)))
+            .service(read_only("/locations").route(web::get().to(directory::locations)))
             .default_service(web::to(error::not_found)),
     );
 }

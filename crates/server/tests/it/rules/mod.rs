@@ -5,6 +5,7 @@
 mod custom;
 pub(crate) mod dns;
 mod domains;
+mod follow;
 mod mapping;
 mod notifications;
 mod settings;
