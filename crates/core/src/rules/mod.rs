@@ -14,6 +14,7 @@
 //! the version in the same transaction as the change and drops this node's snapshot.
 
 mod custom;
+mod defaults;
 mod domains;
 mod mapping;
 mod notifications;
@@ -47,8 +48,10 @@ pub use notifications::{
     SCIM_ATTRIBUTE as NOTIFICATION_SETTINGS_ATTRIBUTE,
 };
 pub use places::MAX_ITEMS;
+pub(crate) use service::store_settings;
 pub use service::{ReapplyOutcome, RulesService};
-pub use settings::{DeleteMode, ExistingUser, ProvisioningSettings};
+pub use defaults::{DefaultsSource, TenantDefaults, TenantDefaultsService};
+pub use settings::{DeactivateMode, DeleteMode, ExistingUser, ProvisioningSettings};
 pub use view::{NotificationRow, UserRulesView};
 
 use crate::tenants::TenantId;

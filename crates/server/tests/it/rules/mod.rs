@@ -7,5 +7,6 @@ pub(crate) mod dns;
 mod domains;
 mod mapping;
 mod notifications;
+pub(crate) mod policy;
 mod settings;
 pub(crate) mod support;
