@@ -342,12 +342,13 @@ impl Config {
             }
             actions.push(action);
         }
-        let existing_user = ExistingUser::parse(self.tenant_existing_user.trim()).ok_or_else(|| {
-            ConfigError(format!(
-                "ROSTER_TENANT_EXISTING_USER \"{}\" must be conflict or override",
-                self.tenant_existing_user
-            ))
-        })?;
+        let existing_user =
+            ExistingUser::parse(self.tenant_existing_user.trim()).ok_or_else(|| {
+                ConfigError(format!(
+                    "ROSTER_TENANT_EXISTING_USER \"{}\" must be conflict or override",
+                    self.tenant_existing_user
+                ))
+            })?;
         let deactivate_mode =
             DeactivateMode::parse(self.tenant_deactivation.trim()).ok_or_else(|| {
                 ConfigError(format!(

@@ -71,15 +71,13 @@ fn outside(domains: &[&TrustedDomain]) -> Condition {
             .add(Email.is_not_null())
             .add(Email.like("_%@_%")),
     );
-    Condition::all()
-        .add(user::Column::Active.eq(true))
-        .add(
-            Condition::all()
-                .add(name_inside)
-                .add(email_inside)
-                .add(has_address)
-                .not(),
-        )
+    Condition::all().add(user::Column::Active.eq(true)).add(
+        Condition::all()
+            .add(name_inside)
+            .add(email_inside)
+            .add(has_address)
+            .not(),
+    )
 }
 
 fn verified(rules: &TenantRules) -> Result<Vec<&TrustedDomain>> {
@@ -135,7 +133,11 @@ impl Provisioning {
 
     /// How many active users are outside the verified domains, counted up to `cap`
     /// (`cap + 1` means "more than `cap`").
-    pub async fn count_users_outside_domains(&self, access: &TenantAccess, cap: u64) -> Result<u64> {
+    pub async fn count_users_outside_domains(
+        &self,
+        access: &TenantAccess,
+        cap: u64,
+    ) -> Result<u64> {
         let rules = self.rules(access.id()).await.map_err(internal)?;
         let domains = verified(&rules)?;
         let ids: Vec<Uuid> = super::scope::TenantScope::new(access.id())
@@ -160,10 +162,7 @@ impl Provisioning {
     ) -> Result<u64> {
         let ctx = RequestContext::for_admin(access, request_id);
         let rules = self.rules(ctx.tenant_id).await.map_err(internal)?;
-        let names: Vec<String> = verified(&rules)?
-            .iter()
-            .map(|d| d.describe())
-            .collect();
+        let names: Vec<String> = verified(&rules)?.iter().map(|d| d.describe()).collect();
         let mut total = 0;
         let mut after: Option<Uuid> = None;
         loop {
@@ -274,12 +273,7 @@ impl Provisioning {
                 Some(full.body),
                 Some(hosts_json(rules, row.hosts.as_deref())),
             );
-            event_rows.push(events::row(
-                ctx,
-                EventType::UserDeactivated,
-                row.id,
-                &data,
-            ));
+            event_rows.push(events::row(ctx, EventType::UserDeactivated, row.id, &data));
         }
         for chunk in event_rows.chunks(EVENT_ROWS_PER_STATEMENT) {
             writes.push(&roster_entity::event::Entity::insert_many(chunk.to_vec()));

@@ -277,7 +277,8 @@ impl Provisioning {
         if rules.settings.delete_mode == DeleteMode::Deactivate {
             return self.deactivate_instead(ctx, rules, &old, &old_doc).await;
         }
-        self.remove_user(ctx, &old, Operation::UserDelete, 204).await
+        self.remove_user(ctx, &old, Operation::UserDelete, 204)
+            .await
     }
 
     /// Deletes a user as read (`old`): its memberships (with member_removed events and

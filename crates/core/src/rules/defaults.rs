@@ -159,7 +159,9 @@ impl TenantDefaultsService {
         require_operator(acting)?;
         let before = self.current().await?.settings;
         let txn = self.db.begin_write().await?;
-        tenant_defaults::Entity::delete_by_id(ROW).exec(&txn).await?;
+        tenant_defaults::Entity::delete_by_id(ROW)
+            .exec(&txn)
+            .await?;
         audit::record_for(
             &txn,
             None,

@@ -36,6 +36,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 pub use custom::{AttributeName, AttributeType, CustomAttributeDef, NewAttribute};
+pub use defaults::{DefaultsSource, TenantDefaults, TenantDefaultsService};
 pub use domains::{
     DnsSettings, DomainVerifier, EmailDomain, TXT_PREFIX, TrustedDomain, VerifyOutcome,
 };
@@ -50,7 +51,6 @@ pub use notifications::{
 pub use places::MAX_ITEMS;
 pub(crate) use service::store_settings;
 pub use service::{ReapplyOutcome, RulesService};
-pub use defaults::{DefaultsSource, TenantDefaults, TenantDefaultsService};
 pub use settings::{DeactivateMode, DeleteMode, ExistingUser, ProvisioningSettings};
 pub use view::{NotificationRow, UserRulesView};
 

@@ -106,7 +106,11 @@ impl RulesService {
 
     /// Turns provisioning on or off and leaves every other setting as it is (the
     /// overview's "Turn provisioning on", as Tribeloo's "Enable User provisioning").
-    pub async fn set_provisioning_enabled(&self, scope: &TenantAccess, enabled: bool) -> Result<()> {
+    pub async fn set_provisioning_enabled(
+        &self,
+        scope: &TenantAccess,
+        enabled: bool,
+    ) -> Result<()> {
         let settings = self.rules(scope).await?.settings;
         if settings.enabled == enabled {
             return Ok(());

@@ -17,7 +17,10 @@ use crate::scim::support::Scim;
 
 fn mark<'a>(html: &'a str, field: &str) -> &'a str {
     let marker = format!("id=\"mark-{field}\">");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no mark for {field}")) + marker.len();
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no mark for {field}"))
+        + marker.len();
     &html[start..start + html[start..].find('<').unwrap()]
 }
 
@@ -49,7 +52,13 @@ async fn new_tenants_start_with_the_operators_defaults() {
 
     // Every setting is the default, and says so.
     let (_, html) = op.get_text("/admin/t/tribeloo/settings").await;
-    for field in ["enabled", "push_groups", "deactivate_mode", "domains_only", "existing_user"] {
+    for field in [
+        "enabled",
+        "push_groups",
+        "deactivate_mode",
+        "domains_only",
+        "existing_user",
+    ] {
         assert_eq!(mark(&html, field), "default", "{field}");
     }
 
@@ -57,7 +66,12 @@ async fn new_tenants_start_with_the_operators_defaults() {
     let token = app
         .services
         .tokens()
-        .create(tribeloo.id(), TokenLabel::parse("Okta").unwrap(), None, None)
+        .create(
+            tribeloo.id(),
+            TokenLabel::parse("Okta").unwrap(),
+            None,
+            None,
+        )
         .await
         .unwrap();
     let scim = Scim {
@@ -67,7 +81,10 @@ async fn new_tenants_start_with_the_operators_defaults() {
     };
     scim.get("/Users").await.assert_error(403, None);
     let (_, html) = op.get_text("/admin/t/tribeloo").await;
-    assert!(html.contains("Provisioning is off for this tenant"), "{html}");
+    assert!(
+        html.contains("Provisioning is off for this tenant"),
+        "{html}"
+    );
     assert!(html.contains("Turn provisioning on"), "{html}");
     assert!(!html.contains("badge-ok\">connected"), "{html}");
     let (_, html) = op.get_text("/admin/t/tribeloo/connect/okta").await;
@@ -120,13 +137,23 @@ async fn new_tenants_start_with_the_operators_defaults() {
         ..ProvisioningSettings::default()
     };
     assert_eq!(
-        app.services.tenant_defaults().current().await.unwrap().settings,
+        app.services
+            .tenant_defaults()
+            .current()
+            .await
+            .unwrap()
+            .settings,
         saved
     );
     let audit = app
         .services
         .audit()
-        .all(&operator_admin, None, &AuditFilter::default(), PageSize::new(5))
+        .all(
+            &operator_admin,
+            None,
+            &AuditFilter::default(),
+            PageSize::new(5),
+        )
         .await
         .unwrap();
     let entry = audit
@@ -163,12 +190,21 @@ async fn new_tenants_start_with_the_operators_defaults() {
     let response = admin
         .post(
             "/admin/defaults",
-            &[("csrf", &admin_csrf), ("existing_user", "conflict"), ("deactivate_mode", "keep")],
+            &[
+                ("csrf", &admin_csrf),
+                ("existing_user", "conflict"),
+                ("deactivate_mode", "keep"),
+            ],
         )
         .await;
     assert_eq!(response.status(), 404);
     assert_eq!(
-        app.services.tenant_defaults().current().await.unwrap().settings,
+        app.services
+            .tenant_defaults()
+            .current()
+            .await
+            .unwrap()
+            .settings,
         configured
     );
 }
@@ -188,27 +224,43 @@ async fn users_outside_the_verified_domains_are_deactivated_in_one_action() {
     let ada = scim.create_user("ada@acme.test").await;
     let eu = scim.create_user("bob@eu.acme.test").await;
     let gone = scim.create_user("gone@gmail.com").await;
-    let deactivate = crate::scim::support::patch_op(
-        json!([{"op": "replace", "value": {"active": false}}]),
+    let deactivate =
+        crate::scim::support::patch_op(json!([{"op": "replace", "value": {"active": false}}]));
+    assert_eq!(
+        scim.patch(&format!("/Users/{gone}"), deactivate)
+            .await
+            .status,
+        200
     );
-    assert_eq!(scim.patch(&format!("/Users/{gone}"), deactivate).await.status, 200);
     scim.seed_users("seed", 501).await;
     let other = globex.create_user("other@gmail.com").await;
 
     let (_, html) = op.get_text("/admin/t/acme/domains/outsiders").await;
-    assert!(html.contains("id=\"blocked\""), "no verified domain yet: {html}");
+    assert!(
+        html.contains("id=\"blocked\""),
+        "no verified domain yet: {html}"
+    );
     let response = op
-        .post("/admin/t/acme/domains/outsiders/deactivate", &[("csrf", &csrf)])
+        .post(
+            "/admin/t/acme/domains/outsiders/deactivate",
+            &[("csrf", &csrf)],
+        )
         .await;
     assert_eq!(
         location(&response),
         "/admin/t/acme/domains/outsiders",
         "never the whole tenant"
     );
-    assert_eq!(scim.get(&format!("/Users/{ada}")).await.body["active"], true);
+    assert_eq!(
+        scim.get(&format!("/Users/{ada}")).await.body["active"],
+        true
+    );
 
-    op.post("/admin/t/acme/domains", &[("csrf", &csrf), ("domain", "acme.test")])
-        .await;
+    op.post(
+        "/admin/t/acme/domains",
+        &[("csrf", &csrf), ("domain", "acme.test")],
+    )
+    .await;
     let (_, html) = op.get_text("/admin/t/acme/domains").await;
     let domain = first_id(&html, "domains");
     op.post(
@@ -220,10 +272,22 @@ async fn users_outside_the_verified_domains_are_deactivated_in_one_action() {
     // The list: a page at a time, with the count.
     let (status, html) = op.get_text("/admin/t/acme/domains/outsiders").await;
     assert_eq!(status, 200);
-    assert!(html.contains("<strong>503</strong> active user(s) outside acme.test"), "{html}");
-    assert!(html.contains("early@gmail.com") && html.contains("bob@eu.acme.test"), "{html}");
-    assert!(!html.contains("ada@acme.test") && !html.contains("gone@gmail.com"), "{html}");
-    assert!(!html.contains("other@gmail.com"), "another tenant's user: {html}");
+    assert!(
+        html.contains("<strong>503</strong> active user(s) outside acme.test"),
+        "{html}"
+    );
+    assert!(
+        html.contains("early@gmail.com") && html.contains("bob@eu.acme.test"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("ada@acme.test") && !html.contains("gone@gmail.com"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("other@gmail.com"),
+        "another tenant's user: {html}"
+    );
     assert!(html.contains("Next page"), "{html}");
     let (status, html) = op
         .get_text("/admin/t/acme/domains/outsiders/deactivate")
@@ -233,7 +297,10 @@ async fn users_outside_the_verified_domains_are_deactivated_in_one_action() {
 
     let events_before = scim.events().await.len();
     let response = op
-        .post("/admin/t/acme/domains/outsiders/deactivate", &[("csrf", &csrf)])
+        .post(
+            "/admin/t/acme/domains/outsiders/deactivate",
+            &[("csrf", &csrf)],
+        )
         .await;
     assert_eq!(
         location(&response),
@@ -241,13 +308,19 @@ async fn users_outside_the_verified_domains_are_deactivated_in_one_action() {
     );
     let (_, html) = op.get_text(&location(&response)).await;
     assert!(html.contains("503 user(s) deactivated."), "{html}");
-    assert!(html.contains("Every active user is in a verified domain."), "{html}");
+    assert!(
+        html.contains("Every active user is in a verified domain."),
+        "{html}"
+    );
 
     for (id, active) in [(&early, false), (&eu, false), (&ada, true), (&gone, false)] {
         let user = scim.get(&format!("/Users/{id}")).await;
         assert_eq!(user.body["active"], active, "{user:?}");
     }
-    assert_eq!(globex.get(&format!("/Users/{other}")).await.body["active"], true);
+    assert_eq!(
+        globex.get(&format!("/Users/{other}")).await.body["active"],
+        true
+    );
     let events = scim.events().await;
     let new: Vec<_> = events[events_before..].iter().collect();
     assert_eq!(new.len(), 503);
@@ -258,7 +331,10 @@ async fn users_outside_the_verified_domains_are_deactivated_in_one_action() {
         .unwrap();
     let data: serde_json::Value = serde_json::from_str(&early_event.payload).unwrap();
     assert_eq!(data["scim"]["active"], false);
-    assert_eq!(scim.get(&format!("/Users/{early}")).await.body["meta"]["version"], "W/\"2\"");
+    assert_eq!(
+        scim.get(&format!("/Users/{early}")).await.body["meta"]["version"],
+        "W/\"2\""
+    );
     let audit = scim
         .app
         .services
@@ -275,9 +351,8 @@ async fn users_outside_the_verified_domains_are_deactivated_in_one_action() {
     assert_eq!(chunks.iter().sum::<u64>(), 503);
     assert_eq!(chunks.len(), 2, "two chunks");
     // Deactivated users can be reactivated by the IdP once in a verified domain only.
-    let reactivate = crate::scim::support::patch_op(
-        json!([{"op": "replace", "value": {"active": true}}]),
-    );
+    let reactivate =
+        crate::scim::support::patch_op(json!([{"op": "replace", "value": {"active": true}}]));
     scim.patch(&format!("/Users/{early}"), reactivate)
         .await
         .assert_error(400, Some("invalidValue"));
@@ -289,12 +364,18 @@ async fn each_domain_card_shows_and_adds_its_scim_secrets() {
     let (mut op, operator_admin) = operator(&app).await;
     tenant(&app, &operator_admin, "teamup", "Teamup").await;
     let csrf = op.csrf().await;
-    op.post("/admin/t/teamup/domains", &[("csrf", &csrf), ("domain", "example.com")])
-        .await;
+    op.post(
+        "/admin/t/teamup/domains",
+        &[("csrf", &csrf), ("domain", "example.com")],
+    )
+    .await;
     let (_, html) = op.get_text("/admin/t/teamup/domains").await;
     let domain = first_id(&html, "domains");
     assert!(!html.contains("+ Add SCIM secret"), "unverified: {html}");
-    assert!(html.contains("Verify the domain to add a SCIM secret"), "{html}");
+    assert!(
+        html.contains("Verify the domain to add a SCIM secret"),
+        "{html}"
+    );
     op.post(
         &format!("/admin/t/teamup/domains/{domain}/mark-verified"),
         &[("csrf", &csrf)],
@@ -302,7 +383,10 @@ async fn each_domain_card_shows_and_adds_its_scim_secrets() {
     .await;
     let (_, html) = op.get_text("/admin/t/teamup/domains").await;
     assert!(html.contains("+ Add SCIM secret"), "{html}");
-    assert!(html.contains("No SCIM token is limited to this domain."), "{html}");
+    assert!(
+        html.contains("No SCIM token is limited to this domain."),
+        "{html}"
+    );
 
     // The card's form, as the browser posts it.
     let response = op
@@ -319,13 +403,24 @@ async fn each_domain_card_shows_and_adds_its_scim_secrets() {
     let html = response.text().await.unwrap();
     assert!(html.contains("rst_"), "the secret is shown once: {html}");
     let (_, html) = op.get_text("/admin/t/teamup/domains").await;
-    assert!(html.contains("<strong>Okta – example.com</strong>"), "{html}");
-    assert!(!html.contains("No SCIM token is limited to this domain."), "{html}");
+    assert!(
+        html.contains("<strong>Okta – example.com</strong>"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("No SCIM token is limited to this domain."),
+        "{html}"
+    );
     // A whole-tenant token is not on the card.
     let (_, scope) = access(&app, "teamup").await;
     app.services
         .tokens()
-        .create(scope.id(), TokenLabel::parse("Whole tenant").unwrap(), None, None)
+        .create(
+            scope.id(),
+            TokenLabel::parse("Whole tenant").unwrap(),
+            None,
+            None,
+        )
         .await
         .unwrap();
     let (_, html) = op.get_text("/admin/t/teamup/domains").await;

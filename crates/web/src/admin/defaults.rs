@@ -69,7 +69,9 @@ pub(crate) async fn show(
 ) -> Result<HttpResponse, AdminError> {
     require_operator(&session.admin)?;
     let done = match query.done.as_deref() {
-        Some("saved") => Some("The defaults have been saved. Tenants created from now on start with them."),
+        Some("saved") => {
+            Some("The defaults have been saved. Tenants created from now on start with them.")
+        }
         Some("reset") => Some("New tenants start with the configuration's defaults again."),
         _ => None,
     };

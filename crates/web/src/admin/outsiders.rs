@@ -54,7 +54,10 @@ pub(crate) async fn list(
     query: web::Query<OutsidersQuery>,
 ) -> Result<HttpResponse, AdminError> {
     let provisioning = state.services.provisioning();
-    let after = query.after.as_deref().and_then(|raw| Uuid::parse_str(raw).ok());
+    let after = query
+        .after
+        .as_deref()
+        .and_then(|raw| Uuid::parse_str(raw).ok());
     let rules = state.services.rules().rules(&page.scope).await?;
     let domains = rules
         .verified_domains()

@@ -143,8 +143,7 @@ pub(crate) async fn save_settings(
             s: settings,
             d: defaults.settings,
             error: Some(
-                "Choose what DELETE, a deactivation and a POST for an existing user do."
-                    .to_owned(),
+                "Choose what DELETE, a deactivation and a POST for an existing user do.".to_owned(),
             ),
         });
     };

@@ -96,7 +96,9 @@ async fn the_switch_and_the_allowed_actions() {
     settings.update_users = true;
     settings.deactivate_users = false;
     rules.update_settings(&acme, settings).await.unwrap();
-    let answer = scim.patch(&format!("/Users/{ada}"), reactivate.clone()).await;
+    let answer = scim
+        .patch(&format!("/Users/{ada}"), reactivate.clone())
+        .await;
     answer.assert_error(403, None);
     assert_eq!(answer.body["detail"], refused("Deactivate users"));
     assert_eq!(
