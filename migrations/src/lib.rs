@@ -16,6 +16,7 @@ mod m20261122_400001_delivery;
 mod m20261122_400002_delivery_retention;
 mod m20261206_100001_tenant_scoped_accounts;
 mod m20261206_600001_audit_and_setup_links;
+mod m20261206_710001_tenant_policy;
 mod m20261206_800001_host_jobs;
 
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_400002_delivery_retention::Migration),
             Box::new(m20261206_100001_tenant_scoped_accounts::Migration),
             Box::new(m20261206_600001_audit_and_setup_links::Migration),
+            Box::new(m20261206_710001_tenant_policy::Migration),
             Box::new(m20261206_800001_host_jobs::Migration),
         ]
     }

@@ -17,7 +17,10 @@ use crate::memberships::MembershipService;
 use crate::metrics::CoreMetrics;
 use crate::provisioning::{Provisioning, ScimSettings};
 use crate::rate_limit::RateLimiter;
-use crate::rules::{DnsSettings, DomainVerifier, HostJobWorker, RulesCache, RulesService};
+use crate::rules::{
+    DnsSettings, DomainVerifier, HostJobWorker, ProvisioningSettings, RulesCache, RulesService,
+    TenantDefaultsService,
+};
 use crate::secrets::Keyring;
 use crate::sessions::SessionService;
 use crate::setup_links::SetupLinkService;
@@ -57,6 +60,9 @@ pub struct CoreConfig {
     pub scim_rate_burst_secs: u32,
     /// Whether metrics carry a `tenant` label (`ROSTER_METRICS_TENANT_LABELS`).
     pub tenant_metrics: bool,
+    /// The settings a new tenant starts with, unless an operator saved others in the
+    /// admin UI (`ROSTER_TENANT_…`).
+    pub tenant_defaults: ProvisioningSettings,
 }
 
 impl CoreConfig {
@@ -73,6 +79,7 @@ impl CoreConfig {
             hashing: HashingSettings::default(),
             scim_rate_burst_secs: DEFAULT_SCIM_RATE_BURST_SECS,
             tenant_metrics: false,
+            tenant_defaults: ProvisioningSettings::default(),
         }
     }
 }
@@ -97,6 +104,7 @@ pub struct Services {
     directory: DirectoryService,
     api: ApiService,
     rules: RulesService,
+    tenant_defaults: TenantDefaultsService,
     webhooks: WebhookService,
     metrics: CoreMetrics,
     audit: AuditService,
@@ -118,6 +126,7 @@ impl Services {
             ScimSettings::new(&config.public_url),
             rules_cache.clone(),
         );
+        let tenant_defaults = TenantDefaultsService::new(db.clone(), config.tenant_defaults);
         Self {
             rules: RulesService::new(
                 db.clone(),
@@ -125,7 +134,8 @@ impl Services {
                 DomainVerifier::new(&config.dns),
                 provisioning.clone(),
             ),
-            tenants: TenantService::new(db.clone()),
+            tenants: TenantService::new(db.clone(), tenant_defaults.clone()),
+            tenant_defaults,
             admins: AdminService::new(db.clone(), hasher.clone()),
             tokens: TokenService::new(db.clone(), hasher.clone()),
             api_keys: TokenService::of_kind(db.clone(), hasher.clone(), TokenKind::Api),
@@ -240,6 +250,11 @@ impl Services {
 
     pub fn rules(&self) -> &RulesService {
         &self.rules
+    }
+
+    /// The operator's defaults for new tenants.
+    pub fn tenant_defaults(&self) -> &TenantDefaultsService {
+        &self.tenant_defaults
     }
 
     pub fn webhooks(&self) -> &WebhookService {

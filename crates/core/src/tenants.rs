@@ -14,6 +14,7 @@ use crate::audit::{self, Actor, Change, Origin};
 use crate::error::is_unique_violation;
 use crate::memberships::TenantAccess;
 use crate::paging::{Page, PageSize};
+use crate::rules::{TenantDefaultsService, store_settings};
 use crate::time::Timestamp;
 use crate::{Database, Error, Result};
 
@@ -138,11 +139,13 @@ impl From<tenant::Model> for Tenant {
 #[derive(Clone, Debug)]
 pub struct TenantService {
     db: Database,
+    defaults: TenantDefaultsService,
 }
 
 impl TenantService {
-    pub fn new(db: Database) -> Self {
-        Self { db }
+    /// Tenants created here start with `defaults`' settings.
+    pub fn new(db: Database, defaults: TenantDefaultsService) -> Self {
+        Self { db, defaults }
     }
 
     /// Creates a tenant (the command line's `roster tenant create`).
@@ -151,7 +154,8 @@ impl TenantService {
             .await
     }
 
-    /// Inserts the tenant and its audit row in one transaction.
+    /// Inserts the tenant, its provisioning settings (a copy of the operator's defaults)
+    /// and its audit row in one transaction.
     async fn insert(
         &self,
         slug: TenantSlug,
@@ -183,6 +187,8 @@ impl TenantService {
             }
         };
         let tenant = Tenant::from(row);
+        let settings = self.defaults.current_on(&txn).await?.settings;
+        store_settings(&txn, tenant.id, settings).await?;
         audit::record_for(
             &txn,
             Some(tenant.id),
@@ -190,7 +196,11 @@ impl TenantService {
             origin,
             Change::new("tenant.create")
                 .target("tenant", tenant.id.0, tenant.slug.as_str())
-                .after(serde_json::json!({ "slug": tenant.slug.as_str(), "name": tenant.name })),
+                .after(serde_json::json!({
+                    "slug": tenant.slug.as_str(),
+                    "name": tenant.name,
+                    "settings": settings.audit_json(),
+                })),
         )
         .await?;
         txn.commit().await?;

@@ -434,6 +434,31 @@ impl TokenService {
         ))
     }
 
+    /// The live-or-expired (not revoked) tokens limited to one of `domains`, newest first,
+    /// at most `limit` (the trusted-domains page shows them on each domain's card).
+    pub async fn for_domains(
+        &self,
+        scope: &TenantAccess,
+        domains: &[Uuid],
+        limit: u64,
+    ) -> Result<Vec<TokenInfo>> {
+        if domains.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(scim_token::Entity::find()
+            .filter(scim_token::Column::TenantId.eq(scope.id().0))
+            .filter(scim_token::Column::Kind.eq(self.kind.as_str()))
+            .filter(scim_token::Column::DomainId.is_in(domains.iter().copied()))
+            .filter(scim_token::Column::RevokedAt.is_null())
+            .order_by_desc(scim_token::Column::Id)
+            .limit(limit)
+            .all(self.db.reader())
+            .await?
+            .into_iter()
+            .map(TokenInfo::from)
+            .collect())
+    }
+
     pub async fn find(&self, scope: &TenantAccess, id: TokenId) -> Result<Option<TokenInfo>> {
         Ok(scim_token::Entity::find_by_id(id.0)
             .filter(scim_token::Column::TenantId.eq(scope.id().0))

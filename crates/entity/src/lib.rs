@@ -27,6 +27,7 @@ pub mod scim_token;
 pub mod setup_link;
 pub mod setup_session;
 pub mod tenant;
+pub mod tenant_defaults;
 pub mod tenant_membership;
 pub mod tenant_settings;
 pub mod trusted_device;

@@ -20,6 +20,11 @@ pub struct Model {
     pub existing_user: String,
     /// Users must match a location mapping rule to be created.
     pub assign_hosts: bool,
+    /// What an identity provider's deactivation (`active: false`) does: `keep` the user
+    /// inactive, or `delete` it.
+    pub deactivate_mode: String,
+    /// "Only users in verified domains": without a verified domain nobody is created.
+    pub domains_only: bool,
     pub updated_at: i64,
 }
 

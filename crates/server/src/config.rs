@@ -17,6 +17,8 @@ use roster_web::{CookieSecure, TrustedProxies, WebConfig};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+mod tenant_defaults;
+
 /// Environment variables that belong to the test suite, not to a running node.
 const RESERVED_ENV_PREFIX: &str = "test_";
 
@@ -107,6 +109,17 @@ pub struct Config {
     pub hashing_threads: usize,
     /// Password checks that may wait for a hashing thread; beyond them, "try again" (503).
     pub hashing_queue: usize,
+    /// New tenants: whether provisioning starts on.
+    pub tenant_provisioning_enabled: bool,
+    /// New tenants: the identity provider's allowed actions, comma-separated, from
+    /// `create`, `update`, `deactivate`, `delete`, `groups` (empty = none).
+    pub tenant_allowed_actions: String,
+    /// New tenants: what a POST for an existing user does, `conflict` or `override`.
+    pub tenant_existing_user: String,
+    /// New tenants: what an identity provider's deactivation does, `keep` or `delete`.
+    pub tenant_deactivation: String,
+    /// New tenants: "Only users in verified domains".
+    pub tenant_domains_only: bool,
 }
 
 impl Default for Config {
@@ -148,6 +161,11 @@ impl Default for Config {
             invitation_ttl_hours: 72,
             hashing_threads: 0,
             hashing_queue: 32,
+            tenant_provisioning_enabled: true,
+            tenant_allowed_actions: tenant_defaults::ALL_ACTIONS.join(","),
+            tenant_existing_user: "conflict".to_owned(),
+            tenant_deactivation: "keep".to_owned(),
+            tenant_domains_only: false,
         }
     }
 }
@@ -220,6 +238,7 @@ impl Config {
             }
         }
         self.trusted_proxies()?;
+        self.tenant_defaults()?;
         if self.invitation_ttl_hours == 0 {
             return Err(ConfigError(
                 "ROSTER_INVITATION_TTL_HOURS must be greater than 0".to_owned(),
@@ -405,6 +424,7 @@ impl Config {
             hashing: self.hashing(),
             scim_rate_burst_secs: self.scim_rate_burst_secs,
             tenant_metrics: self.metrics_tenant_labels,
+            tenant_defaults: self.tenant_defaults()?,
         })
     }
 

@@ -30,6 +30,7 @@ pub struct TestAppBuilder {
     hashing: Option<roster_core::hashing::HashingSettings>,
     invitation_ttl: Option<std::time::Duration>,
     tenant_metrics: bool,
+    tenant_defaults: roster_core::rules::ProvisioningSettings,
 }
 
 /// Starts the application on a fresh, migrated database.
@@ -49,6 +50,7 @@ impl TestApp {
             hashing: None,
             invitation_ttl: None,
             tenant_metrics: false,
+            tenant_defaults: roster_core::rules::ProvisioningSettings::default(),
         }
     }
 
@@ -132,6 +134,12 @@ impl TestAppBuilder {
         self
     }
 
+    /// The configuration's defaults for new tenants (`ROSTER_TENANT_…`).
+    pub fn tenant_defaults(mut self, settings: roster_core::rules::ProvisioningSettings) -> Self {
+        self.tenant_defaults = settings;
+        self
+    }
+
     /// Uses the given database instead of a fresh one (several nodes, restarts).
     pub fn database(mut self, database: TestDatabase) -> Self {
         self.database = Some(database);
@@ -179,6 +187,7 @@ impl TestAppBuilder {
                 hashing: self.hashing.unwrap_or_default(),
                 scim_rate_burst_secs: roster_core::services::DEFAULT_SCIM_RATE_BURST_SECS,
                 tenant_metrics: self.tenant_metrics,
+                tenant_defaults: self.tenant_defaults,
             },
         );
         let worker = tokio_util::sync::CancellationToken::new();

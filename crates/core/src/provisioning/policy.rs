@@ -64,15 +64,15 @@ fn action_refused(action: &str, ctx: &RequestContext) -> ScimError {
     )
 }
 
-/// A PUT or PATCH: deactivation needs "Deactivate users", any other change (including
-/// reactivation) needs "Update users".
+/// A PUT or PATCH: deactivation and reactivation need "Deactivate users" (as Okta's and
+/// Tribeloo's "Deactivate users" covers both), any other change needs "Update users".
 pub(super) fn check_update(
     rules: &TenantRules,
     ctx: &RequestContext,
-    deactivates: bool,
+    changes_active: bool,
     other_changes: bool,
 ) -> Result<(), ScimError> {
-    if deactivates && !rules.settings.deactivate_users {
+    if changes_active && !rules.settings.deactivate_users {
         return Err(action_refused("Deactivate users", ctx));
     }
     if other_changes && !rules.settings.update_users {
@@ -104,14 +104,19 @@ fn identities(cols: &UserColumns) -> Vec<(&'static str, String, String)> {
 }
 
 /// With at least one verified domain, the user's userName and primary email must be in
-/// one.
+/// one. With "Only users in verified domains" on and no verified domain, nobody passes.
+/// `creating` words the refusal ("add" or "update").
 pub(super) fn check_domains(
     rules: &TenantRules,
     ctx: &RequestContext,
     cols: &UserColumns,
+    creating: bool,
 ) -> Result<(), ScimError> {
     let verified: Vec<_> = rules.verified_domains().collect();
     if verified.is_empty() {
+        if rules.settings.domains_only {
+            return Err(no_verified_domain(cols, creating));
+        }
         return Ok(());
     }
     let allowed = verified
@@ -139,6 +144,23 @@ pub(super) fn check_domains(
         }
     }
     Ok(())
+}
+
+/// "Only users in verified domains" is on, and the tenant has not verified a domain yet:
+/// 403, saying what to verify.
+fn no_verified_domain(cols: &UserColumns, creating: bool) -> ScimError {
+    let verb = if creating { "add" } else { "update" };
+    ScimError::new(
+        403,
+        None,
+        format!(
+            "\"Only users in verified domains\" is on for this tenant in Roster and no domain \
+             is verified yet, so Roster does not {verb} \"{}\"; verify your email domain in \
+             Roster under Trusted domains (publish its DNS TXT record, then press Verify), or \
+             turn \"Only users in verified domains\" off under Provisioning settings",
+            cols.user_name
+        ),
+    )
 }
 
 /// A token limited to one domain may only create or change users of that domain.

@@ -1,7 +1,9 @@
 //! Changing and removing users: PUT, PATCH and DELETE, with the tenant's rules.
 //!
 //! Rules never block a deactivation or a deletion (only the tenant's allowed actions
-//! and a token's domain scope do): a user leaving must always be able to leave.
+//! and a token's domain scope do): a user leaving must always be able to leave. With
+//! "Delete the user" as what a deactivation does, a PUT or PATCH setting `active: false`
+//! deletes the user exactly as DELETE would (`user.deleted`, one transaction).
 
 use roster_entity::{group, group_member, user};
 use roster_scim::JsonObject;
@@ -21,7 +23,7 @@ use super::policy;
 use super::user_store::{UserChange, without_active};
 use super::users::{ProjectionParams, groups_of, not_found, parse_doc, precondition_failed};
 use super::{ProvResult, Provisioning, RequestContext, Resource};
-use crate::rules::{DeleteMode, TenantRules};
+use crate::rules::{DeactivateMode, DeleteMode, TenantRules};
 use crate::time::Timestamp;
 
 impl Provisioning {
@@ -146,22 +148,36 @@ impl Provisioning {
         let schema = rules.registry.user();
         let cols = UserColumns::from_doc(&new_doc)?;
         let reactivates = !old.active && cols.active;
+        let deactivates = old.active && !cols.active;
+        // "Delete the user" on deactivation: whatever else the request changes goes with
+        // the user, so only "Deactivate users" decides.
+        let deletes = deactivates && rules.settings.deactivate_mode == DeactivateMode::Delete;
         policy::check_update(
             rules,
             ctx,
-            old.active && !cols.active,
-            reactivates || without_active(old_doc) != without_active(&new_doc),
+            deactivates || reactivates,
+            !deletes && without_active(old_doc) != without_active(&new_doc),
         )?;
         if let Ok(old_cols) = UserColumns::from_doc(old_doc) {
             policy::check_token_scope(rules, ctx, &old_cols)?;
         }
         policy::check_token_scope(rules, ctx, &cols)?;
+        if deletes {
+            // The event and the answer show the user as the identity provider left it,
+            // inactive and in no group; from now on its id is unknown (404).
+            let mut row = old.clone();
+            row.active = false;
+            self.remove_user(ctx, &row, operation, 200).await?;
+            return Ok(self.render_user(ctx, rules, &row, &new_doc, None, projection));
+        }
         let mut hosts = None;
         if cols.active {
             let identity_changed = cols.user_name_lower != old.user_name_lower
                 || cols.primary_email_lower != old.primary_email_lower;
-            if identity_changed || reactivates {
-                policy::check_domains(rules, ctx, &cols)?;
+            // With "Only users in verified domains", a user who stays active must be in
+            // one; otherwise only a new identity or a reactivation is checked.
+            if identity_changed || reactivates || rules.settings.domains_only {
+                policy::check_domains(rules, ctx, &cols, false)?;
             }
             if reactivates
                 || policy::mapping_inputs(rules, schema, old_doc)
@@ -261,7 +277,25 @@ impl Provisioning {
         if rules.settings.delete_mode == DeleteMode::Deactivate {
             return self.deactivate_instead(ctx, rules, &old, &old_doc).await;
         }
-        let summary = UserSummary::from_row(&old);
+        self.remove_user(ctx, &old, Operation::UserDelete, 204)
+            .await
+    }
+
+    /// Deletes a user as read (`old`): its memberships (with member_removed events and
+    /// new group versions), the row, its `user.deleted` event and the log row of
+    /// `operation` — one transaction, guarded by the user's version and by its
+    /// memberships being exactly those read.
+    async fn remove_user(
+        &self,
+        ctx: &RequestContext,
+        old: &user::Model,
+        operation: Operation,
+        status: u16,
+    ) -> ProvResult<()> {
+        let scope = self.scope(ctx);
+        let reader = self.db.reader();
+        let uuid = old.id;
+        let summary = UserSummary::from_row(old);
         // The memberships go with the user; the groups change too, so each gets a new
         // version and a member_removed event. The guard proves they are still these.
         let memberships: Vec<(Uuid, String, Option<String>)> = scope
@@ -329,7 +363,12 @@ impl Provisioning {
             uuid,
             &events::user_data(&summary, None, None),
         ));
-        writes.push(&audit::success(ctx, Operation::UserDelete, Some(id), 204));
+        writes.push(&audit::success(
+            ctx,
+            operation,
+            Some(&uuid.to_string()),
+            status,
+        ));
         self.apply_for(ctx.tenant_id, plan).await
     }
 

@@ -157,7 +157,7 @@ impl Provisioning {
         // The tenant's rules decide before anything is written: a refused user leaves
         // nothing behind but the failure's log row.
         policy::check_token_scope(&rules, ctx, &cols)?;
-        policy::check_domains(&rules, ctx, &cols)?;
+        policy::check_domains(&rules, ctx, &cols, true)?;
         let hosts = policy::hosts_for(&rules, ctx, schema, &doc)?;
         let scope = self.scope(ctx);
 

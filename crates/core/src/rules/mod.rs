@@ -17,6 +17,7 @@
 //! the background under a durable job.
 
 mod custom;
+mod defaults;
 mod domains;
 mod mapping;
 mod notifications;
@@ -39,6 +40,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use uuid::Uuid;
 
 pub use custom::{AttributeName, AttributeType, CustomAttributeDef, NewAttribute};
+pub use defaults::{DefaultsSource, TenantDefaults, TenantDefaultsService};
 pub use domains::{
     DnsSettings, DomainVerifier, EmailDomain, TXT_PREFIX, TrustedDomain, VerifyOutcome,
 };
@@ -52,8 +54,9 @@ pub use notifications::{
 };
 pub use places::MAX_ITEMS;
 pub use rehost::{HostJob, HostJobWorker, HostPreview, Rehosted};
+pub(crate) use service::store_settings;
 pub use service::{ReapplyOutcome, RulesService};
-pub use settings::{DeleteMode, ExistingUser, ProvisioningSettings};
+pub use settings::{DeactivateMode, DeleteMode, ExistingUser, ProvisioningSettings};
 pub use view::{NotificationRow, UserRulesView};
 
 use crate::tenants::TenantId;

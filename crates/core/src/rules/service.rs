@@ -104,46 +104,33 @@ impl RulesService {
         let before = self.rules(scope).await?.settings;
         let entry = Change::new("settings.update")
             .target("settings", scope.id().0, "Provisioning settings")
-            .before(settings_json(&before))
-            .after(settings_json(&settings));
-        let row = tenant_settings::ActiveModel {
-            tenant_id: Set(scope.id().0),
-            provisioning_enabled: Set(settings.enabled),
-            allow_create_users: Set(settings.create_users),
-            allow_update_users: Set(settings.update_users),
-            allow_deactivate_users: Set(settings.deactivate_users),
-            allow_delete_users: Set(settings.delete_users),
-            allow_push_groups: Set(settings.push_groups),
-            delete_mode: Set(settings.delete_mode.as_str().to_owned()),
-            existing_user: Set(settings.existing_user.as_str().to_owned()),
-            assign_hosts: Set(settings.assign_hosts),
-            updated_at: Set(Timestamp::now().as_micros()),
-        };
+            .before(before.audit_json())
+            .after(settings.audit_json());
+        let tenant = scope.id();
         self.change(scope, entry, move |txn| {
-            Box::pin(async move {
-                use tenant_settings::Column as C;
-                tenant_settings::Entity::insert(row)
-                    .on_conflict(
-                        OnConflict::column(C::TenantId)
-                            .update_columns([
-                                C::ProvisioningEnabled,
-                                C::AllowCreateUsers,
-                                C::AllowUpdateUsers,
-                                C::AllowDeactivateUsers,
-                                C::AllowDeleteUsers,
-                                C::AllowPushGroups,
-                                C::DeleteMode,
-                                C::ExistingUser,
-                                C::AssignHosts,
-                                C::UpdatedAt,
-                            ])
-                            .to_owned(),
-                    )
-                    .exec(txn)
-                    .await?;
-                Ok(())
-            })
+            Box::pin(async move { store_settings(txn, tenant, settings).await })
         })
+        .await
+    }
+
+    /// Turns provisioning on or off and leaves every other setting as it is (the
+    /// overview's "Turn provisioning on", as Tribeloo's "Enable User provisioning").
+    pub async fn set_provisioning_enabled(
+        &self,
+        scope: &TenantAccess,
+        enabled: bool,
+    ) -> Result<()> {
+        let settings = self.rules(scope).await?.settings;
+        if settings.enabled == enabled {
+            return Ok(());
+        }
+        self.update_settings(
+            scope,
+            ProvisioningSettings {
+                enabled,
+                ..settings
+            },
+        )
         .await
     }
 
@@ -468,19 +455,50 @@ impl RulesService {
     }
 }
 
-/// The settings as the audit log shows them before and after a change.
-fn settings_json(settings: &ProvisioningSettings) -> serde_json::Value {
-    serde_json::json!({
-        "enabled": settings.enabled,
-        "create_users": settings.create_users,
-        "update_users": settings.update_users,
-        "deactivate_users": settings.deactivate_users,
-        "delete_users": settings.delete_users,
-        "push_groups": settings.push_groups,
-        "delete_mode": settings.delete_mode.as_str(),
-        "existing_user": settings.existing_user.as_str(),
-        "assign_hosts": settings.assign_hosts,
-    })
+/// Writes a tenant's settings row (inserted, or replaced), in the caller's transaction.
+pub(crate) async fn store_settings(
+    conn: &impl ConnectionTrait,
+    tenant: crate::tenants::TenantId,
+    settings: ProvisioningSettings,
+) -> Result<()> {
+    use tenant_settings::Column as C;
+    let row = tenant_settings::ActiveModel {
+        tenant_id: Set(tenant.0),
+        provisioning_enabled: Set(settings.enabled),
+        allow_create_users: Set(settings.create_users),
+        allow_update_users: Set(settings.update_users),
+        allow_deactivate_users: Set(settings.deactivate_users),
+        allow_delete_users: Set(settings.delete_users),
+        allow_push_groups: Set(settings.push_groups),
+        delete_mode: Set(settings.delete_mode.as_str().to_owned()),
+        existing_user: Set(settings.existing_user.as_str().to_owned()),
+        assign_hosts: Set(settings.assign_hosts),
+        deactivate_mode: Set(settings.deactivate_mode.as_str().to_owned()),
+        domains_only: Set(settings.domains_only),
+        updated_at: Set(Timestamp::now().as_micros()),
+    };
+    tenant_settings::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(C::TenantId)
+                .update_columns([
+                    C::ProvisioningEnabled,
+                    C::AllowCreateUsers,
+                    C::AllowUpdateUsers,
+                    C::AllowDeactivateUsers,
+                    C::AllowDeleteUsers,
+                    C::AllowPushGroups,
+                    C::DeleteMode,
+                    C::ExistingUser,
+                    C::AssignHosts,
+                    C::DeactivateMode,
+                    C::DomainsOnly,
+                    C::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// Bumps the tenant's `rules_version` (inside the change's transaction), so every node

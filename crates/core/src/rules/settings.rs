@@ -1,6 +1,7 @@
 //! Provisioning settings: the on/off switch, which actions the identity provider may
-//! take, what DELETE and a POST for an existing user do, and whether users must match a
-//! location mapping rule.
+//! take, what DELETE, a deactivation and a POST for an existing user do, whether only
+//! users in verified domains are accepted, and whether users must match a location
+//! mapping rule.
 
 use roster_entity::tenant_settings;
 
@@ -56,6 +57,32 @@ impl ExistingUser {
     }
 }
 
+/// What an identity provider's deactivation (`active: false` by PUT or PATCH) does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeactivateMode {
+    /// The user stays, inactive (`user.deactivated`).
+    Keep,
+    /// The user is deleted (`user.deleted`), as Tribeloo's "Deactivate users" does.
+    Delete,
+}
+
+impl DeactivateMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Keep => "keep",
+            Self::Delete => "delete",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "keep" => Some(Self::Keep),
+            "delete" => Some(Self::Delete),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProvisioningSettings {
     pub enabled: bool,
@@ -66,6 +93,11 @@ pub struct ProvisioningSettings {
     pub push_groups: bool,
     pub delete_mode: DeleteMode,
     pub existing_user: ExistingUser,
+    /// What an identity provider's deactivation does.
+    pub deactivate_mode: DeactivateMode,
+    /// "Only users in verified domains": with no verified domain nobody is created, and
+    /// a user who stays active must be in a verified domain.
+    pub domains_only: bool,
     /// "Assign users to locations and kiosks as host": a user who matches no mapping
     /// rule is not added.
     pub assign_hosts: bool,
@@ -84,6 +116,8 @@ impl Default for ProvisioningSettings {
             push_groups: true,
             delete_mode: DeleteMode::Delete,
             existing_user: ExistingUser::Conflict,
+            deactivate_mode: DeactivateMode::Keep,
+            domains_only: false,
             assign_hosts: false,
         }
     }
@@ -101,7 +135,28 @@ impl From<tenant_settings::Model> for ProvisioningSettings {
             delete_mode: DeleteMode::parse(&row.delete_mode).unwrap_or(DeleteMode::Delete),
             existing_user: ExistingUser::parse(&row.existing_user)
                 .unwrap_or(ExistingUser::Conflict),
+            deactivate_mode: DeactivateMode::parse(&row.deactivate_mode)
+                .unwrap_or(DeactivateMode::Keep),
+            domains_only: row.domains_only,
             assign_hosts: row.assign_hosts,
         }
+    }
+}
+
+impl ProvisioningSettings {
+    /// The identity provider's actions that are turned off, by their names in the
+    /// admin UI (empty when every action is allowed).
+    pub fn actions_off(&self) -> Vec<&'static str> {
+        [
+            (self.create_users, "Create users"),
+            (self.update_users, "Update users"),
+            (self.deactivate_users, "Deactivate users"),
+            (self.delete_users, "Delete users"),
+            (self.push_groups, "Push groups"),
+        ]
+        .into_iter()
+        .filter(|(on, _)| !on)
+        .map(|(_, name)| name)
+        .collect()
     }
 }

@@ -11,6 +11,7 @@ mod admin_diagnostics;
 mod admin_forms;
 mod admin_http;
 mod admin_pages;
+mod admin_policy;
 mod admin_rules;
 mod admin_setup;
 mod admin_support;

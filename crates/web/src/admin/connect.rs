@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use roster_core::directory::LogEntry;
 use roster_core::paging::PageSize;
+use roster_core::rules::ProvisioningSettings;
 use roster_core::time::Timestamp;
 
 use super::error::AdminError;
@@ -43,6 +44,36 @@ pub(crate) struct Connection {
     pub tested: Option<Seen>,
     /// The latest request refused at authentication.
     pub rejected: Option<Seen>,
+    /// What is turned off in the tenant's provisioning settings, in plain words: then
+    /// the page never says "Connected".
+    pub paused: Option<String>,
+}
+
+/// What the tenant's settings turn off, as a sentence; `None` when provisioning is on
+/// with every action allowed.
+pub(crate) fn paused(settings: &ProvisioningSettings) -> Option<String> {
+    if !settings.enabled {
+        return Some(
+            "Provisioning is off for this tenant: Roster refuses every SCIM request (403), \
+             including your identity provider's connection test."
+                .to_owned(),
+        );
+    }
+    let off = settings.actions_off();
+    let list = match off.as_slice() {
+        [] => return None,
+        [one] => format!("“{one}” is"),
+        [init @ .., last] => format!(
+            "{} and “{last}” are",
+            init.iter()
+                .map(|a| format!("“{a}”"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Some(format!(
+        "Provisioning is on, but {list} turned off: Roster refuses those requests (403)."
+    ))
 }
 
 pub(crate) async fn connection(
@@ -64,6 +95,7 @@ pub(crate) async fn connection(
         .connection_log()
         .diagnose(&view.scope)
         .await?;
+    let settings = state.services.rules().rules(&view.scope).await?.settings;
     let seen = |entry: LogEntry| Seen {
         current: last_used.is_none_or(|used| entry.occurred_at > used),
         at: when(entry.occurred_at),
@@ -74,6 +106,7 @@ pub(crate) async fn connection(
         has_live_token,
         tested: diagnosis.tested.map(seen),
         rejected: diagnosis.rejected.map(seen),
+        paused: paused(&settings),
     })
 }
 

@@ -1,9 +1,14 @@
 //! Trusted domains: add, the TXT record to publish, verify through DNS, mark verified by
-//! hand (operators), include subdomains, remove with confirmation.
+//! hand (operators), include subdomains, remove with confirmation. Each verified
+//! domain's card lists the SCIM tokens limited to it and creates one ("+ Add SCIM
+//! secret", Teamup's flow; the form posts to the tokens page's own handler). The users
+//! outside the verified domains are listed and deactivated from here.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use roster_core::rules::{EmailDomain, TrustedDomain, VerifyOutcome};
+use roster_core::time::Timestamp;
+use roster_core::tokens::TokenInfo;
 
 use super::auth::message_of;
 use super::confirm::ConfirmPage;
@@ -24,6 +29,38 @@ pub(crate) struct DomainRow {
     verified: Option<String>,
     last_checked: String,
     last_error: String,
+    /// The tokens limited to this domain (not revoked).
+    tokens: Vec<DomainToken>,
+}
+
+/// A token on a domain's card.
+pub(crate) struct DomainToken {
+    id: String,
+    label: String,
+    prefix: String,
+    last_used: String,
+    live: bool,
+}
+
+/// Tokens shown per page of domains: the tokens page lists them all.
+const DOMAIN_TOKENS: u64 = 200;
+
+impl DomainRow {
+    fn new(d: &TrustedDomain, tokens: &[TokenInfo], now: Timestamp) -> Self {
+        let mut row = Self::from(d);
+        row.tokens = tokens
+            .iter()
+            .filter(|t| t.domain_id == Some(d.id))
+            .map(|t| DomainToken {
+                id: t.id.0.to_string(),
+                label: t.label.clone(),
+                prefix: t.display_prefix.clone(),
+                last_used: when_opt(t.last_used_at, "never"),
+                live: t.is_live(now),
+            })
+            .collect();
+        row
+    }
 }
 
 impl From<&TrustedDomain> for DomainRow {
@@ -40,6 +77,7 @@ impl From<&TrustedDomain> for DomainRow {
                 .map(|v| format!("{} by {}", when(v.at), v.by)),
             last_checked: when_opt(d.last_checked_at, "never"),
             last_error: d.last_check_error.clone().unwrap_or_default(),
+            tokens: Vec::new(),
         }
     }
 }
@@ -53,6 +91,8 @@ struct DomainsPage {
     domain: String,
     include_subdomains: bool,
     domain_error: Option<String>,
+    /// "Only users in verified domains" is on.
+    domains_only: bool,
 }
 
 async fn domains_page(
@@ -64,13 +104,25 @@ async fn domains_page(
     domain_error: Option<String>,
 ) -> Result<DomainsPage, AdminError> {
     let domains = state.services.rules().domains(&page.scope).await?;
+    let ids: Vec<_> = domains.iter().map(|d| d.id).collect();
+    let tokens = state
+        .services
+        .tokens()
+        .for_domains(&page.scope, &ids, DOMAIN_TOKENS)
+        .await?;
+    let now = Timestamp::now();
+    let rules = state.services.rules().rules(&page.scope).await?;
     Ok(DomainsPage {
         l: Layout::tenant(req, &page.session, &page.scope, "rules"),
         sub: "domains",
-        domains: domains.iter().map(DomainRow::from).collect(),
+        domains: domains
+            .iter()
+            .map(|d| DomainRow::new(d, &tokens, now))
+            .collect(),
         domain,
         include_subdomains,
         domain_error,
+        domains_only: rules.settings.domains_only,
     })
 }
 

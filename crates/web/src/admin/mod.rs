@@ -17,6 +17,7 @@ mod audit;
 mod auth;
 mod confirm;
 mod connect;
+mod defaults;
 mod directory;
 mod domains;
 mod error;
@@ -27,6 +28,7 @@ mod invitations;
 mod locations;
 mod members;
 mod notifications;
+mod outsiders;
 mod page;
 mod rehost;
 mod session;
@@ -76,6 +78,9 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/audit.csv", web::get().to(audit::operator_csv))
                 .route("/t/{slug}/audit", web::get().to(audit::tenant))
                 .route("/t/{slug}/audit.csv", web::get().to(audit::tenant_csv))
+                .route("/defaults", web::get().to(defaults::show))
+                .route("/defaults", web::post().to(defaults::save))
+                .route("/defaults/reset", web::post().to(defaults::reset))
                 .route("/tenants", web::get().to(tenants::list))
                 .route("/tenants", web::post().to(tenants::create))
                 .route("/t/{slug}", web::get().to(tenants::overview))
@@ -166,7 +171,23 @@ fn rules_routes(cfg: &mut web::ServiceConfig) {
             "/t/{slug}/attributes",
             web::post().to(settings::add_attribute),
         )
+        .route(
+            "/t/{slug}/settings/provisioning",
+            web::post().to(settings::set_provisioning),
+        )
         .route("/t/{slug}/domains", web::get().to(domains::list))
+        .route(
+            "/t/{slug}/domains/outsiders",
+            web::get().to(outsiders::list),
+        )
+        .route(
+            "/t/{slug}/domains/outsiders/deactivate",
+            web::get().to(outsiders::confirm_deactivate),
+        )
+        .route(
+            "/t/{slug}/domains/outsiders/deactivate",
+            web::post().to(outsiders::deactivate),
+        )
         .route("/t/{slug}/domains", web::post().to(domains::add))
         .route(
             "/t/{slug}/domains/{id}/verify",

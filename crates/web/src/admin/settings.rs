@@ -1,10 +1,13 @@
-//! Provisioning settings (the switch, allowed actions, DELETE and existing-user
-//! behaviour, host assignment) and custom attributes.
+//! Provisioning settings (the switch, allowed actions, DELETE, deactivation and
+//! existing-user behaviour, verified domains only, host assignment — each marked
+//! "default" or "changed" against the operator's defaults for new tenants) and custom
+//! attributes.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use roster_core::rules::{
-    AttributeName, AttributeType, DeleteMode, ExistingUser, NewAttribute, ProvisioningSettings,
+    AttributeName, AttributeType, DeactivateMode, DeleteMode, ExistingUser, NewAttribute,
+    ProvisioningSettings,
 };
 use uuid::Uuid;
 
@@ -22,7 +25,62 @@ struct SettingsPage {
     l: Layout,
     sub: &'static str,
     s: ProvisioningSettings,
+    /// What a new tenant starts with now (the operator's defaults).
+    d: ProvisioningSettings,
     error: Option<String>,
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
+}
+
+impl SettingsPage {
+    /// The "default" / "changed" mark of one setting, against the operator's defaults.
+    fn mark(&self, field: &str) -> String {
+        let (s, d) = (&self.s, &self.d);
+        let (same, default) = match field {
+            "enabled" => (s.enabled == d.enabled, on_off(d.enabled)),
+            "create_users" => (s.create_users == d.create_users, on_off(d.create_users)),
+            "update_users" => (s.update_users == d.update_users, on_off(d.update_users)),
+            "deactivate_users" => (
+                s.deactivate_users == d.deactivate_users,
+                on_off(d.deactivate_users),
+            ),
+            "delete_users" => (s.delete_users == d.delete_users, on_off(d.delete_users)),
+            "push_groups" => (s.push_groups == d.push_groups, on_off(d.push_groups)),
+            "delete_mode" => (
+                s.delete_mode == d.delete_mode,
+                match d.delete_mode {
+                    DeleteMode::Delete => "delete the user",
+                    DeleteMode::Deactivate => "deactivate and keep",
+                },
+            ),
+            "deactivate_mode" => (
+                s.deactivate_mode == d.deactivate_mode,
+                match d.deactivate_mode {
+                    DeactivateMode::Keep => "keep the user inactive",
+                    DeactivateMode::Delete => "delete the user",
+                },
+            ),
+            "existing_user" => (
+                s.existing_user == d.existing_user,
+                match d.existing_user {
+                    ExistingUser::Conflict => "refuse",
+                    ExistingUser::Override => "override",
+                },
+            ),
+            "domains_only" => (s.domains_only == d.domains_only, on_off(d.domains_only)),
+            "assign_hosts" => (s.assign_hosts == d.assign_hosts, on_off(d.assign_hosts)),
+            _ => (true, ""),
+        };
+        if same {
+            format!("<span class=\"badge\" id=\"mark-{field}\">default</span>")
+        } else {
+            format!(
+                "<span class=\"badge badge-warn\" id=\"mark-{field}\">changed (default: {default})</span>"
+            )
+        }
+    }
 }
 
 pub(crate) async fn settings(
@@ -31,10 +89,12 @@ pub(crate) async fn settings(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AdminError> {
     let rules = state.services.rules().rules(&page.scope).await?;
+    let defaults = state.services.tenant_defaults().current().await?;
     ok(&SettingsPage {
         l: Layout::tenant(&req, &page.session, &page.scope, "rules"),
         sub: "settings",
         s: rules.settings,
+        d: defaults.settings,
         error: None,
     })
 }
@@ -48,6 +108,19 @@ pub(crate) async fn save_settings(
     let form = submitted.form;
     let delete_mode = DeleteMode::parse(form.get("delete_mode"));
     let existing_user = ExistingUser::parse(form.get("existing_user"));
+    // A form from before "deactivate_mode" existed keeps the tenant's choice.
+    let deactivate_mode = match form.get("deactivate_mode") {
+        "" => Some(
+            state
+                .services
+                .rules()
+                .rules(&page.scope)
+                .await?
+                .settings
+                .deactivate_mode,
+        ),
+        raw => DeactivateMode::parse(raw),
+    };
     let mut settings = ProvisioningSettings {
         enabled: form.checked("enabled"),
         create_users: form.checked("create_users"),
@@ -55,20 +128,28 @@ pub(crate) async fn save_settings(
         deactivate_users: form.checked("deactivate_users"),
         delete_users: form.checked("delete_users"),
         push_groups: form.checked("push_groups"),
+        domains_only: form.checked("domains_only"),
         assign_hosts: form.checked("assign_hosts"),
         ..ProvisioningSettings::default()
     };
-    let (Some(delete_mode), Some(existing_user)) = (delete_mode, existing_user) else {
+    let (Some(delete_mode), Some(existing_user), Some(deactivate_mode)) =
+        (delete_mode, existing_user, deactivate_mode)
+    else {
         // Only a hand-made form gets here: keep what was ticked, say what is missing.
+        let defaults = state.services.tenant_defaults().current().await?;
         return invalid(&SettingsPage {
             l: Layout::tenant(&req, &page.session, &page.scope, "rules"),
             sub: "settings",
             s: settings,
-            error: Some("Choose what DELETE and a POST for an existing user do.".to_owned()),
+            d: defaults.settings,
+            error: Some(
+                "Choose what DELETE, a deactivation and a POST for an existing user do.".to_owned(),
+            ),
         });
     };
     settings.delete_mode = delete_mode;
     settings.existing_user = existing_user;
+    settings.deactivate_mode = deactivate_mode;
     state
         .services
         .rules()
@@ -76,6 +157,28 @@ pub(crate) async fn save_settings(
         .await?;
     Ok(redirect_with(
         &format!("/admin/t/{}/settings", page.scope.slug()),
+        Flash::SettingsSaved,
+    ))
+}
+
+/// The overview's "Turn provisioning on" / "Turn provisioning off": the switch alone.
+pub(crate) async fn set_provisioning(
+    page: TenantPage,
+    state: web::Data<AppState>,
+    submitted: Submitted<Pairs>,
+) -> Result<HttpResponse, AdminError> {
+    let enabled = match submitted.form.get("enabled") {
+        "on" => true,
+        "off" => false,
+        _ => return Err(AdminError::BadRequest),
+    };
+    state
+        .services
+        .rules()
+        .set_provisioning_enabled(&page.scope, enabled)
+        .await?;
+    Ok(redirect_with(
+        &format!("/admin/t/{}", page.scope.slug()),
         Flash::SettingsSaved,
     ))
 }

@@ -174,6 +174,10 @@ struct OverviewPage {
     last_activity: String,
     entries: Vec<LogRow>,
     connected: bool,
+    /// What the provisioning settings turn off, in plain words.
+    paused: Option<String>,
+    /// Whether provisioning is on (the overview offers to turn it on).
+    enabled: bool,
     /// Webhook deliveries that gave up, across the tenant's endpoints.
     failed_deliveries: u64,
 }
@@ -204,6 +208,8 @@ pub(crate) async fn overview(
     directory.name_resources(&mut recent_failures).await?;
     let last_used = state.services.tokens().last_used(&scope).await?;
     let failed_deliveries = state.services.webhooks().failed_count(&scope).await?;
+    let settings = state.services.rules().rules(&scope).await?.settings;
+    let paused = super::connect::paused(&settings);
     ok(&OverviewPage {
         scim_url: scim_base_url(&state, scope.slug()),
         active_users,
@@ -211,7 +217,9 @@ pub(crate) async fn overview(
         groups,
         last_activity: when_opt(last_activity, "No SCIM request yet"),
         entries: recent_failures.into_iter().map(LogRow::from).collect(),
-        connected: last_used.is_some(),
+        connected: last_used.is_some() && paused.is_none(),
+        paused,
+        enabled: settings.enabled,
         failed_deliveries,
         l: Layout::tenant(&req, &session, &scope, "overview"),
     })

@@ -8,5 +8,6 @@ mod domains;
 mod follow;
 mod mapping;
 mod notifications;
+pub(crate) mod policy;
 mod settings;
 pub(crate) mod support;

@@ -77,7 +77,8 @@ async fn the_switch_and_the_allowed_actions() {
     )
     .await;
 
-    // Updates not allowed: a profile change is refused, a deactivation is not.
+    // Updates not allowed: a profile change is refused; deactivation and reactivation
+    // are not updates ("Deactivate users" covers both, as in Okta and Tribeloo).
     settings.update_users = false;
     rules.update_settings(&acme, settings).await.unwrap();
     let rename = patch_op(json!([{"op": "replace", "path": "displayName", "value": "Ada L."}]));
@@ -85,19 +86,26 @@ async fn the_switch_and_the_allowed_actions() {
     answer.assert_error(403, None);
     assert_eq!(answer.body["detail"], refused("Update users"));
     let deactivate = patch_op(json!([{"op": "replace", "value": {"active": false}}]));
-    let answer = scim
-        .patch(&format!("/Users/{ada}"), deactivate.clone())
-        .await;
-    assert_eq!(answer.status, 200, "{answer:?}");
-    // Reactivation is an update.
     let reactivate = patch_op(json!([{"op": "replace", "value": {"active": true}}]));
-    scim.patch(&format!("/Users/{ada}"), reactivate.clone())
-        .await
-        .assert_error(403, None);
+    for change in [&deactivate, &reactivate, &deactivate] {
+        let answer = scim.patch(&format!("/Users/{ada}"), change.clone()).await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+    }
 
-    // Deactivation not allowed.
+    // Deactivation not allowed: neither deactivation nor reactivation passes.
     settings.update_users = true;
     settings.deactivate_users = false;
+    rules.update_settings(&acme, settings).await.unwrap();
+    let answer = scim
+        .patch(&format!("/Users/{ada}"), reactivate.clone())
+        .await;
+    answer.assert_error(403, None);
+    assert_eq!(answer.body["detail"], refused("Deactivate users"));
+    assert_eq!(
+        scim.patch(&format!("/Users/{ada}"), rename).await.status,
+        200
+    );
+    settings.deactivate_users = true;
     rules.update_settings(&acme, settings).await.unwrap();
     assert_eq!(
         scim.patch(&format!("/Users/{ada}"), reactivate)
@@ -105,13 +113,11 @@ async fn the_switch_and_the_allowed_actions() {
             .status,
         200
     );
+    settings.deactivate_users = false;
+    rules.update_settings(&acme, settings).await.unwrap();
     let answer = scim.patch(&format!("/Users/{ada}"), deactivate).await;
     answer.assert_error(403, None);
     assert_eq!(answer.body["detail"], refused("Deactivate users"));
-    assert_eq!(
-        scim.patch(&format!("/Users/{ada}"), rename).await.status,
-        200
-    );
 
     // Deleting users and pushing groups not allowed; reading groups still works.
     settings.delete_users = false;
