@@ -20,12 +20,20 @@ use super::session::TenantPage;
 use super::settings::parse_path_id;
 use crate::AppState;
 
-/// One row of the grid: a type and, per channel, the field name and whether it is on.
+/// One row of the grid: a type and, per channel, its checkbox.
 pub(crate) struct GridRow {
     pub(crate) id: String,
     pub(crate) key: String,
     pub(crate) label: String,
-    pub(crate) cells: Vec<(String, bool)>,
+    pub(crate) cells: Vec<GridCell>,
+}
+
+/// One checkbox of the grid: its form field, the channel's name (what a screen reader
+/// says with the type's label, as the column heading shows it) and whether it is on.
+pub(crate) struct GridCell {
+    pub(crate) name: String,
+    pub(crate) channel: &'static str,
+    pub(crate) on: bool,
 }
 
 fn cell_name(prefix: &str, key: &str, channel: Channel) -> String {
@@ -45,7 +53,11 @@ fn grid(
             label: t.label.clone(),
             cells: Channel::ALL
                 .into_iter()
-                .map(|c| (cell_name(prefix, &t.key, c), on(t, c)))
+                .map(|c| GridCell {
+                    name: cell_name(prefix, &t.key, c),
+                    channel: c.label(),
+                    on: on(t, c),
+                })
                 .collect(),
         })
         .collect()
@@ -303,7 +315,11 @@ pub(crate) fn user_grid(rows: &[NotificationRow]) -> Vec<GridRow> {
             cells: row
                 .cells
                 .iter()
-                .map(|(channel, on)| (cell_name("u", &row.key, *channel), *on))
+                .map(|(channel, on)| GridCell {
+                    name: cell_name("u", &row.key, *channel),
+                    channel: channel.label(),
+                    on: *on,
+                })
                 .collect(),
         })
         .collect()

@@ -56,7 +56,7 @@ fn only(path: &str, route: actix_web::Route) -> actix_web::Resource {
 }
 
 /// Every SCIM endpoint, relative to a base URL.
-fn endpoints(cfg: &mut web::ServiceConfig) {
+fn every_endpoint(cfg: &mut web::ServiceConfig) {
     cfg.configure(|cfg| resource_routes::<Users>(cfg, "/Users"))
         .configure(|cfg| resource_routes::<Groups>(cfg, "/Groups"))
         .service(only("/.search", web::post().to(endpoints::search)))
@@ -104,7 +104,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig, shared: bool) {
         .wrap(from_fn(record_test_calls))
         .wrap(NormalizePath::new(TrailingSlash::Trim));
     if shared {
-        scope = scope.configure(endpoints);
+        scope = scope.configure(every_endpoint);
     } else {
         for root in SHARED_ROOTS {
             scope = scope.service(
@@ -117,7 +117,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig, shared: bool) {
         scope
             .service(
                 web::scope("/{tenant}")
-                    .configure(endpoints)
+                    .configure(every_endpoint)
                     .default_service(web::to(endpoints::not_found)),
             )
             .default_service(web::to(endpoints::not_found)),

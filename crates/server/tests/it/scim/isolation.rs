@@ -68,16 +68,6 @@ async fn no_route_gives_one_tenant_anything_of_another() {
             .await;
         assert_eq!(root.body["totalResults"], 2);
     }
-    // B's token on the shared URL sees B's own, and only them.
-    let b_shared = b.shared();
-    let list = b_shared.get("/Users").await;
-    assert_eq!(list.body["totalResults"], 1);
-    assert_eq!(list.body["Resources"][0]["id"], b_user);
-    b_shared
-        .get(&format!("/Users/{a_user}"))
-        .await
-        .assert_error(404, None);
-
     // A's token on B's endpoint: the same 401 as an unknown tenant — existence is not
     // revealed.
     let paths = [
@@ -156,4 +146,15 @@ async fn no_route_gives_one_tenant_anything_of_another() {
         assert!(detail.contains("not valid for this tenant"), "{detail}");
         assert!(!detail.contains(&a_public_id[..4]), "{detail}");
     }
+
+    // B's token on the shared URL sees B's own, and only them (after the log checks:
+    // the refused read is a row of B's log).
+    let b_shared = b.shared();
+    let list = b_shared.get("/Users").await;
+    assert_eq!(list.body["totalResults"], 1);
+    assert_eq!(list.body["Resources"][0]["id"], b_user);
+    b_shared
+        .get(&format!("/Users/{a_user}"))
+        .await
+        .assert_error(404, None);
 }
