@@ -391,7 +391,10 @@ mod tests {
     #[test]
     fn new_slugs_avoid_the_shared_url_endpoints() {
         for name in ["users", "groups", "bulk", "schemas", "resourcetypes", "me"] {
-            assert!(TenantSlug::parse(name).is_ok(), "{name} is a well-formed slug");
+            assert!(
+                TenantSlug::parse(name).is_ok(),
+                "{name} is a well-formed slug"
+            );
             let err = TenantSlug::parse_new(name).unwrap_err().to_string();
             assert!(err.contains("reserved"), "{err}");
         }

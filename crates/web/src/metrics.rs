@@ -442,7 +442,10 @@ mod tests {
         );
         assert_eq!(op(Method::GET, "/api/v1/users"), None);
         // The shared base URL names the same operations.
-        assert_eq!(op(Method::POST, "/scim/v2/Users"), Some(("create", "users")));
+        assert_eq!(
+            op(Method::POST, "/scim/v2/Users"),
+            Some(("create", "users"))
+        );
         assert_eq!(
             op(Method::DELETE, "/scim/v2/Groups/{id}"),
             Some(("delete", "groups"))

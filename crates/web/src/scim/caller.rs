@@ -65,7 +65,12 @@ impl FromRequest for ScimCaller {
                 req.query_string(),
             );
             let authenticated = match &tenant {
-                Some(tenant) => services.token_auth().authenticate(authorization, tenant).await,
+                Some(tenant) => {
+                    services
+                        .token_auth()
+                        .authenticate(authorization, tenant)
+                        .await
+                }
                 None => {
                     services
                         .token_auth()
@@ -80,13 +85,7 @@ impl FromRequest for ScimCaller {
                     // (bounded; by token prefix only).
                     services
                         .connection_log()
-                        .rejected(
-                            tenant.as_deref(),
-                            authorization,
-                            &reason,
-                            &request_id,
-                            idp,
-                        )
+                        .rejected(tenant.as_deref(), authorization, &reason, &request_id, idp)
                         .await;
                     return Err(ScimHttpError::unauthorized(&reason, idp));
                 }

@@ -173,7 +173,10 @@ mod tests {
         assert_eq!(after_base("/scim/v2/acme/Users/1"), "/Users/1");
         assert_eq!(after_base("/scim/v2/Users"), "/Users");
         assert_eq!(after_base("/scim/v2/Groups/2"), "/Groups/2");
-        assert_eq!(after_base("/scim/v2/ServiceProviderConfig"), "/ServiceProviderConfig");
+        assert_eq!(
+            after_base("/scim/v2/ServiceProviderConfig"),
+            "/ServiceProviderConfig"
+        );
         assert_eq!(after_base("/scim/v2/acme"), "");
         assert_eq!(after_base("/elsewhere"), "");
     }

