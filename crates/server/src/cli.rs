@@ -187,10 +187,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     scim_rate_limit,
                 },
         } => {
-            // A slug or name that cannot be used is refused before the database is opened.
-            let (slug, name) = (TenantSlug::parse_new(&slug)?, TenantName::parse(&name)?);
             let services = open_migrated(&config).await?;
-            let tenant = services.tenants().create(slug, name).await?;
+            let tenant = services
+                .tenants()
+                .create(TenantSlug::parse_new(&slug)?, TenantName::parse(&name)?)
+                .await?;
             if scim_rate_limit.is_some() {
                 services
                     .tenants()
