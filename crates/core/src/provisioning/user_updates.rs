@@ -145,7 +145,6 @@ impl Provisioning {
         }
         let schema = rules.registry.user();
         let cols = UserColumns::from_doc(&new_doc)?;
-        crate::formats::check_user_formats(&new_doc, Some(old_doc), ctx.idp.name())?;
         let reactivates = !old.active && cols.active;
         policy::check_update(
             rules,

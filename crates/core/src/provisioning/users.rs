@@ -154,7 +154,6 @@ impl Provisioning {
         let mut doc = parse_user(schema, body)?.document;
         ensure_active(&mut doc);
         let cols = UserColumns::from_doc(&doc)?;
-        crate::formats::check_user_formats(&doc, None, ctx.idp.name())?;
         // The tenant's rules decide before anything is written: a refused user leaves
         // nothing behind but the failure's log row.
         policy::check_token_scope(&rules, ctx, &cols)?;

@@ -1,63 +1,9 @@
-//! Values a standard defines, checked against their registries: IANA time zones for
-//! locations and users, BCP 47 locales for users; rule paths whose sub-attribute does not
-//! exist; the notification grid's labels for screen readers.
-
-use serde_json::json;
+//! Values a standard defines, checked against their registry: IANA time zones for
+//! locations; rule paths whose sub-attribute does not exist; the notification grid's
+//! labels for screen readers. (A user's `timezone` and `locale` are not checked: the
+//! scim2-tester suite, which must pass, writes random strings into them.)
 
 use crate::admin_support::*;
-use crate::scim::support::{Scim, okta_user, patch_op};
-
-#[tokio::test]
-async fn users_carry_real_time_zones_and_locales() {
-    let scim = Scim::new().await;
-    let mut body = okta_user("ada@acme.test");
-    body["timezone"] = json!("Mars/Olympus");
-    let answer = scim.post("/Users", body.clone()).await;
-    answer.assert_error(400, Some("invalidValue"));
-    assert_eq!(
-        answer.body["detail"],
-        "timezone \"Mars/Olympus\" is not a time zone of the IANA database (such as \
-         Europe/Paris or America/New_York); correct the user's time zone in Okta"
-    );
-    body["timezone"] = json!("Europe/Paris");
-    body["locale"] = json!("xx-Nowhere-at-all");
-    let answer = scim.post("/Users", body.clone()).await;
-    answer.assert_error(400, Some("invalidValue"));
-    assert!(
-        answer.body["detail"]
-            .as_str()
-            .unwrap()
-            .starts_with("locale \"xx-Nowhere-at-all\" is not a BCP 47 language tag"),
-        "{answer:?}"
-    );
-    assert!(scim.events().await.is_empty(), "nothing was written");
-
-    // Okta's own format, en_US, is the tag en-US.
-    body["locale"] = json!("en_US");
-    let created = scim.post("/Users", body).await;
-    assert_eq!(created.status, 201, "{created:?}");
-    assert_eq!(created.body["timezone"], "Europe/Paris");
-    let id = created.body["id"].as_str().unwrap().to_owned();
-
-    // Updates are checked too: PATCH and PUT.
-    let answer = scim
-        .patch(
-            &format!("/Users/{id}"),
-            patch_op(json!([{"op": "replace", "path": "timezone", "value": "Europe/Pariss"}])),
-        )
-        .await;
-    answer.assert_error(400, Some("invalidValue"));
-    let mut user = scim.get(&format!("/Users/{id}")).await.body;
-    user["locale"] = json!("klingon");
-    scim.put(&format!("/Users/{id}"), user.clone())
-        .await
-        .assert_error(400, Some("invalidValue"));
-    user["locale"] = json!("de-CH");
-    user["timezone"] = json!("America/Argentina/Buenos_Aires");
-    let answer = scim.put(&format!("/Users/{id}"), user).await;
-    assert_eq!(answer.status, 200, "{answer:?}");
-    assert_eq!(answer.body["locale"], "de-CH");
-}
 
 #[tokio::test]
 async fn locations_take_iana_time_zones_and_rules_existing_sub_attributes() {
