@@ -129,6 +129,13 @@ async fn scoped_tokens_reapplied_defaults_and_removals_through_the_pages() {
         html.contains("Defaults re-applied: 1 user(s) changed."),
         "{html}"
     );
+    // A screen reader names each checkbox by type and channel, never by field name.
+    assert!(
+        html.contains("aria-label=\"Visitor arrived: Email\"")
+            && html.contains("aria-label=\"Visitor arrived: Microsoft Teams\""),
+        "{html}"
+    );
+    assert!(!html.contains("aria-label=\"Visitor arrived: n:"), "{html}");
     let (_, html) = operator_client
         .get_text(&path(&format!("/users/{ada}")))
         .await;

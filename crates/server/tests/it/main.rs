@@ -27,3 +27,4 @@ mod rules;
 mod scim;
 mod storage;
 mod webhooks;
+mod wire_format;

@@ -20,20 +20,28 @@ use super::session::TenantPage;
 use super::settings::parse_path_id;
 use crate::AppState;
 
-/// One row of the grid: a type and, per channel, its checkbox.
+/// One row of the grid: a type and, per channel, the field name and whether it is on.
 pub(crate) struct GridRow {
     pub(crate) id: String,
     pub(crate) key: String,
     pub(crate) label: String,
-    pub(crate) cells: Vec<GridCell>,
+    pub(crate) cells: Vec<Cell>,
 }
 
-/// One checkbox of the grid: its form field, the channel's name (what a screen reader
-/// says with the type's label, as the column heading shows it) and whether it is on.
-pub(crate) struct GridCell {
+/// One checkbox of a grid: its form field, and the channel's name for people (the
+/// checkbox's accessible name is "<type>: <channel>", never the field name).
+pub(crate) struct Cell {
     pub(crate) name: String,
     pub(crate) channel: &'static str,
     pub(crate) on: bool,
+}
+
+fn cell(prefix: &str, key: &str, channel: Channel, on: bool) -> Cell {
+    Cell {
+        name: cell_name(prefix, key, channel),
+        channel: channel.label(),
+        on,
+    }
 }
 
 fn cell_name(prefix: &str, key: &str, channel: Channel) -> String {
@@ -53,11 +61,7 @@ fn grid(
             label: t.label.clone(),
             cells: Channel::ALL
                 .into_iter()
-                .map(|c| GridCell {
-                    name: cell_name(prefix, &t.key, c),
-                    channel: c.label(),
-                    on: on(t, c),
-                })
+                .map(|c| cell(prefix, &t.key, c, on(t, c)))
                 .collect(),
         })
         .collect()
@@ -315,11 +319,7 @@ pub(crate) fn user_grid(rows: &[NotificationRow]) -> Vec<GridRow> {
             cells: row
                 .cells
                 .iter()
-                .map(|(channel, on)| GridCell {
-                    name: cell_name("u", &row.key, *channel),
-                    channel: channel.label(),
-                    on: *on,
-                })
+                .map(|(channel, on)| cell("u", &row.key, *channel, *on))
                 .collect(),
         })
         .collect()

@@ -1,7 +1,7 @@
 //! Values a standard defines, checked against their registry: IANA time zones for
-//! locations; rule paths whose sub-attribute does not exist; the notification grid's
-//! labels for screen readers. (A user's `timezone` and `locale` are not checked: the
-//! scim2-tester suite, which must pass, writes random strings into them.)
+//! locations; and rule paths whose sub-attribute does not exist. (A user's `timezone`
+//! and `locale` are not checked: the scim2-tester suite, which must pass, writes random
+//! strings into them.)
 
 use crate::admin_support::*;
 
@@ -66,29 +66,4 @@ async fn locations_take_iana_time_zones_and_rules_existing_sub_attributes() {
         )
         .await;
     assert_eq!(response.status(), 303);
-}
-
-#[tokio::test]
-async fn the_notification_grid_speaks_type_and_channel_names() {
-    let app = roster_testkit::spawn_app().await;
-    let (mut client, operator_admin) = operator(&app).await;
-    tenant(&app, &operator_admin, "acme", "Acme").await;
-    let csrf = client.csrf().await;
-    client
-        .post(
-            "/admin/t/acme/notifications",
-            &[
-                ("csrf", &csrf),
-                ("key", "visitor_arrived"),
-                ("label", "Visitor arrived"),
-                ("n:new:email", "on"),
-            ],
-        )
-        .await;
-    let (_, html) = client.get_text("/admin/t/acme/notifications").await;
-    assert!(
-        html.contains("aria-label=\"Visitor arrived: Email\""),
-        "{html}"
-    );
-    assert!(!html.contains("aria-label=\"Visitor arrived: d:"), "{html}");
 }
