@@ -11,7 +11,9 @@
 //! not recorded. A refusal is recorded in the log of the tenant the URL names. It names a
 //! token only when the token is that tenant's own, by label and prefix (`rst_b504c1d2…`),
 //! never the secret; of another tenant's token or an unknown one it says only that the
-//! token is not valid here.
+//! token is not valid here. On the shared URL (`/scim/v2`, no tenant in it) a refusal is
+//! recorded only for a token Roster knows — revoked, expired, of a suspended tenant, or
+//! with a wrong secret — in its own tenant's log; nothing else names a tenant.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,7 +25,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use crate::directory::LogEntry;
 use crate::idp::{IdentityProvider, TestCall};
 use crate::memberships::TenantAccess;
-use crate::provisioning::RequestContext;
+use crate::provisioning::{RequestContext, ScimEndpoint};
 use crate::time::Timestamp;
 use crate::token_auth::AuthError;
 use crate::tokens::{KIND_SCIM, PresentedToken, TOKEN_PREFIX};
@@ -135,11 +137,13 @@ impl ConnectionLog {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Records a request refused at authentication against `/scim/v2/{slug}`, within the
-    /// bounds above. Best effort: a failure to record is logged, never returned.
+    /// Records a request refused at authentication, within the bounds above: against
+    /// `/scim/v2/{slug}` (`slug` given) in that tenant's log; against the shared URL
+    /// (`None`) in the log of the tenant whose token it names, if any. Best effort: a
+    /// failure to record is logged, never returned.
     pub async fn rejected(
         &self,
-        slug: &str,
+        slug: Option<&str>,
         authorization: Option<&str>,
         reason: &AuthError,
         request_id: &str,
@@ -158,42 +162,60 @@ impl ConnectionLog {
 
     async fn record_rejection(
         &self,
-        slug: &str,
+        slug: Option<&str>,
         authorization: Option<&str>,
         reason: &AuthError,
         request_id: &str,
         idp: IdentityProvider,
     ) -> Result<()> {
-        if crate::tenants::TenantSlug::parse(slug).is_err() {
-            return Ok(());
-        }
-        let Some(tenant) = tenant::Entity::find()
-            .filter(tenant::Column::Slug.eq(slug))
-            .one(self.db.reader())
-            .await?
-        else {
-            return Ok(());
-        };
         let presented = authorization
             .and_then(|header| header.trim().split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .and_then(|(_, token)| PresentedToken::parse(token.trim()));
-        // The token is named only when it is this tenant's own: of another tenant's or
-        // an unknown token, the log says alike that it is not valid here.
-        let own = match &presented {
-            Some(token) => {
-                scim_token::Entity::find()
-                    .filter(scim_token::Column::PublicId.eq(token.public_id()))
-                    .filter(scim_token::Column::Kind.eq(KIND_SCIM))
-                    .filter(scim_token::Column::TenantId.eq(tenant.id))
+        let token_row = |public_id: &str| {
+            scim_token::Entity::find()
+                .filter(scim_token::Column::PublicId.eq(public_id.to_owned()))
+                .filter(scim_token::Column::Kind.eq(KIND_SCIM))
+        };
+        let (tenant_id, own) = match slug {
+            Some(slug) => {
+                if crate::tenants::TenantSlug::parse(slug).is_err() {
+                    return Ok(());
+                }
+                let Some(tenant) = tenant::Entity::find()
+                    .filter(tenant::Column::Slug.eq(slug))
                     .one(self.db.reader())
                     .await?
+                else {
+                    return Ok(());
+                };
+                // The token is named only when it is this tenant's own: of another
+                // tenant's or an unknown token, the log says alike that it is not valid
+                // here.
+                let own = match &presented {
+                    Some(token) => {
+                        token_row(token.public_id())
+                            .filter(scim_token::Column::TenantId.eq(tenant.id))
+                            .one(self.db.reader())
+                            .await?
+                    }
+                    None => None,
+                };
+                (tenant.id, own)
             }
-            None => None,
+            // The shared URL names no tenant: only a token Roster knows says whose log
+            // this belongs in. A missing, malformed or unknown token has no tenant to
+            // tell, and is left to the access log and the metrics.
+            None => {
+                let Some(token) = &presented else {
+                    return Ok(());
+                };
+                let Some(own) = token_row(token.public_id()).one(self.db.reader()).await? else {
+                    return Ok(());
+                };
+                (own.tenant_id, Some(own))
+            }
         };
-        // Only this tenant's own token is shown by prefix: another tenant's token (or one
-        // that never existed) is nothing this tenant's admin could find in its list, and
-        // its identifier is not this tenant's to see.
         let prefix = presented.as_ref().filter(|_| own.is_some()).map(|token| {
             let short: String = token.public_id().chars().take(PREFIX_CHARS).collect();
             format!("{TOKEN_PREFIX}{short}…")
@@ -253,19 +275,24 @@ impl ConnectionLog {
                 ),
             ),
         };
+        let detail = if slug.is_none() {
+            detail.replacen("a request", "a request to the shared SCIM URL", 1)
+        } else {
+            detail
+        };
         let key = format!(
             "{}:{status}:{}",
-            tenant.id,
+            tenant_id,
             prefix.as_deref().unwrap_or("-")
         );
         {
             let mut limits = self.limits();
-            if !limits.fresh(key) || !limits.tenant_allows(tenant.id) {
+            if !limits.fresh(key) || !limits.tenant_allows(tenant_id) {
                 return Ok(());
             }
         }
         provisioning_log::Entity::insert(provisioning_log::ActiveModel {
-            tenant_id: sea_orm::ActiveValue::Set(tenant.id),
+            tenant_id: sea_orm::ActiveValue::Set(tenant_id),
             occurred_at: sea_orm::ActiveValue::Set(Timestamp::now().as_micros()),
             request_id: sea_orm::ActiveValue::Set(request_id.to_owned()),
             token_id: sea_orm::ActiveValue::Set(own.map(|token| token.id)),
@@ -295,8 +322,12 @@ impl ConnectionLog {
         if !self.limits().fresh(key) {
             return;
         }
+        let through = match ctx.endpoint {
+            ScimEndpoint::Tenant => "",
+            ScimEndpoint::Shared => " through the shared SCIM URL",
+        };
         let detail = format!(
-            "{} tested the connection: it {} and Roster answered",
+            "{} tested the connection{through}: it {} and Roster answered",
             ctx.idp.subject(),
             call.what
         );

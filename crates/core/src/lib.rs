@@ -17,6 +17,7 @@ pub mod directory;
 mod directory_search;
 pub mod error;
 pub mod files;
+pub mod formats;
 mod group_commit;
 pub mod hashing;
 pub mod idp;

@@ -18,6 +18,21 @@ use crate::rules::{TenantDefaultsService, store_settings};
 use crate::time::Timestamp;
 use crate::{Database, Error, Result};
 
+/// The names of the shared SCIM base URL's endpoints (`/scim/v2/Users`, …), compared
+/// without case. A new tenant may not take one as its slug, so that `/scim/v2/{slug}`
+/// never reads like one of them — to a person, or to a proxy that folds case. (Routing
+/// alone would not collide: slugs are lowercase, the endpoints are not.)
+pub const RESERVED_SLUGS: [&str; 8] = [
+    "users",
+    "groups",
+    "bulk",
+    "schemas",
+    "resourcetypes",
+    "serviceproviderconfig",
+    "me",
+    ".search",
+];
+
 /// The identifier in `/scim/v2/{slug}`: 2–63 characters of `a-z`, `0-9` and inner `-`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TenantSlug(String);
@@ -46,9 +61,34 @@ impl TenantSlug {
         Ok(Self(slug.to_owned()))
     }
 
+    /// A slug a new tenant may take: [`TenantSlug::parse`], and not one of the shared
+    /// SCIM URL's endpoint names ([`RESERVED_SLUGS`]). Existing tenants are looked up
+    /// with `parse`, so one created before the names were reserved keeps working.
+    pub fn parse_new(raw: &str) -> Result<Self> {
+        let slug = Self::parse(raw)?;
+        if is_reserved_slug(slug.as_str()) {
+            return Err(Error::invalid(
+                "slug",
+                format!(
+                    "\"{slug}\" is reserved: the shared SCIM URL has an endpoint of that name \
+                     (/scim/v2/Users, /Groups, /Bulk, /Schemas, /ResourceTypes, \
+                     /ServiceProviderConfig, /Me); choose another slug"
+                ),
+            ));
+        }
+        Ok(slug)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Whether `name` is one of the shared SCIM URL's endpoint names, in any case.
+pub fn is_reserved_slug(name: &str) -> bool {
+    RESERVED_SLUGS
+        .iter()
+        .any(|reserved| reserved.eq_ignore_ascii_case(name.trim()))
 }
 
 impl fmt::Display for TenantSlug {
@@ -346,6 +386,23 @@ mod tests {
         assert!(TenantSlug::parse("-acme").is_err());
         assert!(TenantSlug::parse("acme/../x").is_err());
         assert!(TenantSlug::parse(&"a".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn new_slugs_avoid_the_shared_url_endpoints() {
+        for name in ["users", "groups", "bulk", "schemas", "resourcetypes", "me"] {
+            assert!(
+                TenantSlug::parse(name).is_ok(),
+                "{name} is a well-formed slug"
+            );
+            let err = TenantSlug::parse_new(name).unwrap_err().to_string();
+            assert!(err.contains("reserved"), "{err}");
+        }
+        assert!(TenantSlug::parse_new("serviceproviderconfig").is_err());
+        assert!(is_reserved_slug("Users") && is_reserved_slug("SERVICEPROVIDERCONFIG"));
+        assert!(is_reserved_slug(".search"));
+        assert!(TenantSlug::parse_new("users-eu").is_ok());
+        assert!(TenantSlug::parse_new("acme").is_ok());
     }
 
     #[test]

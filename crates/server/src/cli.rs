@@ -190,7 +190,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let services = open_migrated(&config).await?;
             let tenant = services
                 .tenants()
-                .create(TenantSlug::parse(&slug)?, TenantName::parse(&name)?)
+                .create(TenantSlug::parse_new(&slug)?, TenantName::parse(&name)?)
                 .await?;
             if scim_rate_limit.is_some() {
                 services
@@ -225,8 +225,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 expires_in_days,
             )
             .await?;
+            let shared = if config.scim_shared_url {
+                format!(
+                    "\nShared SCIM base URL (the token decides the tenant): {}",
+                    scim_shared_url(&config.public_url()?)
+                )
+            } else {
+                String::new()
+            };
             println_out(&format!(
-                "{}\n\nThis token is shown once. SCIM base URL: {}",
+                "{}\n\nThis token is shown once. SCIM base URL: {}{shared}",
                 created.token.expose_secret(),
                 scim_base_url(&config.public_url()?, slug.as_str())
             ));
@@ -338,6 +346,11 @@ async fn create_secret(
         .create(found.id, TokenLabel::parse(label)?, expires_at, None)
         .await?;
     Ok((created, found.slug))
+}
+
+/// `{public_url}/scim/v2`, where every tenant's token works (`ROSTER_SCIM_SHARED_URL`).
+pub fn scim_shared_url(public_url: &url::Url) -> String {
+    format!("{}/scim/v2", public_url.as_str().trim_end_matches('/'))
 }
 
 pub fn scim_base_url(public_url: &url::Url, slug: &str) -> String {

@@ -62,6 +62,9 @@ pub struct Config {
     pub scim_rate_limit: u32,
     /// Seconds of its rate a token may spend at once (its burst).
     pub scim_rate_burst_secs: u32,
+    /// Whether `/scim/v2` itself is a SCIM base URL for every tenant, the token deciding
+    /// which (the per-tenant `/scim/v2/{slug}` always works).
+    pub scim_shared_url: bool,
     /// Seconds between SIGTERM and closing the listener, during which `/readyz` answers
     /// 503 so that a load balancer stops sending new requests first.
     pub shutdown_drain_secs: u64,
@@ -140,6 +143,7 @@ impl Default for Config {
             workers: 0,
             scim_rate_limit: roster_core::services::DEFAULT_SCIM_RATE_LIMIT,
             scim_rate_burst_secs: roster_core::services::DEFAULT_SCIM_RATE_BURST_SECS,
+            scim_shared_url: true,
             shutdown_drain_secs: 0,
             metrics_tenant_labels: false,
             dns_nameserver: None,
@@ -447,6 +451,7 @@ impl Config {
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
             workers: (self.workers > 0).then_some(self.workers),
             trusted_proxies: self.trusted_proxies()?,
+            scim_shared_url: self.scim_shared_url,
         })
     }
 }

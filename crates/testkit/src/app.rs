@@ -128,6 +128,11 @@ impl TestAppBuilder {
         self.web_config(move |config| config.trusted_proxies = proxies)
     }
 
+    /// Turns the shared SCIM base URL (`/scim/v2`) off, as `ROSTER_SCIM_SHARED_URL=false`.
+    pub fn without_shared_scim_url(self) -> Self {
+        self.web_config(|config| config.scim_shared_url = false)
+    }
+
     /// Labels metrics with the tenant (`ROSTER_METRICS_TENANT_LABELS=true`).
     pub fn tenant_metrics(mut self) -> Self {
         self.tenant_metrics = true;
@@ -161,6 +166,7 @@ impl TestAppBuilder {
             shutdown_timeout: std::time::Duration::from_secs(5),
             workers: Some(2),
             trusted_proxies: roster_web::TrustedProxies::default(),
+            scim_shared_url: true,
         };
         for f in self.configure {
             f(&mut config);

@@ -53,6 +53,9 @@ pub struct WebConfig {
     pub workers: Option<usize>,
     /// Proxies whose `X-Forwarded-For` names the client (sign-in throttling).
     pub trusted_proxies: TrustedProxies,
+    /// Whether `/scim/v2` itself serves SCIM, the token deciding the tenant
+    /// (`ROSTER_SCIM_SHARED_URL`); off, its paths answer 404.
+    pub scim_shared_url: bool,
 }
 
 /// Shared state of the application.
@@ -112,6 +115,7 @@ impl Application {
             config: config.clone(),
             readiness: readiness.clone(),
         };
+        let shared_scim_url = config.scim_shared_url;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(state.clone()))
@@ -122,7 +126,7 @@ impl Application {
                 .wrap(from_fn(telemetry::request_id_header))
                 .wrap(TracingLogger::<telemetry::RosterRootSpan>::new())
                 .configure(health::routes)
-                .configure(scim::routes)
+                .configure(|cfg| scim::routes(cfg, shared_scim_url))
                 .configure(api::routes)
                 .configure(admin::routes)
         })

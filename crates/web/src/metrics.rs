@@ -297,7 +297,8 @@ pub(crate) async fn record(
     let method = request.method().clone();
     let response = next.call(request).await?;
     if let Some(metrics) = metrics {
-        // The route template (`/scim/v2/{tenant}/Users/{id}`), not the path: bounded
+        // The route template (`/scim/v2/{tenant}/Users/{id}`, `/scim/v2/Users/{id}` on the
+        // shared URL), not the path: bounded
         // label values, and no user data in metrics.
         let route = response
             .request()
@@ -337,12 +338,16 @@ pub(crate) async fn record(
 /// The route label of a request that matched no route.
 const UNMATCHED: &str = "unmatched";
 
-/// Where the SCIM routes live.
-const SCIM_SCOPE: &str = "/scim/v2/{tenant}";
+/// Where the SCIM routes live: the shared base URL, and each tenant's below it.
+const SCIM_SCOPE: &str = "/scim/v2";
+const TENANT_SCOPE: &str = "/scim/v2/{tenant}";
 
 /// The SCIM operation and resource of a route template, `None` outside the SCIM scope.
+/// The two base URLs name their operations alike; the route label tells them apart.
 fn scim_operation(method: &Method, route: &str) -> Option<(&'static str, &'static str)> {
-    let rest = route.strip_prefix(SCIM_SCOPE)?;
+    let rest = route
+        .strip_prefix(TENANT_SCOPE)
+        .or_else(|| route.strip_prefix(SCIM_SCOPE))?;
     let (resource, rest) = if let Some(rest) = rest.strip_prefix("/Users") {
         ("users", rest)
     } else if let Some(rest) = rest.strip_prefix("/Groups") {
@@ -436,5 +441,20 @@ mod tests {
             Some(("other", "users"))
         );
         assert_eq!(op(Method::GET, "/api/v1/users"), None);
+        // The shared base URL names the same operations.
+        assert_eq!(
+            op(Method::POST, "/scim/v2/Users"),
+            Some(("create", "users"))
+        );
+        assert_eq!(
+            op(Method::DELETE, "/scim/v2/Groups/{id}"),
+            Some(("delete", "groups"))
+        );
+        assert_eq!(op(Method::POST, "/scim/v2/.search"), Some(("search", "")));
+        assert_eq!(op(Method::POST, "/scim/v2/Bulk"), Some(("bulk", "")));
+        assert_eq!(
+            op(Method::GET, "/scim/v2/ServiceProviderConfig"),
+            Some(("discovery", ""))
+        );
     }
 }

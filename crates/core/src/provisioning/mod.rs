@@ -55,6 +55,18 @@ pub(crate) use rehost::RehostBatch;
 pub use scope::TenantScope;
 pub use users::ProjectionParams;
 
+/// Which SCIM base URL a request came through: every location Roster answers with
+/// (`meta.location`, `Location`, `$ref`, a Bulk operation's `location`, discovery) points
+/// at the same one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ScimEndpoint {
+    /// `/scim/v2/{slug}`: the URL names the tenant, and the token must be its own.
+    #[default]
+    Tenant,
+    /// `/scim/v2`: one URL for every tenant; the token alone decides which.
+    Shared,
+}
+
 /// Who is asking, for which tenant, under which request id.
 #[derive(Clone, Debug)]
 pub struct RequestContext {
@@ -67,6 +79,8 @@ pub struct RequestContext {
     pub request_id: String,
     /// The caller's identity provider, for error texts that name it.
     pub idp: IdentityProvider,
+    /// The base URL the request came through.
+    pub endpoint: ScimEndpoint,
     started: Instant,
 }
 
@@ -79,6 +93,7 @@ impl RequestContext {
             token_domain: token.domain_id,
             request_id: request_id.into(),
             idp: IdentityProvider::Unknown,
+            endpoint: ScimEndpoint::Tenant,
             started: Instant::now(),
         }
     }
@@ -86,6 +101,12 @@ impl RequestContext {
     /// The same context, for a caller recognised as `idp`.
     pub fn with_idp(mut self, idp: IdentityProvider) -> Self {
         self.idp = idp;
+        self
+    }
+
+    /// The same context, for a request through `endpoint`.
+    pub fn through(mut self, endpoint: ScimEndpoint) -> Self {
+        self.endpoint = endpoint;
         self
     }
 
@@ -98,6 +119,7 @@ impl RequestContext {
             token_domain: None,
             request_id: request_id.into(),
             idp: IdentityProvider::Unknown,
+            endpoint: ScimEndpoint::Tenant,
             started: Instant::now(),
         }
     }
@@ -111,6 +133,7 @@ impl RequestContext {
             token_domain: None,
             request_id: String::new(),
             idp: IdentityProvider::Unknown,
+            endpoint: ScimEndpoint::Tenant,
             started: Instant::now(),
         }
     }
@@ -163,7 +186,7 @@ pub struct Written {
 #[derive(Clone, Debug)]
 pub struct ScimSettings {
     /// e.g. `https://roster.example.com`; a tenant's SCIM root is
-    /// `{public_url}/scim/v2/{slug}`.
+    /// `{public_url}/scim/v2/{slug}`, the shared one `{public_url}/scim/v2`.
     pub public_url: String,
     pub capabilities: Capabilities,
     /// `count` when the client gives none.
@@ -182,6 +205,11 @@ impl ScimSettings {
 
     pub fn base_url(&self, slug: &TenantSlug) -> String {
         format!("{}/scim/v2/{}", self.public_url, slug)
+    }
+
+    /// The shared SCIM base URL, where the token decides the tenant.
+    pub fn shared_base_url(&self) -> String {
+        format!("{}/scim/v2", self.public_url)
     }
 
     pub fn max_results(&self) -> u64 {
@@ -232,8 +260,12 @@ impl Provisioning {
         format!("{}/{kind}/{id}", ctx.tenant_id.0)
     }
 
+    /// The base URL the request came through (see [`ScimEndpoint`]).
     fn base_url(&self, ctx: &RequestContext) -> String {
-        self.settings.base_url(&ctx.tenant_slug)
+        match ctx.endpoint {
+            ScimEndpoint::Tenant => self.settings.base_url(&ctx.tenant_slug),
+            ScimEndpoint::Shared => self.settings.shared_base_url(),
+        }
     }
 
     /// Records a request that failed before reaching an operation (a body that is not

@@ -69,22 +69,17 @@ impl LocationCode {
 pub struct TimeZoneName(pub(crate) String);
 
 impl TimeZoneName {
+    /// A time zone of the IANA database (through `chrono-tz`), stored in the database's
+    /// own case whatever case it was typed in.
     pub fn parse(raw: &str) -> Result<Self> {
-        let tz = raw.trim();
-        let part_ok = |p: &str| {
-            !p.is_empty()
-                && p.starts_with(|c: char| c.is_ascii_alphabetic())
-                && p.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+'))
-        };
-        let ok = tz == "UTC" || (tz.len() <= 64 && tz.contains('/') && tz.split('/').all(part_ok));
-        if !ok {
-            return Err(Error::invalid(
+        match crate::formats::iana_time_zone(raw) {
+            Some(name) => Ok(Self(name.to_owned())),
+            None => Err(Error::invalid(
                 "time_zone",
-                "must be an IANA time zone name such as Europe/Paris, or UTC",
-            ));
+                "must be a time zone of the IANA database, such as Europe/Paris, \
+                 America/New_York or UTC",
+            )),
         }
-        Ok(Self(tz.to_owned()))
     }
 }
 
@@ -218,6 +213,24 @@ impl RulePath {
             return Err(invalid(
                 "is not an attribute of the User schema (custom attributes count once defined)",
             ));
+        }
+        // After a filter (`addresses[type eq "work"].locality`) the sub-attribute is
+        // checked too: a rule on one that does not exist would never match anyone.
+        if let Some(sub) = &path.sub_attr {
+            let full = AttrPath {
+                urn: path.attr.urn.clone(),
+                name: path.attr.name.clone(),
+                sub_attr: Some(sub.clone()),
+            };
+            if schema.resolve(&full).is_none() {
+                return Err(Error::invalid(
+                    "attribute",
+                    format!(
+                        "{} has no sub-attribute \"{sub}\" in the User schema",
+                        path.attr.name
+                    ),
+                ));
+            }
         }
         Ok(Self(path))
     }

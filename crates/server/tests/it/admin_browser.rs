@@ -85,6 +85,14 @@ async fn operator_and_tenant_admin_journey() {
                 .contains("lowercase letters")
         );
         assert_eq!(value_of(&browser, "#name").await, "Acme Inc.");
+        // The shared SCIM URL's endpoint names are no slugs.
+        fill(&browser, "#slug", "users").await;
+        click(&browser, "main form button[type=submit]").await;
+        assert!(
+            text_of(&browser, "#slug-error")
+                .await
+                .contains("is reserved")
+        );
         fill(&browser, "#slug", "acme").await;
         click(&browser, "main form button[type=submit]").await;
         assert_eq!(path_of(&browser).await, "/admin/t/acme");

@@ -103,6 +103,8 @@ async fn setup_link_from_creation_to_a_working_connection_and_revocation() {
         );
         let scim_url = value_of(&browser, "#scim-url").await;
         assert_eq!(scim_url, format!("{}/scim/v2/acme", app.address));
+        let shared_url = value_of(&browser, "#scim-shared-url").await;
+        assert_eq!(shared_url, format!("{}/scim/v2", app.address));
         assert!(
             text_of(&browser, "#connection-check")
                 .await

@@ -78,6 +78,7 @@ async fn new_tenants_start_with_the_operators_defaults() {
         app: app.clone(),
         base: app.url("/scim/v2/tribeloo"),
         token: token.token.expose_secret().to_owned(),
+        slug: "tribeloo".to_owned(),
     };
     scim.get("/Users").await.assert_error(403, None);
     let (_, html) = op.get_text("/admin/t/tribeloo").await;

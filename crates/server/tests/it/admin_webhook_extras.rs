@@ -45,6 +45,7 @@ async fn standard_webhooks_headers_payloads_and_bulk_redelivery() {
         app: app.clone(),
         base: app.url("/scim/v2/acme"),
         token: token.token.expose_secret().to_owned(),
+        slug: "acme".to_owned(),
     };
     let receiver = Receiver::start().await;
     let csrf = client.csrf().await;

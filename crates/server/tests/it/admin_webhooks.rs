@@ -336,6 +336,7 @@ async fn deliveries_are_listed_and_a_failed_one_is_redelivered() {
         app: app.clone(),
         base: app.url("/scim/v2/acme"),
         token: token.token.expose_secret().to_owned(),
+        slug: "acme".to_owned(),
     };
     let receiver = Receiver::start().await;
     let csrf = client.csrf().await;

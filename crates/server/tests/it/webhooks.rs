@@ -585,6 +585,7 @@ async fn two_nodes_deliver_each_event_once() {
     let b = Scim {
         base: a.base.replace(&a.app.address, &b_app.address),
         token: a.token.clone(),
+        slug: a.slug.clone(),
         app: Arc::new(b_app),
     };
     let receiver = Receiver::start().await;

@@ -15,7 +15,7 @@ use super::error::AdminError;
 use super::help::{Urls, guide, render};
 use super::page::{Layout, ok, when};
 use super::session::{Guide, TenantView};
-use super::tenants::scim_base_url;
+use super::tenants::{scim_base_url, scim_shared_url};
 use crate::AppState;
 
 /// The identity providers with a guide: (path, tab label).
@@ -118,6 +118,8 @@ struct ConnectPage {
     providers: &'static [(&'static str, &'static str)],
     title: &'static str,
     scim_url: String,
+    /// The shared base URL, when the operator has it on.
+    shared_url: Option<String>,
     /// The rendered guide (our own Markdown, without raw HTML).
     body: String,
     connection: Connection,
@@ -139,6 +141,7 @@ pub(crate) async fn guide_page(
     ok(&ConnectPage {
         body: render(source.source, Some(&urls), true),
         scim_url: scim_base_url(&state, view.scope.slug()),
+        shared_url: scim_shared_url(&state),
         connection: connection(&state, &view).await?,
         l: Layout::view(&req, &view, "connect"),
         guide: name,

@@ -127,7 +127,7 @@ pub(crate) async fn create(
     submitted: Submitted<TenantForm>,
 ) -> Result<HttpResponse, AdminError> {
     let Submitted { session, form } = submitted;
-    let slug = TenantSlug::parse(&form.slug);
+    let slug = TenantSlug::parse_new(&form.slug);
     let name = TenantName::parse(&form.name);
     let mut values = TenantFormValues {
         slug: form.slug.clone(),
@@ -188,6 +188,17 @@ pub(crate) fn scim_base_url(state: &AppState, slug: &TenantSlug) -> String {
         "{}/scim/v2/{slug}",
         state.config.public_url.as_str().trim_end_matches('/')
     )
+}
+
+/// `{public_url}/scim/v2`, the base URL every tenant shares (the token decides), when the
+/// operator has it on (`ROSTER_SCIM_SHARED_URL`).
+pub(crate) fn scim_shared_url(state: &AppState) -> Option<String> {
+    state.config.scim_shared_url.then(|| {
+        format!(
+            "{}/scim/v2",
+            state.config.public_url.as_str().trim_end_matches('/')
+        )
+    })
 }
 
 pub(crate) async fn overview(

@@ -17,7 +17,7 @@ use super::error::AdminError;
 use super::forms::{CsrfForm, CsrfOnly, Posted};
 use super::page::{Flash, Layout, invalid, ok, redirect_with, when, when_opt};
 use super::session::{TenantView, Tokens};
-use super::tenants::scim_base_url;
+use super::tenants::{scim_base_url, scim_shared_url};
 use crate::AppState;
 
 pub(crate) struct TokenRow {
@@ -175,6 +175,8 @@ struct CreatedPage<'a> {
     label: String,
     token: &'a str,
     scim_url: String,
+    /// The shared base URL, when the operator has it on.
+    shared_url: Option<String>,
 }
 
 pub(crate) async fn create(
@@ -213,6 +215,7 @@ pub(crate) async fn create(
                 label: created.info.label.clone(),
                 token: created.token.expose_secret(),
                 scim_url: scim_base_url(&state, page.scope.slug()),
+                shared_url: scim_shared_url(&state),
             };
             // Shown once: no cache may keep it, and reloading would only create another.
             let mut response = ok(&body)?;

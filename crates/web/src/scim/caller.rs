@@ -1,5 +1,6 @@
-//! The authenticated SCIM caller: a token proven for the tenant in the URL, within its
-//! rate limit, and the request context every service call takes.
+//! The authenticated SCIM caller: a token proven for the tenant in the URL (or, on the
+//! shared URL, for whichever tenant it belongs to), within its rate limit, and the
+//! request context every service call takes.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -8,7 +9,9 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use roster_core::idp::IdentityProvider;
-use roster_core::provisioning::{Operation, Provisioning, ProvisioningError, RequestContext};
+use roster_core::provisioning::{
+    Operation, Provisioning, ProvisioningError, RequestContext, ScimEndpoint,
+};
 use roster_scim::ScimError;
 use serde_json::Value;
 use tracing_actix_web::RequestId;
@@ -43,11 +46,13 @@ impl FromRequest for ScimCaller {
             let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
                 return Err(ScimHttpError::internal(&request_id));
             };
-            let tenant = req
-                .match_info()
-                .get("tenant")
-                .unwrap_or_default()
-                .to_owned();
+            // `/scim/v2/{tenant}/…` names the tenant the token must belong to; the shared
+            // `/scim/v2/…` names none, and the token alone decides.
+            let tenant = req.match_info().get("tenant").map(str::to_owned);
+            let endpoint = match tenant {
+                Some(_) => ScimEndpoint::Tenant,
+                None => ScimEndpoint::Shared,
+            };
             let authorization = req
                 .headers()
                 .get(header::AUTHORIZATION)
@@ -59,18 +64,28 @@ impl FromRequest for ScimCaller {
                     .and_then(|value| value.to_str().ok()),
                 req.query_string(),
             );
-            let token = match services
-                .token_auth()
-                .authenticate(authorization, &tenant)
-                .await
-            {
+            let authenticated = match &tenant {
+                Some(tenant) => {
+                    services
+                        .token_auth()
+                        .authenticate(authorization, tenant)
+                        .await
+                }
+                None => {
+                    services
+                        .token_auth()
+                        .authenticate_any_tenant(authorization)
+                        .await
+                }
+            };
+            let token = match authenticated {
                 Ok(Ok(token)) => token,
                 Ok(Err(reason)) => {
                     // The tenant's admin sees it in the log and the connection check
                     // (bounded; by token prefix only).
                     services
                         .connection_log()
-                        .rejected(&tenant, authorization, &reason, &request_id, idp)
+                        .rejected(tenant.as_deref(), authorization, &reason, &request_id, idp)
                         .await;
                     return Err(ScimHttpError::unauthorized(&reason, idp));
                 }
@@ -89,7 +104,9 @@ impl FromRequest for ScimCaller {
             if let Err(wait) = services.rate_limiter().check(token.token_id, limit) {
                 return Err(ScimHttpError::rate_limited(wait));
             }
-            let ctx = RequestContext::for_token(&token, request_id).with_idp(idp);
+            let ctx = RequestContext::for_token(&token, request_id)
+                .with_idp(idp)
+                .through(endpoint);
             // For the connection-test recorder around the SCIM scope (`super::record_test_calls`).
             req.extensions_mut().insert(ctx.clone());
             Ok(ScimCaller {

@@ -30,10 +30,22 @@ pub(crate) async fn resource_types(caller: ScimCaller) -> Answer {
     Ok(respond::json(StatusCode::OK, &body))
 }
 
-pub(crate) async fn resource_type(caller: ScimCaller, path: web::Path<(String, String)>) -> Answer {
+/// `{name}` of `/ResourceTypes/{name}`, under either base URL.
+#[derive(serde::Deserialize)]
+pub(crate) struct NamePath {
+    name: String,
+}
+
+/// `{urn}` of `/Schemas/{urn}`, under either base URL.
+#[derive(serde::Deserialize)]
+pub(crate) struct UrnPath {
+    urn: String,
+}
+
+pub(crate) async fn resource_type(caller: ScimCaller, path: web::Path<NamePath>) -> Answer {
     let body = caller
         .provisioning()
-        .resource_type(&caller.ctx, &path.1)
+        .resource_type(&caller.ctx, &path.name)
         .await
         .map_err(|e| caller.fail(e))?;
     Ok(respond::json(StatusCode::OK, &body))
@@ -48,10 +60,10 @@ pub(crate) async fn schemas(caller: ScimCaller) -> Answer {
     Ok(respond::json(StatusCode::OK, &body))
 }
 
-pub(crate) async fn schema(caller: ScimCaller, path: web::Path<(String, String)>) -> Answer {
+pub(crate) async fn schema(caller: ScimCaller, path: web::Path<UrnPath>) -> Answer {
     let body = caller
         .provisioning()
-        .schema(&caller.ctx, &path.1)
+        .schema(&caller.ctx, &path.urn)
         .await
         .map_err(|e| caller.fail(e))?;
     Ok(respond::json(StatusCode::OK, &body))

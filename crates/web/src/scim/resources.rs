@@ -176,6 +176,13 @@ impl Kind for Groups {
 
 type Answer = Result<HttpResponse, ScimHttpError>;
 
+/// `{id}` of `/Users/{id}` and `/Groups/{id}`, under either base URL (the per-tenant one
+/// also has `{tenant}`, which the caller has already checked).
+#[derive(serde::Deserialize)]
+pub(crate) struct IdPath {
+    id: String,
+}
+
 pub(crate) async fn create<K: Kind>(req: HttpRequest, caller: ScimCaller, body: RawBody) -> Answer {
     let json = caller.json(K::CREATE, &body).await?;
     let params = QueryParams::from_request(&req);
@@ -193,13 +200,13 @@ pub(crate) async fn create<K: Kind>(req: HttpRequest, caller: ScimCaller, body: 
 pub(crate) async fn get<K: Kind>(
     req: HttpRequest,
     caller: ScimCaller,
-    id: web::Path<(String, String)>,
+    id: web::Path<IdPath>,
 ) -> Answer {
     let params = QueryParams::from_request(&req);
     let resource = K::get(
         caller.provisioning(),
         &caller.ctx,
-        &id.1,
+        &id.id,
         params.projection(),
     )
     .await
@@ -210,7 +217,7 @@ pub(crate) async fn get<K: Kind>(
 pub(crate) async fn replace<K: Kind>(
     req: HttpRequest,
     caller: ScimCaller,
-    id: web::Path<(String, String)>,
+    id: web::Path<IdPath>,
     body: RawBody,
 ) -> Answer {
     let json = caller.json(K::REPLACE, &body).await?;
@@ -219,7 +226,7 @@ pub(crate) async fn replace<K: Kind>(
     let resource = K::replace(
         caller.provisioning(),
         &caller.ctx,
-        &id.1,
+        &id.id,
         &json,
         if_match.as_deref(),
         params.projection(),
@@ -232,7 +239,7 @@ pub(crate) async fn replace<K: Kind>(
 pub(crate) async fn patch<K: Kind>(
     req: HttpRequest,
     caller: ScimCaller,
-    id: web::Path<(String, String)>,
+    id: web::Path<IdPath>,
     body: RawBody,
 ) -> Answer {
     let json = caller.json(K::PATCH, &body).await?;
@@ -241,7 +248,7 @@ pub(crate) async fn patch<K: Kind>(
     let resource = K::patch(
         caller.provisioning(),
         &caller.ctx,
-        &id.1,
+        &id.id,
         &json,
         if_match.as_deref(),
         params.projection(),
@@ -257,13 +264,13 @@ pub(crate) async fn patch<K: Kind>(
 pub(crate) async fn delete<K: Kind>(
     req: HttpRequest,
     caller: ScimCaller,
-    id: web::Path<(String, String)>,
+    id: web::Path<IdPath>,
 ) -> Answer {
     let if_match = respond::if_match(&req);
     K::delete(
         caller.provisioning(),
         &caller.ctx,
-        &id.1,
+        &id.id,
         if_match.as_deref(),
     )
     .await

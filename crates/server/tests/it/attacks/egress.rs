@@ -182,6 +182,7 @@ async fn app_with_tenant(
         app: app.clone(),
         base: app.url("/scim/v2/acme"),
         token: token.token.expose_secret().to_owned(),
+        slug: "acme".to_owned(),
     };
     (app, client, scope, scim)
 }

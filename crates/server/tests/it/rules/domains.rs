@@ -256,6 +256,7 @@ async fn a_domain_scoped_token_only_touches_its_domain() {
         app: scim.app.clone(),
         base: scim.base.clone(),
         token: token.token.expose_secret().to_owned(),
+        slug: scim.slug.clone(),
     };
 
     assert_eq!(scoped.create_user("ada@acme.test").await.len(), 36);
@@ -279,6 +280,21 @@ async fn a_domain_scoped_token_only_touches_its_domain() {
         &detail("bob@globex.test"),
     )
     .await;
+    // The scope is the token's, whichever base URL it arrives at.
+    let answer = scoped
+        .shared()
+        .post("/Users", user_body("bob@globex.test", "bob@globex.test"))
+        .await;
+    answer.assert_error(403, None);
+    assert_eq!(answer.body["detail"], detail("bob@globex.test"));
+    scoped
+        .shared()
+        .patch(
+            &format!("/Users/{globex_user}"),
+            patch_op(json!([{"op": "replace", "value": {"active": false}}])),
+        )
+        .await
+        .assert_error(403, None);
     // Nor change or remove a user of another domain; reading is fine.
     let answer = scoped
         .patch(

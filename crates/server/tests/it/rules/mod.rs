@@ -6,6 +6,7 @@ mod custom;
 pub(crate) mod dns;
 mod domains;
 mod follow;
+mod formats;
 mod mapping;
 mod notifications;
 pub(crate) mod policy;

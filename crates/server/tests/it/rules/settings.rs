@@ -204,6 +204,7 @@ async fn a_change_on_one_node_applies_on_another_within_a_second() {
     let b = Scim {
         base: a.base.replace(&a.app.address, &b_app.address),
         token: a.token.clone(),
+        slug: a.slug.clone(),
         app: Arc::new(b_app),
     };
     // B has the rules cached.

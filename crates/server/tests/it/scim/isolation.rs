@@ -1,4 +1,5 @@
-//! Tenant A can never read, change or even learn of tenant B's data.
+//! Tenant A can never read, change or even learn of tenant B's data, through its own
+//! base URL, B's, or the shared one.
 
 use reqwest::Method;
 use serde_json::json;
@@ -16,55 +17,57 @@ async fn no_route_gives_one_tenant_anything_of_another() {
     let a_group = a.create_group("Secret").await;
     assert_ne!(a_user, b_user);
 
-    // A's token on A's endpoint never reaches B's resources.
-    for path in [format!("/Users/{b_user}"), format!("/Groups/{b_group}")] {
-        a.get(&path).await.assert_error(404, None);
-        a.put(&path, okta_user("x@acme.test"))
+    // A's token never reaches B's resources: on A's endpoint, nor on the shared one where
+    // the token alone decides the tenant.
+    for a in [&a, &a.shared()] {
+        for path in [format!("/Users/{b_user}"), format!("/Groups/{b_group}")] {
+            a.get(&path).await.assert_error(404, None);
+            a.put(&path, okta_user("x@acme.test"))
+                .await
+                .assert_error(404, None);
+            a.patch(
+                &path,
+                patch_op(json!([{"op": "replace", "value": {"displayName": "x"}}])),
+            )
             .await
             .assert_error(404, None);
+            a.delete(&path).await.assert_error(404, None);
+        }
+        let list = a.get("/Users").await;
+        assert_eq!(list.body["totalResults"], 1);
+        assert_eq!(list.body["Resources"][0]["id"], a_user);
+        let filtered = a
+            .get(&format!(
+                "/Users?filter={}",
+                encode(&format!("id eq \"{b_user}\""))
+            ))
+            .await;
+        assert_eq!(filtered.body["totalResults"], 0);
+        let groups = a
+            .get(&format!(
+                "/Groups?filter={}",
+                encode(&format!("members.value eq \"{b_user}\""))
+            ))
+            .await;
+        assert_eq!(groups.body["totalResults"], 0);
         a.patch(
-            &path,
-            patch_op(json!([{"op": "replace", "value": {"displayName": "x"}}])),
+            &format!("/Groups/{a_group}"),
+            patch_op(json!([{"op": "add", "path": "members", "value": [{"value": b_user}]}])),
         )
         .await
-        .assert_error(404, None);
-        a.delete(&path).await.assert_error(404, None);
+        .assert_error(400, Some("invalidValue"));
+        let bulk = a
+            .post("/Bulk", json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [{"method": "DELETE", "path": format!("/Users/{b_user}")}]}))
+            .await;
+        assert_eq!(bulk.body["Operations"][0]["status"], "404");
+        let root = a
+            .post(
+                "/.search",
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]}),
+            )
+            .await;
+        assert_eq!(root.body["totalResults"], 2);
     }
-    let list = a.get("/Users").await;
-    assert_eq!(list.body["totalResults"], 1);
-    assert_eq!(list.body["Resources"][0]["id"], a_user);
-    let filtered = a
-        .get(&format!(
-            "/Users?filter={}",
-            encode(&format!("id eq \"{b_user}\""))
-        ))
-        .await;
-    assert_eq!(filtered.body["totalResults"], 0);
-    let groups = a
-        .get(&format!(
-            "/Groups?filter={}",
-            encode(&format!("members.value eq \"{b_user}\""))
-        ))
-        .await;
-    assert_eq!(groups.body["totalResults"], 0);
-    a.patch(
-        &format!("/Groups/{a_group}"),
-        patch_op(json!([{"op": "add", "path": "members", "value": [{"value": b_user}]}])),
-    )
-    .await
-    .assert_error(400, Some("invalidValue"));
-    let bulk = a
-        .post("/Bulk", json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [{"method": "DELETE", "path": format!("/Users/{b_user}")}]}))
-        .await;
-    assert_eq!(bulk.body["Operations"][0]["status"], "404");
-    let root = a
-        .post(
-            "/.search",
-            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]}),
-        )
-        .await;
-    assert_eq!(root.body["totalResults"], 2);
-
     // A's token on B's endpoint: the same 401 as an unknown tenant — existence is not
     // revealed.
     let paths = [
@@ -143,4 +146,15 @@ async fn no_route_gives_one_tenant_anything_of_another() {
         assert!(detail.contains("not valid for this tenant"), "{detail}");
         assert!(!detail.contains(&a_public_id[..4]), "{detail}");
     }
+
+    // B's token on the shared URL sees B's own, and only them (after the log checks:
+    // the refused read is a row of B's log).
+    let b_shared = b.shared();
+    let list = b_shared.get("/Users").await;
+    assert_eq!(list.body["totalResults"], 1);
+    assert_eq!(list.body["Resources"][0]["id"], b_user);
+    b_shared
+        .get(&format!("/Users/{a_user}"))
+        .await
+        .assert_error(404, None);
 }

@@ -8,4 +8,5 @@ mod isolation;
 mod nodes;
 mod okta;
 mod protocol;
+mod shared_url;
 pub(crate) mod support;

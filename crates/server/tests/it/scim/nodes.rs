@@ -23,6 +23,7 @@ async fn two_nodes_share_users_and_token_revocation() {
     let b = Scim {
         base: a.base.replace(&a.app.address, &b_app.address),
         token: a.token.clone(),
+        slug: a.slug.clone(),
         app: Arc::new(b_app),
     };
 

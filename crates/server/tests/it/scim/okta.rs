@@ -7,7 +7,16 @@ use super::support::{Scim, encode, okta_user, patch_op};
 
 #[tokio::test]
 async fn okta_spec_test_passes() {
-    let scim = Scim::new().await;
+    okta_spec_test_passes_through(Scim::new().await).await;
+}
+
+/// Okta's spec test through the shared base URL, where the token alone decides the tenant.
+#[tokio::test]
+async fn okta_spec_test_passes_on_the_shared_url() {
+    okta_spec_test_passes_through(Scim::new().await.shared()).await;
+}
+
+async fn okta_spec_test_passes_through(scim: Scim) {
     let id = scim.create_user("ada@acme.test").await;
     scim.create_user("grace@acme.test").await;
 
@@ -96,7 +105,16 @@ async fn okta_spec_test_passes() {
 
 #[tokio::test]
 async fn okta_crud_lifecycle_keeps_one_id() {
-    let scim = Scim::new().await;
+    okta_crud_lifecycle_keeps_one_id_through(Scim::new().await).await;
+}
+
+/// Okta's CRUD test through the shared base URL, where the token alone decides the tenant.
+#[tokio::test]
+async fn okta_crud_lifecycle_keeps_one_id_on_the_shared_url() {
+    okta_crud_lifecycle_keeps_one_id_through(Scim::new().await.shared()).await;
+}
+
+async fn okta_crud_lifecycle_keeps_one_id_through(scim: Scim) {
     // Assign: look up by userName, then create.
     let lookup = scim
         .get(&format!(
@@ -109,10 +127,8 @@ async fn okta_crud_lifecycle_keeps_one_id() {
     assert_eq!(created.status, 201);
     let id = created.body["id"].as_str().unwrap().to_owned();
     let location = created.header("location").unwrap().to_owned();
-    assert!(
-        location.ends_with(&format!("/scim/v2/acme/Users/{id}")),
-        "{location}"
-    );
+    // The location is under the base URL the client used.
+    assert_eq!(location, format!("{}/Users/{id}", scim.base));
     assert_eq!(created.body["meta"]["location"], location);
     assert_eq!(created.body["meta"]["resourceType"], "User");
     assert!(created.header("etag").unwrap().starts_with("W/\""));
@@ -242,7 +258,16 @@ async fn okta_import_pages_are_stable_and_complete() {
 
 #[tokio::test]
 async fn okta_groups_push_membership_and_rename() {
-    let scim = Scim::new().await;
+    okta_groups_push_membership_and_rename_through(Scim::new().await).await;
+}
+
+/// Okta's group pushes through the shared base URL, where the token alone decides the tenant.
+#[tokio::test]
+async fn okta_groups_push_membership_and_rename_on_the_shared_url() {
+    okta_groups_push_membership_and_rename_through(Scim::new().await.shared()).await;
+}
+
+async fn okta_groups_push_membership_and_rename_through(scim: Scim) {
     let ada = scim.create_user("ada@acme.test").await;
     let grace = scim.create_user("grace@acme.test").await;
     let group = scim.create_group("Engineering").await;

@@ -10,8 +10,10 @@ use serde_json::{Value, json};
 /// A tenant with a token, on a running app.
 pub struct Scim {
     pub app: Arc<TestApp>,
+    /// The SCIM base URL requests go to: the tenant's, or the shared one ([`Scim::shared`]).
     pub base: String,
     pub token: String,
+    pub slug: String,
 }
 
 pub struct Answer {
@@ -89,7 +91,23 @@ impl Scim {
 
     pub async fn on(app: Arc<TestApp>, slug: &str) -> Self {
         let (base, token) = create_tenant(&app, slug).await;
-        Self { app, base, token }
+        Self {
+            app,
+            base,
+            token,
+            slug: slug.to_owned(),
+        }
+    }
+
+    /// The same tenant and token, through the shared base URL `/scim/v2`, where the
+    /// token alone decides the tenant.
+    pub fn shared(&self) -> Self {
+        Self {
+            app: self.app.clone(),
+            base: self.app.url("/scim/v2"),
+            token: self.token.clone(),
+            slug: self.slug.clone(),
+        }
     }
 
     pub async fn send_raw(
@@ -240,7 +258,7 @@ impl Scim {
     /// The tenant's id, read from the database.
     pub async fn tenant_id(&self) -> uuid::Uuid {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        let slug = self.base.rsplit('/').next().unwrap().to_owned();
+        let slug = self.slug.clone();
         roster_entity::tenant::Entity::find()
             .filter(roster_entity::tenant::Column::Slug.eq(slug))
             .one(self.app.services.db().reader())
