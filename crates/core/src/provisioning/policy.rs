@@ -207,6 +207,14 @@ pub(super) fn mapping_inputs(
         .collect()
 }
 
+/// What a write that needs the user's hosts is doing, for the words of a refusal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum HostsFor {
+    Create,
+    Update,
+    Reactivation,
+}
+
 /// Where the user becomes a host: the first rule that matches. With "assign users to
 /// locations and kiosks as host" on, a user who matches no rule is refused, with the
 /// values that matched nothing.
@@ -215,6 +223,7 @@ pub(super) fn hosts_for(
     ctx: &RequestContext,
     schema: &ResourceSchema,
     doc: &JsonObject,
+    write: HostsFor,
 ) -> Result<Hosts, ScimError> {
     let inputs = mapping_inputs(rules, schema, doc);
     if let Some(rule) = rules
@@ -256,10 +265,15 @@ pub(super) fn hosts_for(
     } else {
         seen.join("; ")
     };
+    let refused = match write {
+        HostsFor::Create => "does not add it",
+        HostsFor::Update => "does not apply this update (the user keeps its current values)",
+        HostsFor::Reactivation => "does not reactivate it",
+    };
     Err(ScimError::invalid_value(format!(
-        "no location mapping rule matches this user, so Roster does not add it (\"Assign \
-         users to locations and kiosks as host\" is on): {found}. Add a mapping rule for this \
-         value in Roster under Locations, or change the user's attribute in {}",
+        "no location mapping rule matches this user, so Roster {refused} (\"Assign users to \
+         locations and kiosks as host\" is on): {found}. Add a mapping rule for this value in \
+         Roster under Locations, or change the user's attribute in {}",
         ctx.idp.name()
     )))
 }

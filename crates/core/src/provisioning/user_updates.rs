@@ -183,7 +183,12 @@ impl Provisioning {
                 || policy::mapping_inputs(rules, schema, old_doc)
                     != policy::mapping_inputs(rules, schema, &new_doc)
             {
-                hosts = Some(policy::hosts_for(rules, ctx, schema, &new_doc)?);
+                let write = if reactivates {
+                    policy::HostsFor::Reactivation
+                } else {
+                    policy::HostsFor::Update
+                };
+                hosts = Some(policy::hosts_for(rules, ctx, schema, &new_doc, write)?);
             }
         }
         let identity_changed =

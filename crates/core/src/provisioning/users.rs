@@ -158,7 +158,7 @@ impl Provisioning {
         // nothing behind but the failure's log row.
         policy::check_token_scope(&rules, ctx, &cols)?;
         policy::check_domains(&rules, ctx, &cols, true)?;
-        let hosts = policy::hosts_for(&rules, ctx, schema, &doc)?;
+        let hosts = policy::hosts_for(&rules, ctx, schema, &doc, policy::HostsFor::Create)?;
         let scope = self.scope(ctx);
 
         // Everything is decided on a reader, outside the write transaction: the common

@@ -216,6 +216,12 @@ async fn users_become_hosts_by_rule_and_unmatched_users_are_not_added() {
         )
         .await;
     answer.assert_error(400, Some("invalidValue"));
+    let detail = answer.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("so Roster does not apply this update (the user keeps its current values)"),
+        "{detail}"
+    );
+    assert!(!detail.contains("does not add it"), "{detail}");
     // …but a deactivation never is, and neither is a deletion.
     let answer = scim
         .patch(
@@ -235,6 +241,13 @@ async fn users_become_hosts_by_rule_and_unmatched_users_are_not_added() {
         )
         .await;
     answer.assert_error(400, Some("invalidValue"));
+    assert!(
+        answer.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("so Roster does not reactivate it"),
+        "{answer:?}"
+    );
     assert_eq!(scim.delete(&format!("/Users/{ada}")).await.status, 204);
 
     // Removing a location takes it out of what rules assign.
