@@ -34,5 +34,6 @@ pub mod trusted_device;
 pub mod trusted_domain;
 pub mod user;
 pub mod user_email;
+pub mod user_value;
 pub mod webhook_delivery;
 pub mod webhook_endpoint;

@@ -28,6 +28,18 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let services = Services::new(db.clone(), config.core_config(keyring)?);
     // No signing secret stays in clear, and none is under a key this node lacks.
     services.secrets_at_rest().prepare().await?;
+    // Users written before the attribute-value index (issue 13) get their rows before
+    // any filter can miss them.
+    let indexed = services
+        .provisioning()
+        .index_unindexed_users()
+        .await
+        .map_err(|err| {
+            anyhow::anyhow!("indexing users failed: {}", roster_core::error::chain(&err))
+        })?;
+    if indexed > 0 {
+        tracing::info!(users = indexed, "indexed users' attribute values");
+    }
 
     let bootstrap_email = AdminEmail::parse(&config.bootstrap_email)
         .context("ROSTER_BOOTSTRAP_EMAIL is not an email address")?;

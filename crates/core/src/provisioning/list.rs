@@ -196,7 +196,7 @@ impl Provisioning {
         let page = query.page(self.settings.default_count, self.settings.max_results());
         let scope = self.scope(ctx);
         let reader = self.db.reader();
-        let translator = Translator::new(schema, self.db.backend());
+        let translator = Translator::new(schema, self.db.backend(), ctx.tenant_id);
         let plan = plan(schema, query, &translator);
         let id_col = Expr::col((user::Entity, user::Column::Id));
 
@@ -319,7 +319,7 @@ impl Provisioning {
         let page = query.page(self.settings.default_count, self.settings.max_results());
         let scope = self.scope(ctx);
         let reader = self.db.reader();
-        let translator = Translator::new(schema, self.db.backend());
+        let translator = Translator::new(schema, self.db.backend(), ctx.tenant_id);
         let plan = plan(schema, query, &translator);
         let id_col = Expr::col((group::Entity, group::Column::Id));
         let wants_members = projection.includes(schema, "members");

@@ -9,6 +9,7 @@
 //! - The SCIM surface, the admin UI and the API call these same functions.
 
 pub mod audit;
+mod backfill;
 mod bulk;
 mod columns;
 mod discovery;
@@ -26,6 +27,7 @@ mod scope;
 mod user_store;
 mod user_updates;
 mod users;
+mod values;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -224,15 +226,25 @@ pub struct Provisioning {
     settings: Arc<ScimSettings>,
     rules: RulesCache,
     locks: plan::ResourceLocks,
+    /// List requests answered by evaluating rows in memory (what SQL could not decide).
+    evaluations: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Provisioning {
+    /// How many list requests this node answered by evaluating rows in memory rather
+    /// than in SQL: only filters on the few attributes the index does not hold (see
+    /// `query`). Tests use it to prove a filter was decided by SQL.
+    pub fn in_memory_evaluations(&self) -> u64 {
+        self.evaluations.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn new(db: Database, settings: ScimSettings, rules: RulesCache) -> Self {
         Self {
             db,
             settings: Arc::new(settings),
             rules,
             locks: plan::ResourceLocks::default(),
+            evaluations: Arc::default(),
         }
     }
 

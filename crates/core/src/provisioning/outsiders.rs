@@ -22,6 +22,7 @@ use super::events::{self, EventType, UserSummary};
 use super::plan::EVENT_ROWS_PER_STATEMENT;
 use super::user_store::hosts_json;
 use super::users::{groups_of, parse_doc};
+use super::values;
 use super::{Provisioning, RequestContext};
 use crate::audit::{self, Change};
 use crate::memberships::TenantAccess;
@@ -268,6 +269,15 @@ impl Provisioning {
                 groups.get(&row.id).map(Vec::as_slice),
                 &Projection::all(),
             );
+            values::write(
+                &mut writes,
+                scope,
+                rules.registry.user(),
+                row.id,
+                &full.body,
+                false,
+            )
+            .map_err(|e| Error::internal("indexing a deactivated user", e))?;
             let data = events::user_data(
                 &UserSummary::from_row(&row),
                 Some(full.body),

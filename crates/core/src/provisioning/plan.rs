@@ -260,6 +260,8 @@ impl Provisioning {
 
     /// Waits for the tenant's turn at evaluating a filter in memory.
     pub(crate) async fn evaluation_turn(&self, ctx: &super::RequestContext) -> HeavyTurn {
+        self.evaluations
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         HeavyTurn {
             _turn: self
                 .locks

@@ -15,6 +15,7 @@ use super::audit::{self, Operation};
 use super::columns::UserColumns;
 use super::events::{self, EventType, UserSummary};
 use super::plan::WritePlan;
+use super::values;
 use super::{ProvResult, Provisioning, RequestContext, Resource};
 use crate::Error;
 use crate::rules::{Hosts, NotificationMatrix, TenantRules};
@@ -236,6 +237,14 @@ impl Provisioning {
             );
         }
         let full = self.render_user(ctx, rules, &row, &new_doc, groups, &Projection::all());
+        values::write(
+            writes,
+            scope,
+            rules.registry.user(),
+            row.id,
+            &full.body,
+            false,
+        )?;
         let kind = EventType::for_user_change(old.active, row.active);
         let data = events::user_data(
             &UserSummary::from_row(&row),
@@ -318,6 +327,14 @@ impl Provisioning {
                 chunk.to_vec(),
             ));
         }
+        values::write(
+            writes,
+            self.scope(ctx),
+            rules.registry.user(),
+            row.id,
+            &full.body,
+            true,
+        )?;
         writes.push(&events::insert(ctx, EventType::UserCreated, row.id, &data));
         writes.push(&audit::success(
             ctx,

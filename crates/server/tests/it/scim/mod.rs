@@ -3,6 +3,7 @@
 mod case_fold;
 mod concurrency;
 mod entra;
+mod filter_sql;
 mod groups;
 mod isolation;
 mod nodes;

@@ -327,6 +327,12 @@ impl Scim {
                 .await
                 .unwrap();
         }
+        self.app
+            .services
+            .provisioning()
+            .index_unindexed_users()
+            .await
+            .unwrap();
         ids
     }
 }

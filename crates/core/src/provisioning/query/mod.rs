@@ -5,13 +5,21 @@
 //! the evaluator must decide, and [`Sql::Unknown`] when only the evaluator can. The list
 //! code then pages in SQL (exact) or evaluates candidate rows in memory (the others), so
 //! every valid filter answers exactly right and the common ones — `userName eq`,
-//! `externalId eq`, `emails[type eq "work"].value eq`, `active eq`, `meta.lastModified gt`,
+//! `externalId eq`, `emails[type eq "work"].value eq` (through the attribute-value index), `meta.lastModified gt`,
 //! `members.value eq` — are index lookups.
 //!
 //! Conditions are built never to be SQL NULL, so `NOT` keeps SCIM's meaning (an
 //! unassigned attribute matches `ne`).
+//!
+//! Users' attributes without a column of their own go through the attribute-value index
+//! ([`indexed`]), which is exact for every path it holds; a column translation that is
+//! not exact falls back to it. What remains for the evaluator: a few server-made
+//! attributes (`groups`, `meta.location`, the notification settings), binary values,
+//! and groups' attributes beyond `displayName`, `externalId` and `members.value`.
 
-use roster_entity::{group, group_member, user, user_email};
+mod indexed;
+
+use roster_entity::{group, group_member};
 use roster_scim::AttrPath;
 use roster_scim::filter::{CompValue, CompareOp, Filter};
 use roster_scim::schema::{Resolved, ResourceKind, ResourceSchema};
@@ -20,6 +28,7 @@ use uuid::Uuid;
 
 use super::fold_case;
 use crate::Backend;
+use crate::tenants::TenantId;
 use crate::time::Timestamp;
 
 /// What SQL can say about a filter.
@@ -78,22 +87,14 @@ enum Target {
     Id(&'static str),
     Bool(&'static str, &'static str),
     Time(&'static str, &'static str),
-    /// A sub-attribute of a user's emails (`value`, `type`, `primary`).
-    Email(EmailSub),
     /// A group's members (only `value`).
     MemberValue,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum EmailSub {
-    Value,
-    Type,
-    Primary,
 }
 
 pub(crate) struct Translator<'a> {
     schema: &'a ResourceSchema,
     backend: Backend,
+    tenant: Uuid,
 }
 
 const USERS: &str = "users";
@@ -107,8 +108,23 @@ fn col(table: &'static str, column: &'static str) -> SimpleExpr {
 }
 
 impl<'a> Translator<'a> {
-    pub(crate) fn new(schema: &'a ResourceSchema, backend: Backend) -> Self {
-        Self { schema, backend }
+    pub(crate) fn new(schema: &'a ResourceSchema, backend: Backend, tenant: TenantId) -> Self {
+        Self {
+            schema,
+            backend,
+            tenant: tenant.0,
+        }
+    }
+
+    /// A column translation, or the index's when that one is not exact.
+    fn or_indexed(&self, sql: Sql, indexed: impl FnOnce() -> Option<SimpleExpr>) -> Sql {
+        match sql {
+            Sql::Exact(_) => sql,
+            other => match indexed() {
+                Some(exact) => Sql::Exact(exact),
+                None => other,
+            },
+        }
     }
 
     fn kind(&self) -> ResourceKind {
@@ -154,9 +170,8 @@ impl<'a> Translator<'a> {
                 nullable: true,
             },
             (ResourceKind::User, "active", None) => Target::Bool(USERS, "active"),
-            (ResourceKind::User, "emails", None | Some("value")) => Target::Email(EmailSub::Value),
-            (ResourceKind::User, "emails", Some("type")) => Target::Email(EmailSub::Type),
-            (ResourceKind::User, "emails", Some("primary")) => Target::Email(EmailSub::Primary),
+            // Emails go through the attribute-value index: the `user_emails` columns
+            // cannot tell an absent `primary` or `type` from `false` or a blank one.
             (ResourceKind::Group, "displayName", None) => Target::Text {
                 col: (GROUPS, "display_name_lower"),
                 folded: true,
@@ -172,12 +187,20 @@ impl<'a> Translator<'a> {
             Filter::And(a, b) => Sql::and(self.translate(a), self.translate(b)),
             Filter::Or(a, b) => Sql::or(self.translate(a), self.translate(b)),
             Filter::Not(a) => Sql::not(self.translate(a)),
-            Filter::Present(path) => self.present(path),
-            Filter::Compare { path, op, value } => match self.target(path) {
-                Some(target) => self.compare(target, *op, value),
-                None => Sql::Unknown,
-            },
-            Filter::ValuePath { path, filter } => self.value_path(path, filter),
+            Filter::Present(path) => {
+                self.or_indexed(self.present(path), || self.indexed_present(path))
+            }
+            Filter::Compare { path, op, value } => {
+                let sql = match self.target(path) {
+                    Some(target) => self.compare(target, *op, value),
+                    None => Sql::Unknown,
+                };
+                self.or_indexed(sql, || self.indexed_compare(path, *op, value))
+            }
+            Filter::ValuePath { path, filter } => self
+                .or_indexed(self.value_path(path, filter), || {
+                    self.indexed_value_path(path, filter)
+                }),
         }
     }
 
@@ -192,12 +215,6 @@ impl<'a> Translator<'a> {
             }),
             Some(Target::Id(_) | Target::Time(..)) => Sql::Exact(truth(true)),
             Some(Target::Bool(..)) => Sql::Unknown,
-            Some(Target::Email(EmailSub::Value | EmailSub::Primary)) => {
-                Sql::Exact(self.emails_exist(None))
-            }
-            Some(Target::Email(EmailSub::Type)) => {
-                Sql::Exact(self.emails_exist(Some(col("user_emails", "type_lower").is_not_null())))
-            }
             Some(Target::MemberValue) => Sql::Exact(self.members_exist(None)),
             None => Sql::Unknown,
         }
@@ -249,18 +266,6 @@ impl<'a> Translator<'a> {
                     CompareOp::Le => c.lte(micros),
                     CompareOp::Co | CompareOp::Sw | CompareOp::Ew => return Sql::Unknown,
                 })
-            }
-            Target::Email(sub) => {
-                // Any email satisfying the comparison. `ne` and `eq null` also match users
-                // without emails; leave those to the evaluator.
-                if op == CompareOp::Ne || matches!(value, CompValue::Null) {
-                    return Sql::Unknown;
-                }
-                match self.email_condition(sub, op, value) {
-                    Sql::Exact(inner) => Sql::Exact(self.emails_exist(Some(inner))),
-                    Sql::Superset(inner) => Sql::Superset(self.emails_exist(Some(inner))),
-                    Sql::Unknown => Sql::Unknown,
-                }
             }
             Target::MemberValue => match (op, value) {
                 (CompareOp::Eq, CompValue::String(s)) => {
@@ -340,30 +345,9 @@ impl<'a> Translator<'a> {
         }
     }
 
-    fn email_condition(&self, sub: EmailSub, op: CompareOp, value: &CompValue) -> Sql {
-        match sub {
-            EmailSub::Value => self.text(col("user_emails", "value_lower"), true, false, op, value),
-            EmailSub::Type => self.text(col("user_emails", "type_lower"), true, true, op, value),
-            EmailSub::Primary => match (op, value) {
-                (CompareOp::Eq, CompValue::Bool(b)) => {
-                    Sql::Exact(col("user_emails", "is_primary").eq(*b))
-                }
-                (CompareOp::Ne, CompValue::Bool(b)) => {
-                    Sql::Exact(col("user_emails", "is_primary").ne(*b))
-                }
-                _ => Sql::Unknown,
-            },
-        }
-    }
-
     /// `emails[...]` and `members[...]`: an element satisfying the inner filter.
     fn value_path(&self, path: &AttrPath, inner: &Filter) -> Sql {
         match self.target(path) {
-            Some(Target::Email(_)) => match self.element(inner) {
-                Sql::Exact(cond) => Sql::Exact(self.emails_exist(Some(cond))),
-                Sql::Superset(cond) => Sql::Superset(self.emails_exist(Some(cond))),
-                Sql::Unknown => Sql::Unknown,
-            },
             Some(Target::MemberValue) => match inner {
                 Filter::Compare {
                     path,
@@ -381,37 +365,6 @@ impl<'a> Translator<'a> {
         }
     }
 
-    /// A filter over one email element: its sub-attributes are single-valued columns.
-    fn element(&self, filter: &Filter) -> Sql {
-        match filter {
-            Filter::And(a, b) => Sql::and(self.element(a), self.element(b)),
-            Filter::Or(a, b) => Sql::or(self.element(a), self.element(b)),
-            Filter::Not(a) => Sql::not(self.element(a)),
-            Filter::Present(path) => match email_sub(path) {
-                Some(EmailSub::Type) => Sql::Exact(col("user_emails", "type_lower").is_not_null()),
-                Some(_) => Sql::Exact(truth(true)),
-                None => Sql::Unknown,
-            },
-            Filter::Compare { path, op, value } => match email_sub(path) {
-                Some(sub) => self.email_condition(sub, *op, value),
-                None => Sql::Unknown,
-            },
-            Filter::ValuePath { .. } => Sql::Unknown,
-        }
-    }
-
-    fn emails_exist(&self, cond: Option<SimpleExpr>) -> SimpleExpr {
-        let mut select = Query::select();
-        select
-            .expr(Expr::val(1))
-            .from(user_email::Entity)
-            .and_where(col("user_emails", "user_id").equals((user::Entity, user::Column::Id)));
-        if let Some(cond) = cond {
-            select.and_where(cond);
-        }
-        Expr::exists(select.to_owned())
-    }
-
     fn members_exist(&self, cond: Option<SimpleExpr>) -> SimpleExpr {
         let mut select = Query::select();
         select
@@ -426,33 +379,20 @@ impl<'a> Translator<'a> {
 
     /// The column to sort by, when SQL can sort: `(column, nullable)`.
     pub(crate) fn sort_column(&self, path: &AttrPath) -> Option<(SimpleExpr, bool)> {
-        match self.target(path)? {
+        let Some(target) = self.target(path) else {
+            return self.indexed_sort(path);
+        };
+        match target {
             Target::Text {
                 col: c, nullable, ..
             } => Some((col(c.0, c.1), nullable)),
             Target::Id(table) => Some((col(table, "id"), false)),
-            Target::Time(table, column) | Target::Bool(table, column) => {
-                Some((col(table, column), false))
-            }
-            Target::Email(EmailSub::Value) => Some((col(USERS, "primary_email_lower"), true)),
-            Target::Email(_) | Target::MemberValue => None,
+            Target::Time(table, column) => Some((col(table, column), false)),
+            // The column says `true` for a user whose document has no `active`, which
+            // the evaluator sorts last.
+            Target::Bool(..) => self.indexed_sort(path),
+            Target::MemberValue => None,
         }
-    }
-}
-
-fn email_sub(path: &AttrPath) -> Option<EmailSub> {
-    if path.urn.is_some() || path.sub_attr.is_some() {
-        return None;
-    }
-    let name = path.name.as_str();
-    if name.eq_ignore_ascii_case("value") {
-        Some(EmailSub::Value)
-    } else if name.eq_ignore_ascii_case("type") {
-        Some(EmailSub::Type)
-    } else if name.eq_ignore_ascii_case("primary") {
-        Some(EmailSub::Primary)
-    } else {
-        None
     }
 }
 
