@@ -11,7 +11,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryTrai
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::audit::{self, Operation};
+use super::audit::{self, LogNote, Operation};
 use super::columns::UserColumns;
 use super::events::{self, EventType, UserSummary};
 use super::plan::WritePlan;
@@ -243,7 +243,13 @@ impl Provisioning {
             Some(hosts_json(rules, row.hosts.as_deref())),
         );
         writes.push(&events::insert(ctx, kind, row.id, &data));
-        writes.push(&audit::success(ctx, operation, Some(&full.id), status));
+        writes.push(&audit::success(
+            ctx,
+            operation,
+            Some(&full.id),
+            status,
+            LogNote::for_user(&row.user_name, &new_doc),
+        ));
         let resource = if *projection == Projection::all() {
             full
         } else {
@@ -324,6 +330,7 @@ impl Provisioning {
             Operation::UserCreate,
             Some(&full.id),
             201,
+            LogNote::for_user(&row.user_name, doc),
         ));
         let resource = if *projection == Projection::all() {
             full

@@ -40,6 +40,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use uuid::Uuid;
 
 pub use custom::{AttributeName, AttributeType, CustomAttributeDef, NewAttribute};
+pub(crate) use custom::{hide_undefined, keep_undefined};
 pub use defaults::{DefaultsSource, TenantDefaults, TenantDefaultsService};
 pub use domains::{
     DnsSettings, DomainVerifier, EmailDomain, TXT_PREFIX, TrustedDomain, VerifyOutcome,
