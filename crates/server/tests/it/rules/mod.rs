@@ -13,5 +13,6 @@ mod mapping;
 mod notifications;
 pub(crate) mod policy;
 mod settings;
-mod user_formats;
 pub(crate) mod support;
+mod test_a_user;
+mod user_formats;
