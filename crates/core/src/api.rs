@@ -31,7 +31,7 @@ pub use params::{
 
 use std::collections::{HashMap, HashSet};
 
-use roster_entity::{event, group, group_member, location, user, user_email};
+use roster_entity::{custom_attribute, event, group, group_member, location, user, user_email};
 use roster_scim::value::fold_case;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -378,6 +378,16 @@ impl TenantApi<'_> {
             return Ok(Vec::new());
         }
         let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+        // Only defined custom attributes reach the product (a removed definition's
+        // values are kept aside, see `rules::keep_undefined`).
+        let defined: Vec<String> = custom_attribute::Entity::find()
+            .select_only()
+            .column(custom_attribute::Column::Name)
+            .filter(custom_attribute::Column::TenantId.eq(self.tenant))
+            .into_tuple()
+            .all(self.db.reader())
+            .await?;
+        let defined: Vec<&str> = defined.iter().map(String::as_str).collect();
         let memberships: Vec<(Uuid, Uuid, String)> = group_member::Entity::find()
             .select_only()
             .column(group_member::Column::UserId)
@@ -471,7 +481,7 @@ impl TenantApi<'_> {
                     created: Timestamp::from_micros(row.created_at).to_rfc3339(),
                     last_modified: Timestamp::from_micros(row.updated_at).to_rfc3339(),
                     version: row.version,
-                    scim: without_password(doc),
+                    scim: for_product(doc, &defined),
                 }
             })
             .collect())
@@ -507,9 +517,13 @@ fn primary_email(doc: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn without_password(mut doc: Value) -> Value {
+/// The stored document as the product sees it: never a password, only defined custom
+/// attributes, and no time zone or locale that no standard defines (`null`).
+fn for_product(mut doc: Value, defined: &[&str]) -> Value {
     if let Some(map) = doc.as_object_mut() {
         map.retain(|key, _| !key.eq_ignore_ascii_case("password"));
     }
+    crate::rules::hide_undefined(defined, &mut doc);
+    crate::formats::for_product(&mut doc);
     doc
 }

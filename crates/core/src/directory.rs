@@ -184,6 +184,10 @@ pub struct LogEntry {
     /// The resource's userName or displayName, when it was looked up
     /// (`TenantDirectory::name_resources`).
     pub resource_name: Option<String>,
+    /// The userName the row recorded (user operations, refused creates included).
+    pub user_name: Option<String>,
+    /// What an accepted write warns of (a value withheld from the product).
+    pub warning: Option<String>,
 }
 
 impl From<provisioning_log::Model> for LogEntry {
@@ -201,6 +205,8 @@ impl From<provisioning_log::Model> for LogEntry {
             detail: row.detail,
             duration_us: row.duration_us,
             resource_name: None,
+            user_name: row.user_name,
+            warning: row.warning,
         }
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! Every query carries the tenant. A log search is a set of index lookups: a UUID is a
 //! request id or a resource id (`(tenant_id, request_id)`, `(tenant_id, resource_id)`);
-//! an operation name is `(tenant_id, operation, id)`; other text finds at most
+//! an operation name is `(tenant_id, operation, id)`, a userName the row recorded
+//! `(tenant_id, user_name_lower, id)`; other text also finds at most
 //! [`MATCHED_RESOURCES`] users and groups by name (the users page's bounded scan), whose
 //! entries are then looked up by resource id.
 
@@ -88,8 +89,11 @@ impl TenantDirectory<'_> {
             .chain(groups.iter())
             .map(Uuid::to_string)
             .collect();
+        // The userName a row names (refused creates included) is an index lookup, on
+        // `(tenant_id, user_name_lower, id)`.
         Ok(Condition::any()
             .add(provisioning_log::Column::Operation.eq(term))
+            .add(provisioning_log::Column::UserNameLower.eq(term))
             .add(provisioning_log::Column::ResourceId.is_in(ids)))
     }
 
@@ -134,9 +138,14 @@ impl TenantDirectory<'_> {
             names.extend(rows.into_iter().map(|(id, name)| (id.to_string(), name)));
         }
         for entry in entries {
-            if let Some(id) = &entry.resource_id {
-                entry.resource_name = names.get(id).cloned();
-            }
+            // The name the row recorded (what the request was about, even a user
+            // refused or deleted since), else the resource's current one.
+            entry.resource_name = entry.user_name.clone().or_else(|| {
+                entry
+                    .resource_id
+                    .as_ref()
+                    .and_then(|id| names.get(id).cloned())
+            });
         }
         Ok(())
     }

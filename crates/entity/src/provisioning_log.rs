@@ -23,6 +23,14 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub detail: Option<String>,
     pub duration_us: i64,
+    /// The userName the row is about (as the request sent it, or the stored user's),
+    /// for user operations; `None` for groups and requests that named no user.
+    pub user_name: Option<String>,
+    /// `user_name` lower-cased (Unicode), what the log's search compares.
+    pub user_name_lower: Option<String>,
+    /// What an accepted write should know about (a value kept from the product).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub warning: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -9,6 +9,32 @@ use super::{ProvisioningError, RequestContext};
 use crate::Database;
 use crate::time::Timestamp;
 
+/// What a log row says besides the request's outcome: the user it is about, and a
+/// warning for a write that was accepted with a value kept from the product.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct LogNote {
+    pub user_name: Option<String>,
+    pub warning: Option<String>,
+}
+
+impl LogNote {
+    /// The note of a write of the user `user_name` whose document is `doc`: warns of
+    /// the values the product will not get (see [`crate::formats::withheld`]).
+    pub(crate) fn for_user(user_name: &str, doc: &roster_scim::JsonObject) -> Self {
+        Self {
+            user_name: Some(user_name.to_owned()),
+            warning: crate::formats::withheld_warning(doc),
+        }
+    }
+
+    pub(crate) fn named(user_name: Option<&str>) -> Self {
+        Self {
+            user_name: user_name.map(str::to_owned),
+            warning: None,
+        }
+    }
+}
+
 /// What a request attempted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operation {
@@ -75,6 +101,7 @@ fn row(
     resource_id: Option<&str>,
     status: u16,
     failure: Option<(&str, Option<&str>)>,
+    note: LogNote,
 ) -> provisioning_log::ActiveModel {
     let (outcome, scim_type, detail) = match failure {
         None => ("success", None, None),
@@ -97,6 +124,12 @@ fn row(
         scim_type: Set(scim_type),
         detail: Set(detail),
         duration_us: Set(ctx.elapsed_us()),
+        user_name_lower: Set(note
+            .user_name
+            .as_deref()
+            .map(crate::provisioning::fold_case)),
+        user_name: Set(note.user_name),
+        warning: Set(note.warning),
         ..Default::default()
     }
 }
@@ -107,8 +140,9 @@ pub(crate) fn success(
     operation: Operation,
     resource_id: Option<&str>,
     status: u16,
+    note: LogNote,
 ) -> sea_orm::Insert<provisioning_log::ActiveModel> {
-    provisioning_log::Entity::insert(row(ctx, operation, resource_id, status, None))
+    provisioning_log::Entity::insert(row(ctx, operation, resource_id, status, None, note))
 }
 
 /// Records a failure. Best effort: a failure to record is logged, never returned (the
@@ -119,6 +153,7 @@ pub(crate) async fn record_failure(
     operation: Operation,
     resource_id: Option<&str>,
     err: &ProvisioningError,
+    user_name: Option<&str>,
 ) {
     let (status, scim_type, detail) = match err {
         ProvisioningError::Scim(err) => (
@@ -149,6 +184,7 @@ pub(crate) async fn record_failure(
         resource_id,
         status,
         Some((&detail, scim_type)),
+        LogNote::named(user_name),
     )
     .insert(db.writer())
     .await;

@@ -79,6 +79,7 @@ impl Provisioning {
                     schema,
                     row.id,
                     &Value::Object(rendered),
+                    &doc,
                     true,
                 ) {
                     // A value too long for the index (stored before the bound existed):

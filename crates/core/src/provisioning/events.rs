@@ -139,7 +139,15 @@ pub(crate) fn group_summary(id: Uuid, display_name: &str, external_id: Option<&s
 
 /// A user event's data. `hosts` says where the user is a host (locations and kiosks);
 /// the notification settings travel in the SCIM document's Roster extension.
-pub(crate) fn user_data(summary: &UserSummary, scim: Option<Value>, hosts: Option<Value>) -> Value {
+pub(crate) fn user_data(
+    summary: &UserSummary,
+    mut scim: Option<Value>,
+    hosts: Option<Value>,
+) -> Value {
+    // The product never gets a time zone or locale that no standard defines.
+    if let Some(doc) = &mut scim {
+        crate::formats::for_product(doc);
+    }
     let mut data = json!({ "user": summary.to_json(), "scim": scim });
     if let Some(hosts) = hosts {
         data["hosts"] = hosts;

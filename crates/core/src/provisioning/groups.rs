@@ -19,7 +19,7 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::audit::{self, Operation};
+use super::audit::{self, LogNote, Operation};
 use super::columns::{GroupColumns, parse_id};
 use super::events::{self, EventType};
 use super::members::{MEMBERSHIP_STEP, MembershipPlan, members_of};
@@ -203,6 +203,7 @@ impl Provisioning {
                 Operation::GroupCreate,
                 Some(&full.id),
                 201,
+                LogNote::default(),
             ));
         }
         match self.apply_for(ctx.tenant_id, plan).await {
@@ -431,7 +432,8 @@ impl Provisioning {
             MembershipPlan::compute(reader, scope, old.id, false, changes, (schema, &base)).await?;
         let steps = membership.split_off(MEMBERSHIP_STEP);
         if !doc_changed && membership.is_empty() {
-            self.record_noop(ctx, operation, old.id, status).await?;
+            self.record_noop(ctx, operation, old.id, status, LogNote::default())
+                .await?;
             return Ok((row, new_doc));
         }
         row.version = old.version + 1;
@@ -477,6 +479,7 @@ impl Provisioning {
                 operation,
                 Some(&row.id.to_string()),
                 status,
+                LogNote::default(),
             ));
         }
         self.apply_for(ctx.tenant_id, plan).await?;
@@ -541,6 +544,7 @@ impl Provisioning {
                             operation,
                             Some(&id.to_string()),
                             status,
+                            LogNote::default(),
                         ));
                     }
                     if !membership.is_empty() {
@@ -678,7 +682,13 @@ impl Provisioning {
                         None,
                     ),
                 ));
-                writes.push(&audit::success(ctx, Operation::GroupDelete, Some(id), 204));
+                writes.push(&audit::success(
+                    ctx,
+                    Operation::GroupDelete,
+                    Some(id),
+                    204,
+                    LogNote::default(),
+                ));
                 self.apply_for(ctx.tenant_id, plan).await
             },
         )

@@ -36,7 +36,7 @@ use std::time::Instant;
 use roster_scim::ScimError;
 use roster_scim::discovery::Capabilities;
 use roster_scim::schema::SchemaRegistry;
-use sea_orm::DbErr;
+use sea_orm::{DbErr, QuerySelect};
 
 use uuid::Uuid;
 
@@ -289,7 +289,8 @@ impl Provisioning {
         resource_id: Option<&str>,
         err: &ProvisioningError,
     ) {
-        audit::record_failure(&self.db, ctx, operation, resource_id, err).await;
+        let name = self.user_name_of(ctx, operation, resource_id, None).await;
+        audit::record_failure(&self.db, ctx, operation, resource_id, err, name.as_deref()).await;
     }
 
     /// Runs one operation: refused at once when the tenant's settings forbid it (the
@@ -301,6 +302,21 @@ impl Provisioning {
         resource_id: Option<&str>,
         work: impl Future<Output = ProvResult<T>>,
     ) -> ProvResult<T> {
+        self.run_for_user(ctx, operation, resource_id, None, work)
+            .await
+    }
+
+    /// [`Provisioning::run`] for an operation on a user whose userName the request
+    /// names (`user_name`, a create's or a PUT's): a failure's log row names it, or else
+    /// the stored user of `resource_id`.
+    async fn run_for_user<T>(
+        &self,
+        ctx: &RequestContext,
+        operation: Operation,
+        resource_id: Option<&str>,
+        user_name: Option<&str>,
+        work: impl Future<Output = ProvResult<T>>,
+    ) -> ProvResult<T> {
         let result = match self.rules(ctx.tenant_id).await {
             Ok(rules) => match policy::admit(&rules, ctx, operation) {
                 Ok(()) => work.await,
@@ -308,22 +324,54 @@ impl Provisioning {
             },
             Err(err) => Err(err),
         };
-        self.audited(ctx, operation, resource_id, result).await
+        if let Err(err) = &result {
+            let name = self
+                .user_name_of(ctx, operation, resource_id, user_name)
+                .await;
+            audit::record_failure(&self.db, ctx, operation, resource_id, err, name.as_deref())
+                .await;
+        }
+        result
     }
 
-    async fn audited<T>(
+    /// The userName a failed user operation's log row names: the one the request
+    /// sent, else the stored user's (one primary-key read, on failures only).
+    async fn user_name_of(
         &self,
         ctx: &RequestContext,
         operation: Operation,
         resource_id: Option<&str>,
-        result: ProvResult<T>,
-    ) -> ProvResult<T> {
-        if let Err(err) = &result {
-            audit::record_failure(&self.db, ctx, operation, resource_id, err).await;
+        sent: Option<&str>,
+    ) -> Option<String> {
+        if operation.resource_type() != Some("User") {
+            return None;
         }
-        result
+        if let Some(name) = sent.map(str::trim).filter(|n| !n.is_empty()) {
+            return Some(name.chars().take(256).collect());
+        }
+        let id = resource_id.and_then(columns::parse_id)?;
+        let found: Result<Option<String>, DbErr> = self
+            .scope(ctx)
+            .user(id)
+            .select_only()
+            .column(roster_entity::user::Column::UserName)
+            .into_tuple()
+            .one(self.db.reader())
+            .await;
+        found.unwrap_or_else(|err| {
+            tracing::warn!(error = %err, "naming the user of a failed request failed");
+            None
+        })
     }
 }
 
 pub(crate) use events::{location_data, tenant_row as tenant_event};
 pub(crate) use roster_scim::value::fold_case;
+
+/// The `userName` a request body sends, for naming a refused request in the log.
+pub(crate) fn sent_user_name(body: &serde_json::Value) -> Option<&str> {
+    body.as_object()?
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case("userName"))
+        .and_then(|(_, value)| value.as_str())
+}

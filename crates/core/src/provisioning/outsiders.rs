@@ -275,6 +275,7 @@ impl Provisioning {
                 rules.registry.user(),
                 row.id,
                 &full.body,
+                &doc,
                 false,
             )
             .map_err(|e| Error::internal("indexing a deactivated user", e))?;

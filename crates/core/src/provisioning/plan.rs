@@ -214,6 +214,7 @@ impl Provisioning {
         operation: super::Operation,
         id: uuid::Uuid,
         status: u16,
+        note: super::audit::LogNote,
     ) -> ProvResult<()> {
         let mut plan = WritePlan::new(self.db.writes(), "");
         plan.writes_mut().push(&super::audit::success(
@@ -221,6 +222,7 @@ impl Provisioning {
             operation,
             Some(&id.to_string()),
             status,
+            note,
         ));
         self.apply_for(ctx.tenant_id, plan).await
     }

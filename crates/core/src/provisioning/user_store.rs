@@ -11,7 +11,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryTrai
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::audit::{self, Operation};
+use super::audit::{self, LogNote, Operation};
 use super::columns::UserColumns;
 use super::events::{self, EventType, UserSummary};
 use super::plan::WritePlan;
@@ -243,6 +243,7 @@ impl Provisioning {
             rules.registry.user(),
             row.id,
             &full.body,
+            &new_doc,
             false,
         )?;
         let kind = EventType::for_user_change(old.active, row.active);
@@ -252,7 +253,13 @@ impl Provisioning {
             Some(hosts_json(rules, row.hosts.as_deref())),
         );
         writes.push(&events::insert(ctx, kind, row.id, &data));
-        writes.push(&audit::success(ctx, operation, Some(&full.id), status));
+        writes.push(&audit::success(
+            ctx,
+            operation,
+            Some(&full.id),
+            status,
+            LogNote::for_user(&row.user_name, &new_doc),
+        ));
         let resource = if *projection == Projection::all() {
             full
         } else {
@@ -333,6 +340,7 @@ impl Provisioning {
             rules.registry.user(),
             row.id,
             &full.body,
+            doc,
             true,
         )?;
         writes.push(&events::insert(ctx, EventType::UserCreated, row.id, &data));
@@ -341,6 +349,7 @@ impl Provisioning {
             Operation::UserCreate,
             Some(&full.id),
             201,
+            LogNote::for_user(&row.user_name, doc),
         ));
         let resource = if *projection == Projection::all() {
             full

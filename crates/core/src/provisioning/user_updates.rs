@@ -15,7 +15,7 @@ use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Que
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::audit::{self, Operation};
+use super::audit::{self, LogNote, Operation};
 use super::columns::{UserColumns, parse_id};
 use super::events::{self, EventType, UserSummary};
 use super::plan::{EVENT_ROWS_PER_STATEMENT, WritePlan};
@@ -35,10 +35,11 @@ impl Provisioning {
         if_match: Option<&str>,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Resource> {
-        self.run(
+        self.run_for_user(
             ctx,
             Operation::UserReplace,
             Some(id),
+            super::sent_user_name(body),
             self.update_user_inner(ctx, id, Update::Replace(body), if_match, params),
         )
         .await
@@ -94,7 +95,7 @@ impl Provisioning {
                     return Err(precondition_failed("user").into());
                 }
                 let old_doc = parse_doc(&old.doc)?;
-                let (new_doc, operation) = match &change {
+                let (mut new_doc, operation) = match &change {
                     Change::Patch(request) => (
                         apply_patch(schema, id, &old_doc, request)?.document,
                         Operation::UserPatch,
@@ -105,6 +106,8 @@ impl Provisioning {
                         Operation::UserReplace,
                     ),
                 };
+                // Values of attributes whose definition was removed stay aside.
+                crate::rules::keep_undefined(schema, &old_doc, &mut new_doc);
                 let groups = groups_of(reader, scope, &[uuid]).await?.remove(&uuid);
                 self.update_user_from(
                     ctx,
@@ -142,7 +145,14 @@ impl Provisioning {
         let scope = self.scope(ctx);
         if &new_doc == old_doc {
             // A no-op update writes no event and keeps the version.
-            self.record_noop(ctx, operation, old.id, 200).await?;
+            self.record_noop(
+                ctx,
+                operation,
+                old.id,
+                200,
+                LogNote::for_user(&old.user_name, old_doc),
+            )
+            .await?;
             return Ok(self.render_user(ctx, rules, old, old_doc, groups, projection));
         }
         let schema = rules.registry.user();
@@ -373,6 +383,7 @@ impl Provisioning {
             operation,
             Some(&uuid.to_string()),
             status,
+            LogNote::named(Some(&old.user_name)),
         ));
         self.apply_for(ctx.tenant_id, plan).await
     }
@@ -388,7 +399,13 @@ impl Provisioning {
     ) -> ProvResult<()> {
         if !old.active {
             return self
-                .record_noop(ctx, Operation::UserDelete, old.id, 204)
+                .record_noop(
+                    ctx,
+                    Operation::UserDelete,
+                    old.id,
+                    204,
+                    LogNote::named(Some(&old.user_name)),
+                )
                 .await;
         }
         let mut new_doc = old_doc.clone();

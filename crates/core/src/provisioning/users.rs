@@ -13,7 +13,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QuerySelect};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::audit::Operation;
+use super::audit::{LogNote, Operation};
 use super::columns::{UserColumns, ensure_active, parse_id};
 use super::policy;
 use super::scope::TenantScope;
@@ -133,10 +133,11 @@ impl Provisioning {
         body: &Value,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Written> {
-        self.run(
+        self.run_for_user(
             ctx,
             Operation::UserCreate,
             None,
+            super::sent_user_name(body),
             self.create_user_inner(ctx, body, params),
         )
         .await
@@ -202,6 +203,8 @@ impl Provisioning {
                                 || rules.settings.existing_user == ExistingUser::Override =>
                         {
                             let old_doc = parse_doc(&previous.doc)?;
+                            let mut doc = doc.clone();
+                            crate::rules::keep_undefined(schema, &old_doc, &mut doc);
                             if let Ok(old_cols) = UserColumns::from_doc(&old_doc) {
                                 policy::check_token_scope(&rules, ctx, &old_cols)?;
                             }
@@ -209,8 +212,14 @@ impl Provisioning {
                                 // Already exactly this user: nothing to write but the log.
                                 let groups =
                                     groups_of(self.db.reader(), scope, &[previous.id]).await?;
-                                self.record_noop(ctx, Operation::UserCreate, previous.id, 201)
-                                    .await?;
+                                self.record_noop(
+                                    ctx,
+                                    Operation::UserCreate,
+                                    previous.id,
+                                    201,
+                                    LogNote::for_user(&previous.user_name, &old_doc),
+                                )
+                                .await?;
                                 return Ok(self.render_user(
                                     ctx,
                                     &rules,

@@ -110,29 +110,51 @@ impl Rows {
     /// The rows of a user's rendered resource (full projection). Fails with
     /// `invalidValue` when a string the index would hold is longer than
     /// [`MAX_INDEXED_BYTES`].
+    ///
+    /// The tenant's custom attributes are taken from the stored document instead, all of
+    /// them: a value whose definition was removed is kept aside there (hidden, see
+    /// `rules::custom`), and indexed, so that it is found again the moment the
+    /// definition is re-added (a custom attribute is never complex, so its rendering is
+    /// its stored value).
     pub(crate) fn of(
         schema: &ResourceSchema,
         tenant: TenantId,
         user: Uuid,
         rendered: &JsonObject,
+        stored: &JsonObject,
     ) -> Result<Vec<user_value::ActiveModel>, ScimError> {
         let mut rows = Rows {
             tenant: tenant.0,
             user,
             out: Vec::new(),
         };
+        if let Some(Value::Object(custom)) = get_ci(stored, ROSTER_USER_URN) {
+            let ext = schema.extension(ROSTER_USER_URN);
+            for (name, v) in custom {
+                if name.eq_ignore_ascii_case(crate::rules::NOTIFICATION_SETTINGS_ATTRIBUTE) {
+                    continue;
+                }
+                let undefined;
+                let attr = match ext.and_then(|e| e.attr(name)) {
+                    Some(attr) => attr,
+                    None => {
+                        undefined = AttributeDef::new(name.clone(), AttrType::String);
+                        &undefined
+                    }
+                };
+                rows.attribute(Some(ROSTER_USER_URN), attr, v)?;
+            }
+        }
         for (key, value) in rendered {
+            if key.eq_ignore_ascii_case(ROSTER_USER_URN) {
+                continue;
+            }
             if let Some(ext) = schema.extension(key) {
                 let Some(obj) = value.as_object() else {
                     continue;
                 };
                 for (name, v) in obj {
                     let Some(attr) = ext.attr(name) else { continue };
-                    if ext.id == ROSTER_USER_URN
-                        && attr.name == crate::rules::NOTIFICATION_SETTINGS_ATTRIBUTE
-                    {
-                        continue;
-                    }
                     rows.attribute(Some(&ext.id), attr, v)?;
                 }
                 continue;
@@ -337,10 +359,11 @@ pub(crate) fn write(
     schema: &ResourceSchema,
     user: Uuid,
     rendered: &Value,
+    stored: &JsonObject,
     new_user: bool,
 ) -> Result<(), ScimError> {
     let rows = match rendered {
-        Value::Object(object) => Rows::of(schema, scope.tenant(), user, object)?,
+        Value::Object(object) => Rows::of(schema, scope.tenant(), user, object, stored)?,
         _ => Vec::new(),
     };
     if !new_user {

@@ -2,7 +2,11 @@
 //! (`urn:ietf:params:scim:schemas:extension:roster:2.0:User`).
 
 use roster_entity::custom_attribute;
-use roster_scim::schema::{AttrType, CustomAttribute, SchemaRegistry};
+use roster_scim::JsonObject;
+use roster_scim::schema::{
+    AttrType, CustomAttribute, ROSTER_USER_URN, ResourceSchema, SchemaRegistry,
+};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::notifications::SCIM_ATTRIBUTE;
@@ -118,5 +122,112 @@ impl CustomAttributeDef {
         attr.multi_valued = self.multi_valued;
         attr.description = self.description.clone();
         attr
+    }
+}
+
+/// Whether `name` is a defined attribute of the Roster extension, or Roster's own
+/// notification settings (always defined).
+fn is_defined(defined: &[&str], name: &str) -> bool {
+    name.eq_ignore_ascii_case(SCIM_ATTRIBUTE)
+        || defined.iter().any(|d| d.eq_ignore_ascii_case(name))
+}
+
+/// The names of the Roster extension's attributes the tenant defines now.
+pub(crate) fn defined_names(schema: &ResourceSchema) -> Vec<&str> {
+    schema
+        .extension(ROSTER_USER_URN)
+        .map(|ext| ext.attributes.iter().map(|a| a.name.as_str()).collect())
+        .unwrap_or_default()
+}
+
+/// Keeps aside, in a user's new document, the values the old one holds for custom
+/// attributes that are not defined now: a removed definition hides its values (SCIM
+/// renders only defined attributes), and a PUT — which cannot carry an attribute the
+/// schema does not have — must not drop them, so they come back when the definition is
+/// added again. A value the new document sets itself is left as it is.
+pub(crate) fn keep_undefined(schema: &ResourceSchema, old: &JsonObject, new: &mut JsonObject) {
+    let Some(Value::Object(old_ext)) = old.get(ROSTER_USER_URN) else {
+        return;
+    };
+    let defined = defined_names(schema);
+    let kept: Vec<(&String, &Value)> = old_ext
+        .iter()
+        .filter(|(name, _)| !is_defined(&defined, name))
+        .collect();
+    if kept.is_empty() {
+        return;
+    }
+    let entry = new
+        .entry(ROSTER_USER_URN)
+        .or_insert_with(|| Value::Object(JsonObject::new()));
+    if !entry.is_object() {
+        *entry = Value::Object(JsonObject::new());
+    }
+    if let Value::Object(new_ext) = entry {
+        for (name, value) in kept {
+            if !new_ext.keys().any(|k| k.eq_ignore_ascii_case(name)) {
+                new_ext.insert(name.clone(), value.clone());
+            }
+        }
+    }
+}
+
+/// Removes from a user's stored document (as JSON) the values of custom attributes
+/// that `defined` (the tenant's current definitions) does not name: what the product
+/// sees of a user never shows an attribute that is not defined.
+pub(crate) fn hide_undefined(defined: &[&str], doc: &mut Value) {
+    let Some(Value::Object(ext)) = doc.get_mut(ROSTER_USER_URN) else {
+        return;
+    };
+    ext.retain(|name, _| is_defined(defined, name));
+    if ext.is_empty()
+        && let Some(object) = doc.as_object_mut()
+    {
+        object.remove(ROSTER_USER_URN);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn registry(names: &[&str]) -> SchemaRegistry {
+        let attrs: Vec<CustomAttribute> = names
+            .iter()
+            .map(|n| CustomAttribute::new(*n, AttrType::String))
+            .collect();
+        SchemaRegistry::new(&attrs).unwrap()
+    }
+
+    fn doc(value: Value) -> JsonObject {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn a_put_keeps_the_values_of_undefined_attributes() {
+        let registry = registry(&["site"]);
+        let old = doc(json!({"userName": "a",
+            ROSTER_USER_URN: {"badgeNumber": "4711", "site": "HQ"}}));
+        let mut new = doc(json!({"userName": "a", ROSTER_USER_URN: {"site": "Lab"}}));
+        keep_undefined(registry.user(), &old, &mut new);
+        assert_eq!(
+            new[ROSTER_USER_URN],
+            json!({"site": "Lab", "badgeNumber": "4711"})
+        );
+        // Without any extension in the new document, and a defined value dropped.
+        let mut bare = doc(json!({"userName": "a"}));
+        keep_undefined(registry.user(), &old, &mut bare);
+        assert_eq!(bare[ROSTER_USER_URN], json!({"badgeNumber": "4711"}));
+    }
+
+    #[test]
+    fn undefined_values_are_hidden_from_the_product() {
+        let mut value = json!({"userName": "a", ROSTER_USER_URN: {"badgeNumber": "4711"}});
+        hide_undefined(&[], &mut value);
+        assert_eq!(value, json!({"userName": "a"}));
+        let mut value = json!({ROSTER_USER_URN: {"badgeNumber": "1", "site": "HQ"}});
+        hide_undefined(&["Site"], &mut value);
+        assert_eq!(value, json!({ROSTER_USER_URN: {"site": "HQ"}}));
     }
 }

@@ -5,8 +5,6 @@
 //! (equals, one of, starts with) and the locations and kiosks where a matching user
 //! becomes a host. Rules are tried in priority order; the first that matches decides.
 
-use std::collections::BTreeSet;
-
 use roster_entity::{kiosk, location, location_rule};
 use roster_scim::filter::Filter;
 use roster_scim::patch::PatchPath;
@@ -363,15 +361,6 @@ impl Hosts {
     }
 }
 
-/// What the "test a user" preview found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Preview {
-    /// 1-based priority of the rule that matched.
-    pub rule: Option<(usize, String)>,
-    pub locations: Vec<String>,
-    pub kiosks: Vec<String>,
-}
-
 fn scalar_text(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
@@ -449,38 +438,6 @@ fn values_at(path: &PatchPath, schema: &ResourceSchema, doc: &JsonObject) -> Vec
         );
     }
     out
-}
-
-/// The rules in priority order, the first that matches one of `candidates` (the
-/// preview's sample value stands for every rule's attribute).
-pub(crate) fn preview(rules: &[MappingRule], locations: &[Location], sample: &str) -> Preview {
-    let candidates = [sample.to_owned()];
-    let Some((index, rule)) = rules
-        .iter()
-        .enumerate()
-        .find(|(_, rule)| rule.matches(&candidates))
-    else {
-        return Preview {
-            rule: None,
-            locations: Vec::new(),
-            kiosks: Vec::new(),
-        };
-    };
-    let wanted: BTreeSet<Uuid> = rule.kiosks.iter().copied().collect();
-    Preview {
-        rule: Some((index + 1, rule.describe())),
-        locations: locations
-            .iter()
-            .filter(|l| rule.locations.contains(&l.id))
-            .map(|l| l.name.clone())
-            .collect(),
-        kiosks: locations
-            .iter()
-            .flat_map(|l| l.kiosks.iter().map(move |k| (l, k)))
-            .filter(|(_, k)| wanted.contains(&k.id))
-            .map(|(l, k)| format!("{} ({})", k.name, l.name))
-            .collect(),
-    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ mod domains;
 mod mapping;
 mod notifications;
 mod places;
+mod preview;
 mod rehost;
 mod service;
 mod settings;
@@ -40,19 +41,21 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use uuid::Uuid;
 
 pub use custom::{AttributeName, AttributeType, CustomAttributeDef, NewAttribute};
+pub(crate) use custom::{hide_undefined, keep_undefined};
 pub use defaults::{DefaultsSource, TenantDefaults, TenantDefaultsService};
 pub use domains::{
     DnsSettings, DomainVerifier, EmailDomain, TXT_PREFIX, TrustedDomain, VerifyOutcome,
 };
 pub use mapping::{
     Hosts, Kiosk, KioskName, Location, LocationCode, LocationName, MappingRule, MatchKind,
-    MatchValues, NewRule, Preview, RulePath, TimeZoneName,
+    MatchValues, NewRule, RulePath, TimeZoneName,
 };
 pub use notifications::{
     Channel, NotificationKey, NotificationLabel, NotificationMatrix, NotificationType,
     SCIM_ATTRIBUTE as NOTIFICATION_SETTINGS_ATTRIBUTE,
 };
 pub use places::MAX_ITEMS;
+pub use preview::{RuleCheck, SampleUser, UserPreview, rule_attributes};
 pub use rehost::{HostJob, HostJobWorker, HostPreview, Rehosted};
 pub(crate) use service::store_settings;
 pub use service::{ReapplyOutcome, RulesService};

@@ -11,12 +11,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::mapping::{self, uuid_json};
+use super::mapping::uuid_json;
 use super::notifications::format_channels;
 use super::rehost::{PlaceEvents, Rehosted, location_in};
 use super::{
     Channel, KioskName, LocationCode, LocationName, NewRule, NotificationKey, NotificationLabel,
-    Preview, RulesService, TimeZoneName,
+    RulesService, TimeZoneName,
 };
 use crate::audit::Change;
 use crate::error::is_unique_violation;
@@ -479,9 +479,14 @@ impl RulesService {
         .await
     }
 
-    /// "Test a user": the rules evaluated as if the user's attribute were `sample`.
-    pub async fn preview(&self, scope: &TenantAccess, sample: &str) -> Result<Preview> {
+    /// "Test a user": the rules tried against a sample user, each against its own
+    /// attribute (see [`super::preview`]).
+    pub async fn preview_user(
+        &self,
+        scope: &TenantAccess,
+        sample: &super::SampleUser,
+    ) -> Result<super::UserPreview> {
         let rules = self.rules(scope).await?;
-        Ok(mapping::preview(&rules.mapping, &rules.locations, sample))
+        Ok(super::preview::preview_user(&rules, sample))
     }
 }

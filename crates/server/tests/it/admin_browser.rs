@@ -328,7 +328,8 @@ async fn operator_and_tenant_admin_journey() {
                 .await
                 .contains("mapping rule has been added")
         );
-        fill(&browser, "#test", "paris").await;
+        // "Test a user": one field per attribute the rules use (here the work city).
+        fill(&browser, "#sample-0", "paris").await;
         click(&browser, "#preview form button").await;
         let preview = text_of(&browser, "#preview-result").await;
         assert!(

@@ -5,6 +5,7 @@
 mod account_upgrade;
 mod admin_audit;
 mod admin_browser;
+mod admin_browser_rules;
 mod admin_browser_setup;
 mod admin_cli;
 mod admin_diagnostics;

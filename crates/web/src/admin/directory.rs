@@ -38,6 +38,8 @@ pub(crate) struct LogRow {
     pub(crate) detail: String,
     pub(crate) request_id: String,
     pub(crate) duration_ms: String,
+    /// What an accepted write warns of, or empty.
+    pub(crate) warning: String,
 }
 
 impl From<LogEntry> for LogRow {
@@ -52,11 +54,8 @@ impl From<LogEntry> for LogRow {
             .filter(|_| is_user)
             .and_then(|id| Uuid::parse_str(id).ok())
             .map(|id| id.to_string());
-        let resource = match (
-            &entry.resource_type,
-            &entry.resource_id,
-            &entry.resource_name,
-        ) {
+        let name = entry.resource_name.as_ref().or(entry.user_name.as_ref());
+        let resource = match (&entry.resource_type, &entry.resource_id, name) {
             (Some(kind), _, Some(name)) => format!("{kind} {name}"),
             (Some(kind), Some(id), None) => format!("{kind} {id}"),
             (Some(kind), None, None) => kind.clone(),
@@ -81,6 +80,7 @@ impl From<LogEntry> for LogRow {
             detail: entry.detail.unwrap_or_default(),
             request_id: entry.request_id,
             duration_ms: format!("{:.1}", entry.duration_us as f64 / 1000.0),
+            warning: entry.warning.unwrap_or_default(),
         }
     }
 }
@@ -506,6 +506,8 @@ pub(crate) async fn log_csv(
             "detail",
             "request_id",
             "duration_ms",
+            "user_name",
+            "warning",
         ],
         move |before: Option<i64>| {
             let (state, scope, search) = (state.clone(), scope.clone(), search.clone());
@@ -533,6 +535,8 @@ pub(crate) async fn log_csv(
                             e.detail.unwrap_or_default(),
                             e.request_id,
                             format!("{:.1}", e.duration_us as f64 / 1000.0),
+                            e.user_name.unwrap_or_default(),
+                            e.warning.unwrap_or_default(),
                         ]
                     })
                     .collect();

@@ -4,9 +4,9 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use roster_core::rules::{
-    KioskName, LocationCode, LocationName, MatchKind, MatchValues, NewRule, RulePath, TimeZoneName,
+    KioskName, LocationCode, LocationName, MatchKind, MatchValues, NewRule, RulePath, SampleUser,
+    TimeZoneName,
 };
-use serde::Deserialize;
 use uuid::Uuid;
 
 use super::auth::message_of;
@@ -295,7 +295,7 @@ pub(crate) struct Target {
 
 #[derive(Template)]
 #[template(path = "admin/rules.html")]
-struct RulesPage {
+pub(super) struct RulesPage {
     l: Layout,
     sub: &'static str,
     assign_hosts: bool,
@@ -310,21 +310,16 @@ struct RulesPage {
     kind_error: Option<String>,
     values_error: Option<String>,
     targets_error: Option<String>,
-    test: String,
-    /// The preview's answer, when a sample was given.
-    preview: Option<PreviewView>,
+    /// "Test a user": one field per attribute the rules use, with the sample's value.
+    sample: Vec<super::rule_test::SampleField>,
+    /// The preview's answer, when a sample was tested.
+    preview: Option<super::rule_test::PreviewView>,
     /// The re-evaluation of users' hosts: running, or the last one.
     rehost: Option<String>,
 }
 
-pub(crate) struct PreviewView {
-    matched: Option<String>,
-    locations: String,
-    kiosks: String,
-}
-
 #[derive(Default)]
-struct RuleForm {
+pub(super) struct RuleForm {
     attribute: String,
     kind: String,
     values: String,
@@ -336,17 +331,12 @@ struct RuleForm {
     targets_error: Option<String>,
 }
 
-#[derive(Deserialize)]
-pub(crate) struct TestQuery {
-    test: Option<String>,
-}
-
-async fn rules_page(
+pub(super) async fn rules_page(
     req: &HttpRequest,
     state: &AppState,
     page: &TenantPage,
     form: RuleForm,
-    test: Option<String>,
+    test: Option<SampleUser>,
 ) -> Result<RulesPage, AdminError> {
     let service = state.services.rules();
     let rules = service.rules(&page.scope).await?;
@@ -358,17 +348,13 @@ async fn rules_page(
                 .map(|(l, k)| format!("{} ({})", k.name, l.name))
         })
     };
-    let preview = match test.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        Some(sample) => {
-            let found = service.preview(&page.scope, sample).await?;
-            Some(PreviewView {
-                matched: found.rule.map(|(n, text)| format!("Rule {n}: {text}")),
-                locations: found.locations.join(", "),
-                kiosks: found.kiosks.join(", "),
-            })
-        }
+    let preview = match &test {
+        Some(sample) => Some(super::rule_test::PreviewView::from(
+            service.preview_user(&page.scope, sample).await?,
+        )),
         None => None,
     };
+    let sample = super::rule_test::fields(&rules.mapping, test.as_ref());
     Ok(RulesPage {
         l: Layout::tenant(req, &page.session, &page.scope, "rules"),
         sub: "rules",
@@ -422,7 +408,7 @@ async fn rules_page(
         kind_error: form.kind_error,
         values_error: form.values_error,
         targets_error: form.targets_error,
-        test: test.unwrap_or_default(),
+        sample,
         preview,
         rehost: super::rehost::status(state, &page.scope).await?,
     })
@@ -432,10 +418,8 @@ pub(crate) async fn rules(
     req: HttpRequest,
     page: TenantPage,
     state: web::Data<AppState>,
-    query: web::Query<TestQuery>,
 ) -> Result<HttpResponse, AdminError> {
-    let test = query.into_inner().test;
-    ok(&rules_page(&req, &state, &page, RuleForm::default(), test).await?)
+    ok(&rules_page(&req, &state, &page, RuleForm::default(), None).await?)
 }
 
 fn ids(values: &[String]) -> Vec<Uuid> {

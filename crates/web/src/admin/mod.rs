@@ -31,6 +31,7 @@ mod notifications;
 mod outsiders;
 mod page;
 mod rehost;
+mod rule_test;
 mod session;
 mod settings;
 mod setup_links;
@@ -224,6 +225,7 @@ fn rules_routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/t/{slug}/rules", web::get().to(locations::rules))
         .route("/t/{slug}/rules", web::post().to(locations::add_rule))
+        .route("/t/{slug}/rules/test", web::post().to(rule_test::test_user))
         .route(
             "/t/{slug}/rules/{id}/move",
             web::post().to(locations::move_rule),

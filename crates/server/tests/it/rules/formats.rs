@@ -1,7 +1,7 @@
 //! Values a standard defines, checked against their registry: IANA time zones for
 //! locations; and rule paths whose sub-attribute does not exist. (A user's `timezone`
-//! and `locale` are not checked: the scim2-tester suite, which must pass, writes random
-//! strings into them.)
+//! and `locale` are not refused — the scim2-tester suite, which must pass, writes random
+//! strings into them — but withheld from the product: `user_formats.rs`.)
 
 use crate::admin_support::*;
 

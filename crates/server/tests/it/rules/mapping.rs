@@ -4,7 +4,7 @@
 
 use roster_core::rules::{
     AttributeName, AttributeType, KioskName, LocationCode, LocationName, MatchKind, MatchValues,
-    NewAttribute, NewRule, ProvisioningSettings, RulePath, TimeZoneName,
+    NewAttribute, NewRule, ProvisioningSettings, RulePath, SampleUser, TimeZoneName,
 };
 use roster_entity::user;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -120,18 +120,34 @@ async fn users_become_hosts_by_rule_and_unmatched_users_are_not_added() {
     assert!(RulePath::parse("emails[type eq", schema.user()).is_err());
     assert!(MatchValues::parse("a, b", MatchKind::Equals).is_err());
 
-    // The preview: a sample value through the rules, in order.
-    let preview = rules.preview(&acme, "paris").await.unwrap();
-    assert_eq!(
-        preview.rule,
-        Some((
-            1,
-            r#"addresses[type eq "work"].locality equals "Paris""#.to_owned()
-        ))
-    );
+    // The preview: a sample user through the rules, in order, each rule against its
+    // own attribute.
+    let sample = SampleUser::new([
+        (
+            r#"addresses[type eq "work"].locality"#.to_owned(),
+            "paris".to_owned(),
+        ),
+        (format!("{ENTERPRISE}:department"), "Engineering".to_owned()),
+    ]);
+    let preview = rules.preview_user(&acme, &sample).await.unwrap();
+    assert_eq!(preview.decided_by, Some(1));
+    let matched: Vec<(bool, bool)> = preview
+        .checks
+        .iter()
+        .map(|c| (c.matched, c.decides))
+        .collect();
+    assert_eq!(matched, [(true, true), (true, false), (false, false)]);
+    assert_eq!(preview.checks[2].value, None, "no site in the sample");
     assert_eq!(preview.locations, ["Paris HQ"]);
     assert_eq!(preview.kiosks, ["Lobby (Paris HQ)"]);
-    assert_eq!(rules.preview(&acme, "Lyon").await.unwrap().rule, None);
+    let lyon = SampleUser::new([(
+        r#"ADDRESSES[type eq "work"].locality"#.to_owned(),
+        "Lyon".to_owned(),
+    )]);
+    assert_eq!(
+        rules.preview_user(&acme, &lyon).await.unwrap().decided_by,
+        None
+    );
 
     rules
         .update_settings(

@@ -110,3 +110,29 @@ pub async fn last_event(scim: &Scim) -> (String, Value) {
         serde_json::from_str(&event.payload).unwrap(),
     )
 }
+
+/// A user as the product reads it: `GET /api/v1/users/{id}` with a new API key.
+pub async fn api_user(scim: &Scim, id: &str) -> Value {
+    use roster_core::tokens::TokenLabel;
+    use secrecy::ExposeSecret;
+    let key = scim
+        .app
+        .services
+        .api_keys()
+        .create(
+            roster_core::tenants::TenantId(scim.tenant_id().await),
+            TokenLabel::parse("product").unwrap(),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let response = reqwest::Client::new()
+        .get(scim.app.url(&format!("/api/v1/users/{id}")))
+        .bearer_auth(key.token.expose_secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
