@@ -24,6 +24,7 @@ use roster_scim::schema::{AttrType, AttributeDef, ROSTER_USER_URN, ResourceSchem
 use roster_scim::value::{fold_case, get_ci, parse_datetime};
 use roster_scim::{JsonObject, ScimError};
 use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 use uuid::Uuid;
@@ -366,15 +367,55 @@ pub(crate) fn write(
         Value::Object(object) => Rows::of(schema, scope.tenant(), user, object, stored)?,
         _ => Vec::new(),
     };
-    if !new_user {
-        writes.push(
-            &scope
-                .delete_user_values()
-                .filter(user_value::Column::UserId.eq(user)),
+    if new_user {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            writes.push(&user_value::Entity::insert_many(chunk.to_vec()));
+        }
+        return Ok(());
+    }
+    // Upsert the new rows and delete the others: the two touch different rows, so they
+    // may share one statement (on PostgreSQL a batch of writes is one statement of CTEs,
+    // whose parts run in no set order and see the same snapshot).
+    let keys: Vec<Expr> = rows
+        .iter()
+        .filter_map(|row| match (&row.attr, &row.elem) {
+            (Set(attr), Set(elem)) => Some(Expr::tuple([Expr::val(*attr), Expr::val(*elem)])),
+            _ => None,
+        })
+        .collect();
+    let mut stale = scope
+        .delete_user_values()
+        .filter(user_value::Column::UserId.eq(user));
+    if !keys.is_empty() {
+        stale = stale.filter(
+            Expr::tuple([
+                Expr::col(user_value::Column::Attr),
+                Expr::col(user_value::Column::Elem),
+            ])
+            .is_in(keys)
+            .not(),
         );
     }
+    writes.push(&stale);
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        writes.push(&user_value::Entity::insert_many(chunk.to_vec()));
+        writes.push(
+            &user_value::Entity::insert_many(chunk.to_vec()).on_conflict(
+                OnConflict::columns([
+                    user_value::Column::UserId,
+                    user_value::Column::Attr,
+                    user_value::Column::Elem,
+                ])
+                .update_columns([
+                    user_value::Column::Shape,
+                    user_value::Column::Text,
+                    user_value::Column::Folded,
+                    user_value::Column::Num,
+                    user_value::Column::Flag,
+                    user_value::Column::Time,
+                ])
+                .to_owned(),
+            ),
+        );
     }
     Ok(())
 }
