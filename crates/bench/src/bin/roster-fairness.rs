@@ -60,33 +60,9 @@ struct Args {
     markdown: bool,
 }
 
-struct Client {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Client {
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> anyhow::Result<(u16, Value)> {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .header("Content-Type", "application/scim+json");
-        if let Some(body) = body {
-            request = request.body(body.to_string());
-        }
-        let response = request.send().await?;
-        let status = response.status().as_u16();
-        let text = response.text().await?;
-        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
-    }
-}
+#[path = "../client.rs"]
+mod client;
+use client::Client;
 
 fn user(name: &str) -> Value {
     json!({

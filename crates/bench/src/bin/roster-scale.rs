@@ -48,38 +48,9 @@ struct Args {
     prefix: String,
 }
 
-struct Client {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Client {
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> anyhow::Result<(u16, Value)> {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .header("Content-Type", "application/scim+json");
-        if let Some(body) = body {
-            request = request.body(body.to_string());
-        }
-        let response = request.send().await?;
-        let status = response.status().as_u16();
-        let bytes = response.bytes().await?;
-        let json = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-        };
-        Ok((status, json))
-    }
-}
+#[path = "../client.rs"]
+mod client;
+use client::Client;
 
 fn user(prefix: &str, i: usize) -> Value {
     let mut body = json!({

@@ -20,6 +20,7 @@
 //! ([`super::query`]) picks the column the attribute's type calls for.
 
 use roster_entity::user_value;
+use roster_scim::filter::is_present;
 use roster_scim::schema::{AttrType, AttributeDef, ROSTER_USER_URN, ResourceSchema};
 use roster_scim::value::{fold_case, get_ci, parse_datetime};
 use roster_scim::{JsonObject, ScimError};
@@ -87,17 +88,6 @@ pub(crate) fn path(extension: Option<&str>, attr: &str, sub: Option<&str>) -> St
     }
     out.make_ascii_lowercase();
     out
-}
-
-/// Whether the evaluator calls a value present (RFC 7644 §3.4.2.2 `pr`).
-pub(crate) fn is_present(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => a.iter().any(is_present),
-        Value::Object(o) => o.values().any(is_present),
-        _ => true,
-    }
 }
 
 /// Collects the index rows of one user.

@@ -86,7 +86,9 @@ fn present_attr(sub: Option<&AttributeDef>, found: Option<&Value>) -> bool {
     }
 }
 
-fn is_present(v: &Value) -> bool {
+/// Whether a value counts as present for `pr` (RFC 7644 §3.4.2.2): not `null`, not an
+/// empty string, and for arrays and objects, holding a present value.
+pub fn is_present(v: &Value) -> bool {
     match v {
         Value::Null => false,
         Value::String(s) => !s.is_empty(),

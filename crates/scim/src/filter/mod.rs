@@ -36,7 +36,7 @@ mod parser;
 
 use std::fmt;
 
-pub use eval::{matches, validate};
+pub use eval::{is_present, matches, validate};
 pub(crate) use eval::{matches_element, validate_element_filter};
 pub(crate) use parser::parse_value_filter_at;
 
