@@ -18,6 +18,7 @@ mod m20261206_100001_tenant_scoped_accounts;
 mod m20261206_600001_audit_and_setup_links;
 mod m20261206_710001_tenant_policy;
 mod m20261206_800001_host_jobs;
+mod m20261207_100001_seeded_users;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_600001_audit_and_setup_links::Migration),
             Box::new(m20261206_710001_tenant_policy::Migration),
             Box::new(m20261206_800001_host_jobs::Migration),
+            Box::new(m20261207_100001_seeded_users::Migration),
         ]
     }
 }

@@ -13,6 +13,8 @@ use crate::time::Timestamp;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operation {
     UserCreate,
+    /// A user the product seeded (directory API or CSV import): created or linked.
+    UserSeed,
     UserRead,
     UserList,
     UserReplace,
@@ -33,6 +35,7 @@ impl Operation {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::UserCreate => "user.create",
+            Self::UserSeed => "user.seed",
             Self::UserRead => "user.read",
             Self::UserList => "user.list",
             Self::UserReplace => "user.replace",
@@ -53,6 +56,7 @@ impl Operation {
     pub fn resource_type(self) -> Option<&'static str> {
         match self {
             Self::UserCreate
+            | Self::UserSeed
             | Self::UserRead
             | Self::UserList
             | Self::UserReplace
