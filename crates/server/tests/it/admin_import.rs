@@ -62,7 +62,7 @@ async fn a_tenant_admin_imports_a_csv_with_errors_shown_inline_and_nothing_half_
             "{html}"
         );
         // The CSV stays in the form, escaped.
-        assert!(html.contains("&lt;b&gt;Young&lt;/b&gt;"), "{html}");
+        assert!(html.contains("&#60;b&#62;Young&#60;/b&#62;"), "{html}");
         assert!(!html.contains("<b>Young</b>"));
         assert_eq!(users_of(&app, tenant_id).await.len(), 1, "{action}");
     }
