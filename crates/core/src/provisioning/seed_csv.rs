@@ -157,7 +157,9 @@ pub fn parse_seed_csv(text: &str) -> SeedCsv {
                     value
                         .iter()
                         .flat_map(|v| v.split(';'))
-                        .map(|e| e.trim().to_owned()),
+                        .map(str::trim)
+                        .filter(|e| !e.is_empty())
+                        .map(str::to_owned),
                 ),
                 Column::GivenName => name.given_name = value,
                 Column::FamilyName => name.family_name = value,

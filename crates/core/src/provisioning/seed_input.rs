@@ -6,10 +6,11 @@ use serde_json::{Value, json};
 
 use super::fold_case;
 
-/// Longest userName, in bytes: the bound of every indexed SCIM string.
-const MAX_USER_NAME_BYTES: usize = 1024;
-/// Longest email address (RFC 5321's path limit).
-const MAX_EMAIL_BYTES: usize = 254;
+/// Longest userName, in characters (at most 1,024 bytes: the bound of every indexed
+/// SCIM string).
+const MAX_USER_NAME_CHARS: usize = 256;
+/// Longest email address, in characters (RFC 5321's path limit is 254 octets).
+const MAX_EMAIL_CHARS: usize = 254;
 /// Emails per seeded user.
 pub const MAX_EMAILS: usize = 10;
 /// Longest given or family name, in characters.
@@ -120,10 +121,11 @@ impl ItemError {
     }
 }
 
-/// A text value: trimmed, empty is absent, at most `max` characters, no control
-/// characters.
+/// An optional text value: empty or blank is absent; at most `max` characters, no
+/// control characters. Values are taken as given (the CSV import trims its cells), so
+/// these checks are exactly what docs/api/openapi.yaml declares.
 fn text(field: &str, raw: Option<&str>, max: usize) -> Result<Option<String>, (String, String)> {
-    let Some(value) = raw.map(str::trim).filter(|v| !v.is_empty()) else {
+    let Some(value) = raw else {
         return Ok(None);
     };
     if value.chars().count() > max {
@@ -138,22 +140,29 @@ fn text(field: &str, raw: Option<&str>, max: usize) -> Result<Option<String>, (S
             "must not contain control characters".to_owned(),
         ));
     }
+    if value.chars().all(char::is_whitespace) {
+        return Ok(None);
+    }
     Ok(Some(value.to_owned()))
 }
 
-fn email(raw: &str) -> Result<String, String> {
-    let value = raw.trim();
-    if value.len() > MAX_EMAIL_BYTES {
+/// An address: one `@`, a local part and a domain with a dot (not first), no white
+/// space, control characters, `,` or `;`, at most [`MAX_EMAIL_CHARS`] characters.
+fn email(value: &str) -> Result<String, String> {
+    if value.chars().count() > MAX_EMAIL_CHARS {
         return Err(format!(
-            "\"{}…\" is longer than {MAX_EMAIL_BYTES} bytes",
+            "\"{}…\" is longer than {MAX_EMAIL_CHARS} characters",
             value.chars().take(40).collect::<String>()
         ));
     }
-    let shaped = value.rsplit_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
-    }) && !value
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || c == ',' || c == ';');
+    let allowed = |c: char| !(c.is_whitespace() || c.is_control() || matches!(c, ',' | ';'));
+    let shaped = value.chars().all(allowed)
+        && value.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && !domain.starts_with('.')
+                && domain.chars().skip(1).any(|c| c == '.')
+        });
     if shaped {
         Ok(value.to_owned())
     } else {
@@ -165,15 +174,15 @@ impl SeedUser {
     /// Checks one user; every problem of the user at once, as `(field, message)`.
     pub fn parse(input: &SeedInput) -> Result<Self, Vec<(String, String)>> {
         let mut errors = Vec::new();
-        let user_name = match input.user_name.as_deref().map(str::trim) {
-            None | Some("") => {
+        let user_name = match input.user_name.as_deref() {
+            None => {
                 errors.push(("userName".to_owned(), "is required".to_owned()));
                 None
             }
-            Some(name) if name.len() > MAX_USER_NAME_BYTES => {
+            Some(name) if name.chars().count() > MAX_USER_NAME_CHARS => {
                 errors.push((
                     "userName".to_owned(),
-                    format!("at most {MAX_USER_NAME_BYTES} bytes are accepted"),
+                    format!("at most {MAX_USER_NAME_CHARS} characters are accepted"),
                 ));
                 None
             }
@@ -182,6 +191,10 @@ impl SeedUser {
                     "userName".to_owned(),
                     "must not contain control characters".to_owned(),
                 ));
+                None
+            }
+            Some(name) if name.chars().all(char::is_whitespace) => {
+                errors.push(("userName".to_owned(), "is required (it is blank)".to_owned()));
                 None
             }
             Some(name) => Some(name.to_owned()),
@@ -202,12 +215,7 @@ impl SeedUser {
             input.product_ref.as_deref(),
             MAX_PRODUCT_REF_CHARS,
         ));
-        let given: Vec<&str> = input
-            .emails
-            .iter()
-            .map(|e| e.trim())
-            .filter(|e| !e.is_empty())
-            .collect();
+        let given: Vec<&str> = input.emails.iter().map(String::as_str).collect();
         let mut emails = Vec::new();
         if given.len() > MAX_EMAILS {
             errors.push((
@@ -303,9 +311,14 @@ mod tests {
 
     #[test]
     fn a_user_is_bounded_and_shaped() {
-        let ok = SeedUser::parse(&input(" Ada@Acme.test ", &["ada@acme.test"], Some("u-1")));
+        let ok = SeedUser::parse(&input("Ada@Acme.test", &["ada@acme.test"], Some("u-1")));
         let ok = ok.unwrap();
         assert_eq!(ok.user_name(), "Ada@Acme.test");
+        for bad in ["", "a", "@acme.test", "a@.test", "a@test", "a@b@c.test", "a b@c.test", "a@c.test;"] {
+            assert!(email(bad).is_err(), "{bad}");
+        }
+        assert!(email("a@b.c").is_ok());
+        assert!(SeedUser::parse(&input("  ", &[], None)).is_err());
         assert_eq!(ok.user_name_lower(), "ada@acme.test");
         assert_eq!(ok.scim_body()["emails"][0]["primary"], true);
 

@@ -363,7 +363,9 @@ async fn only_write_keys_seed_inputs_are_bounded_and_a_key_seeds_its_own_tenant_
         (json!({"userName": "a", "emails": ["nope"]}), "not an email address"),
         (json!({"userName": "a", "productRef": "x".repeat(256)}), "at most 255"),
         (json!({"userName": "a\u{0}b"}), "control characters"),
-        (json!({"userName": "x".repeat(1025)}), "1024 bytes"),
+        (json!({"userName": "x".repeat(257)}), "at most 256 characters"),
+        (json!({"userName": " "}), "blank"),
+        (json!({"userName": "a", "emails": [""]}), "not an email address"),
         (json!({"userName": "a", "emails": (0..11).map(|i| format!("a{i}@acme.test")).collect::<Vec<_>>()}), "at most 10"),
         (json!(["not", "an", "object"]), "invalid type"),
     ];
