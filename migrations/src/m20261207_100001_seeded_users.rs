@@ -68,9 +68,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .drop_index(
-Index::drop().name(PRODUCT_REF_INDEX).to_owned()
-            )
+            .drop_index(Index::drop().name(PRODUCT_REF_INDEX).to_owned())
             .await?;
         manager
             .alter_table(

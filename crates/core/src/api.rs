@@ -24,12 +24,12 @@ mod params;
 mod scope;
 
 pub use locations::{ApiKiosk, ApiLocation};
-pub use scope::ApiScope;
 pub use params::{
     CursorKind, DIRECTORY_DEFAULT_LIMIT, DIRECTORY_MAX_LIMIT, EVENTS_DEFAULT_LIMIT,
     EVENTS_MAX_LIMIT, encode_cursor, parse_audit_cursor, parse_event_types, parse_events_cursor,
     parse_id_cursor, parse_limit,
 };
+pub use scope::ApiScope;
 
 use std::collections::{HashMap, HashSet};
 

@@ -359,7 +359,10 @@ impl Provisioning {
                 .update_users()
                 .filter(user::Column::Id.eq(old.id))
                 .filter(user::Column::Version.eq(old.version))
-                .col_expr(user::Column::ProductRef, Expr::value(row.product_ref.clone()))
+                .col_expr(
+                    user::Column::ProductRef,
+                    Expr::value(row.product_ref.clone()),
+                )
                 .col_expr(user::Column::Version, Expr::value(row.version))
                 .col_expr(user::Column::UpdatedAt, Expr::value(row.updated_at))
                 .build(self.db.backend().into()),

@@ -93,9 +93,7 @@ pub fn parse_seed_csv(text: &str) -> SeedCsv {
     let headers = match reader.headers() {
         Ok(headers) if !headers.iter().all(str::is_empty) => headers.clone(),
         _ => {
-            return file_error(format!(
-                "the first line must name the columns: {COLUMNS}"
-            ));
+            return file_error(format!("the first line must name the columns: {COLUMNS}"));
         }
     };
     let mut columns = Vec::with_capacity(headers.len());
@@ -139,11 +137,7 @@ pub fn parse_seed_csv(text: &str) -> SeedCsv {
                 line: Some(line),
                 user_name: String::new(),
                 field: String::new(),
-                message: format!(
-                    "{} values for {} columns",
-                    record.len(),
-                    columns.len()
-                ),
+                message: format!("{} values for {} columns", record.len(), columns.len()),
             });
             continue;
         }
@@ -215,10 +209,16 @@ mod tests {
     fn file_problems_are_one_error() {
         assert_eq!(parse_seed_csv("").errors.len(), 1);
         let unknown = parse_seed_csv("userName,password\nada,secret\n");
-        assert!(unknown.errors[0].message.contains("unknown column \"password\""));
-        assert!(parse_seed_csv("email\nada@acme.test\n").errors[0]
-            .message
-            .contains("no userName column"));
+        assert!(
+            unknown.errors[0]
+                .message
+                .contains("unknown column \"password\"")
+        );
+        assert!(
+            parse_seed_csv("email\nada@acme.test\n").errors[0]
+                .message
+                .contains("no userName column")
+        );
         let big = "userName\n".to_owned() + &"a\n".repeat(MAX_CSV_ROWS + 1);
         assert!(parse_seed_csv(&big).errors[0].message.contains("more than"));
     }

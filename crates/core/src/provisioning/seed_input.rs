@@ -15,6 +15,9 @@ const MAX_EMAIL_CHARS: usize = 254;
 pub const MAX_EMAILS: usize = 10;
 /// Longest given or family name, in characters.
 const MAX_NAME_CHARS: usize = 256;
+/// Longest displayName (made of the given and family names), in bytes: the bound of
+/// every indexed SCIM string.
+const MAX_DISPLAY_NAME_BYTES: usize = 1024;
 /// Longest product reference, in characters.
 pub const MAX_PRODUCT_REF_CHARS: usize = 255;
 
@@ -170,6 +173,18 @@ fn email(value: &str) -> Result<String, String> {
     }
 }
 
+/// `text` cut at a character boundary to at most `max` bytes.
+fn within_bytes(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 impl SeedUser {
     /// Checks one user; every problem of the user at once, as `(field, message)`.
     pub fn parse(input: &SeedInput) -> Result<Self, Vec<(String, String)>> {
@@ -194,7 +209,10 @@ impl SeedUser {
                 None
             }
             Some(name) if name.chars().all(char::is_whitespace) => {
-                errors.push(("userName".to_owned(), "is required (it is blank)".to_owned()));
+                errors.push((
+                    "userName".to_owned(),
+                    "is required (it is blank)".to_owned(),
+                ));
                 None
             }
             Some(name) => Some(name.to_owned()),
@@ -220,10 +238,7 @@ impl SeedUser {
         if given.len() > MAX_EMAILS {
             errors.push((
                 "emails".to_owned(),
-                format!(
-                    "{} emails; at most {MAX_EMAILS} are accepted",
-                    given.len()
-                ),
+                format!("{} emails; at most {MAX_EMAILS} are accepted", given.len()),
             ));
         } else {
             for raw in given {
@@ -281,7 +296,7 @@ impl SeedUser {
                 name["familyName"] = json!(family);
             }
             body["name"] = name;
-            body["displayName"] = json!(formatted);
+            body["displayName"] = json!(within_bytes(&formatted, MAX_DISPLAY_NAME_BYTES));
         }
         if !self.emails.is_empty() {
             body["emails"] = Value::Array(
@@ -314,16 +329,36 @@ mod tests {
         let ok = SeedUser::parse(&input("Ada@Acme.test", &["ada@acme.test"], Some("u-1")));
         let ok = ok.unwrap();
         assert_eq!(ok.user_name(), "Ada@Acme.test");
-        for bad in ["", "a", "@acme.test", "a@.test", "a@test", "a@b@c.test", "a b@c.test", "a@c.test;"] {
+        for bad in [
+            "",
+            "a",
+            "@acme.test",
+            "a@.test",
+            "a@test",
+            "a@b@c.test",
+            "a b@c.test",
+            "a@c.test;",
+        ] {
             assert!(email(bad).is_err(), "{bad}");
         }
         assert!(email("a@b.c").is_ok());
+        let long = "é".repeat(256);
+        let named = SeedUser::parse(&SeedInput {
+            name: Some(SeedName {
+                given_name: Some(long.clone()),
+                family_name: Some(long),
+            }),
+            ..input("x", &[], None)
+        })
+        .unwrap();
+        let display = named.scim_body()["displayName"].as_str().unwrap().len();
+        assert!(display <= MAX_DISPLAY_NAME_BYTES, "{display}");
         assert!(SeedUser::parse(&input("  ", &[], None)).is_err());
         assert_eq!(ok.user_name_lower(), "ada@acme.test");
         assert_eq!(ok.scim_body()["emails"][0]["primary"], true);
 
-        let errors = SeedUser::parse(&input("", &["not-an-address"], Some(&"x".repeat(256))))
-            .unwrap_err();
+        let errors =
+            SeedUser::parse(&input("", &["not-an-address"], Some(&"x".repeat(256)))).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(fields, ["userName", "productRef", "emails"]);
 

@@ -299,10 +299,7 @@ impl Provisioning {
             Some(hosts_json(rules, row.hosts.as_deref())),
         );
 
-        let mut plan = WritePlan::new(
-            self.db.writes(),
-            "userName, externalId or productRef",
-        );
+        let mut plan = WritePlan::new(self.db.writes(), "userName, externalId or productRef");
         let writes = plan.writes_mut();
         writes.push(&user::Entity::insert(user::ActiveModel {
             id: Set(row.id),

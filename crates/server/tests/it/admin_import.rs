@@ -35,7 +35,10 @@ async fn a_tenant_admin_imports_a_csv_with_errors_shown_inline_and_nothing_half_
 
     let (status, html) = browser.get_text("/admin/t/acme/users").await;
     assert_eq!(status, 200);
-    assert!(html.contains("/admin/t/acme/users/import"), "the users page links the import");
+    assert!(
+        html.contains("/admin/t/acme/users/import"),
+        "the users page links the import"
+    );
     let (status, html) = browser.get_text("/admin/t/acme/users/import").await;
     assert_eq!(status, 200);
     let csrf = csrf_in(&html);
@@ -83,7 +86,11 @@ async fn a_tenant_admin_imports_a_csv_with_errors_shown_inline_and_nothing_half_
     assert_eq!(users_of(&app, tenant_id).await.len(), 1);
 
     // A clean file: the preview says what will happen, and writes nothing.
-    let good: String = duplicate.lines().take(4).map(|l| format!("{l}\n")).collect();
+    let good: String = duplicate
+        .lines()
+        .take(4)
+        .map(|l| format!("{l}\n"))
+        .collect();
     let response = browser
         .post(
             "/admin/t/acme/users/import",
@@ -92,7 +99,10 @@ async fn a_tenant_admin_imports_a_csv_with_errors_shown_inline_and_nothing_half_
         .await;
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
-    assert!(html.contains("<strong>2</strong> user(s) to create, <strong>1</strong> to link"), "{html}");
+    assert!(
+        html.contains("<strong>2</strong> user(s) to create, <strong>1</strong> to link"),
+        "{html}"
+    );
     assert_eq!(users_of(&app, tenant_id).await.len(), 1);
 
     // Without the session's CSRF token nothing is imported.
@@ -114,19 +124,34 @@ async fn a_tenant_admin_imports_a_csv_with_errors_shown_inline_and_nothing_half_
         .await;
     assert_eq!(response.status(), 303);
     let to = location(&response);
-    assert_eq!(to, "/admin/t/acme/users/import?created=2&linked=1&unchanged=0");
+    assert_eq!(
+        to,
+        "/admin/t/acme/users/import?created=2&linked=1&unchanged=0"
+    );
     let (_, html) = browser.get_text(&to).await;
-    assert!(html.contains("Imported: 2 created, 1 linked, 0 unchanged."), "{html}");
+    assert!(
+        html.contains("Imported: 2 created, 1 linked, 0 unchanged."),
+        "{html}"
+    );
     let users = users_of(&app, tenant_id).await;
     assert_eq!(users.len(), 3);
     let bob = users.iter().find(|u| u.id.to_string() == okta_bob).unwrap();
     assert_eq!(bob.product_ref.as_deref(), Some("p-bob"));
-    let cy = users.iter().find(|u| u.user_name == "cy@acme.test").unwrap();
+    let cy = users
+        .iter()
+        .find(|u| u.user_name == "cy@acme.test")
+        .unwrap();
     assert_eq!(cy.product_ref.as_deref(), Some("p-cy"));
-    assert!(cy.doc.contains("<b>Young</b>"), "stored as given, escaped when shown");
+    assert!(
+        cy.doc.contains("<b>Young</b>"),
+        "stored as given, escaped when shown"
+    );
     let filter = encode("userName eq \"cy@acme.test\"");
     let found = scim.get(&format!("/Users?filter={filter}")).await;
-    assert_eq!(found.body["totalResults"], 1, "Okta's lookup finds imported users");
+    assert_eq!(
+        found.body["totalResults"], 1,
+        "Okta's lookup finds imported users"
+    );
 
     // Importing the same file again changes nothing.
     let response = browser
@@ -144,7 +169,10 @@ async fn a_tenant_admin_imports_a_csv_with_errors_shown_inline_and_nothing_half_
     let big = format!("userName\n{}", "a".repeat(5 * 1024 * 1024));
     for (csv, says) in [
         (big.as_str(), "at most 5242880 (5 MB)"),
-        ("userName,password\nx,y\n", "unknown column &#34;password&#34;"),
+        (
+            "userName,password\nx,y\n",
+            "unknown column &#34;password&#34;",
+        ),
         ("userName\n", "a header but no users"),
     ] {
         let response = browser
@@ -168,7 +196,10 @@ async fn api_keys_get_a_scope_and_the_okta_guide_names_the_existing_user_setting
 
     let (_, html) = browser.get_text("/admin/t/acme/api-keys").await;
     let csrf = csrf_in(&html);
-    assert!(html.contains("value=\"read\" checked"), "read is the default");
+    assert!(
+        html.contains("value=\"read\" checked"),
+        "read is the default"
+    );
     let response = browser
         .post(
             "/admin/t/acme/api-keys",
@@ -176,7 +207,13 @@ async fn api_keys_get_a_scope_and_the_okta_guide_names_the_existing_user_setting
         )
         .await;
     assert_eq!(response.status(), 422);
-    assert!(response.text().await.unwrap().contains("Must be read or write."));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Must be read or write.")
+    );
     let response = browser
         .post(
             "/admin/t/acme/api-keys",
@@ -185,7 +222,10 @@ async fn api_keys_get_a_scope_and_the_okta_guide_names_the_existing_user_setting
         .await;
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
-    assert!(html.contains("Scope: <strong>Read and write users</strong>"), "{html}");
+    assert!(
+        html.contains("Scope: <strong>Read and write users</strong>"),
+        "{html}"
+    );
     let start = html.find("rak_").unwrap();
     let key: String = html[start..]
         .chars()
@@ -208,7 +248,10 @@ async fn api_keys_get_a_scope_and_the_okta_guide_names_the_existing_user_setting
 
     // The Okta guide says what this tenant does, and follows the setting.
     let (_, html) = browser.get_text("/admin/t/acme/connect/okta").await;
-    assert!(html.contains("This organization’s setting is “Refuse it (409)”"), "{html}");
+    assert!(
+        html.contains("This organization’s setting is “Refuse it (409)”"),
+        "{html}"
+    );
     app.services
         .rules()
         .update_settings(
@@ -221,7 +264,10 @@ async fn api_keys_get_a_scope_and_the_okta_guide_names_the_existing_user_setting
         .await
         .unwrap();
     let (_, html) = browser.get_text("/admin/t/acme/connect/okta").await;
-    assert!(html.contains("This organization’s setting is “Override”"), "{html}");
+    assert!(
+        html.contains("This organization’s setting is “Override”"),
+        "{html}"
+    );
     let users = user::Entity::find()
         .count(app.services.db().reader())
         .await

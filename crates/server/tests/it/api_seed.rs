@@ -82,8 +82,8 @@ impl Key {
             .get("allow")
             .map(|v| v.to_str().unwrap().to_owned());
         let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+        let body =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
         Reply {
             status,
             allow,
@@ -236,7 +236,10 @@ async fn a_seeded_user_is_found_by_okta_and_its_create_follows_the_existing_user
     let started = Instant::now();
     let feed = loop {
         let feed = writer.get("/api/v1/events?types=user.updated").await;
-        if feed.body["events"].as_array().is_some_and(|e| !e.is_empty()) {
+        if feed.body["events"]
+            .as_array()
+            .is_some_and(|e| !e.is_empty())
+        {
             break feed;
         }
         assert!(started.elapsed() < Duration::from_secs(20), "{feed:?}");
@@ -263,7 +266,10 @@ async fn a_seed_links_an_existing_user_and_refuses_conflicting_references() {
     assert_eq!(reply.body["outcome"], "linked");
     assert_eq!(reply.body["user"]["id"], bob.as_str());
     assert_eq!(reply.body["user"]["productRef"], "prod-bob");
-    assert_eq!(reply.body["user"]["name"]["givenName"], "Ada", "Okta's profile is kept");
+    assert_eq!(
+        reply.body["user"]["name"]["givenName"], "Ada",
+        "Okta's profile is kept"
+    );
     let (kind, data) = events(&app, tenant).await.pop().unwrap();
     assert_eq!(kind, "user.updated");
     assert_eq!(data["user"]["productRef"], "prod-bob");
@@ -331,7 +337,10 @@ async fn a_seed_links_an_existing_user_and_refuses_conflicting_references() {
         .post("/api/v1/users/batch", json!({ "users": users }))
         .await;
     assert_eq!(reply.body["unchanged"], 120, "{reply:?}");
-    assert_eq!(okta_lookup(&scim, "u119@acme.test").await["totalResults"], 1);
+    assert_eq!(
+        okta_lookup(&scim, "u119@acme.test").await["totalResults"],
+        1
+    );
 }
 
 #[tokio::test]
@@ -360,42 +369,85 @@ async fn only_write_keys_seed_inputs_are_bounded_and_a_key_seeds_its_own_tenant_
     let cases = [
         (json!({"emails": ["a@acme.test"]}), "userName"),
         (json!({"userName": "a", "externalId": "x"}), "externalId"),
-        (json!({"userName": "a", "emails": ["nope"]}), "not an email address"),
-        (json!({"userName": "a", "productRef": "x".repeat(256)}), "at most 255"),
+        (
+            json!({"userName": "a", "emails": ["nope"]}),
+            "not an email address",
+        ),
+        (
+            json!({"userName": "a", "productRef": "x".repeat(256)}),
+            "at most 255",
+        ),
         (json!({"userName": "a\u{0}b"}), "control characters"),
-        (json!({"userName": "x".repeat(257)}), "at most 256 characters"),
+        (
+            json!({"userName": "x".repeat(257)}),
+            "at most 256 characters",
+        ),
         (json!({"userName": " "}), "blank"),
-        (json!({"userName": "a", "emails": [""]}), "not an email address"),
-        (json!({"userName": "a", "emails": (0..11).map(|i| format!("a{i}@acme.test")).collect::<Vec<_>>()}), "at most 10"),
-        (json!(["not", "an", "object"]), "invalid type"),
+        (
+            json!({"userName": "a", "emails": [""]}),
+            "not an email address",
+        ),
+        (
+            json!({"userName": "a", "emails": (0..11).map(|i| format!("a{i}@acme.test")).collect::<Vec<_>>()}),
+            "at most 10",
+        ),
+        (json!(["ada"]), "must be a JSON object"),
+        (
+            json!({"userName": "a", "name": {"givenName": 7}}),
+            "invalid type",
+        ),
     ];
     for (body, says) in cases {
         let reply = writer.post("/api/v1/users", body.clone()).await;
         assert_eq!(reply.status, 400, "{body}: {reply:?}");
         assert_eq!(reply.body["error"], "invalid_request");
-        assert!(reply.body["message"].as_str().unwrap().contains(says), "{says}: {reply:?}");
+        assert!(
+            reply.body["message"].as_str().unwrap().contains(says),
+            "{says}: {reply:?}"
+        );
     }
     let not_json = writer
-        .send(reqwest::Method::POST, "/api/v1/users", Some("{".into()), "application/json")
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/users",
+            Some("{".into()),
+            "application/json",
+        )
         .await;
     assert_eq!(not_json.status, 400, "{not_json:?}");
     let text = writer
-        .send(reqwest::Method::POST, "/api/v1/users", Some("userName=a".into()), "text/plain")
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/users",
+            Some("userName=a".into()),
+            "text/plain",
+        )
         .await;
     assert_eq!(text.status, 415, "{text:?}");
     let huge = json!({"userName": "a", "productRef": "x".repeat(70 * 1024)});
     let reply = writer.post("/api/v1/users", huge).await;
     assert_eq!(reply.status, 413, "{reply:?}");
-    let too_many: Vec<Value> = (0..1001).map(|i| json!({"userName": format!("u{i}")})).collect();
-    let reply = writer.post("/api/v1/users/batch", json!({"users": too_many})).await;
+    let too_many: Vec<Value> = (0..1001)
+        .map(|i| json!({"userName": format!("u{i}")}))
+        .collect();
+    let reply = writer
+        .post("/api/v1/users/batch", json!({"users": too_many}))
+        .await;
     assert_eq!(reply.status, 400, "{reply:?}");
-    assert!(reply.body["message"].as_str().unwrap().contains("1000"), "{reply:?}");
-    let reply = writer.post("/api/v1/users/batch", json!({"users": []})).await;
+    assert!(
+        reply.body["message"].as_str().unwrap().contains("1000"),
+        "{reply:?}"
+    );
+    let reply = writer
+        .post("/api/v1/users/batch", json!({"users": []}))
+        .await;
     assert_eq!(reply.status, 400, "{reply:?}");
     assert_eq!(user_count(&app, tenant).await, 0);
 
     // Methods: /users reads and seeds, /users/batch only seeds.
-    let reply = writer.send(reqwest::Method::PUT, "/api/v1/users", None, "").await;
+    let reply = writer
+        .send(reqwest::Method::PUT, "/api/v1/users", None, "")
+        .await;
     assert_eq!(reply.status, 405);
     assert_eq!(reply.allow.as_deref(), Some("GET, POST"));
     let reply = writer.get("/api/v1/users/batch").await;
@@ -413,7 +465,10 @@ async fn only_write_keys_seed_inputs_are_bounded_and_a_key_seeds_its_own_tenant_
     assert_eq!(user_count(&app, tenant).await, 0);
     assert_eq!(user_count(&app, globex_tenant).await, 1);
     assert_eq!(okta_lookup(&scim, "ada@acme.test").await["totalResults"], 0);
-    assert_eq!(okta_lookup(&globex, "ada@acme.test").await["totalResults"], 1);
+    assert_eq!(
+        okta_lookup(&globex, "ada@acme.test").await["totalResults"],
+        1
+    );
     let reply = writer.get("/api/v1/users?productRef=prod-ada").await;
     assert_eq!(reply.body["users"].as_array().unwrap().len(), 0);
     let reply = writer.get(&format!("/api/v1/users/{globex_ada}")).await;

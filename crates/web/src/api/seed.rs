@@ -27,18 +27,29 @@ struct Batch {
 }
 
 /// Reads at most `max` bytes of a JSON body; more is a 413, another media type a 415.
-async fn json_body(req: &HttpRequest, mut payload: web::Payload, max: usize) -> Result<Value, ApiError> {
+async fn json_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    max: usize,
+) -> Result<Value, ApiError> {
     let media = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
     if media.as_deref().is_some_and(|m| m != "application/json") {
         return Err(ApiError::unsupported_media_type());
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| ApiError::bad_request("the request body could not be read"))?;
+        let chunk =
+            chunk.map_err(|_| ApiError::bad_request("the request body could not be read"))?;
         if body.len() + chunk.len() > max {
             return Err(ApiError::too_large(max));
         }
@@ -64,6 +75,13 @@ fn parse_users(raw: Vec<Value>) -> Result<Vec<SeedUser>, Vec<ItemError>> {
             message,
             same_as: None,
         };
+        if !value.is_object() {
+            errors.push(item(
+                String::new(),
+                "a user must be a JSON object".to_owned(),
+            ));
+            continue;
+        }
         let input: SeedInput = match serde_json::from_value(value) {
             Ok(input) => input,
             Err(err) => {
@@ -76,7 +94,11 @@ fn parse_users(raw: Vec<Value>) -> Result<Vec<SeedUser>, Vec<ItemError>> {
             Err(problems) => errors.extend(problems.into_iter().map(|(f, m)| item(f, m))),
         }
     }
-    if errors.is_empty() { Ok(users) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(users)
+    } else {
+        Err(errors)
+    }
 }
 
 fn errors_json(errors: &[ItemError]) -> Vec<Value> {
@@ -101,7 +123,11 @@ fn refused(status: StatusCode, errors: &[ItemError]) -> ApiError {
         many => format!(
             "{} users cannot be seeded, so none was: {}",
             many.len(),
-            many.iter().take(3).map(ItemError::sentence).collect::<Vec<_>>().join("; ")
+            many.iter()
+                .take(3)
+                .map(ItemError::sentence)
+                .collect::<Vec<_>>()
+                .join("; ")
         ),
     };
     ApiError::with_items(status, message, errors_json(errors))
