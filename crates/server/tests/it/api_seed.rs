@@ -393,6 +393,10 @@ async fn only_write_keys_seed_inputs_are_bounded_and_a_key_seeds_its_own_tenant_
         ),
         (json!(["ada"]), "must be a JSON object"),
         (
+            json!({"userName": "a", "name": [null, null]}),
+            "must be an object",
+        ),
+        (
             json!({"userName": "a", "name": {"givenName": 7}}),
             "invalid type",
         ),

@@ -82,6 +82,17 @@ fn parse_users(raw: Vec<Value>) -> Result<Vec<SeedUser>, Vec<ItemError>> {
             ));
             continue;
         }
+        // serde would read a struct from an array too: the contract says objects.
+        if value
+            .get("name")
+            .is_some_and(|name| !(name.is_object() || name.is_null()))
+        {
+            errors.push(item(
+                "name".to_owned(),
+                "must be an object with givenName and familyName, or null".to_owned(),
+            ));
+            continue;
+        }
         let input: SeedInput = match serde_json::from_value(value) {
             Ok(input) => input,
             Err(err) => {
