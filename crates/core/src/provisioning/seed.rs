@@ -44,6 +44,7 @@ use super::plan::WritePlan;
 use super::user_store::{NewUser, hosts_json};
 use super::users::{groups_of, parse_doc};
 use super::{ProvResult, Provisioning, ProvisioningError, RequestContext};
+use crate::memberships::TenantAccess;
 use crate::rules::{Hosts, TenantRules};
 use crate::time::Timestamp;
 
@@ -188,6 +189,65 @@ impl Provisioning {
                 });
             }
         }
+        Ok(out)
+    }
+
+    /// An admin's import of the product's users (the CSV): every user checked first,
+    /// then seeded [`MAX_SEED_BATCH`] at a time, and one audit row (`users.import`) with
+    /// the counts. Errors' indexes are positions in `users`.
+    pub async fn import_users(
+        &self,
+        access: &TenantAccess,
+        request_id: &str,
+        users: &[SeedUser],
+    ) -> Result<Vec<Seeded>, SeedError> {
+        let ctx = RequestContext::for_admin(access, request_id);
+        self.decide(&ctx, users).await?;
+        let mut out = Vec::with_capacity(users.len());
+        for (n, chunk) in users.chunks(MAX_SEED_BATCH).enumerate() {
+            let offset = n * MAX_SEED_BATCH;
+            match self.seed_users(&ctx, chunk).await {
+                Ok(seeded) => out.extend(seeded.into_iter().map(|mut s| {
+                    s.index += offset;
+                    s
+                })),
+                Err(SeedError::Refused(errors)) => {
+                    return Err(SeedError::Refused(
+                        errors
+                            .into_iter()
+                            .map(|mut e| {
+                                e.index = e.index.map(|i| i + offset);
+                                e.same_as = e.same_as.map(|i| i + offset);
+                                e
+                            })
+                            .collect(),
+                    ));
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        let count = |outcome| {
+            out.iter()
+                .filter(|s: &&Seeded| s.outcome == outcome)
+                .count()
+        };
+        let txn = self
+            .db
+            .begin_write()
+            .await
+            .map_err(crate::Error::Database)?;
+        crate::audit::record(
+            &txn,
+            access,
+            crate::audit::Change::new("users.import").after(json!({
+                "lines": users.len(),
+                "created": count(SeedOutcome::Created),
+                "linked": count(SeedOutcome::Linked),
+                "unchanged": count(SeedOutcome::Unchanged),
+            })),
+        )
+        .await?;
+        txn.commit().await.map_err(crate::Error::Database)?;
         Ok(out)
     }
 

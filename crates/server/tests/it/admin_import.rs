@@ -164,6 +164,10 @@ async fn a_tenant_admin_imports_a_csv_with_errors_shown_inline_and_nothing_half_
         location(&response),
         "/admin/t/acme/users/import?created=0&linked=0&unchanged=3"
     );
+    // Each import is in the audit log, with its counts and who made it.
+    let (_, audit) = browser.get_text("/admin/t/acme/audit").await;
+    assert_eq!(audit.matches("users.import").count(), 2, "{audit}");
+    assert!(audit.contains("it@acme.test"), "{audit}");
 
     // Bounds: a file over 5 MB, an unknown column, a header alone: one clear error each.
     let big = format!("userName\n{}", "a".repeat(5 * 1024 * 1024));

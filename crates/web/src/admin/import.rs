@@ -7,8 +7,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use roster_core::provisioning::{
-    CsvError, MAX_CSV_BYTES, MAX_SEED_BATCH, RequestContext, SeedError, SeedOutcome, Seeded,
-    parse_seed_csv,
+    CsvError, MAX_CSV_BYTES, RequestContext, SeedError, SeedOutcome, Seeded, parse_seed_csv,
 };
 use serde::Deserialize;
 
@@ -185,23 +184,21 @@ pub(crate) async fn submit(
             .collect();
         return ok(&body);
     }
-    let (mut created, mut linked, mut unchanged) = (0, 0, 0);
-    for (n, chunk) in parsed.users.chunks(MAX_SEED_BATCH).enumerate() {
-        match provisioning.seed_users(&ctx, chunk).await {
-            Ok(seeded) => {
-                created += count(&seeded, SeedOutcome::Created);
-                linked += count(&seeded, SeedOutcome::Linked);
-                unchanged += count(&seeded, SeedOutcome::Unchanged);
-            }
-            Err(err) => {
-                // Another writer got there since the check: what came before is
-                // imported, and importing the same file again finishes it.
-                let lines = &parsed.lines[n * MAX_SEED_BATCH..];
-                body.show_errors(refusal_rows(err, lines)?);
-                return invalid(&body);
-            }
+    let seeded = match provisioning
+        .import_users(&page.scope, &request_id_of(&req), &parsed.users)
+        .await
+    {
+        Ok(seeded) => seeded,
+        Err(err) => {
+            // Another writer got there since the preview: what came before is imported,
+            // and importing the same file again finishes it.
+            body.show_errors(refusal_rows(err, &parsed.lines)?);
+            return invalid(&body);
         }
-    }
+    };
+    let created = count(&seeded, SeedOutcome::Created);
+    let linked = count(&seeded, SeedOutcome::Linked);
+    let unchanged = count(&seeded, SeedOutcome::Unchanged);
     Ok(HttpResponse::SeeOther()
         .insert_header((
             actix_web::http::header::LOCATION,
