@@ -19,6 +19,7 @@ mod m20261206_600001_audit_and_setup_links;
 mod m20261206_710001_tenant_policy;
 mod m20261206_800001_host_jobs;
 mod m20261207_050001_user_values;
+mod m20261207_100001_seeded_users;
 mod m20261207_200001_log_user_names;
 
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_710001_tenant_policy::Migration),
             Box::new(m20261206_800001_host_jobs::Migration),
             Box::new(m20261207_050001_user_values::Migration),
+            Box::new(m20261207_100001_seeded_users::Migration),
             Box::new(m20261207_200001_log_user_names::Migration),
         ]
     }

@@ -21,6 +21,7 @@
 
 mod locations;
 mod params;
+mod scope;
 
 pub use locations::{ApiKiosk, ApiLocation};
 pub use params::{
@@ -28,6 +29,7 @@ pub use params::{
     EVENTS_MAX_LIMIT, encode_cursor, parse_audit_cursor, parse_event_types, parse_events_cursor,
     parse_id_cursor, parse_limit,
 };
+pub use scope::ApiScope;
 
 use std::collections::{HashMap, HashSet};
 
@@ -64,6 +66,8 @@ pub struct ApiUser {
     pub id: Uuid,
     pub user_name: String,
     pub external_id: Option<String>,
+    /// The product's own id for the user, when the product seeded it.
+    pub product_ref: Option<String>,
     pub display_name: Option<String>,
     /// The SCIM `name` complex attribute as provisioned (`givenName`, `familyName`, …).
     pub name: Value,
@@ -128,6 +132,8 @@ pub struct UserFilter {
     pub group: Option<Uuid>,
     /// Hosts at this location: its id or its code.
     pub location: Option<String>,
+    /// The user the product seeded with this reference (exact).
+    pub product_ref: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -213,6 +219,9 @@ impl TenantApi<'_> {
         }
         if let Some(name) = &filter.user_name {
             select = select.filter(user::Column::UserNameLower.eq(fold_case(name.trim())));
+        }
+        if let Some(reference) = &filter.product_ref {
+            select = select.filter(user::Column::ProductRef.eq(reference.trim()));
         }
         if let Some(email) = &filter.email {
             select = select.filter(
@@ -476,6 +485,7 @@ impl TenantApi<'_> {
                     id: row.id,
                     user_name: row.user_name,
                     external_id: row.external_id,
+                    product_ref: row.product_ref,
                     display_name: row.display_name,
                     active: row.active,
                     created: Timestamp::from_micros(row.created_at).to_rfc3339(),

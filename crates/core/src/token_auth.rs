@@ -56,6 +56,8 @@ pub struct AuthenticatedToken {
     /// `rst_<public id>` (`rak_…` for an API key): names the token in logs and in the
     /// admin UI's list, and opens nothing.
     pub display_prefix: String,
+    /// What an API key may do (`Read` for a SCIM token).
+    pub api_scope: crate::api::ApiScope,
 }
 
 /// Why a token was refused. Only [`AuthError::Suspended`] is shown differently; every
@@ -318,6 +320,7 @@ impl TokenAuthenticator {
                 .and_then(|limit| u32::try_from(limit).ok()),
             domain_id: row.token.domain_id,
             display_prefix: format!("{}{public_id}", self.kind.prefix()),
+            api_scope: crate::api::ApiScope::from_stored(&row.token.api_scope),
         };
         self.remember(
             public_id,

@@ -41,6 +41,11 @@ impl Writes {
         self.statements.is_empty()
     }
 
+    /// Adds the statements of `other`, after these.
+    pub fn append(&mut self, other: Writes) {
+        self.statements.extend(other.statements);
+    }
+
     /// What the batch costs the writer, roughly: its bound values plus one per statement.
     pub fn cost(&self) -> usize {
         self.statements

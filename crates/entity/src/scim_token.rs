@@ -25,6 +25,9 @@ pub struct Model {
     pub domain_id: Option<Uuid>,
     /// `scim` for a SCIM token, `api` for an events/directory API key.
     pub kind: String,
+    /// What an API key may do: `read` (events, directory) or `write` (that, and seeding
+    /// users). Always `read` for SCIM tokens, whose endpoint decides.
+    pub api_scope: String,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

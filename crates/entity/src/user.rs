@@ -32,6 +32,9 @@ pub struct Model {
     /// Where the user is a host (JSON: location and kiosk ids), from the mapping rules.
     #[sea_orm(column_type = "Text", nullable)]
     pub hosts: Option<String>,
+    /// The product's own id for this user, given when the product seeded it (directory
+    /// API or CSV import); unique per tenant; never written by the identity provider.
+    pub product_ref: Option<String>,
     #[sea_orm(has_many)]
     pub memberships: HasMany<super::group_member::Entity>,
     #[sea_orm(has_many, via = "group_member")]

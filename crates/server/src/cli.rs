@@ -116,6 +116,10 @@ enum TokenCommand {
         /// Days until the token expires; without it, it does not expire.
         #[arg(long)]
         expires_in_days: Option<u64>,
+        /// API keys only: the key may also seed users (`POST /api/v1/users`); without
+        /// it, the key reads only.
+        #[arg(long)]
+        write: bool,
     },
     #[command(flatten)]
     Manage(tokens::TokenOps),
@@ -214,15 +218,21 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     tenant,
                     label,
                     expires_in_days,
+                    write,
                 },
         } => {
+            if write {
+                bail!(
+                    "--write is for API keys (roster api-key create); a SCIM token's endpoint decides what it may do"
+                );
+            }
             let services = open_migrated(&config).await?;
             let (created, slug) = create_secret(
                 &services,
                 services.tokens(),
                 &tenant,
                 &label,
-                expires_in_days,
+                (expires_in_days, roster_core::tokens::ApiScope::Read),
             )
             .await?;
             let shared = if config.scim_shared_url {
@@ -273,15 +283,21 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     tenant,
                     label,
                     expires_in_days,
+                    write,
                 },
         } => {
             let services = open_migrated(&config).await?;
+            let scope = if write {
+                roster_core::tokens::ApiScope::Write
+            } else {
+                roster_core::tokens::ApiScope::Read
+            };
             let (created, _) = create_secret(
                 &services,
                 services.api_keys(),
                 &tenant,
                 &label,
-                expires_in_days,
+                (expires_in_days, scope),
             )
             .await?;
             println_out(&format!(
@@ -335,7 +351,7 @@ async fn create_secret(
     kind: &roster_core::tokens::TokenService,
     tenant: &str,
     label: &str,
-    expires_in_days: Option<u64>,
+    (expires_in_days, scope): (Option<u64>, roster_core::tokens::ApiScope),
 ) -> anyhow::Result<(roster_core::tokens::CreatedToken, TenantSlug)> {
     let Some(found) = services.tenants().find_by_slug(tenant).await? else {
         bail!("there is no tenant with the slug \"{tenant}\"");
@@ -343,7 +359,7 @@ async fn create_secret(
     let expires_at = expires_in_days
         .map(|days| Timestamp::now().plus(Duration::from_secs(days.saturating_mul(86_400))));
     let created = kind
-        .create(found.id, TokenLabel::parse(label)?, expires_at, None)
+        .create_api_key(found.id, TokenLabel::parse(label)?, expires_at, None, scope)
         .await?;
     Ok((created, found.slug))
 }

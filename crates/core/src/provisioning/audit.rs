@@ -39,6 +39,8 @@ impl LogNote {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operation {
     UserCreate,
+    /// A user the product seeded (directory API or CSV import): created or linked.
+    UserSeed,
     UserRead,
     UserList,
     UserReplace,
@@ -59,6 +61,7 @@ impl Operation {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::UserCreate => "user.create",
+            Self::UserSeed => "user.seed",
             Self::UserRead => "user.read",
             Self::UserList => "user.list",
             Self::UserReplace => "user.replace",
@@ -79,6 +82,7 @@ impl Operation {
     pub fn resource_type(self) -> Option<&'static str> {
         match self {
             Self::UserCreate
+            | Self::UserSeed
             | Self::UserRead
             | Self::UserList
             | Self::UserReplace

@@ -103,6 +103,8 @@ pub(crate) struct UserSummary {
     pub display_name: Option<String>,
     pub email: Option<String>,
     pub active: bool,
+    /// The product's own id for the user, when the product seeded it.
+    pub product_ref: Option<String>,
 }
 
 impl UserSummary {
@@ -114,6 +116,7 @@ impl UserSummary {
             display_name: row.display_name.clone(),
             email: row.primary_email_lower.clone(),
             active: row.active,
+            product_ref: row.product_ref.clone(),
         }
     }
 
@@ -125,6 +128,7 @@ impl UserSummary {
             "displayName": self.display_name,
             "email": self.email,
             "active": self.active,
+            "productRef": self.product_ref,
         })
     }
 }

@@ -69,6 +69,7 @@ type SummaryRow = (
     Option<String>,
     Option<String>,
     bool,
+    Option<String>,
 );
 
 /// The users among `ids` that exist in this tenant, as event summaries.
@@ -88,11 +89,12 @@ async fn user_summaries(
             .column(user::Column::DisplayName)
             .column(user::Column::PrimaryEmailLower)
             .column(user::Column::Active)
+            .column(user::Column::ProductRef)
             .filter(user::Column::Id.is_in(chunk.iter().copied()))
             .into_tuple()
             .all(conn)
             .await?;
-        for (id, user_name, external_id, display_name, email, active) in rows {
+        for (id, user_name, external_id, display_name, email, active, product_ref) in rows {
             out.insert(
                 id,
                 UserSummary {
@@ -102,6 +104,7 @@ async fn user_summaries(
                     display_name,
                     email,
                     active,
+                    product_ref,
                 },
             );
         }

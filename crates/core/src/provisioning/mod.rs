@@ -24,6 +24,9 @@ mod policy;
 mod query;
 mod rehost;
 mod scope;
+mod seed;
+mod seed_csv;
+mod seed_input;
 mod user_store;
 mod user_updates;
 mod users;
@@ -55,6 +58,11 @@ pub use outsiders::Outsider;
 pub use plan::HeavyTurn;
 pub(crate) use rehost::RehostBatch;
 pub use scope::TenantScope;
+pub use seed::{
+    ItemError, MAX_SEED_BATCH, SeedError, SeedInput, SeedOutcome, SeedUser, Seeded, seeded_json,
+};
+pub use seed_csv::{CsvError, MAX_CSV_BYTES, MAX_CSV_ROWS, SeedCsv, parse_seed_csv};
+pub use seed_input::{MAX_EMAILS, MAX_PRODUCT_REF_CHARS, SeedName};
 pub use users::ProjectionParams;
 
 /// Which SCIM base URL a request came through: every location Roster answers with

@@ -67,6 +67,12 @@ impl WritePlan {
         self.guards.push(Guard::Returns(statement, expected));
     }
 
+    /// Adds the guards and writes of `other`: both apply together or not at all.
+    pub(crate) fn absorb(&mut self, other: WritePlan) {
+        self.guards.extend(other.guards);
+        self.writes.append(other.writes);
+    }
+
     pub(crate) fn writes_mut(&mut self) -> &mut Writes {
         &mut self.writes
     }

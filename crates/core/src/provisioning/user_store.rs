@@ -276,11 +276,16 @@ impl Provisioning {
         &self,
         ctx: &RequestContext,
         rules: &TenantRules,
-        doc: &JsonObject,
-        cols: &UserColumns,
-        hosts: &Hosts,
+        new: NewUser<'_>,
         projection: &Projection,
     ) -> ProvResult<(WritePlan, Resource)> {
+        let NewUser {
+            doc,
+            cols,
+            hosts,
+            product_ref,
+            operation,
+        } = new;
         let now = Timestamp::now().as_micros();
         let notifications =
             (!rules.catalogue.is_empty()).then(|| rules.default_notifications().to_stored());
@@ -301,6 +306,7 @@ impl Provisioning {
             updated_at: now,
             notifications,
             hosts: hosts.to_stored(),
+            product_ref: product_ref.map(str::to_owned),
         };
         let full = self.render_user(ctx, rules, &row, doc, None, &Projection::all());
         let data = events::user_data(
@@ -309,7 +315,7 @@ impl Provisioning {
             Some(hosts_json(rules, row.hosts.as_deref())),
         );
 
-        let mut plan = WritePlan::new(self.db.writes(), "userName or externalId");
+        let mut plan = WritePlan::new(self.db.writes(), "userName, externalId or productRef");
         let writes = plan.writes_mut();
         writes.push(&user::Entity::insert(user::ActiveModel {
             id: Set(row.id),
@@ -327,6 +333,7 @@ impl Provisioning {
             updated_at: Set(row.updated_at),
             notifications: Set(row.notifications.clone()),
             hosts: Set(row.hosts.clone()),
+            product_ref: Set(row.product_ref.clone()),
         }));
         let emails = cols.email_rows(ctx.tenant_id, row.id);
         for chunk in emails.chunks(EMAIL_ROWS_PER_STATEMENT) {
@@ -346,7 +353,7 @@ impl Provisioning {
         writes.push(&events::insert(ctx, EventType::UserCreated, row.id, &data));
         writes.push(&audit::success(
             ctx,
-            Operation::UserCreate,
+            operation,
             Some(&full.id),
             201,
             LogNote::for_user(&row.user_name, doc),
@@ -358,6 +365,16 @@ impl Provisioning {
         };
         Ok((plan, resource))
     }
+}
+
+/// A user to insert: its document and columns, where it is a host, the product's
+/// reference (seeded users only) and the operation its log row names.
+pub(super) struct NewUser<'a> {
+    pub doc: &'a JsonObject,
+    pub cols: &'a UserColumns,
+    pub hosts: &'a Hosts,
+    pub product_ref: Option<&'a str>,
+    pub operation: Operation,
 }
 
 /// The document without `active`: whether anything but the activation changed.

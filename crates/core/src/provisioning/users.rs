@@ -17,7 +17,7 @@ use super::audit::{LogNote, Operation};
 use super::columns::{UserColumns, ensure_active, parse_id};
 use super::policy;
 use super::scope::TenantScope;
-use super::user_store::UserChange;
+use super::user_store::{NewUser, UserChange};
 use super::{ProvResult, Provisioning, ProvisioningError, RequestContext, Resource, Written};
 use crate::Error;
 use crate::error::is_unique_violation;
@@ -178,9 +178,13 @@ impl Provisioning {
                             let (plan, resource) = self.prepare_user_insert(
                                 ctx,
                                 &rules,
-                                &doc,
-                                &cols,
-                                &hosts,
+                                NewUser {
+                                    doc: &doc,
+                                    cols: &cols,
+                                    hosts: &hosts,
+                                    product_ref: None,
+                                    operation: Operation::UserCreate,
+                                },
                                 &projection,
                             )?;
                             match self.apply_for(ctx.tenant_id, plan).await {

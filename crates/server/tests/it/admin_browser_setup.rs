@@ -515,6 +515,7 @@ async fn every_page_is_accessible_and_fits_a_phone() {
             "/tokens",
             "/api-keys",
             "/users",
+            "/users/import",
             "/groups",
             "/log",
             "/log?outcome=failure",

@@ -329,6 +329,7 @@ pub async fn fixture_user(
         updated_at: Set(now),
         notifications: Set(None),
         hosts: Set(None),
+        product_ref: Set(None),
     }
     .insert(app.services.db().writer())
     .await

@@ -571,7 +571,8 @@ async fn probes_answer_head_and_refuse_other_methods() {
         .await
         .unwrap();
     assert_eq!(trace.status(), 405);
-    assert_eq!(trace.headers()["allow"], "GET");
+    // `/users` reads (GET) and seeds the product's users (POST).
+    assert_eq!(trace.headers()["allow"], "GET, POST");
 }
 
 #[tokio::test]

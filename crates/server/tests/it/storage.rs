@@ -117,6 +117,7 @@ async fn every_entity_round_trips_on_a_migrated_database() {
         revoked_at: Set(None),
         domain_id: Set(None),
         kind: Set("scim".into()),
+        api_scope: Set("read".into()),
     }
     .insert(w)
     .await
@@ -137,6 +138,7 @@ async fn every_entity_round_trips_on_a_migrated_database() {
         updated_at: Set(1_700_000_000_000_001),
         notifications: Set(None),
         hosts: Set(None),
+        product_ref: Set(None),
     }
     .insert(w)
     .await
@@ -360,6 +362,7 @@ fn user_row(tenant_id: Uuid, user_name: &str, external_id: Option<&str>) -> user
         updated_at: Set(1),
         notifications: Set(None),
         hosts: Set(None),
+        product_ref: Set(None),
     }
 }
 

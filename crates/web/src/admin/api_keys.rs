@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use roster_core::paging::PageSize;
 use roster_core::time::Timestamp;
-use roster_core::tokens::{TokenExpiry, TokenId, TokenInfo, TokenLabel};
+use roster_core::tokens::{ApiScope, TokenExpiry, TokenId, TokenInfo, TokenLabel};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -28,6 +28,8 @@ pub(crate) struct KeyRow {
     created: String,
     last_used: String,
     expires: String,
+    /// What the key may do, as the page names it.
+    scope: &'static str,
     /// `active`, `expired` or `revoked`.
     state: &'static str,
 }
@@ -48,6 +50,7 @@ impl KeyRow {
             created: when(key.created_at),
             last_used: when_opt(key.last_used_at, "Never"),
             expires: when_opt(key.expires_at, "Never"),
+            scope: key.api_scope.label(),
             state,
         }
     }
@@ -61,8 +64,11 @@ struct KeysPage {
     next: Option<String>,
     label: String,
     expires: String,
+    /// `read` or `write`.
+    scope: String,
     label_error: Option<String>,
     expires_error: Option<String>,
+    scope_error: Option<String>,
     api_url: String,
 }
 
@@ -79,6 +85,8 @@ pub(crate) struct KeyForm {
     label: String,
     #[serde(default)]
     expires: String,
+    #[serde(default)]
+    scope: String,
 }
 
 impl CsrfForm for KeyForm {
@@ -91,8 +99,10 @@ impl CsrfForm for KeyForm {
 struct FormState {
     label: String,
     expires: String,
+    scope: String,
     label_error: Option<String>,
     expires_error: Option<String>,
+    scope_error: Option<String>,
 }
 
 /// The API's base URL, e.g. `https://roster.example.com/api/v1`.
@@ -126,8 +136,14 @@ async fn keys_page(
         next: result.next.map(|id| id.0.to_string()),
         label: form.label,
         expires: form.expires,
+        scope: if form.scope.is_empty() {
+            ApiScope::Read.as_str().to_owned()
+        } else {
+            form.scope
+        },
         label_error: form.label_error,
         expires_error: form.expires_error,
+        scope_error: form.scope_error,
         api_url: api_base_url(state),
     })
 }
@@ -152,6 +168,7 @@ struct CreatedPage<'a> {
     l: Layout,
     label: String,
     key: &'a str,
+    scope: &'static str,
     api_url: String,
 }
 
@@ -165,19 +182,21 @@ pub(crate) async fn create(
     let created = match (
         TokenLabel::parse(&form.label),
         TokenExpiry::parse(&form.expires),
+        ApiScope::parse(&form.scope),
     ) {
-        (Ok(label), Ok(expiry)) => state
+        (Ok(label), Ok(expiry), Ok(scope)) => state
             .services
             .api_keys()
-            .create(
+            .create_api_key(
                 page.scope.id(),
                 label,
                 expiry.at(),
                 Some(page.session.admin.id),
+                scope,
             )
             .await
             .map(Ok)?,
-        (label, expiry) => Err((label.err(), expiry.err())),
+        (label, expiry, scope) => Err((label.err(), expiry.err(), scope.err())),
     };
     match created {
         Ok(created) => {
@@ -185,6 +204,7 @@ pub(crate) async fn create(
                 l: Layout::tenant(&req, &page.session, &page.scope, SECTION),
                 label: created.info.label.clone(),
                 key: created.token.expose_secret(),
+                scope: created.info.api_scope.label(),
                 api_url: api_base_url(&state),
             };
             // Shown once: no cache may keep it, and reloading would only create another.
@@ -195,12 +215,14 @@ pub(crate) async fn create(
             );
             Ok(response)
         }
-        Err((label, expiry)) => {
+        Err((label, expiry, scope)) => {
             let form = FormState {
                 label_error: label.map(message_of),
                 expires_error: expiry.map(message_of),
+                scope_error: scope.map(message_of),
                 label: form.label,
                 expires: form.expires,
+                scope: form.scope,
             };
             invalid(&keys_page(&req, &state, &page, None, form).await?)
         }

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use roster_core::directory::LogEntry;
 use roster_core::paging::PageSize;
-use roster_core::rules::ProvisioningSettings;
+use roster_core::rules::{ExistingUser, ProvisioningSettings};
 use roster_core::time::Timestamp;
 
 use super::error::AdminError;
@@ -47,6 +47,28 @@ pub(crate) struct Connection {
     /// What is turned off in the tenant's provisioning settings, in plain words: then
     /// the page never says "Connected".
     pub paused: Option<String>,
+}
+
+/// What this tenant answers when the identity provider creates a user whose userName
+/// already exists (a user the product seeded, say), in the guide's words: the guide
+/// describes the tenant's actual setting, not the default.
+pub(crate) fn existing_user_sentence(settings: &ProvisioningSettings, idp: &str) -> String {
+    match settings.existing_user {
+        ExistingUser::Conflict => format!(
+            "This organization’s setting is “Refuse it (409)”: when {idp} creates a user \
+             whose userName already exists and is active, Roster answers 409 “userName … is \
+             already taken” and {idp} shows that error. {idp} looks users up by userName \
+             first, so users your product seeded are found and linked rather than created \
+             again. To have {idp}’s profile override an existing user instead, choose \
+             “Override” under Provisioning settings."
+        ),
+        ExistingUser::Override => format!(
+            "This organization’s setting is “Override”: when {idp} creates a user whose \
+             userName already exists (for example a user your product seeded), Roster \
+             updates that user with {idp}’s profile and answers 201 with its id; the user \
+             keeps your product’s reference (productRef) and a user.updated event says so."
+        ),
+    }
 }
 
 /// What the tenant's settings turn off, as a sentence; `None` when provisioning is on
@@ -123,6 +145,8 @@ struct ConnectPage {
     /// The rendered guide (our own Markdown, without raw HTML).
     body: String,
     connection: Connection,
+    /// What a create of an existing user does in this tenant.
+    existing_user: String,
 }
 
 pub(crate) async fn guide_page(
@@ -138,7 +162,9 @@ pub(crate) async fn guide_page(
         .ok_or(AdminError::NotFound)?;
     let source = guide(name).ok_or(AdminError::NotFound)?;
     let urls = Urls::of(&state, view.scope.slug().as_str());
+    let settings = state.services.rules().rules(&view.scope).await?.settings;
     ok(&ConnectPage {
+        existing_user: existing_user_sentence(&settings, title),
         body: render(source.source, Some(&urls), true),
         scim_url: scim_base_url(&state, view.scope.slug()),
         shared_url: scim_shared_url(&state),

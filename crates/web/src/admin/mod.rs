@@ -24,6 +24,7 @@ mod error;
 mod export;
 mod forms;
 mod help;
+mod import;
 mod invitations;
 mod locations;
 mod members;
@@ -117,6 +118,12 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/t/{slug}/users.csv", web::get().to(directory::users_csv))
                 .route("/t/{slug}/groups.csv", web::get().to(directory::groups_csv))
                 .route("/t/{slug}/log.csv", web::get().to(directory::log_csv))
+                .service(
+                    web::resource("/t/{slug}/users/import")
+                        .app_data(forms::form_config().limit(import::IMPORT_FORM_LIMIT))
+                        .route(web::get().to(import::show))
+                        .route(web::post().to(import::submit)),
+                )
                 .route("/t/{slug}/users/{id}", web::get().to(directory::user))
                 .route("/t/{slug}/groups", web::get().to(directory::groups))
                 .route("/t/{slug}/groups/{id}", web::get().to(directory::group))

@@ -34,6 +34,24 @@ impl ApiCaller {
             .await?)
     }
 
+    /// The request context of a seed, when the key may write (403 otherwise).
+    pub(crate) fn seeding(
+        &self,
+        req: &HttpRequest,
+    ) -> Result<roster_core::provisioning::RequestContext, ApiError> {
+        if !self.key.api_scope.can_write() {
+            return Err(ApiError::insufficient_scope());
+        }
+        Ok(roster_core::provisioning::RequestContext::for_token(
+            &self.key,
+            crate::scim::caller::request_id(req),
+        ))
+    }
+
+    pub(crate) fn provisioning(&self) -> &roster_core::provisioning::Provisioning {
+        self.state.services.provisioning()
+    }
+
     /// The API of the key's tenant.
     pub(crate) fn api(&self) -> Result<TenantApi<'_>, ApiError> {
         self.state

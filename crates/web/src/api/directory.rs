@@ -23,6 +23,8 @@ pub(crate) struct ListQuery {
     active: Option<String>,
     group: Option<String>,
     location: Option<String>,
+    #[serde(rename = "productRef")]
+    product_ref: Option<String>,
 }
 
 fn list_query(req: &HttpRequest) -> Result<(ListQuery, u64), ApiError> {
@@ -33,6 +35,7 @@ fn list_query(req: &HttpRequest) -> Result<(ListQuery, u64), ApiError> {
         ("email", &query.email),
         ("userName", &query.user_name),
         ("location", &query.location),
+        ("productRef", &query.product_ref),
     ] {
         if value.as_deref().is_some_and(|v| v.contains('\0')) {
             return Err(ApiError::bad_request(format!(
@@ -91,6 +94,7 @@ pub(crate) async fn users(req: HttpRequest, caller: ApiCaller) -> Result<HttpRes
         active,
         group,
         location: given(query.location),
+        product_ref: given(query.product_ref),
     };
     let result = caller.api()?.users(&filter, after, limit).await?;
     Ok(page("users", result))

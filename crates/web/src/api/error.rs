@@ -14,6 +14,8 @@ pub(crate) struct ApiError {
     code: &'static str,
     message: String,
     retry_after: Option<Duration>,
+    /// Per-item errors of a seed (`errors` in the body).
+    items: Option<Vec<serde_json::Value>>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -35,7 +37,52 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            items: None,
         }
+    }
+
+    /// A seed that wrote nothing: 400 (`invalid_request`) or 409 (`conflict`), with
+    /// every user's error.
+    pub(crate) fn with_items(
+        status: StatusCode,
+        message: String,
+        items: Vec<serde_json::Value>,
+    ) -> Self {
+        let code = if status == StatusCode::CONFLICT {
+            "conflict"
+        } else {
+            "invalid_request"
+        };
+        Self {
+            items: Some(items),
+            ..Self::new(status, code, message)
+        }
+    }
+
+    /// A read-only API key asked to write.
+    pub(crate) fn insufficient_scope() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "this API key may only read; seeding users needs an API key with the scope \
+             \"Read and write users\" (create one under API keys in Roster)",
+        )
+    }
+
+    pub(crate) fn too_large(max: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is larger than {max} bytes; send fewer users per request"),
+        )
+    }
+
+    pub(crate) fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "the body must be JSON (Content-Type: application/json)",
+        )
     }
 
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
@@ -144,20 +191,38 @@ impl ResponseError for ApiError {
         if let Some(wait) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, wait.as_secs().max(1).to_string()));
         }
-        response.json(json!({ "error": self.code, "message": self.message }))
+        match &self.items {
+            Some(items) => response
+                .json(json!({ "error": self.code, "message": self.message, "errors": items })),
+            None => response.json(json!({ "error": self.code, "message": self.message })),
+        }
     }
 }
 
 pub(crate) async fn method_not_allowed() -> HttpResponse {
+    not_allowed("GET")
+}
+
+/// `/users`: read with GET, seed with POST.
+pub(crate) async fn method_not_allowed_users() -> HttpResponse {
+    not_allowed("GET, POST")
+}
+
+/// `/users/batch`: POST only.
+pub(crate) async fn method_not_allowed_batch() -> HttpResponse {
+    not_allowed("POST")
+}
+
+fn not_allowed(allow: &'static str) -> HttpResponse {
     let mut response = ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-        "this API is read-only: use GET",
+        format!("this resource answers {allow} only"),
     )
     .error_response();
     response
         .headers_mut()
-        .insert(header::ALLOW, header::HeaderValue::from_static("GET"));
+        .insert(header::ALLOW, header::HeaderValue::from_static(allow));
     response
 }
 

@@ -7,6 +7,7 @@ mod caller;
 mod directory;
 mod error;
 mod events;
+mod seed;
 
 use actix_web::web;
 
@@ -18,7 +19,17 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             }))
             .service(read_only("/events").route(web::get().to(events::list)))
             .service(read_only("/audit").route(web::get().to(audit::list)))
-            .service(read_only("/users").route(web::get().to(directory::users)))
+            .service(
+                web::resource("/users")
+                    .route(web::get().to(directory::users))
+                    .route(web::post().to(seed::create))
+                    .default_service(web::to(error::method_not_allowed_users)),
+            )
+            .service(
+                web::resource("/users/batch")
+                    .route(web::post().to(seed::batch))
+                    .default_service(web::to(error::method_not_allowed_batch)),
+            )
             .service(read_only("/users/{id}").route(web::get().to(directory::user)))
             .service(read_only("/groups").route(web::get().to(directory::groups)))
             .service(read_only("/groups/{id}/members").route(web::get().to(directory::members)))
@@ -27,7 +38,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// A resource of the read-only API: any method but `GET` is 405 with `Allow: GET`, as
+/// A read-only resource of the API: any method but `GET` is 405 with `Allow: GET`, as
 /// docs/api/openapi.yaml declares (before authentication: the method is wrong whoever
 /// asks).
 fn read_only(path: &str) -> actix_web::Resource {

@@ -8,7 +8,7 @@
 //! (`roster_core::provisioning::ScimEndpoint`), and every location in the answer points
 //! at it.
 
-mod caller;
+pub(crate) mod caller;
 mod endpoints;
 mod error;
 mod params;

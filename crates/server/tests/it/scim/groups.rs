@@ -38,6 +38,7 @@ async fn one_member_of_a_50000_member_group_is_one_row() {
             updated_at: Set(1),
             notifications: Set(None),
             hosts: Set(None),
+            product_ref: Set(None),
         }))
         .exec_without_returning(db)
         .await

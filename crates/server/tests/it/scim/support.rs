@@ -305,6 +305,7 @@ impl Scim {
                     updated_at: Set(1),
                     notifications: Set(None),
                     hosts: Set(None),
+                    product_ref: Set(None),
                 }
             });
             user::Entity::insert_many(rows)
