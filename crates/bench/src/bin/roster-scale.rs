@@ -139,6 +139,8 @@ fn encode(s: &str) -> String {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // reqwest needs a process-wide TLS provider even for plain HTTP.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let c = args.concurrency.max(1);
     let client = Arc::new(Client {
         http: reqwest::Client::builder()
@@ -172,10 +174,11 @@ async fn main() -> anyhow::Result<()> {
     .context("loading the tenant")?;
 
     // Ids of a sample, by userName.
-    let sample = args.sample.min(n / 2).max(1);
+    let sample = args.sample.min((n - from) / 2).max(1);
     let mut ids = Vec::with_capacity(sample);
     for k in 0..sample {
-        let i = n - 1 - k * (n / sample).max(1) % n;
+        // Users of this run only: earlier runs deleted their samples.
+        let i = n - 1 - k * ((n - from) / sample).max(1) % (n - from);
         let path = format!(
             "/Users?filter={}&attributes=id",
             encode(&format!("userName eq \"{}{i}@scale.test\"", args.prefix))

@@ -1,6 +1,6 @@
 //! The tenant-scoped handle: the only way provisioning code reaches users and groups.
 
-use roster_entity::{group, group_member, user, user_email, user_value};
+use roster_entity::{group, group_member, user, user_email};
 use sea_orm::{ColumnTrait, DeleteMany, EntityTrait, QueryFilter, Select, UpdateMany};
 use uuid::Uuid;
 
@@ -45,10 +45,6 @@ impl TenantScope {
 
     pub(crate) fn delete_user_emails(&self) -> DeleteMany<user_email::Entity> {
         user_email::Entity::delete_many().filter(user_email::Column::TenantId.eq(self.tenant.0))
-    }
-
-    pub(crate) fn delete_user_values(&self) -> DeleteMany<user_value::Entity> {
-        user_value::Entity::delete_many().filter(user_value::Column::TenantId.eq(self.tenant.0))
     }
 
     pub(crate) fn groups(&self) -> Select<group::Entity> {
