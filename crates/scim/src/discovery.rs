@@ -34,6 +34,10 @@ pub struct Capabilities {
     pub sort: bool,
     /// `etag.supported`.
     pub etag: bool,
+    /// `pagination.cursor` (RFC 9865): cursor-based paging is offered beside `startIndex`.
+    pub cursor_paging: bool,
+    /// `pagination.defaultPageSize`: the page size when a request gives no `count`.
+    pub default_page_size: u64,
 }
 
 impl Default for Capabilities {
@@ -49,6 +53,8 @@ impl Default for Capabilities {
             change_password: false,
             sort: true,
             etag: true,
+            cursor_paging: true,
+            default_page_size: 200,
         }
     }
 }
@@ -93,6 +99,20 @@ pub fn service_provider_config(caps: &Capabilities, base_url: &str) -> Value {
     );
     doc.insert("sort".into(), json!({"supported": caps.sort}));
     doc.insert("etag".into(), json!({"supported": caps.etag}));
+    // RFC 9865 §3: both methods; index paging stays the default (what Okta and Entra
+    // use). Roster's cursors name a position in the sort order, so they do not expire:
+    // no `cursorTimeout`.
+    let max_page = caps.filter_max_results.unwrap_or(caps.default_page_size);
+    doc.insert(
+        "pagination".into(),
+        json!({
+            "cursor": caps.cursor_paging,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": caps.default_page_size.min(max_page),
+            "maxPageSize": max_page
+        }),
+    );
     doc.insert(
         "authenticationSchemes".into(),
         json!([{
@@ -149,12 +169,7 @@ pub fn resource_types(registry: &SchemaRegistry, base_url: &str) -> Value {
         resource_type_json(registry.user(), base_url),
         resource_type_json(registry.group(), base_url),
     ];
-    ListResponse {
-        total_results: resources.len() as u64,
-        start_index: 1,
-        resources,
-    }
-    .to_json()
+    ListResponse::indexed(resources.len() as u64, 1, resources).to_json()
 }
 
 /// `GET /ResourceTypes/{id}` (`User` or `Group`, case-insensitive); `None` → 404.
@@ -214,12 +229,7 @@ pub fn schemas(registry: &SchemaRegistry, base_url: &str) -> Value {
         .schemas()
         .map(|s| schema_json(s, base_url))
         .collect();
-    ListResponse {
-        total_results: resources.len() as u64,
-        start_index: 1,
-        resources,
-    }
-    .to_json()
+    ListResponse::indexed(resources.len() as u64, 1, resources).to_json()
 }
 
 /// `GET /Schemas/{urn}`; `None` → 404.

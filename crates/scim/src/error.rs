@@ -34,11 +34,13 @@ pub enum ScimType {
     InvalidVers,
     /// The request cannot be completed because it would reveal sensitive information.
     Sensitive,
+    /// The `cursor` is not one this server issued for this query (RFC 9865 §2.2).
+    InvalidCursor,
 }
 
 impl ScimType {
-    /// Every code, in RFC order (handy for exhaustive tests).
-    pub const ALL: [ScimType; 10] = [
+    /// Every code, in RFC order — RFC 7644's, then RFC 9865's (handy for exhaustive tests).
+    pub const ALL: [ScimType; 11] = [
         ScimType::InvalidFilter,
         ScimType::TooMany,
         ScimType::Uniqueness,
@@ -49,6 +51,7 @@ impl ScimType {
         ScimType::InvalidValue,
         ScimType::InvalidVers,
         ScimType::Sensitive,
+        ScimType::InvalidCursor,
     ];
 
     /// The wire spelling, e.g. `"invalidFilter"`.
@@ -64,6 +67,7 @@ impl ScimType {
             ScimType::InvalidValue => "invalidValue",
             ScimType::InvalidVers => "invalidVers",
             ScimType::Sensitive => "sensitive",
+            ScimType::InvalidCursor => "invalidCursor",
         }
     }
 
@@ -138,6 +142,10 @@ impl ScimError {
     /// 400 `tooMany`.
     pub fn too_many(detail: impl Into<String>) -> Self {
         Self::typed(ScimType::TooMany, detail)
+    }
+    /// 400 `invalidCursor` (RFC 9865).
+    pub fn invalid_cursor(detail: impl Into<String>) -> Self {
+        Self::typed(ScimType::InvalidCursor, detail)
     }
     /// 409 `uniqueness`.
     pub fn uniqueness(detail: impl Into<String>) -> Self {
@@ -247,7 +255,8 @@ mod tests {
                 "noTarget",
                 "invalidValue",
                 "invalidVers",
-                "sensitive"
+                "sensitive",
+                "invalidCursor"
             ]
         );
         for t in ScimType::ALL {

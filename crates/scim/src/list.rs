@@ -45,6 +45,10 @@ pub struct ListQuery {
     pub attributes: Vec<String>,
     /// `excludedAttributes`.
     pub excluded_attributes: Vec<String>,
+    /// `cursor` (RFC 9865): `Some("")` asks for the first page of cursor-based paging,
+    /// `Some(value)` for the page a previous `nextCursor`/`previousCursor` named; `None`:
+    /// index-based paging with `startIndex`.
+    pub cursor: Option<String>,
 }
 
 /// The slice of results to return.
@@ -57,6 +61,9 @@ pub struct Page {
     /// The `startIndex` to echo in the ListResponse.
     pub start_index: u64,
 }
+
+/// The longest `cursor` accepted; the ones Roster issues are far shorter.
+pub const MAX_CURSOR_LEN: usize = 2048;
 
 fn parse_int(name: &str, raw: &str) -> Result<i64, ScimError> {
     let t = raw.trim();
@@ -108,6 +115,7 @@ impl ListQuery {
             start_index: 1,
             ..Self::default()
         };
+        let mut start_index_given = false;
         for (name, value) in params {
             let is = |n: &str| name.eq_ignore_ascii_case(n);
             if is("filter") {
@@ -119,6 +127,14 @@ impl ListQuery {
                 q.sort_order = parse_sort_order(value)?;
             } else if is("startIndex") {
                 q.start_index = parse_int("startIndex", value)?.max(1) as u64;
+                start_index_given = true;
+            } else if is("cursor") {
+                if value.len() > MAX_CURSOR_LEN {
+                    return Err(ScimError::invalid_cursor(
+                        "this cursor is not one Roster issued; start again with an empty cursor",
+                    ));
+                }
+                q.cursor = Some(value.trim().to_owned());
             } else if is("count") {
                 q.count = Some(parse_int("count", value)?.max(0) as u64);
             } else if is("attributes") {
@@ -126,6 +142,12 @@ impl ListQuery {
             } else if is("excludedAttributes") {
                 q.excluded_attributes = split_list(value);
             }
+        }
+        if start_index_given && q.cursor.is_some() {
+            return Err(ScimError::invalid_value(
+                "use either startIndex (index-based paging) or cursor (cursor-based paging, \
+                 RFC 9865), not both",
+            ));
         }
         Ok(q)
     }
@@ -221,28 +243,55 @@ pub struct ListResponse {
     pub start_index: u64,
     /// The resources of this page, already rendered.
     pub resources: Vec<Value>,
+    /// Cursor-based paging (RFC 9865): `Some` when the request used `cursor`; then
+    /// `startIndex` is left out and the cursors of the pages around this one are given.
+    pub cursors: Option<PageCursors>,
+}
+
+/// `nextCursor` and `previousCursor` of one page (RFC 9865 §2.3): each absent when there
+/// is no such page.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PageCursors {
+    /// The page after this one.
+    pub next: Option<String>,
+    /// The page before this one.
+    pub previous: Option<String>,
 }
 
 impl ListResponse {
+    /// An index-paged response.
+    pub fn indexed(total_results: u64, start_index: u64, resources: Vec<Value>) -> Self {
+        Self {
+            total_results,
+            start_index,
+            resources,
+            cursors: None,
+        }
+    }
+
     /// The response as JSON.
     pub fn to_json(&self) -> Value {
-        serde_json::json!({
-            "schemas": [LIST_RESPONSE_URN],
-            "totalResults": self.total_results,
-            "itemsPerPage": self.resources.len(),
-            "startIndex": self.start_index,
-            "Resources": self.resources,
-        })
+        serde_json::to_value(self).unwrap_or(Value::Null)
     }
 }
 
 impl Serialize for ListResponse {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut m = serializer.serialize_map(Some(5))?;
+        let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("schemas", &[LIST_RESPONSE_URN])?;
         m.serialize_entry("totalResults", &self.total_results)?;
         m.serialize_entry("itemsPerPage", &self.resources.len())?;
-        m.serialize_entry("startIndex", &self.start_index)?;
+        match &self.cursors {
+            None => m.serialize_entry("startIndex", &self.start_index)?,
+            Some(cursors) => {
+                if let Some(next) = &cursors.next {
+                    m.serialize_entry("nextCursor", next)?;
+                }
+                if let Some(previous) = &cursors.previous {
+                    m.serialize_entry("previousCursor", previous)?;
+                }
+            }
+        }
         m.serialize_entry("Resources", &self.resources)?;
         m.end()
     }
@@ -442,12 +491,28 @@ mod tests {
     }
 
     #[test]
+    fn cursor_is_parsed_and_not_mixed_with_start_index() {
+        let q = ListQuery::from_query([("cursor", ""), ("count", "10")]).unwrap();
+        assert_eq!(q.cursor.as_deref(), Some(""));
+        let q = ListQuery::from_query([("Cursor", "abc")]).unwrap();
+        assert_eq!(q.cursor.as_deref(), Some("abc"));
+        assert_eq!(
+            ListQuery::from_query([("count", "5")]).unwrap().cursor,
+            None
+        );
+        let both = ListQuery::from_query([("cursor", ""), ("startIndex", "1")]).unwrap_err();
+        assert_eq!(both.scim_type(), Some(crate::error::ScimType::InvalidValue));
+        let long = "a".repeat(MAX_CURSOR_LEN + 1);
+        let err = ListQuery::from_query([("cursor", long.as_str())]).unwrap_err();
+        assert_eq!(err.scim_type(), Some(crate::error::ScimType::InvalidCursor));
+        let body = json!({"cursor": "xyz", "count": 3});
+        let q = ListQuery::from_search_request(&body).unwrap();
+        assert_eq!(q.cursor.as_deref(), Some("xyz"));
+    }
+
+    #[test]
     fn list_response_shape() {
-        let lr = ListResponse {
-            total_results: 3,
-            start_index: 2,
-            resources: vec![json!({"id": "a"})],
-        };
+        let lr = ListResponse::indexed(3, 2, vec![json!({"id": "a"})]);
         let v = serde_json::to_value(&lr).unwrap();
         assert_eq!(v, lr.to_json());
         assert_eq!(
@@ -455,12 +520,20 @@ mod tests {
             json!({"schemas": [LIST_RESPONSE_URN], "totalResults": 3, "itemsPerPage": 1,
                    "startIndex": 2, "Resources": [{"id": "a"}]})
         );
-        let empty = ListResponse {
-            total_results: 0,
-            start_index: 1,
-            resources: vec![],
-        };
+        let empty = ListResponse::indexed(0, 1, vec![]);
         assert_eq!(empty.to_json()["Resources"], json!([]));
+        let cursored = ListResponse {
+            cursors: Some(PageCursors {
+                next: Some("n".into()),
+                previous: None,
+            }),
+            ..lr.clone()
+        };
+        assert_eq!(
+            cursored.to_json(),
+            json!({"schemas": [LIST_RESPONSE_URN], "totalResults": 3, "itemsPerPage": 1,
+                   "nextCursor": "n", "Resources": [{"id": "a"}]})
+        );
     }
 
     #[test]

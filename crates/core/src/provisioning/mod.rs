@@ -27,6 +27,7 @@ mod scope;
 mod seed;
 mod seed_csv;
 mod seed_input;
+mod seek;
 mod user_store;
 mod user_updates;
 mod users;
@@ -208,7 +209,7 @@ impl ScimSettings {
         let capabilities = Capabilities::default();
         Self {
             public_url: public_url.trim_end_matches('/').to_owned(),
-            default_count: capabilities.filter_max_results.unwrap_or(200),
+            default_count: capabilities.default_page_size,
             capabilities,
         }
     }
@@ -236,6 +237,8 @@ pub struct Provisioning {
     locks: plan::ResourceLocks,
     /// List requests answered by evaluating rows in memory (what SQL could not decide).
     evaluations: Arc<std::sync::atomic::AtomicU64>,
+    /// Where recent `startIndex` pages ended, so the next page seeks instead of skipping.
+    seek_cache: Arc<seek::SeekCache>,
 }
 
 impl Provisioning {
@@ -246,6 +249,12 @@ impl Provisioning {
         self.evaluations.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// `startIndex` list pages this node answered by seeking from where the previous
+    /// page ended rather than with `OFFSET`.
+    pub fn seeked_pages(&self) -> u64 {
+        self.seek_cache.hits()
+    }
+
     pub fn new(db: Database, settings: ScimSettings, rules: RulesCache) -> Self {
         Self {
             db,
@@ -253,6 +262,7 @@ impl Provisioning {
             rules,
             locks: plan::ResourceLocks::default(),
             evaluations: Arc::default(),
+            seek_cache: Arc::default(),
         }
     }
 

@@ -72,11 +72,7 @@ pub fn list_users(q: &ListQuery, resources: &[JsonObject]) -> ListResponse {
         .take(page.limit as usize)
         .map(|d| Value::Object((*d).clone()))
         .collect();
-    ListResponse {
-        total_results: matching.len() as u64,
-        start_index: page.start_index,
-        resources: items,
-    }
+    ListResponse::indexed(matching.len() as u64, page.start_index, items)
 }
 
 /// A stored user as rendered (with id), for filter tests.

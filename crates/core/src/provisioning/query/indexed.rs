@@ -16,7 +16,7 @@ use roster_scim::schema::{AttrType, AttributeDef, ROSTER_USER_URN, Resolved, Res
 use roster_scim::value::{fold_case, parse_datetime};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement};
 
-use super::{SimpleExpr, Translator, escape_like, truth};
+use super::{KeyType, SimpleExpr, SortKey, Translator, escape_like, truth};
 use crate::Backend;
 use crate::provisioning::values::{ELEMENT, SORT_ELEM, Shape, key, path};
 use crate::time::Timestamp;
@@ -408,15 +408,15 @@ impl Translator<'_> {
 
     /// The sort key of a path through the index: the value the evaluator's sort uses
     /// (the sort row, else the leaf at position 0), typed as the attribute is.
-    pub(super) fn indexed_sort(&self, p: &AttrPath) -> Option<(SimpleExpr, bool)> {
+    pub(super) fn indexed_sort(&self, p: &AttrPath) -> Option<SortKey> {
         let (ext, attr, sub) = self.indexed_attr(p)?;
         let def = leaf(attr, sub)?;
-        let column = match def.ty {
-            AttrType::String | AttrType::Reference if def.case_exact => "text",
-            AttrType::String | AttrType::Reference => "folded",
-            AttrType::Integer | AttrType::Decimal => "num",
-            AttrType::Boolean => "flag",
-            AttrType::DateTime => "time",
+        let (column, ty) = match def.ty {
+            AttrType::String | AttrType::Reference if def.case_exact => ("text", KeyType::Text),
+            AttrType::String | AttrType::Reference => ("folded", KeyType::Text),
+            AttrType::Integer | AttrType::Decimal => ("num", KeyType::Num),
+            AttrType::Boolean => ("flag", KeyType::Flag),
+            AttrType::DateTime => ("time", KeyType::Int),
             AttrType::Complex | AttrType::Binary => return None,
         };
         let sub_name = attr.is_complex().then_some(def.name.as_str());
@@ -430,9 +430,10 @@ impl Translator<'_> {
             .and_where(c("o", "elem").is_in([SORT_ELEM, 0]))
             .order_by((Alias::new("o"), Alias::new("elem")), Order::Asc)
             .limit(1);
-        Some((
+        Some(SortKey::new(
             Expr::SubQuery(None, Box::new(select.to_owned().into())),
             true,
+            ty,
         ))
     }
 }

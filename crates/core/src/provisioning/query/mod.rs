@@ -31,6 +31,32 @@ use crate::Backend;
 use crate::tenants::TenantId;
 use crate::time::Timestamp;
 
+/// The SQL type of a sort key's values, so that a page boundary can be read back and
+/// compared (the keyset of cursor and `startIndex` paging, see `provisioning::seek`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KeyType {
+    Text,
+    Id,
+    Int,
+    Num,
+    Flag,
+}
+
+/// What a list is ordered by: an expression over the listed table's row (a column, or a
+/// subquery into the attribute-value index), whether it can be NULL, and its type.
+#[derive(Clone, Debug)]
+pub(crate) struct SortKey {
+    pub(crate) expr: SimpleExpr,
+    pub(crate) nullable: bool,
+    pub(crate) ty: KeyType,
+}
+
+impl SortKey {
+    pub(crate) fn new(expr: SimpleExpr, nullable: bool, ty: KeyType) -> Self {
+        Self { expr, nullable, ty }
+    }
+}
+
 /// What SQL can say about a filter.
 #[derive(Clone, Debug)]
 pub(crate) enum Sql {
@@ -378,16 +404,18 @@ impl<'a> Translator<'a> {
     }
 
     /// The column to sort by, when SQL can sort: `(column, nullable)`.
-    pub(crate) fn sort_column(&self, path: &AttrPath) -> Option<(SimpleExpr, bool)> {
+    pub(crate) fn sort_column(&self, path: &AttrPath) -> Option<SortKey> {
         let Some(target) = self.target(path) else {
             return self.indexed_sort(path);
         };
         match target {
             Target::Text {
                 col: c, nullable, ..
-            } => Some((col(c.0, c.1), nullable)),
-            Target::Id(table) => Some((col(table, "id"), false)),
-            Target::Time(table, column) => Some((col(table, column), false)),
+            } => Some(SortKey::new(col(c.0, c.1), nullable, KeyType::Text)),
+            Target::Id(table) => Some(SortKey::new(col(table, "id"), false, KeyType::Id)),
+            Target::Time(table, column) => {
+                Some(SortKey::new(col(table, column), false, KeyType::Int))
+            }
             // The column says `true` for a user whose document has no `active`, which
             // the evaluator sorts last.
             Target::Bool(..) => self.indexed_sort(path),

@@ -8,6 +8,7 @@ mod groups;
 mod isolation;
 mod nodes;
 mod okta;
+mod paging;
 mod protocol;
 mod shared_url;
 pub(crate) mod support;

@@ -1,0 +1,531 @@
+//! Listing users and groups: filter, sort, page.
+//!
+//! When SQL decides the filter exactly and orders by the sort key, it pages too: one
+//! window of rows per request (`window`), from an offset or — for cursors and for the
+//! `startIndex` page after one this node served — seeking from a boundary key
+//! (`provisioning::seek`), so no request reads more than a page and the end of the
+//! tenant costs what its start does. What SQL cannot decide (a few server-made
+//! attributes) is evaluated in memory on at most `MAX_EVALUATED` candidates.
+
+use std::collections::HashMap;
+
+use roster_entity::{group, user};
+use roster_scim::filter::Filter;
+use roster_scim::list::{ListQuery, PageCursors, SortOrder, sort_resources};
+use roster_scim::projection::{self, Projection};
+use roster_scim::resource::{Member, MemberKind};
+use roster_scim::schema::{ResourceKind, ResourceSchema};
+use roster_scim::{AttrPath, JsonObject};
+use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::{
+    ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
+use serde_json::Value;
+
+mod root;
+mod window;
+
+use super::members::members_of;
+use super::query::{Sql, Translator};
+use super::seek::{self, Direction, PagePlan, Start};
+use super::users::{groups_of, parse_doc};
+use super::{ProvResult, Provisioning, RequestContext};
+use window::{
+    Listing, Settled, Window, list_response, plan, settle, total_of, users_window_with_groups,
+    window_rows,
+};
+
+/// Rows the evaluator may look at for one request. Filters and sorts that SQL does not
+/// decide are evaluated on at most this many candidates; past it the request is
+/// refused rather than the tenant loaded into memory.
+const MAX_EVALUATED: u64 = 5_000;
+
+/// The candidates of an in-memory evaluation, or `tooMany` when there are more than
+/// [`MAX_EVALUATED`].
+async fn bounded_candidates<E>(
+    select: Select<E>,
+    conn: &impl ConnectionTrait,
+    what: &str,
+) -> ProvResult<Vec<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+{
+    let rows = select.limit(MAX_EVALUATED + 1).all(conn).await?;
+    if rows.len() as u64 > MAX_EVALUATED {
+        return Err(roster_scim::ScimError::too_many(format!(
+            "this filter or sortBy is not answered by an index, and more than {MAX_EVALUATED} \
+             {what} would have to be examined; narrow it with an indexed attribute (id, \
+             userName, externalId, displayName, emails.value, active, meta.created, \
+             meta.lastModified) or sort by one"
+        ))
+        .into());
+    }
+    Ok(rows)
+}
+
+fn mentions(filter: Option<&Filter>, attribute: &str) -> bool {
+    filter.is_some_and(|f| f.to_string().to_ascii_lowercase().contains(attribute))
+}
+
+fn sort_in_memory(
+    resources: &mut [JsonObject],
+    schema: &ResourceSchema,
+    sort_by: Option<&AttrPath>,
+    order: SortOrder,
+) {
+    if let Some(path) = sort_by {
+        sort_resources(resources, schema, path, order);
+    }
+}
+
+impl Provisioning {
+    /// Where the listing goes from this page: the boundary of its last row remembered
+    /// for the next `startIndex`, or — for cursor paging — `nextCursor` and
+    /// `previousCursor`. Reads the sort value of at most two rows, by id.
+    async fn around<T, E>(
+        &self,
+        listing: &Listing<'_>,
+        settled: &Settled<T>,
+        (first_id, last_id): (Option<uuid::Uuid>, Option<uuid::Uuid>),
+        total: u64,
+        rows: Select<E>,
+        id_col: SimpleExpr,
+    ) -> ProvResult<PageCursors>
+    where
+        E: EntityTrait,
+    {
+        let reader = self.db.reader();
+        let end = settled.first + settled.rows.len() as u64;
+        let mut cursors = PageCursors::default();
+        if settled.more_after
+            && let Some(last) = last_id
+        {
+            let boundary =
+                seek::boundary_of(rows.clone(), &listing.sort, id_col.clone(), last, reader)
+                    .await?;
+            if listing.paging.cursored {
+                cursors.next = Some(seek::encode_cursor(
+                    listing.fingerprint,
+                    Some(boundary),
+                    Direction::After,
+                    end,
+                    total,
+                ));
+            } else {
+                self.seek_cache.put(
+                    listing.ctx.tenant_id,
+                    listing.fingerprint,
+                    end,
+                    boundary,
+                    total,
+                );
+            }
+        }
+        if listing.paging.cursored
+            && settled.more_before
+            && let Some(first) = first_id
+        {
+            let boundary = seek::boundary_of(rows, &listing.sort, id_col, first, reader).await?;
+            cursors.previous = Some(seek::encode_cursor(
+                listing.fingerprint,
+                Some(boundary),
+                Direction::Before,
+                settled.first,
+                total,
+            ));
+        }
+        Ok(cursors)
+    }
+
+    pub(crate) async fn list_users_inner(
+        &self,
+        ctx: &RequestContext,
+        query: &ListQuery,
+    ) -> ProvResult<Value> {
+        let rules = self.rules(ctx.tenant_id).await?;
+        let schema = rules.registry.user();
+        query.validate(schema)?;
+        let projection = query.projection(schema)?;
+        let page = query.page(self.settings.default_count, self.settings.max_results());
+        let scope = self.scope(ctx);
+        let reader = self.db.reader();
+        let translator = Translator::new(schema, self.db.backend(), ctx.tenant_id);
+        let plan = plan(query, &translator);
+        let id_col = Expr::col((user::Entity, user::Column::Id));
+
+        if let (Sql::Exact(cond), Some(sort)) = (&plan.sql, &plan.sort) {
+            let fingerprint = seek::fingerprint(ctx.tenant_id, ResourceKind::User, query);
+            let listing = Listing {
+                ctx,
+                fingerprint,
+                paging: seek::plan_page(
+                    query,
+                    page.offset,
+                    fingerprint,
+                    Some(sort.ty),
+                    &self.seek_cache,
+                    ctx.tenant_id,
+                )?,
+                sort: sort.clone(),
+            };
+            let all = scope.users().filter(cond.clone());
+            if page.limit == 0 {
+                let total = match listing.paging.known_total {
+                    Some(total) => total,
+                    None => all.count(reader).await?,
+                };
+                return Ok(list_response(
+                    &listing.paging,
+                    total,
+                    page.start_index,
+                    Vec::new(),
+                    PageCursors::default(),
+                ));
+            }
+            let window = Window::new(
+                &listing.paging,
+                sort,
+                query.sort_order,
+                id_col.clone(),
+                page.limit,
+            );
+            let wants_groups = projection.includes(schema, "groups");
+            let rows = if wants_groups {
+                users_window_with_groups(
+                    scope,
+                    window.condition(cond.clone()),
+                    sort,
+                    query.sort_order,
+                    &window,
+                    reader,
+                )
+                .await?
+            } else {
+                window_rows(
+                    scope.users().filter(window.condition(cond.clone())),
+                    sort,
+                    query.sort_order,
+                    id_col.clone(),
+                    &window,
+                    reader,
+                )
+                .await?
+                .into_iter()
+                .map(|row| (row, Vec::new()))
+                .collect()
+            };
+            let settled = settle(rows, &window, &listing.paging);
+            let total = total_of(&settled, &listing.paging, all, reader).await?;
+            let ends = (
+                settled.rows.first().map(|(row, _)| row.id),
+                settled.rows.last().map(|(row, _)| row.id),
+            );
+            let cursors = self
+                .around(&listing, &settled, ends, total, scope.users(), id_col)
+                .await?;
+            let mut resources = Vec::with_capacity(settled.rows.len());
+            for (row, groups) in &settled.rows {
+                let members: Vec<Member> = groups
+                    .iter()
+                    .map(|g| Member {
+                        value: g.id.to_string(),
+                        kind: MemberKind::Group,
+                        display: Some(g.display_name.clone()),
+                    })
+                    .collect();
+                let doc = parse_doc(&row.doc)?;
+                let user_groups = wants_groups.then_some(members.as_slice());
+                resources.push(
+                    self.render_user(ctx, &rules, row, &doc, user_groups, &projection)
+                        .body,
+                );
+            }
+            return Ok(list_response(
+                &listing.paging,
+                total,
+                page.start_index,
+                resources,
+                cursors,
+            ));
+        }
+
+        // The evaluator decides: render every candidate, keep the matches — one
+        // evaluation of this tenant's at a time on this node.
+        let paging = self.memory_paging(ctx, ResourceKind::User, query, page)?;
+        let turn = self.evaluation_turn(ctx).await;
+        let mut select = scope.users();
+        if let Sql::Exact(cond) | Sql::Superset(cond) = &plan.sql {
+            select = select.filter(cond.clone());
+        }
+        let rows =
+            bounded_candidates(select.order_by_asc(user::Column::Id), reader, "users").await?;
+        let _turn = turn;
+        let need_groups = mentions(query.filter.as_ref(), "groups")
+            || query
+                .sort_by
+                .as_ref()
+                .is_some_and(|p| p.name.eq_ignore_ascii_case("groups"))
+            || projection.includes(schema, "groups");
+        let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+        let groups = if need_groups {
+            groups_of(reader, scope, &ids).await?
+        } else {
+            HashMap::new()
+        };
+        // Rendering and matching thousands of users is CPU work: off the HTTP workers,
+        // and one evaluation of this tenant's at a time.
+        let (this, ctx, query) = (self.clone(), ctx.clone(), query.clone());
+        crate::cpu::offload(move || {
+            let schema = rules.registry.user();
+            let all = Projection::all();
+            let mut matches = Vec::new();
+            for row in &rows {
+                let doc = parse_doc(&row.doc)?;
+                let rendered = this.render_user(
+                    &ctx,
+                    &rules,
+                    row,
+                    &doc,
+                    groups.get(&row.id).map(Vec::as_slice),
+                    &all,
+                );
+                let Value::Object(object) = rendered.body else {
+                    continue;
+                };
+                if query
+                    .filter
+                    .as_ref()
+                    .is_none_or(|f| f.matches(&object, schema))
+                {
+                    matches.push(object);
+                }
+            }
+            this.finish_in_memory(schema, &query, &projection, page, paging, matches)
+        })
+        .await?
+    }
+
+    pub(crate) async fn list_groups_inner(
+        &self,
+        ctx: &RequestContext,
+        query: &ListQuery,
+    ) -> ProvResult<Value> {
+        let registry = self.registry(ctx.tenant_id).await?;
+        let schema = registry.group();
+        query.validate(schema)?;
+        let projection = query.projection(schema)?;
+        let page = query.page(self.settings.default_count, self.settings.max_results());
+        let scope = self.scope(ctx);
+        let reader = self.db.reader();
+        let translator = Translator::new(schema, self.db.backend(), ctx.tenant_id);
+        let plan = plan(query, &translator);
+        let id_col = Expr::col((group::Entity, group::Column::Id));
+        let wants_members = projection.includes(schema, "members");
+
+        if let (Sql::Exact(cond), Some(sort)) = (&plan.sql, &plan.sort) {
+            let fingerprint = seek::fingerprint(ctx.tenant_id, ResourceKind::Group, query);
+            let listing = Listing {
+                ctx,
+                fingerprint,
+                paging: seek::plan_page(
+                    query,
+                    page.offset,
+                    fingerprint,
+                    Some(sort.ty),
+                    &self.seek_cache,
+                    ctx.tenant_id,
+                )?,
+                sort: sort.clone(),
+            };
+            let all = scope.groups().filter(cond.clone());
+            if page.limit == 0 {
+                let total = match listing.paging.known_total {
+                    Some(total) => total,
+                    None => all.count(reader).await?,
+                };
+                return Ok(list_response(
+                    &listing.paging,
+                    total,
+                    page.start_index,
+                    Vec::new(),
+                    PageCursors::default(),
+                ));
+            }
+            let window = Window::new(
+                &listing.paging,
+                sort,
+                query.sort_order,
+                id_col.clone(),
+                page.limit,
+            );
+            let rows = window_rows(
+                scope.groups().filter(window.condition(cond.clone())),
+                sort,
+                query.sort_order,
+                id_col.clone(),
+                &window,
+                reader,
+            )
+            .await?;
+            let settled = settle(rows, &window, &listing.paging);
+            let total = total_of(&settled, &listing.paging, all, reader).await?;
+            let ends = (
+                settled.rows.first().map(|row| row.id),
+                settled.rows.last().map(|row| row.id),
+            );
+            let cursors = self
+                .around(&listing, &settled, ends, total, scope.groups(), id_col)
+                .await?;
+            let ids: Vec<_> = settled.rows.iter().map(|r| r.id).collect();
+            let members = if wants_members {
+                members_of(reader, scope, &ids).await?
+            } else {
+                HashMap::new()
+            };
+            let mut resources = Vec::with_capacity(settled.rows.len());
+            for row in &settled.rows {
+                let doc = parse_doc(&row.doc)?;
+                let group_members =
+                    wants_members.then(|| members.get(&row.id).map(Vec::as_slice).unwrap_or(&[]));
+                resources.push(
+                    self.render_group(ctx, schema, row, &doc, group_members, &projection)
+                        .body,
+                );
+            }
+            return Ok(list_response(
+                &listing.paging,
+                total,
+                page.start_index,
+                resources,
+                cursors,
+            ));
+        }
+
+        let paging = self.memory_paging(ctx, ResourceKind::Group, query, page)?;
+        let turn = self.evaluation_turn(ctx).await;
+        let mut select = scope.groups();
+        if let Sql::Exact(cond) | Sql::Superset(cond) = &plan.sql {
+            select = select.filter(cond.clone());
+        }
+        let rows =
+            bounded_candidates(select.order_by_asc(group::Column::Id), reader, "groups").await?;
+        let _turn = turn;
+        let need_members = wants_members
+            || mentions(query.filter.as_ref(), "members")
+            || query
+                .sort_by
+                .as_ref()
+                .is_some_and(|p| p.name.eq_ignore_ascii_case("members"));
+        let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+        let members = if need_members {
+            members_of(reader, scope, &ids).await?
+        } else {
+            HashMap::new()
+        };
+        let (this, ctx, query) = (self.clone(), ctx.clone(), query.clone());
+        crate::cpu::offload(move || {
+            let schema = registry.group();
+            let all = Projection::all();
+            let mut matches = Vec::new();
+            for row in &rows {
+                let doc = parse_doc(&row.doc)?;
+                let group_members =
+                    need_members.then(|| members.get(&row.id).map(Vec::as_slice).unwrap_or(&[]));
+                let rendered = this.render_group(&ctx, schema, row, &doc, group_members, &all);
+                let Value::Object(object) = rendered.body else {
+                    continue;
+                };
+                if query
+                    .filter
+                    .as_ref()
+                    .is_none_or(|f| f.matches(&object, schema))
+                {
+                    matches.push(object);
+                }
+            }
+            this.finish_in_memory(schema, &query, &projection, page, paging, matches)
+        })
+        .await?
+    }
+
+    /// The in-memory path's paging: `startIndex` is an offset; a cursor names one too.
+    fn memory_paging(
+        &self,
+        ctx: &RequestContext,
+        kind: ResourceKind,
+        query: &ListQuery,
+        page: roster_scim::list::Page,
+    ) -> ProvResult<(u64, PagePlan)> {
+        let fingerprint = seek::fingerprint(ctx.tenant_id, kind, query);
+        let paging = seek::plan_page(
+            query,
+            page.offset,
+            fingerprint,
+            None,
+            &self.seek_cache,
+            ctx.tenant_id,
+        )?;
+        Ok((fingerprint, paging))
+    }
+
+    fn finish_in_memory(
+        &self,
+        schema: &ResourceSchema,
+        query: &ListQuery,
+        projection: &Projection,
+        page: roster_scim::list::Page,
+        (fingerprint, paging): (u64, PagePlan),
+        mut matches: Vec<JsonObject>,
+    ) -> ProvResult<Value> {
+        sort_in_memory(
+            &mut matches,
+            schema,
+            query.sort_by.as_ref(),
+            query.sort_order,
+        );
+        let total = matches.len() as u64;
+        let offset = match paging.start {
+            Start::Offset(offset) => offset,
+            Start::Seek { position, .. } => position,
+        };
+        let resources = matches
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
+            .map(|mut object| {
+                projection::apply(projection, schema, &mut object);
+                Value::Object(object)
+            })
+            .collect();
+        let mut cursors = PageCursors::default();
+        if paging.cursored && page.limit > 0 {
+            let end = offset.saturating_add(page.limit);
+            if end < total {
+                cursors.next = Some(seek::encode_cursor(
+                    fingerprint,
+                    None,
+                    Direction::After,
+                    end,
+                    total,
+                ));
+            }
+            if offset > 0 {
+                cursors.previous = Some(seek::encode_cursor(
+                    fingerprint,
+                    None,
+                    Direction::After,
+                    offset.saturating_sub(page.limit),
+                    total,
+                ));
+            }
+        }
+        Ok(list_response(
+            &paging,
+            total,
+            page.start_index,
+            resources,
+            cursors,
+        ))
+    }
+}

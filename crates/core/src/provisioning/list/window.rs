@@ -1,0 +1,248 @@
+//! The SQL side of a list: the order, the window a page reads (an offset or a seek from
+//! a boundary, see `provisioning::seek`), settling the rows into a page, and the total.
+
+use roster_entity::{group, user};
+use roster_scim::AttrPath;
+use roster_scim::list::{ListQuery, ListResponse, PageCursors, SortOrder};
+use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
+use sea_orm::{
+    ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Select,
+};
+use serde_json::Value;
+
+use super::super::query::{SortKey, Sql, Translator};
+use super::super::seek::{self, Direction, PagePlan, Start};
+use super::super::{ProvResult, RequestContext, TenantScope};
+
+/// How the rows of one list request are found.
+pub(super) struct Plan {
+    pub(super) sql: Sql,
+    pub(super) sort: Option<SortKey>,
+}
+
+pub(super) fn plan(query: &ListQuery, translator: &Translator<'_>) -> Plan {
+    let sql = match &query.filter {
+        Some(filter) => translator.translate(filter),
+        None => Sql::Exact(Expr::val(1).eq(1)),
+    };
+    let sort = match &query.sort_by {
+        None => translator.sort_column(&AttrPath::new("id")),
+        Some(path) => translator.sort_column(path),
+    };
+    Plan { sql, sort }
+}
+
+/// Orders by the sort key — unassigned values last when ascending, first when
+/// descending (as the engine sorts) — and the id as the tie-breaker, so pages are
+/// stable whatever `count` is. `reverse` reads the same order backwards (a previous
+/// page).
+pub(super) fn ordered<E: EntityTrait>(
+    mut select: Select<E>,
+    sort: &SortKey,
+    order: SortOrder,
+    id: SimpleExpr,
+    reverse: bool,
+) -> Select<E> {
+    let ascending = matches!(order, SortOrder::Ascending) != reverse;
+    let direction = || if ascending { Order::Asc } else { Order::Desc };
+    if sort.nullable {
+        select = select.order_by(sort.expr.clone().is_null(), direction());
+    }
+    select
+        .order_by(sort.expr.clone(), direction())
+        .order_by(id, if reverse { Order::Desc } else { Order::Asc })
+}
+
+/// The slice of the ordered rows one request reads: a seek condition or an offset,
+/// the direction, and one row more than the page (which tells whether another follows).
+pub(super) struct Window {
+    pub(super) seek: Option<SimpleExpr>,
+    pub(super) offset: u64,
+    pub(super) reverse: bool,
+    pub(super) limit: u64,
+}
+
+impl Window {
+    pub(super) fn new(
+        paging: &PagePlan,
+        sort: &SortKey,
+        order: SortOrder,
+        id: SimpleExpr,
+        limit: u64,
+    ) -> Self {
+        match &paging.start {
+            Start::Offset(offset) => Self {
+                seek: None,
+                offset: *offset,
+                reverse: false,
+                limit,
+            },
+            Start::Seek {
+                boundary,
+                direction,
+                ..
+            } => Self {
+                seek: Some(seek::seek_condition(sort, order, boundary, *direction, id)),
+                offset: 0,
+                reverse: *direction == Direction::Before,
+                limit,
+            },
+        }
+    }
+
+    pub(super) fn condition(&self, cond: SimpleExpr) -> SimpleExpr {
+        match &self.seek {
+            Some(seek) => cond.and(seek.clone()),
+            None => cond,
+        }
+    }
+}
+
+/// One page's rows in list order and what is known around them.
+pub(super) struct Settled<T> {
+    pub(super) rows: Vec<T>,
+    /// 0-based position of the first row.
+    pub(super) first: u64,
+    pub(super) more_after: bool,
+    pub(super) more_before: bool,
+}
+
+pub(super) fn settle<T>(mut rows: Vec<T>, window: &Window, paging: &PagePlan) -> Settled<T> {
+    let over = rows.len() as u64 > window.limit;
+    rows.truncate(usize::try_from(window.limit).unwrap_or(usize::MAX));
+    if window.reverse {
+        rows.reverse();
+    }
+    let fetched = rows.len() as u64;
+    match paging.start {
+        Start::Offset(offset) => Settled {
+            rows,
+            first: offset,
+            more_after: over,
+            more_before: offset > 0,
+        },
+        Start::Seek {
+            direction: Direction::After,
+            position,
+            ..
+        } => Settled {
+            rows,
+            first: position,
+            more_after: over,
+            more_before: true,
+        },
+        Start::Seek { position, .. } => Settled {
+            rows,
+            first: if over {
+                position.saturating_sub(fetched)
+            } else {
+                0
+            },
+            more_after: true,
+            more_before: over,
+        },
+    }
+}
+
+/// The total of a listing: exact when this page reached the end, else what an earlier
+/// page of the same listing counted, else one `COUNT`.
+pub(super) async fn total_of<T, E>(
+    settled: &Settled<T>,
+    paging: &PagePlan,
+    select: Select<E>,
+    conn: &impl ConnectionTrait,
+) -> ProvResult<u64>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+{
+    let fetched = settled.rows.len() as u64;
+    if !settled.more_after && (fetched > 0 || settled.first == 0) {
+        return Ok(settled.first + fetched);
+    }
+    match paging.known_total {
+        Some(total) => Ok(Ord::max(total, settled.first + fetched)),
+        None => Ok(select.count(conn).await?),
+    }
+}
+
+/// The rows of one window of a listing, in the window's order (one more than the page
+/// when another follows).
+pub(super) async fn window_rows<E>(
+    select: Select<E>,
+    sort: &SortKey,
+    order: SortOrder,
+    id: SimpleExpr,
+    window: &Window,
+    conn: &impl ConnectionTrait,
+) -> ProvResult<Vec<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+{
+    Ok(ordered(select, sort, order, id, window.reverse)
+        .offset(window.offset)
+        .limit(window.limit + 1)
+        .all(conn)
+        .await?)
+}
+
+/// A window of users with their groups in one query — the page chosen in a subquery,
+/// its groups joined.
+pub(super) async fn users_window_with_groups(
+    scope: TenantScope,
+    cond: SimpleExpr,
+    sort: &SortKey,
+    order: SortOrder,
+    window: &Window,
+    conn: &impl ConnectionTrait,
+) -> ProvResult<Vec<(user::Model, Vec<group::Model>)>> {
+    let id_col = || Expr::col((user::Entity, user::Column::Id));
+    let ids = ordered(
+        scope.users().filter(cond),
+        sort,
+        order,
+        id_col(),
+        window.reverse,
+    )
+    .select_only()
+    .column(user::Column::Id)
+    .offset(window.offset)
+    .limit(window.limit + 1)
+    .into_query();
+    Ok(ordered(
+        scope.users().filter(id_col().in_subquery(ids)),
+        sort,
+        order,
+        id_col(),
+        window.reverse,
+    )
+    .find_with_related(group::Entity)
+    .all(conn)
+    .await?)
+}
+
+/// What one list request needs to page in SQL.
+pub(super) struct Listing<'a> {
+    pub(super) ctx: &'a RequestContext,
+    pub(super) fingerprint: u64,
+    pub(super) paging: PagePlan,
+    pub(super) sort: SortKey,
+}
+
+pub(super) fn list_response(
+    paging: &PagePlan,
+    total: u64,
+    start_index: u64,
+    resources: Vec<Value>,
+    cursors: PageCursors,
+) -> Value {
+    ListResponse {
+        total_results: total,
+        start_index,
+        resources,
+        cursors: paging.cursored.then_some(cursors),
+    }
+    .to_json()
+}
