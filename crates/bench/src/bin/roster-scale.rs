@@ -104,8 +104,26 @@ async fn probe(
     runs: usize,
     total: Option<u64>,
 ) -> anyhow::Result<f64> {
+    probe_after(client, None, path, runs, total).await
+}
+
+/// Like [`probe`], each timed GET preceded by an untimed GET of `before` (the page an
+/// import reads just before this one).
+async fn probe_after(
+    client: &Client,
+    before: Option<&str>,
+    path: &str,
+    runs: usize,
+    total: Option<u64>,
+) -> anyhow::Result<f64> {
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
+        if let Some(before) = before {
+            let (status, body) = client.send(Method::GET, before, None).await?;
+            if status != 200 {
+                bail!("GET {before}: {status} {body}");
+            }
+        }
         let started = Instant::now();
         let (status, body) = client.send(Method::GET, path, None).await?;
         times.push(started.elapsed().as_secs_f64() * 1000.0);
@@ -277,7 +295,7 @@ async fn main() -> anyhow::Result<()> {
             Some(held),
         ),
         (
-            format!("last page (startIndex={last_start})"),
+            format!("last page, jumped to (startIndex={last_start}, OFFSET)"),
             format!("/Users?startIndex={last_start}&count=100"),
             Some(held),
         ),
@@ -337,6 +355,20 @@ async fn main() -> anyhow::Result<()> {
     ] {
         probes.push((name, probe(&client, &path, runs, total).await?));
     }
+    // The end of an import: the page read right after the one before it seeks from where
+    // that one ended.
+    let before_last = last_start.saturating_sub(100).max(1);
+    probes.push((
+        format!("last page of an import (startIndex={last_start} after {before_last})"),
+        probe_after(
+            &client,
+            Some(&format!("/Users?startIndex={before_last}&count=100")),
+            &format!("/Users?startIndex={last_start}&count=100"),
+            runs,
+            Some(held),
+        )
+        .await?,
+    ));
 
     let import = if args.import {
         let started = Instant::now();

@@ -133,6 +133,11 @@ impl Node {
         }
     }
 
+    /// The node's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id().unwrap()
+    }
+
     /// SIGKILL: the process dies at once, mid-request, as in a crash.
     pub(crate) async fn kill(mut self) {
         let pid = self.child.id().unwrap();

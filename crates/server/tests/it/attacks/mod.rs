@@ -5,6 +5,7 @@
 mod accounts;
 mod egress;
 mod fuzz;
+mod memory;
 mod metrics_cardinality;
 mod resources;
 mod secrets_at_rest;

@@ -356,10 +356,51 @@ async fn every_filter_and_sort_answers_on_a_tenant_of_40_000_users() {
         .get("/Users?filter=not%20(active%20eq%20true)%20and%20displayName%20co%20%22User%2040000%22")
         .await;
     assert_eq!(total(&answer), 0, "{answer:?}");
+    // The end of the tenant as an import reaches it: the page after a page seeks from
+    // where that one ended (no OFFSET over 39,800 rows), with the total carried along.
+    let seeks = scim.app.services.provisioning().seeked_pages();
+    let before_last = scim
+        .get("/Users?startIndex=39801&count=100&attributes=userName")
+        .await;
+    assert_eq!(names(&before_last).len(), 100, "{before_last:?}");
     let answer = scim
         .get("/Users?startIndex=39901&count=100&attributes=userName")
         .await;
     assert_eq!(names(&answer).len(), 100, "{answer:?}");
+    assert_eq!(total(&answer), 40_001);
+    let tail = scim
+        .get("/Users?startIndex=40001&count=100&attributes=userName")
+        .await;
+    assert_eq!(names(&tail).len(), 1, "{tail:?}");
+    assert_eq!(
+        scim.app.services.provisioning().seeked_pages() - seeks,
+        2,
+        "the two pages after a page seek"
+    );
+    // Cursors through a sort by the attribute-value index, at the end of the order.
+    let sorted = "/Users?sortBy=name.familyName&sortOrder=descending&count=2&attributes=userName";
+    let first = scim
+        .get(&format!(
+            "{sorted}&filter=userName%20sw%20%22u1000%22&cursor"
+        ))
+        .await;
+    assert_eq!(
+        names(&first),
+        ["u10009@big.test", "u10008@big.test"],
+        "{first:?}"
+    );
+    let next = first.body["nextCursor"].as_str().unwrap();
+    let second = scim
+        .get(&format!(
+            "{sorted}&filter=userName%20sw%20%22u1000%22&cursor={}",
+            crate::scim::support::encode(next)
+        ))
+        .await;
+    assert_eq!(
+        names(&second),
+        ["u10007@big.test", "u10006@big.test"],
+        "{second:?}"
+    );
     assert_eq!(
         scim.app.services.provisioning().in_memory_evaluations(),
         before,

@@ -269,65 +269,11 @@ impl Scim {
     }
 
     /// Inserts `count` users directly (the subject of a test is what it does with them,
-    /// not how they arrive): `{prefix}{i}@big.test`, with their email rows. Returns the
-    /// ids in creation order.
+    /// not how they arrive): `{prefix}{i}@big.test`, with their email rows, then indexes
+    /// them as a node's start does. Returns the ids in creation order.
     pub async fn seed_users(&self, prefix: &str, count: usize) -> Vec<uuid::Uuid> {
-        use roster_entity::{user, user_email};
-        use sea_orm::{ActiveValue::Set, EntityTrait};
         let tenant_id = self.tenant_id().await;
-        let db = self.app.services.db().writer();
-        let ids: Vec<uuid::Uuid> = (0..count).map(|_| uuid::Uuid::now_v7()).collect();
-        for (n, chunk) in ids.chunks(2000).enumerate() {
-            let rows = chunk.iter().enumerate().map(|(i, id)| {
-                let i = n * 2000 + i;
-                let name = format!("{prefix}{i}@big.test");
-                user::ActiveModel {
-                    id: Set(*id),
-                    tenant_id: Set(tenant_id),
-                    user_name: Set(name.clone()),
-                    user_name_lower: Set(name.to_lowercase()),
-                    external_id: Set(Some(format!("ext-{prefix}{i}"))),
-                    display_name: Set(Some(format!("User {i}"))),
-                    display_name_lower: Set(Some(format!("user {i}"))),
-                    primary_email_lower: Set(Some(name.to_lowercase())),
-                    active: Set(true),
-                    doc: Set(json!({
-                        "userName": name,
-                        "externalId": format!("ext-{prefix}{i}"),
-                        "name": {"givenName": format!("Given{i}"), "familyName": format!("Family{i}")},
-                        "displayName": format!("User {i}"),
-                        "emails": [{"value": name, "type": "work", "primary": true}],
-                        "active": true
-                    })
-                    .to_string()),
-                    version: Set(1),
-                    created_at: Set(1),
-                    updated_at: Set(1),
-                    notifications: Set(None),
-                    hosts: Set(None),
-                    product_ref: Set(None),
-                }
-            });
-            user::Entity::insert_many(rows)
-                .exec_without_returning(db)
-                .await
-                .unwrap();
-            let emails = chunk.iter().enumerate().map(|(i, id)| {
-                let i = n * 2000 + i;
-                user_email::ActiveModel {
-                    user_id: Set(*id),
-                    position: Set(0),
-                    tenant_id: Set(tenant_id),
-                    value_lower: Set(format!("{prefix}{i}@big.test").to_lowercase()),
-                    type_lower: Set(Some("work".to_owned())),
-                    is_primary: Set(true),
-                }
-            });
-            user_email::Entity::insert_many(emails)
-                .exec_without_returning(db)
-                .await
-                .unwrap();
-        }
+        let ids = insert_users(self.app.services.db().writer(), tenant_id, prefix, count).await;
         self.app
             .services
             .provisioning()
@@ -336,4 +282,70 @@ impl Scim {
             .unwrap();
         ids
     }
+}
+
+/// Inserts `count` users of `tenant_id` with a bulk insert, not indexed yet (a node's
+/// start indexes them): `{prefix}{i}@big.test`, with their email rows. Returns the ids in
+/// creation order.
+pub async fn insert_users(
+    db: &impl sea_orm::ConnectionTrait,
+    tenant_id: uuid::Uuid,
+    prefix: &str,
+    count: usize,
+) -> Vec<uuid::Uuid> {
+    use roster_entity::{user, user_email};
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let ids: Vec<uuid::Uuid> = (0..count).map(|_| uuid::Uuid::now_v7()).collect();
+    for (n, chunk) in ids.chunks(2000).enumerate() {
+        let rows = chunk.iter().enumerate().map(|(i, id)| {
+            let i = n * 2000 + i;
+            let name = format!("{prefix}{i}@big.test");
+            user::ActiveModel {
+                id: Set(*id),
+                tenant_id: Set(tenant_id),
+                user_name: Set(name.clone()),
+                user_name_lower: Set(name.to_lowercase()),
+                external_id: Set(Some(format!("ext-{prefix}{i}"))),
+                display_name: Set(Some(format!("User {i}"))),
+                display_name_lower: Set(Some(format!("user {i}"))),
+                primary_email_lower: Set(Some(name.to_lowercase())),
+                active: Set(true),
+                doc: Set(json!({
+                    "userName": name,
+                    "externalId": format!("ext-{prefix}{i}"),
+                    "name": {"givenName": format!("Given{i}"), "familyName": format!("Family{i}")},
+                    "displayName": format!("User {i}"),
+                    "emails": [{"value": name, "type": "work", "primary": true}],
+                    "active": true
+                })
+                .to_string()),
+                version: Set(1),
+                created_at: Set(1),
+                updated_at: Set(1),
+                notifications: Set(None),
+                hosts: Set(None),
+                product_ref: Set(None),
+            }
+        });
+        user::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await
+            .unwrap();
+        let emails = chunk.iter().enumerate().map(|(i, id)| {
+            let i = n * 2000 + i;
+            user_email::ActiveModel {
+                user_id: Set(*id),
+                position: Set(0),
+                tenant_id: Set(tenant_id),
+                value_lower: Set(format!("{prefix}{i}@big.test").to_lowercase()),
+                type_lower: Set(Some("work".to_owned())),
+                is_primary: Set(true),
+            }
+        });
+        user_email::Entity::insert_many(emails)
+            .exec_without_returning(db)
+            .await
+            .unwrap();
+    }
+    ids
 }
