@@ -326,16 +326,38 @@ impl Translator<'_> {
     }
 
     /// `path[filter]` through the index: a user with an element satisfying `filter`.
+    ///
+    /// The rows `m` it scans are the attribute's element rows — unless the filter requires
+    /// `sub eq value` of the element (`emails[type eq "work" and value eq "x"]`, Entra's
+    /// `emails[type eq "work"].value eq "x"`): then `m` are the rows of that leaf holding
+    /// the value, an index lookup on `(tenant_id, attr, folded|text|num|time)`, each checked
+    /// to be an element (same `user_id` and `elem`) and to satisfy the whole filter.
     pub(super) fn indexed_value_path(&self, p: &AttrPath, inner: &Filter) -> Option<SimpleExpr> {
         let (ext, attr, _) = self.indexed_attr(p)?;
         let cond = self.indexed_element(ext, attr, inner)?;
+        let element = key(&format!("{}{ELEMENT}", path(ext, &attr.name, None)));
+        let driver = required_equality(inner).and_then(|(name, value)| {
+            let (def, k) = self.element_leaf(ext, attr, name)?;
+            Some((k, self.row_compares("m", def, CompareOp::Eq, value)))
+        });
         let mut select = Query::select();
         select
             .column((Alias::new("m"), Alias::new("user_id")))
             .from_as(user_value::Entity, Alias::new("m"))
-            .and_where(c("m", "tenant_id").eq(self.tenant))
-            .and_where(c("m", "attr").eq(key(&format!("{}{ELEMENT}", path(ext, &attr.name, None)))))
-            .and_where(cond);
+            .and_where(c("m", "tenant_id").eq(self.tenant));
+        match driver {
+            Some((leaf_key, equals)) => {
+                select
+                    .and_where(c("m", "attr").eq(leaf_key))
+                    .and_where(c("m", "elem").gte(0))
+                    .and_where(equals)
+                    .and_where(Expr::exists(self.same_element(element, None)));
+            }
+            None => {
+                select.and_where(c("m", "attr").eq(element));
+            }
+        }
+        select.and_where(cond);
         Some(user_id().in_subquery(select.to_owned()))
     }
 
@@ -435,5 +457,21 @@ impl Translator<'_> {
             true,
             ty,
         ))
+    }
+}
+
+/// A `sub eq value` every element matching `f` must satisfy (a conjunct of `f`), whose
+/// leaf rows can drive the search.
+fn required_equality(f: &Filter) -> Option<(&str, &CompValue)> {
+    match f {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value,
+        } if !matches!(value, CompValue::Null) && path.sub_attr.is_none() && path.urn.is_none() => {
+            Some((path.name.as_str(), value))
+        }
+        Filter::And(a, b) => required_equality(b).or_else(|| required_equality(a)),
+        _ => None,
     }
 }
