@@ -9,7 +9,7 @@ use roster_core::memberships::TenantAccess;
 use roster_core::tokens::{ApiScope, TokenExpiry, TokenId, TokenInfo, TokenLabel, TokenService};
 use secrecy::ExposeSecret;
 
-use super::{CreateForm, CredentialRow, FormState, Kind, list_page, shown_once};
+use super::{CreateForm, CredentialRow, FormState, Kind, listing, shown_once};
 use crate::AppState;
 use crate::admin::auth::message_of;
 use crate::admin::error::AdminError;
@@ -48,7 +48,7 @@ impl Kind for ApiKeys {
         before: Option<TokenId>,
         form: FormState,
     ) -> Result<KeysPage, AdminError> {
-        let listed = list_page::<ApiKeys>(state, &page.scope, before).await?;
+        let listed = listing::<ApiKeys>(state, &page.scope, before).await?;
         Ok(KeysPage {
             l: Layout::tenant(req, &page.session, &page.scope, ApiKeys::SECTION),
             keys: listed.rows,

@@ -32,20 +32,21 @@ pub(crate) trait Kind: 'static {
     type RevokeForm: FromRequest<Error = AdminError>;
     /// What each credential is limited to, loaded once per page.
     type Limits;
+    /// The list with its create form.
+    type ListPage: Template;
     /// The path segment under `/admin/t/{slug}/` and the navigation section.
     const SECTION: &'static str;
     /// The flash shown after a revocation.
     const REVOKED: Flash;
 
+    /// The service that keeps this kind (both are a `TokenService`, each for its kind).
     fn service(state: &AppState) -> &TokenService;
 
+    /// What the credentials of `access` may be limited to, loaded once per page.
     async fn limits(state: &AppState, access: &TenantAccess) -> Result<Self::Limits, AdminError>;
 
     /// What the credential is limited to, as the page names it (empty: nothing).
     fn limit(info: &TokenInfo, limits: &Self::Limits) -> String;
-
-    /// The list with its create form.
-    type ListPage: Template;
 
     /// The list from `before` on, with the create form as `form` says.
     async fn list_page(
@@ -182,7 +183,7 @@ struct Listed<K: Kind> {
     limits: K::Limits,
 }
 
-async fn list_page<K: Kind>(
+async fn listing<K: Kind>(
     state: &AppState,
     access: &TenantAccess,
     before: Option<TokenId>,

@@ -12,7 +12,7 @@ use roster_core::tokens::{TokenExpiry, TokenId, TokenInfo, TokenLabel, TokenServ
 use secrecy::ExposeSecret;
 use uuid::Uuid;
 
-use super::{CreateForm, CredentialRow, FormState, Kind, list_page, shown_once};
+use super::{CreateForm, CredentialRow, FormState, Kind, listing, shown_once};
 use crate::AppState;
 use crate::admin::auth::message_of;
 use crate::admin::error::AdminError;
@@ -60,7 +60,7 @@ impl Kind for ScimTokens {
         before: Option<TokenId>,
         form: FormState,
     ) -> Result<TokensPage, AdminError> {
-        let listed = list_page::<ScimTokens>(state, &page.scope, before).await?;
+        let listed = listing::<ScimTokens>(state, &page.scope, before).await?;
         Ok(TokensPage {
             l: Layout::view(req, page, ScimTokens::SECTION),
             tokens: listed.rows,
