@@ -6,5 +6,6 @@ mod accounts;
 mod egress;
 mod fuzz;
 mod metrics_cardinality;
+mod passwords;
 mod resources;
 mod secrets_at_rest;
