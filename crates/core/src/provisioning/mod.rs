@@ -14,6 +14,7 @@ mod bulk;
 mod columns;
 mod discovery;
 mod events;
+mod group_updates;
 mod groups;
 mod list;
 mod members;

@@ -235,3 +235,5 @@ fn parse_operation(v: &Value) -> Result<PatchOperation, ScimError> {
 mod tests;
 #[cfg(test)]
 mod tests_groups;
+#[cfg(test)]
+mod tests_idp;

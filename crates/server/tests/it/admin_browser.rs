@@ -1,7 +1,7 @@
 //! Journeys through the admin UI in a real headless Chromium (chromedriver + fantoccini),
 //! with screenshots of the main pages.
 
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use roster_core::admins::AdminEmail;
 use roster_core::tokens::PresentedToken;
 use roster_testkit::{TestApp, spawn_app};
@@ -9,30 +9,6 @@ use secrecy::ExposeSecret;
 
 use crate::admin_support::*;
 use crate::rules::dns::DnsServer;
-
-async fn value_of(browser: &Client, css: &str) -> String {
-    browser
-        .find(Locator::Css(css))
-        .await
-        .unwrap()
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap_or_default()
-}
-
-async fn change_password(browser: &Client, current: &str, new: &str) {
-    assert_eq!(path_of(browser).await, "/admin/password");
-    fill(browser, "#current", current).await;
-    fill(browser, "#new", new).await;
-    fill(browser, "#confirm", new).await;
-    click(browser, "main form button[type=submit]").await;
-}
-
-async fn sign_out(browser: &Client) {
-    click(browser, "form[action='/admin/logout'] button").await;
-    assert_eq!(path_of(browser).await, "/admin/login");
-}
 
 #[tokio::test]
 async fn operator_and_tenant_admin_journey() {
@@ -300,28 +276,8 @@ async fn operator_and_tenant_admin_journey() {
         click(&browser, ".location form button[type=submit]").await;
         assert!(text_of(&browser, ".location").await.contains("Lobby"));
 
-        click(&browser, "nav.subtabs a[href$='/rules']").await;
-        fill(
-            &browser,
-            "#attribute",
-            r#"addresses[type eq "work"].locality"#,
-        )
-        .await;
-        fill(&browser, "#values", "Paris").await;
-        browser
-            .find(Locator::Css("input[name=location]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        browser
-            .find(Locator::Css("input[name=kiosk]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        draft_work_city_rule(&browser, "Paris").await;
+        tick(&browser, "input[name=kiosk]").await;
         click(&browser, "main form[action$='/rules'] button[type=submit]").await;
         assert!(
             text_of(&browser, ".flash")
@@ -635,100 +591,6 @@ async fn other_tenants_are_404_and_failed_sign_ins_lock() {
         );
         assert_eq!(value_of(&browser, "#email").await, "it@acme.test");
         assert_eq!(value_of(&browser, "#organization").await, "acme");
-    })
-    .await;
-}
-
-/// A short webhook journey: add an endpoint, read its secret once (the copy button works
-/// without inline script), send a test event, and see a real delivery in the table.
-#[tokio::test]
-async fn webhook_endpoint_journey() {
-    let app = TestApp::builder()
-        .allow_local_receivers()
-        .delivery(roster_core::delivery::DeliverySettings {
-            poll_interval: std::time::Duration::from_millis(20),
-            retry_base: std::time::Duration::from_millis(100),
-            ..Default::default()
-        })
-        .spawn()
-        .await;
-    let app = &app;
-    let (_, operator) = operator(app).await;
-    let scope = tenant(app, &operator, "acme", "Acme").await;
-    let receiver = roster_testkit::Receiver::start().await;
-    let receiver = &receiver;
-    let scope = &scope;
-    with_browser(|browser| async move {
-        sign_in_with(&browser, app, OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
-        browser.goto(&app.url("/admin/t/acme")).await.unwrap();
-        click(&browser, "nav.tabs a[href$='/webhooks']").await;
-        assert!(
-            text_of(&browser, ".empty")
-                .await
-                .contains("No webhook endpoints")
-        );
-        fill(&browser, "#url", &receiver.url).await;
-        fill(&browser, "#description", "Product sync").await;
-        click(&browser, "main form button[type=submit]").await;
-        let secret = value_of(&browser, "#secret").await;
-        assert!(secret.starts_with("whsec_"), "{secret}");
-        let copy = browser
-            .find(Locator::Css("button[data-copy='#secret']"))
-            .await
-            .unwrap();
-        assert!(
-            copy.is_displayed().await.unwrap(),
-            "admin.js shows the copy button"
-        );
-        screenshot(&browser, "webhook-created").await;
-
-        click(&browser, "main a.button.primary").await;
-        click(&browser, "form[action$='/test'] button").await;
-        assert!(
-            text_of(&browser, "#test-outcome")
-                .await
-                .contains("HTTP 200")
-        );
-
-        // A provisioning change is delivered and listed.
-        let token = app
-            .services
-            .tokens()
-            .create(
-                scope.id(),
-                roster_core::tokens::TokenLabel::parse("idp").unwrap(),
-                None,
-                None,
-            )
-            .await
-            .unwrap();
-        let response = app
-            .client
-            .post(app.url("/scim/v2/acme/Users"))
-            .bearer_auth(token.token.expose_secret())
-            .header("content-type", "application/scim+json")
-            .body(crate::scim::support::okta_user("ada@acme.test").to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-        receiver
-            .wait_for_accepted(2, std::time::Duration::from_secs(10))
-            .await;
-        let mut listed = false;
-        for _ in 0..100 {
-            browser.refresh().await.unwrap();
-            if let Ok(badge) = browser.find(Locator::Css("td .badge-ok")).await
-                && badge.text().await.unwrap() == "delivered"
-            {
-                listed = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        assert!(listed, "the delivery is listed as delivered");
-        assert!(text_of(&browser, "table").await.contains("user.created"));
-        screenshot(&browser, "webhook-endpoint").await;
     })
     .await;
 }

@@ -2,24 +2,12 @@
 //! provisioned through the shared one lands in the tenant (its log row names it), and
 //! "Re-apply rules" previews how many users would change, then changes them.
 
-use fantoccini::{Client, Locator};
 use roster_entity::user;
 use roster_testkit::TestApp;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::admin_support::*;
-
-async fn value_of(browser: &Client, css: &str) -> String {
-    browser
-        .find(Locator::Css(css))
-        .await
-        .unwrap()
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap_or_default()
-}
 
 /// The users' stored host assignments (JSON), as the re-evaluation leaves them.
 async fn stored_hosts(app: &TestApp) -> Vec<Option<String>> {
@@ -36,11 +24,9 @@ async fn stored_hosts(app: &TestApp) -> Vec<Option<String>> {
 async fn shared_url_and_reapplying_rules_in_the_browser() {
     let app = TestApp::builder().spawn().await;
     let app = &app;
-    let (_, operator_admin) = operator(app).await;
-    tenant(app, &operator_admin, "acme", "Acme Inc.").await;
+    acme(app).await;
     with_browser(|browser| async move {
-        sign_in_with(&browser, app, OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
-        browser.goto(&app.url("/admin/t/acme")).await.unwrap();
+        operator_on(&browser, app, "/admin/t/acme").await;
 
         // Both URLs on the connect page, each with what it is for.
         click(&browser, "nav.tabs a[href$='/connect/okta']").await;
@@ -104,21 +90,7 @@ async fn shared_url_and_reapplying_rules_in_the_browser() {
             "main form[action$='/locations'] button[type=submit]",
         )
         .await;
-        click(&browser, "nav.subtabs a[href$='/rules']").await;
-        fill(
-            &browser,
-            "#attribute",
-            r#"addresses[type eq "work"].locality"#,
-        )
-        .await;
-        fill(&browser, "#values", "Lyon").await;
-        browser
-            .find(Locator::Css("input[name=location]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        draft_work_city_rule(&browser, "Lyon").await;
         click(&browser, "main form[action$='/rules'] button[type=submit]").await;
         assert!(stored_hosts(app).await[0].is_some(), "the rule was applied");
 

@@ -10,17 +10,6 @@ use secrecy::ExposeSecret;
 
 use crate::admin_support::*;
 
-async fn value_of(browser: &Client, css: &str) -> String {
-    browser
-        .find(Locator::Css(css))
-        .await
-        .unwrap()
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap_or_default()
-}
-
 /// The actions the audit log page shows, newest first.
 async fn audit_actions(browser: &Client, app: &TestApp) -> Vec<String> {
     browser.goto(&app.url("/admin/t/acme/audit")).await.unwrap();
@@ -58,12 +47,10 @@ async fn scim(
 async fn setup_link_from_creation_to_a_working_connection_and_revocation() {
     let app = TestApp::builder().spawn().await;
     let app = &app;
-    let (_, operator_admin) = operator(app).await;
-    tenant(app, &operator_admin, "acme", "Acme Inc.").await;
+    acme(app).await;
     with_browser(|browser| async move {
         // The operator creates a link for the customer's IT admin.
-        sign_in_with(&browser, app, OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
-        browser.goto(&app.url("/admin/t/acme")).await.unwrap();
+        operator_on(&browser, app, "/admin/t/acme").await;
         click(&browser, "nav.tabs a[href$='/setup-links']").await;
         assert!(
             text_of(&browser, ".empty")

@@ -1,6 +1,7 @@
 //! The events and directory API (`/api/v1`): API-key authentication kept apart from SCIM
 //! tokens, the events feed paged by cursor while writes continue, the directory's
-//! filters and paging, errors, and the admin page that manages the keys.
+//! filters and paging (`api_directory.rs`), errors, and the admin page that manages the
+//! keys (`admin_api_keys.rs`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -9,39 +10,34 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use roster_core::delivery::DeliverySettings;
-use roster_core::rules::{
-    LocationCode, LocationName, MatchKind, MatchValues, NewRule, ProvisioningSettings, RulePath,
-    TimeZoneName,
-};
 use roster_core::time::Timestamp;
-use roster_core::tokens::TokenLabel;
+use roster_core::tokens::{ApiScope, CreatedToken, TokenLabel};
 use roster_entity::{event, tenant};
 use roster_testkit::TestApp;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
-use crate::admin_support::{csrf_in, location, operator, tenant};
 use crate::rules::support::access;
-use crate::scim::support::{Scim, encode, okta_user, patch_op};
+use crate::scim::support::{Scim, encode, patch_op};
 
-const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub(crate) const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 /// An API client with one tenant's key.
-struct Api {
-    app: Arc<TestApp>,
-    key: String,
+pub(crate) struct Api {
+    pub(crate) app: Arc<TestApp>,
+    pub(crate) key: String,
 }
 
 #[derive(Debug)]
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Value,
 }
 
 impl Reply {
-    fn assert_error(&self, status: u16, code: &str) {
+    pub(crate) fn assert_error(&self, status: u16, code: &str) {
         assert_eq!(self.status.as_u16(), status, "{self:?}");
         assert_eq!(self.body["error"], code, "{self:?}");
         assert!(
@@ -55,7 +51,7 @@ impl Reply {
     }
 }
 
-async fn get_with(app: &TestApp, path: &str, authorization: Option<&str>) -> Reply {
+pub(crate) async fn get_with(app: &TestApp, path: &str, authorization: Option<&str>) -> Reply {
     let mut request = app.client.get(app.url(path));
     if let Some(value) = authorization {
         request = request.header("Authorization", value);
@@ -73,38 +69,53 @@ async fn get_with(app: &TestApp, path: &str, authorization: Option<&str>) -> Rep
     }
 }
 
+/// A new API key of the tenant `slug`, made as the command line makes it.
+pub(crate) async fn new_api_key(
+    app: &TestApp,
+    slug: &str,
+    label: &str,
+    scope: ApiScope,
+) -> CreatedToken {
+    let tenant = app
+        .services
+        .tenants()
+        .find_by_slug(slug)
+        .await
+        .unwrap()
+        .unwrap();
+    app.services
+        .api_keys()
+        .create_api_key(
+            tenant.id,
+            TokenLabel::parse(label).unwrap(),
+            None,
+            None,
+            scope,
+        )
+        .await
+        .unwrap()
+}
+
 impl Api {
-    async fn new(app: Arc<TestApp>, slug: &str) -> Self {
-        let tenant = app
-            .services
-            .tenants()
-            .find_by_slug(slug)
-            .await
-            .unwrap()
-            .unwrap();
-        let created = app
-            .services
-            .api_keys()
-            .create(tenant.id, TokenLabel::parse("product").unwrap(), None, None)
-            .await
-            .unwrap();
+    pub(crate) async fn new(app: Arc<TestApp>, slug: &str) -> Self {
+        let created = new_api_key(&app, slug, "product", ApiScope::Read).await;
         let key = created.token.expose_secret().to_owned();
         assert!(key.starts_with("rak_"), "{key}");
         Self { app, key }
     }
 
-    async fn get(&self, path: &str) -> Reply {
+    pub(crate) async fn get(&self, path: &str) -> Reply {
         get_with(&self.app, path, Some(&format!("Bearer {}", self.key))).await
     }
 
-    async fn ok(&self, path: &str) -> Value {
+    pub(crate) async fn ok(&self, path: &str) -> Value {
         let reply = self.get(path).await;
         assert_eq!(reply.status, 200, "{path}: {reply:?}");
         reply.body
     }
 }
 
-fn ids(list: &Value) -> Vec<String> {
+pub(crate) fn ids(list: &Value) -> Vec<String> {
     list.as_array()
         .unwrap()
         .iter()
@@ -113,13 +124,13 @@ fn ids(list: &Value) -> Vec<String> {
 }
 
 /// The key with its last character changed: well-formed, wrong secret.
-fn flip_last(key: &str) -> String {
+pub(crate) fn flip_last(key: &str) -> String {
     let (head, last) = key.split_at(key.len() - 1);
     format!("{head}{}", if last == "A" { "B" } else { "A" })
 }
 
 /// An app whose delivery worker sequences events every 20 ms.
-async fn sequencing_app() -> Arc<TestApp> {
+pub(crate) async fn sequencing_app() -> Arc<TestApp> {
     Arc::new(
         TestApp::builder()
             .delivery(DeliverySettings {
@@ -131,7 +142,7 @@ async fn sequencing_app() -> Arc<TestApp> {
     )
 }
 
-async fn tenant_events(app: &TestApp, slug: &str) -> Vec<event::Model> {
+pub(crate) async fn tenant_events(app: &TestApp, slug: &str) -> Vec<event::Model> {
     let tenant = app
         .services
         .tenants()
@@ -147,7 +158,7 @@ async fn tenant_events(app: &TestApp, slug: &str) -> Vec<event::Model> {
 }
 
 /// Waits until the sequencer has numbered every event.
-async fn sequenced(app: &TestApp) {
+pub(crate) async fn sequenced(app: &TestApp) {
     let started = Instant::now();
     loop {
         let pending = event::Entity::find()
@@ -167,7 +178,7 @@ async fn sequenced(app: &TestApp) {
 }
 
 #[tokio::test]
-async fn api_keys_open_only_the_api_and_scim_tokens_only_scim() {
+pub(crate) async fn api_keys_open_only_the_api_and_scim_tokens_only_scim() {
     let scim = Scim::new().await;
     let globex_scim = scim.tenant("globex").await;
     let api = Api::new(scim.app.clone(), "acme").await;
@@ -328,7 +339,7 @@ async fn api_keys_open_only_the_api_and_scim_tokens_only_scim() {
 }
 
 #[tokio::test]
-async fn events_are_returned_exactly_once_in_commit_order_while_writes_continue() {
+pub(crate) async fn events_are_returned_exactly_once_in_commit_order_while_writes_continue() {
     let app = sequencing_app().await;
     let scim = Arc::new(Scim::on(app.clone(), "acme").await);
     let other = scim.tenant("globex").await;
@@ -454,7 +465,7 @@ async fn events_are_returned_exactly_once_in_commit_order_while_writes_continue(
 }
 
 #[tokio::test]
-async fn events_filter_by_type_and_refuse_bad_input() {
+pub(crate) async fn events_filter_by_type_and_refuse_bad_input() {
     let app = sequencing_app().await;
     let scim = Scim::on(app.clone(), "acme").await;
     let api = Api::new(app.clone(), "acme").await;
@@ -530,354 +541,4 @@ async fn events_filter_by_type_and_refuse_bad_input() {
     api.get("/api/v1/nothing-here")
         .await
         .assert_error(404, "not_found");
-}
-
-#[tokio::test]
-async fn the_directory_filters_and_pages_users_groups_and_members() {
-    let scim = Scim::new().await;
-    let app = scim.app.clone();
-    let api = Api::new(app.clone(), "acme").await;
-    let (_, acme) = access(&app, "acme").await;
-
-    // Two locations; users of engineering are hosts in Berlin, the rest in Paris.
-    let rules = app.services.rules();
-    let paris = rules
-        .add_location(
-            &acme,
-            LocationName::parse("Paris HQ").unwrap(),
-            LocationCode::parse("PAR").unwrap(),
-            TimeZoneName::parse("Europe/Paris").unwrap(),
-        )
-        .await
-        .unwrap();
-    let berlin = rules
-        .add_location(
-            &acme,
-            LocationName::parse("Berlin").unwrap(),
-            LocationCode::parse("BER").unwrap(),
-            TimeZoneName::parse("Europe/Berlin").unwrap(),
-        )
-        .await
-        .unwrap();
-    let schema = rules.rules(&acme).await.unwrap().registry.clone();
-    for (values, location) in [("eng", berlin), ("s", paris)] {
-        rules
-            .add_rule(
-                &acme,
-                NewRule {
-                    path: RulePath::parse(&format!("{ENTERPRISE}:department"), schema.user())
-                        .unwrap(),
-                    kind: MatchKind::StartsWith,
-                    values: MatchValues::parse(values, MatchKind::StartsWith).unwrap(),
-                    locations: vec![location],
-                    kiosks: vec![],
-                },
-            )
-            .await
-            .unwrap();
-    }
-    rules
-        .update_settings(
-            &acme,
-            ProvisioningSettings {
-                assign_hosts: true,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-
-    let mut users = Vec::new();
-    for (name, department) in [
-        ("ada@acme.test", "Engineering"),
-        ("bob@acme.test", "Sales"),
-        ("cy@acme.test", "Engineering"),
-        ("dee@acme.test", "Support"),
-        ("eve@acme.test", "Sales"),
-    ] {
-        let mut body = okta_user(name);
-        body[ENTERPRISE] = json!({"department": department});
-        body["emails"] = json!([
-            {"primary": true, "value": name.replace("@", ".Work@").to_uppercase(), "type": "work"},
-            {"value": name, "type": "home"}
-        ]);
-        let answer = scim.post("/Users", body).await;
-        assert_eq!(answer.status, 201, "{answer:?}");
-        users.push(answer.body["id"].as_str().unwrap().to_owned());
-    }
-    let answer = scim
-        .patch(
-            &format!("/Users/{}", users[1]),
-            patch_op(json!([{"op": "replace", "value": {"active": false}}])),
-        )
-        .await;
-    assert_eq!(answer.status, 200, "{answer:?}");
-    let engineering = scim
-        .post(
-            "/Groups",
-            json!({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                "displayName": "Engineering",
-                "members": [{"value": users[0]}, {"value": users[2]}, {"value": users[3]}]
-            }),
-        )
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let empty_group = scim.create_group("Empty").await;
-    let globex = scim.tenant("globex").await;
-    let theirs = globex.create_user("gina@globex.test").await;
-    let their_group = globex.create_group("Theirs").await;
-
-    // Paging: every user once, in order, whatever the page size.
-    let mut paged = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let page = api
-            .ok(&format!("/api/v1/users?limit=2&cursor={}", encode(&cursor)))
-            .await;
-        assert!(page["users"].as_array().unwrap().len() <= 2);
-        paged.extend(ids(&page["users"]));
-        match page["next_cursor"].as_str() {
-            Some(next) => {
-                assert_eq!(page["has_more"], true);
-                cursor = next.to_owned();
-            }
-            None => {
-                assert_eq!(page["has_more"], false);
-                break;
-            }
-        }
-    }
-    assert_eq!(paged, users);
-
-    // Filters.
-    let only = |path: &str| {
-        let api = &api;
-        let path = path.to_owned();
-        async move { ids(&api.ok(&path).await["users"]) }
-    };
-    assert_eq!(
-        only("/api/v1/users?email=BOB@acme.test").await,
-        [users[1].clone()]
-    );
-    assert_eq!(
-        only("/api/v1/users?email=cy.work%40acme.test").await,
-        [users[2].clone()],
-        "any of the user's emails, case-insensitively"
-    );
-    assert_eq!(
-        only("/api/v1/users?userName=DEE@ACME.TEST").await,
-        [users[3].clone()]
-    );
-    assert_eq!(only("/api/v1/users?active=false").await, [users[1].clone()]);
-    assert_eq!(only("/api/v1/users?active=true").await.len(), 4);
-    assert_eq!(
-        only(&format!("/api/v1/users?group={engineering}")).await,
-        [users[0].clone(), users[2].clone(), users[3].clone()]
-    );
-    assert_eq!(
-        only(&format!(
-            "/api/v1/users?group={engineering}&active=true&location=ber"
-        ))
-        .await,
-        [users[0].clone(), users[2].clone()]
-    );
-    assert_eq!(
-        only("/api/v1/users?location=PAR").await,
-        [users[1].clone(), users[3].clone(), users[4].clone()]
-    );
-    assert_eq!(
-        only(&format!("/api/v1/users?location={berlin}")).await,
-        [users[0].clone(), users[2].clone()]
-    );
-    assert!(only("/api/v1/users?location=NOWHERE").await.is_empty());
-    assert!(
-        only(&format!("/api/v1/users?group={their_group}"))
-            .await
-            .is_empty()
-    );
-    assert!(
-        only("/api/v1/users?email=gina@globex.test")
-            .await
-            .is_empty()
-    );
-
-    // One user: groups, locations, notifications, names.
-    let ada = api.ok(&format!("/api/v1/users/{}", users[0])).await;
-    assert_eq!(ada["userName"], "ada@acme.test");
-    assert_eq!(ada["externalId"], "00u-ada@acme.test");
-    assert_eq!(ada["name"]["givenName"], "Ada");
-    assert_eq!(ada["primaryEmail"], "ADA.WORK@ACME.TEST");
-    assert_eq!(ada["emails"].as_array().unwrap().len(), 2);
-    assert_eq!(ada["active"], true);
-    assert_eq!(
-        ada["groups"],
-        json!([{"id": engineering, "displayName": "Engineering"}])
-    );
-    assert_eq!(ada["locations"][0]["code"], "BER");
-    assert!(ada["scim"].get("password").is_none());
-    assert!(ada["created"].as_str().unwrap().ends_with('Z'));
-    assert!(ada.get("lastModified").is_some());
-
-    api.get(&format!("/api/v1/users/{theirs}"))
-        .await
-        .assert_error(404, "not_found");
-    api.get(&format!("/api/v1/users/{}", uuid::Uuid::now_v7()))
-        .await
-        .assert_error(404, "not_found");
-
-    // Groups and members, paged.
-    let groups = api.ok("/api/v1/groups?limit=1").await;
-    assert_eq!(ids(&groups["groups"]), std::slice::from_ref(&engineering));
-    assert_eq!(groups["groups"][0]["members"], 3);
-    let next = groups["next_cursor"].as_str().unwrap();
-    let groups = api
-        .ok(&format!("/api/v1/groups?limit=1&cursor={}", encode(next)))
-        .await;
-    assert_eq!(ids(&groups["groups"]), std::slice::from_ref(&empty_group));
-    assert_eq!(groups["next_cursor"], Value::Null);
-
-    let members = api
-        .ok(&format!("/api/v1/groups/{engineering}/members?limit=2"))
-        .await;
-    let mut member_ids = ids(&members["members"]);
-    let next = members["next_cursor"].as_str().unwrap();
-    let members = api
-        .ok(&format!(
-            "/api/v1/groups/{engineering}/members?limit=2&cursor={}",
-            encode(next)
-        ))
-        .await;
-    member_ids.extend(ids(&members["members"]));
-    assert_eq!(
-        member_ids,
-        [users[0].clone(), users[2].clone(), users[3].clone()]
-    );
-    assert_eq!(members["has_more"], false);
-    assert!(
-        api.ok(&format!("/api/v1/groups/{empty_group}/members"))
-            .await["members"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
-    api.get(&format!("/api/v1/groups/{their_group}/members"))
-        .await
-        .assert_error(404, "not_found");
-
-    // Bad input: 400 with a JSON error, never a 500.
-    for bad in [
-        "/api/v1/users/not-a-uuid".to_owned(),
-        "/api/v1/users?active=yes".to_owned(),
-        "/api/v1/users?group=engineering".to_owned(),
-        "/api/v1/users?limit=0".to_owned(),
-        "/api/v1/users?limit=201".to_owned(),
-        "/api/v1/users?cursor=garbage".to_owned(),
-        format!("/api/v1/users?cursor={}", encode(next)),
-        "/api/v1/groups?limit=x".to_owned(),
-        "/api/v1/groups/%20/members".to_owned(),
-        "/api/v1/groups/123/members".to_owned(),
-    ] {
-        api.get(&bad).await.assert_error(400, "invalid_request");
-    }
-}
-
-#[tokio::test]
-async fn the_api_keys_page_shows_a_new_key_once_and_revokes_it() {
-    let app = Arc::new(roster_testkit::spawn_app().await);
-    let (mut browser, admin) = operator(&app).await;
-    tenant(&app, &admin, "acme", "Acme").await;
-
-    let (status, html) = browser.get_text("/admin/t/acme/api-keys").await;
-    assert_eq!(status, 200);
-    assert!(html.contains("No API keys yet"), "{html}");
-    assert!(html.contains("href=\"/admin/t/acme/api-keys\" aria-current=\"page\""));
-    let csrf = csrf_in(&html);
-
-    // Inline errors keep the form.
-    let response = browser
-        .post(
-            "/admin/t/acme/api-keys",
-            &[("csrf", &csrf), ("label", " "), ("expires", "2001-01-01")],
-        )
-        .await;
-    assert_eq!(response.status(), 422);
-    let html = response.text().await.unwrap();
-    assert!(html.contains("Must not be empty."), "{html}");
-    assert!(html.contains("Must be a day in the future."), "{html}");
-
-    // Without the session's CSRF token nothing is created.
-    let response = browser
-        .post(
-            "/admin/t/acme/api-keys",
-            &[("csrf", "forged"), ("label", "x")],
-        )
-        .await;
-    assert_eq!(response.status(), 403);
-
-    let response = browser
-        .post(
-            "/admin/t/acme/api-keys",
-            &[("csrf", &csrf), ("label", "Billing sync"), ("expires", "")],
-        )
-        .await;
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["cache-control"], "no-store");
-    let html = response.text().await.unwrap();
-    let start = html.find("rak_").expect("the key is shown");
-    let key: String = html[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
-        .collect();
-    assert_eq!(key.len(), 4 + 16 + 1 + 43, "{key}");
-    assert!(html.contains("/api/v1"), "the API base URL is shown");
-
-    // It works on the API, and the list shows its prefix only.
-    let api = Api {
-        app: app.clone(),
-        key: key.clone(),
-    };
-    assert_eq!(api.get("/api/v1/users").await.status, 200);
-    let (_, html) = browser.get_text("/admin/t/acme/api-keys").await;
-    assert!(html.contains("Billing sync"));
-    assert!(html.contains(&key[..20]), "the prefix is listed");
-    assert!(!html.contains(&key), "never the whole key again");
-    let (_, tokens) = browser.get_text("/admin/t/acme/tokens").await;
-    assert!(!tokens.contains("Billing sync"), "not a SCIM token");
-
-    // Revoke, with a confirmation page.
-    let marker = "/admin/t/acme/api-keys/";
-    let at = html.find(marker).unwrap() + marker.len();
-    let id = &html[at..at + 36];
-    let (status, confirm) = browser
-        .get_text(&format!("/admin/t/acme/api-keys/{id}/revoke"))
-        .await;
-    assert_eq!(status, 200);
-    assert!(confirm.contains("Revoke “Billing sync”?"), "{confirm}");
-    let response = browser
-        .post(
-            &format!("/admin/t/acme/api-keys/{id}/revoke"),
-            &[("csrf", &csrf_in(&confirm))],
-        )
-        .await;
-    assert_eq!(response.status(), 303);
-    assert_eq!(location(&response), "/admin/t/acme/api-keys");
-    let (_, html) = browser.get_text("/admin/t/acme/api-keys").await;
-    assert!(html.contains("The API key has been revoked"), "{html}");
-    assert!(html.contains("badge-bad\">revoked"));
-    let revoked_at = Instant::now();
-    while api.get("/api/v1/users").await.status != 401 {
-        assert!(revoked_at.elapsed() < Duration::from_millis(1500));
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-
-    // Another tenant's admin pages cannot see or revoke it.
-    tenant(&app, &admin, "globex", "Globex").await;
-    let (status, _) = browser
-        .get_text(&format!("/admin/t/globex/api-keys/{id}/revoke"))
-        .await;
-    assert_eq!(status, 404);
 }

@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use roster_core::delivery::DeliverySettings;
 use roster_core::rules::{ExistingUser, ProvisioningSettings};
-use roster_core::tokens::{ApiScope, TokenLabel};
+use roster_core::tokens::ApiScope;
 use roster_entity::{event, provisioning_log, user};
 use roster_testkit::TestApp;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
+use crate::api::new_api_key;
 use crate::rules::support::access;
 use crate::scim::support::{Scim, encode, okta_user};
 
@@ -34,25 +35,7 @@ pub(crate) struct Reply {
 
 impl Key {
     pub(crate) async fn new(app: &Arc<TestApp>, slug: &str, scope: ApiScope) -> Self {
-        let tenant = app
-            .services
-            .tenants()
-            .find_by_slug(slug)
-            .await
-            .unwrap()
-            .unwrap();
-        let created = app
-            .services
-            .api_keys()
-            .create_api_key(
-                tenant.id,
-                TokenLabel::parse("seed job").unwrap(),
-                None,
-                None,
-                scope,
-            )
-            .await
-            .unwrap();
+        let created = new_api_key(app, slug, "seed job", scope).await;
         assert_eq!(created.info.api_scope, scope);
         Self {
             app: app.clone(),

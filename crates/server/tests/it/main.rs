@@ -3,10 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod account_upgrade;
+mod admin_api_keys;
 mod admin_audit;
 mod admin_browser;
 mod admin_browser_rules;
 mod admin_browser_setup;
+mod admin_browser_webhooks;
 mod admin_cli;
 mod admin_diagnostics;
 mod admin_forms;
@@ -20,15 +22,19 @@ mod admin_support;
 mod admin_webhook_extras;
 mod admin_webhooks;
 mod api;
+mod api_directory;
 mod api_seed;
 mod attacks;
 mod binary;
 mod cli;
+mod cli_backup;
 mod compose;
 mod health;
 mod observability;
+mod observability_metrics;
 mod rules;
 mod scim;
 mod storage;
 mod webhooks;
+mod webhooks_nodes;
 mod wire_format;

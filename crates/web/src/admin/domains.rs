@@ -11,7 +11,7 @@ use roster_core::time::Timestamp;
 use roster_core::tokens::TokenInfo;
 
 use super::auth::message_of;
-use super::confirm::ConfirmPage;
+use super::confirm::{ConfirmPage, removal};
 use super::error::AdminError;
 use super::forms::{Pairs, Submitted};
 use super::page::{Flash, Layout, invalid, ok, redirect_with, when, when_opt};
@@ -251,17 +251,10 @@ pub(crate) async fn confirm_remove(
     })
 }
 
-pub(crate) async fn remove(
-    page: TenantPage,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-    _submitted: Submitted<Pairs>,
-) -> Result<HttpResponse, AdminError> {
-    let id = parse_path_id(&path.1)?;
-    state
-        .services
-        .rules()
-        .remove_domain(&page.scope, id)
-        .await?;
-    Ok(back(&page, Flash::DomainRemoved))
-}
+removal!(
+    /// Removing a trusted domain.
+    DomainRemoval,
+    "domains",
+    DomainRemoved,
+    remove_domain
+);

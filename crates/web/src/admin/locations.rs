@@ -10,7 +10,7 @@ use roster_core::rules::{
 use uuid::Uuid;
 
 use super::auth::message_of;
-use super::confirm::ConfirmPage;
+use super::confirm::{ConfirmPage, removal};
 use super::error::AdminError;
 use super::forms::{Pairs, Submitted};
 use super::page::{Flash, Layout, invalid, ok, redirect_with};
@@ -222,23 +222,13 @@ pub(crate) async fn confirm_remove_location(
     })
 }
 
-pub(crate) async fn remove_location(
-    page: TenantPage,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-    _submitted: Submitted<Pairs>,
-) -> Result<HttpResponse, AdminError> {
-    let id = parse_path_id(&path.1)?;
-    state
-        .services
-        .rules()
-        .remove_location(&page.scope, id)
-        .await?;
-    Ok(redirect_with(
-        &format!("/admin/t/{}/locations", page.scope.slug()),
-        Flash::LocationRemoved,
-    ))
-}
+removal!(
+    /// Removing a location with its kiosks.
+    LocationRemoval,
+    "locations",
+    LocationRemoved,
+    remove_location
+);
 
 pub(crate) async fn confirm_remove_kiosk(
     req: HttpRequest,
@@ -262,19 +252,13 @@ pub(crate) async fn confirm_remove_kiosk(
     })
 }
 
-pub(crate) async fn remove_kiosk(
-    page: TenantPage,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-    _submitted: Submitted<Pairs>,
-) -> Result<HttpResponse, AdminError> {
-    let id = parse_path_id(&path.1)?;
-    state.services.rules().remove_kiosk(&page.scope, id).await?;
-    Ok(redirect_with(
-        &format!("/admin/t/{}/locations", page.scope.slug()),
-        Flash::KioskRemoved,
-    ))
-}
+removal!(
+    /// Removing a kiosk.
+    KioskRemoval,
+    "locations",
+    KioskRemoved,
+    remove_kiosk
+);
 
 // -- Mapping rules ----------------------------------------------------------------------
 
@@ -533,16 +517,10 @@ pub(crate) async fn confirm_remove_rule(
     })
 }
 
-pub(crate) async fn remove_rule(
-    page: TenantPage,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-    _submitted: Submitted<Pairs>,
-) -> Result<HttpResponse, AdminError> {
-    let id = parse_path_id(&path.1)?;
-    state.services.rules().remove_rule(&page.scope, id).await?;
-    Ok(redirect_with(
-        &format!("/admin/t/{}/rules", page.scope.slug()),
-        Flash::RuleRemoved,
-    ))
-}
+removal!(
+    /// Removing a mapping rule.
+    RuleRemoval,
+    "rules",
+    RuleRemoved,
+    remove_rule
+);

@@ -11,12 +11,12 @@
 //! rendered in the POST's answer with `Cache-Control: no-store`, never redirected through
 //! a URL or stored.
 
-mod api_keys;
 mod assets;
 mod audit;
 mod auth;
 mod confirm;
 mod connect;
+mod credentials;
 mod defaults;
 mod directory;
 mod domains;
@@ -37,7 +37,6 @@ mod session;
 mod settings;
 mod setup_links;
 mod tenants;
-mod tokens;
 mod webhook_deliveries;
 mod webhooks;
 
@@ -47,6 +46,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpResponse, web};
 
+use credentials::api_keys::ApiKeys;
+use credentials::tokens::ScimTokens;
 use error::{AdminError, see_other};
 
 /// Scripts and styles come from our own origin only; nothing may frame the UI.
@@ -94,25 +95,37 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
                     "/t/{slug}/connect/{idp}",
                     web::get().to(connect::guide_page),
                 )
-                .route("/t/{slug}/tokens", web::get().to(tokens::list))
-                .route("/t/{slug}/tokens", web::post().to(tokens::create))
                 .route(
-                    "/t/{slug}/tokens/{id}/revoke",
-                    web::get().to(tokens::confirm_revoke),
+                    "/t/{slug}/tokens",
+                    web::get().to(credentials::list::<ScimTokens>),
+                )
+                .route(
+                    "/t/{slug}/tokens",
+                    web::post().to(credentials::tokens::create),
                 )
                 .route(
                     "/t/{slug}/tokens/{id}/revoke",
-                    web::post().to(tokens::revoke),
-                )
-                .route("/t/{slug}/api-keys", web::get().to(api_keys::list))
-                .route("/t/{slug}/api-keys", web::post().to(api_keys::create))
-                .route(
-                    "/t/{slug}/api-keys/{id}/revoke",
-                    web::get().to(api_keys::confirm_revoke),
+                    web::get().to(credentials::confirm_revoke::<ScimTokens>),
                 )
                 .route(
+                    "/t/{slug}/tokens/{id}/revoke",
+                    web::post().to(credentials::revoke::<ScimTokens>),
+                )
+                .route(
+                    "/t/{slug}/api-keys",
+                    web::get().to(credentials::list::<ApiKeys>),
+                )
+                .route(
+                    "/t/{slug}/api-keys",
+                    web::post().to(credentials::api_keys::create),
+                )
+                .route(
                     "/t/{slug}/api-keys/{id}/revoke",
-                    web::post().to(api_keys::revoke),
+                    web::get().to(credentials::confirm_revoke::<ApiKeys>),
+                )
+                .route(
+                    "/t/{slug}/api-keys/{id}/revoke",
+                    web::post().to(credentials::revoke::<ApiKeys>),
                 )
                 .route("/t/{slug}/users", web::get().to(directory::users))
                 .route("/t/{slug}/users.csv", web::get().to(directory::users_csv))
@@ -243,7 +256,7 @@ fn rules_routes(cfg: &mut web::ServiceConfig) {
     )
     .route(
         "/t/{slug}/attributes/{id}/remove",
-        web::post().to(settings::remove_attribute),
+        web::post().to(confirm::remove::<settings::AttributeRemoval>),
     )
     .route(
         "/t/{slug}/domains/{id}/remove",
@@ -251,7 +264,7 @@ fn rules_routes(cfg: &mut web::ServiceConfig) {
     )
     .route(
         "/t/{slug}/domains/{id}/remove",
-        web::post().to(domains::remove),
+        web::post().to(confirm::remove::<domains::DomainRemoval>),
     )
     .route(
         "/t/{slug}/notifications/reapply",
@@ -267,7 +280,7 @@ fn rules_routes(cfg: &mut web::ServiceConfig) {
     )
     .route(
         "/t/{slug}/notifications/{id}/remove",
-        web::post().to(notifications::remove_type),
+        web::post().to(confirm::remove::<notifications::NotificationTypeRemoval>),
     )
     .route(
         "/t/{slug}/locations/reapply",
@@ -283,7 +296,7 @@ fn rules_routes(cfg: &mut web::ServiceConfig) {
     )
     .route(
         "/t/{slug}/locations/{id}/remove",
-        web::post().to(locations::remove_location),
+        web::post().to(confirm::remove::<locations::LocationRemoval>),
     )
     .route(
         "/t/{slug}/kiosks/{id}/remove",
@@ -291,7 +304,7 @@ fn rules_routes(cfg: &mut web::ServiceConfig) {
     )
     .route(
         "/t/{slug}/kiosks/{id}/remove",
-        web::post().to(locations::remove_kiosk),
+        web::post().to(confirm::remove::<locations::KioskRemoval>),
     )
     .route(
         "/t/{slug}/rules/{id}/remove",
@@ -299,7 +312,7 @@ fn rules_routes(cfg: &mut web::ServiceConfig) {
     )
     .route(
         "/t/{slug}/rules/{id}/remove",
-        web::post().to(locations::remove_rule),
+        web::post().to(confirm::remove::<locations::RuleRemoval>),
     );
 }
 

@@ -12,7 +12,7 @@ use roster_core::rules::{
 use serde::Deserialize;
 
 use super::auth::message_of;
-use super::confirm::ConfirmPage;
+use super::confirm::{ConfirmPage, removal};
 use super::error::AdminError;
 use super::forms::{Pairs, Submitted};
 use super::page::{Flash, Layout, invalid, ok, redirect_with, request_id_of};
@@ -224,23 +224,13 @@ pub(crate) async fn confirm_remove_type(
     })
 }
 
-pub(crate) async fn remove_type(
-    page: TenantPage,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-    _submitted: Submitted<Pairs>,
-) -> Result<HttpResponse, AdminError> {
-    let id = parse_path_id(&path.1)?;
-    state
-        .services
-        .rules()
-        .remove_notification_type(&page.scope, id)
-        .await?;
-    Ok(redirect_with(
-        &format!("/admin/t/{}/notifications", page.scope.slug()),
-        Flash::NotificationTypeRemoved,
-    ))
-}
+removal!(
+    /// Removing a notification type from the catalogue.
+    NotificationTypeRemoval,
+    "notifications",
+    NotificationTypeRemoved,
+    remove_notification_type
+);
 
 pub(crate) async fn confirm_reapply(
     req: HttpRequest,

@@ -12,7 +12,7 @@ use roster_core::rules::{
 use uuid::Uuid;
 
 use super::auth::message_of;
-use super::confirm::ConfirmPage;
+use super::confirm::{ConfirmPage, removal};
 use super::error::AdminError;
 use super::forms::{Pairs, Submitted};
 use super::page::{Flash, Layout, invalid, ok, redirect_with};
@@ -359,20 +359,10 @@ pub(crate) async fn confirm_remove_attribute(
     })
 }
 
-pub(crate) async fn remove_attribute(
-    page: TenantPage,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-    _submitted: Submitted<Pairs>,
-) -> Result<HttpResponse, AdminError> {
-    let id = parse_path_id(&path.1)?;
-    state
-        .services
-        .rules()
-        .remove_attribute(&page.scope, id)
-        .await?;
-    Ok(redirect_with(
-        &format!("/admin/t/{}/attributes", page.scope.slug()),
-        Flash::AttributeRemoved,
-    ))
-}
+removal!(
+    /// Removing a custom attribute.
+    AttributeRemoval,
+    "attributes",
+    AttributeRemoved,
+    remove_attribute
+);

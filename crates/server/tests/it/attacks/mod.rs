@@ -7,5 +7,6 @@ mod egress;
 mod fuzz;
 mod memory;
 mod metrics_cardinality;
+mod passwords;
 mod resources;
 mod secrets_at_rest;

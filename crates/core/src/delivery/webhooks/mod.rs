@@ -1,26 +1,27 @@
 //! Webhook endpoints of a tenant and their deliveries: what the admin UI and the CLI
 //! manage. Every call takes a [`TenantAccess`], so one tenant never sees another's.
 
+mod deliveries;
+
+pub use deliveries::{Delivery, DeliveryCounts, DeliveryStatus, TestOutcome};
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use roster_entity::{event, webhook_delivery, webhook_endpoint};
+use roster_entity::webhook_endpoint;
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
 };
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use super::client::{Request, WebhookClient};
+use super::DeliverySettings;
+use super::client::WebhookClient;
 use super::egress::{self, EgressPolicy};
-use super::{DeliverySettings, event_json};
 use crate::audit::{self, Change};
 use crate::crypto;
 use crate::memberships::TenantAccess;
-use crate::paging::{Page, PageSize};
 use crate::provisioning::EventType;
 use crate::secrets::{Keyring, OpenError};
 use crate::time::Timestamp;
@@ -232,66 +233,6 @@ pub(crate) fn signing_secrets(
 #[error("cannot sign the request: the endpoint's signing secret does not decrypt ({0})")]
 pub(crate) struct CannotSign(OpenError);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DeliveryStatus {
-    Pending,
-    Delivered,
-    Failed,
-}
-
-impl DeliveryStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Delivered => "delivered",
-            Self::Failed => "failed",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "pending" => Some(Self::Pending),
-            "delivered" => Some(Self::Delivered),
-            "failed" => Some(Self::Failed),
-            _ => None,
-        }
-    }
-}
-
-/// A delivery as the admin UI lists it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Delivery {
-    pub id: i64,
-    pub endpoint_id: EndpointId,
-    pub event_id: Uuid,
-    pub event_type: String,
-    pub resource_id: Uuid,
-    pub status: DeliveryStatus,
-    pub attempts: i32,
-    pub next_attempt_at: Option<Timestamp>,
-    pub last_attempt_at: Option<Timestamp>,
-    pub last_status_code: Option<i32>,
-    pub last_error: Option<String>,
-    pub created_at: Timestamp,
-    pub finished_at: Option<Timestamp>,
-}
-
-/// What a test request to an endpoint got back.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TestOutcome {
-    pub status_code: Option<u16>,
-    /// `None` when the endpoint answered 2xx.
-    pub error: Option<String>,
-}
-
-/// Counts of an endpoint's deliveries by status.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DeliveryCounts {
-    pub pending: u64,
-    pub delivered: u64,
-    pub failed: u64,
-}
-
 #[derive(Clone, Debug)]
 pub struct WebhookService {
     pub(super) db: Database,
@@ -502,200 +443,6 @@ impl WebhookService {
         txn.commit().await?;
         Ok(())
     }
-
-    /// Sends a `webhook.test` event to the endpoint now and reports the answer. Nothing
-    /// is stored: the test event is not in the outbox.
-    pub async fn send_test(&self, scope: &TenantAccess, id: EndpointId) -> Result<TestOutcome> {
-        let row = self.row(scope, id).await?;
-        let event_id = Uuid::now_v7();
-        let now = Timestamp::now();
-        // The test event is signed with the current secret only.
-        let secret = match open_secret(&self.keyring, &row.secret, row.id) {
-            Ok(secret) => secret,
-            Err(err) => {
-                return Ok(TestOutcome {
-                    status_code: None,
-                    error: Some(CannotSign(err).to_string()),
-                });
-            }
-        };
-        let body = event_json(
-            event_id,
-            "webhook.test",
-            scope.slug().as_str(),
-            now.as_micros(),
-            &serde_json::json!({ "endpoint": { "id": row.id.to_string(), "url": row.url } })
-                .to_string(),
-        );
-        Ok(self
-            .client
-            .post(Request {
-                url: row.url.clone(),
-                body,
-                secrets: vec![secret],
-                event_id,
-                event_type: "webhook.test".to_owned(),
-                attempt: 1,
-            })
-            .await)
-    }
-
-    /// An endpoint's deliveries, newest first, optionally of one status.
-    pub async fn deliveries(
-        &self,
-        scope: &TenantAccess,
-        endpoint: EndpointId,
-        status: Option<DeliveryStatus>,
-        before: Option<i64>,
-        size: PageSize,
-    ) -> Result<Page<Delivery, i64>> {
-        let mut query = webhook_delivery::Entity::find()
-            .filter(webhook_delivery::Column::EndpointId.eq(endpoint.0))
-            .filter(webhook_delivery::Column::TenantId.eq(scope.id().0))
-            .order_by_desc(webhook_delivery::Column::Id)
-            .limit(size.probe());
-        if let Some(status) = status {
-            query = query.filter(webhook_delivery::Column::Status.eq(status.as_str()));
-        }
-        if let Some(before) = before {
-            query = query.filter(webhook_delivery::Column::Id.lt(before));
-        }
-        let rows = query.all(self.db.reader()).await?;
-        let events: std::collections::HashMap<i64, event::Model> = event::Entity::find()
-            .filter(event::Column::Id.is_in(rows.iter().map(|row| row.event_pk)))
-            .all(self.db.reader())
-            .await?
-            .into_iter()
-            .map(|event| (event.id, event))
-            .collect();
-        let deliveries = rows
-            .into_iter()
-            .map(|row| {
-                let event = events.get(&row.event_pk);
-                delivery(row, event)
-            })
-            .collect();
-        Ok(Page::from_probe(deliveries, size, |d: &Delivery| d.id))
-    }
-
-    /// Counts of an endpoint's deliveries by status.
-    pub async fn counts(
-        &self,
-        scope: &TenantAccess,
-        endpoint: EndpointId,
-    ) -> Result<DeliveryCounts> {
-        let rows: Vec<(String, i64)> = webhook_delivery::Entity::find()
-            .select_only()
-            .column(webhook_delivery::Column::Status)
-            .column_as(webhook_delivery::Column::Id.count(), "n")
-            .filter(webhook_delivery::Column::EndpointId.eq(endpoint.0))
-            .filter(webhook_delivery::Column::TenantId.eq(scope.id().0))
-            .group_by(webhook_delivery::Column::Status)
-            .into_tuple()
-            .all(self.db.reader())
-            .await?;
-        let mut counts = DeliveryCounts::default();
-        for (status, n) in rows {
-            let n = u64::try_from(n).unwrap_or(0);
-            match DeliveryStatus::parse(&status) {
-                Some(DeliveryStatus::Pending) => counts.pending = n,
-                Some(DeliveryStatus::Delivered) => counts.delivered = n,
-                Some(DeliveryStatus::Failed) => counts.failed = n,
-                None => {}
-            }
-        }
-        Ok(counts)
-    }
-
-    /// Failed deliveries of all the tenant's endpoints, for the overview.
-    pub async fn failed_count(&self, scope: &TenantAccess) -> Result<u64> {
-        Ok(webhook_delivery::Entity::find()
-            .filter(webhook_delivery::Column::TenantId.eq(scope.id().0))
-            .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Failed.as_str()))
-            .count(self.db.reader())
-            .await?)
-    }
-
-    /// Puts a delivery back in the queue to be sent at once (a failed one, or a
-    /// delivered one the receiver lost). Its attempts so far are kept.
-    pub async fn redeliver(
-        &self,
-        scope: &TenantAccess,
-        endpoint: EndpointId,
-        delivery_id: i64,
-    ) -> Result<()> {
-        let txn = self.db.begin_write().await?;
-        let result = self.requeue(&txn, scope, endpoint, Some(delivery_id)).await;
-        match result {
-            Ok(queued) => {
-                if queued > 0 {
-                    audit::record(
-                        &txn,
-                        scope,
-                        Change::new("webhook.redeliver").target(
-                            "webhook",
-                            endpoint.0,
-                            format!("delivery {delivery_id}"),
-                        ),
-                    )
-                    .await?;
-                }
-                txn.commit().await?;
-                Ok(())
-            }
-            Err(err) => {
-                txn.rollback().await?;
-                Err(err)
-            }
-        }
-    }
-
-    /// Queues again one delivery (`Some`) or every failed delivery of the endpoint
-    /// (`None`), on `conn`; how many were queued. One delivery that is not the
-    /// endpoint's is `NotFound`.
-    pub(super) async fn requeue(
-        &self,
-        conn: &impl sea_orm::ConnectionTrait,
-        scope: &TenantAccess,
-        endpoint: EndpointId,
-        delivery_id: Option<i64>,
-    ) -> Result<u64> {
-        let now = Timestamp::now().as_micros();
-        let mut update = webhook_delivery::Entity::update_many()
-            .col_expr(webhook_delivery::Column::Status, Expr::value("pending"))
-            .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(now))
-            .col_expr(webhook_delivery::Column::CreatedAt, Expr::value(now))
-            .col_expr(
-                webhook_delivery::Column::FinishedAt,
-                Expr::value(Option::<i64>::None),
-            )
-            .col_expr(
-                webhook_delivery::Column::LeaseUntil,
-                Expr::value(Option::<i64>::None),
-            )
-            .filter(webhook_delivery::Column::EndpointId.eq(endpoint.0))
-            .filter(webhook_delivery::Column::TenantId.eq(scope.id().0));
-        update = match delivery_id {
-            Some(id) => update
-                .filter(webhook_delivery::Column::Id.eq(id))
-                .filter(webhook_delivery::Column::Status.ne("pending")),
-            None => update.filter(webhook_delivery::Column::Status.eq("failed")),
-        };
-        let queued = update.exec(conn).await?.rows_affected;
-        if queued == 0
-            && let Some(id) = delivery_id
-        {
-            let exists = webhook_delivery::Entity::find_by_id(id)
-                .filter(webhook_delivery::Column::EndpointId.eq(endpoint.0))
-                .filter(webhook_delivery::Column::TenantId.eq(scope.id().0))
-                .count(conn)
-                .await?;
-            if exists == 0 {
-                return Err(Error::NotFound);
-            }
-        }
-        Ok(queued)
-    }
 }
 
 /// An endpoint as the audit log shows it (never its secret).
@@ -706,26 +453,6 @@ pub(super) fn endpoint_json(row: &webhook_endpoint::Model) -> serde_json::Value 
         "event_types": row.event_types,
         "enabled": row.enabled,
     })
-}
-
-fn delivery(row: webhook_delivery::Model, event: Option<&event::Model>) -> Delivery {
-    let status = DeliveryStatus::parse(&row.status).unwrap_or(DeliveryStatus::Pending);
-    Delivery {
-        id: row.id,
-        endpoint_id: EndpointId(row.endpoint_id),
-        event_id: event.map(|e| e.event_id).unwrap_or_default(),
-        event_type: event.map(|e| e.event_type.clone()).unwrap_or_default(),
-        resource_id: row.resource_id,
-        next_attempt_at: (status == DeliveryStatus::Pending)
-            .then(|| Timestamp::from_micros(row.next_attempt_at)),
-        status,
-        attempts: row.attempts,
-        last_attempt_at: row.last_attempt_at.map(Timestamp::from_micros),
-        last_status_code: row.last_status_code,
-        last_error: row.last_error,
-        created_at: Timestamp::from_micros(row.created_at),
-        finished_at: row.finished_at.map(Timestamp::from_micros),
-    }
 }
 
 /// A new signing secret: `whsec_` and 32 random bytes in standard base64, the form
