@@ -21,6 +21,7 @@ mod m20261206_800001_host_jobs;
 mod m20261207_050001_user_values;
 mod m20261207_100001_seeded_users;
 mod m20261207_200001_log_user_names;
+mod m20261207_300001_partial_value_indexes;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_050001_user_values::Migration),
             Box::new(m20261207_100001_seeded_users::Migration),
             Box::new(m20261207_200001_log_user_names::Migration),
+            Box::new(m20261207_300001_partial_value_indexes::Migration),
         ]
     }
 }
