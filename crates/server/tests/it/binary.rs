@@ -86,6 +86,17 @@ impl Node {
         database_url: &str,
         env: &[(&str, &str)],
     ) -> Node {
+        Self::start_within(dir, database_url, env, Duration::from_secs(60)).await
+    }
+
+    /// Starts a node that has work to do before it serves (indexing a large tenant),
+    /// waiting up to `patience` for it.
+    pub(crate) async fn start_within(
+        dir: &std::path::Path,
+        database_url: &str,
+        env: &[(&str, &str)],
+        patience: Duration,
+    ) -> Node {
         let mut command = roster(dir);
         command
             .env("ROSTER_DATABASE_URL", database_url)
@@ -121,7 +132,7 @@ impl Node {
                 err.push('\n');
             }
         });
-        let port = tokio::time::timeout(Duration::from_secs(60), port_rx.recv())
+        let port = tokio::time::timeout(patience, port_rx.recv())
             .await
             .unwrap_or_else(|_| panic!("the node did not start: {}", stderr.lock().unwrap()))
             .unwrap_or_else(|| panic!("the node exited: {}", stderr.lock().unwrap()));

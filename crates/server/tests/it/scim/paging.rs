@@ -315,7 +315,11 @@ async fn cursor_and_start_index_walks_agree_with_one_big_page_where_values_are_m
     for i in 0..24 {
         let mut user = json!({"userName": format!("n{i:02}@nulls.test")});
         if i % 3 == 0 {
-            user["title"] = json!(if i < 12 { "Same".to_owned() } else { format!("T{i}") });
+            user["title"] = json!(if i < 12 {
+                "Same".to_owned()
+            } else {
+                format!("T{i}")
+            });
         }
         if i % 4 != 0 {
             user["displayName"] = json!(format!("D{}", i % 5));
