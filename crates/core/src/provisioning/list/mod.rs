@@ -26,13 +26,13 @@ mod root;
 mod window;
 
 use super::members::members_of;
-use super::query::{Sql, Translator};
+use super::query::{SortKey, Sql, Translator};
 use super::seek::{self, Direction, PagePlan, Start};
 use super::users::{groups_of, parse_doc};
 use super::{ProvResult, Provisioning, RequestContext};
 use window::{
-    Listing, Settled, Window, list_response, plan, settle, total_of, users_window_with_groups,
-    window_rows,
+    Listing, Settled, SqlPage, Window, list_response, plan, settle, total_of,
+    users_window_with_groups, window_rows,
 };
 
 /// Rows the evaluator may look at for one request. Filters and sorts that SQL does not
@@ -80,6 +80,80 @@ fn sort_in_memory(
 }
 
 impl Provisioning {
+    /// One page of a list SQL decides: plans where it starts (offset, cursor or a
+    /// remembered boundary), reads the window with `fetch`, and settles the rows, the
+    /// total and the cursors. A `count=0` request reads no rows, only the total.
+    async fn sql_page<E, T>(
+        &self,
+        (ctx, kind, query, page): (
+            &RequestContext,
+            ResourceKind,
+            &ListQuery,
+            roster_scim::list::Page,
+        ),
+        sort: &SortKey,
+        (scoped, id_col): (Select<E>, SimpleExpr),
+        cond: &SimpleExpr,
+        id_of: impl Fn(&T) -> uuid::Uuid,
+        fetch: impl AsyncFnOnce(&Window) -> ProvResult<Vec<T>>,
+    ) -> ProvResult<SqlPage<T>>
+    where
+        E: EntityTrait,
+        E::Model: Send + Sync,
+    {
+        let reader = self.db.reader();
+        let fingerprint = seek::fingerprint(ctx.tenant_id, kind, query);
+        let listing = Listing {
+            ctx,
+            fingerprint,
+            paging: seek::plan_page(
+                query,
+                page.offset,
+                fingerprint,
+                Some(sort.ty),
+                &self.seek_cache,
+                ctx.tenant_id,
+            )?,
+            sort: sort.clone(),
+        };
+        let all = scoped.clone().filter(cond.clone());
+        if page.limit == 0 {
+            let total = match listing.paging.known_total {
+                Some(total) => total,
+                None => all.count(reader).await?,
+            };
+            return Ok(SqlPage {
+                rows: Vec::new(),
+                total,
+                cursors: PageCursors::default(),
+                paging: listing.paging,
+            });
+        }
+        let window = Window::new(
+            &listing.paging,
+            sort,
+            query.sort_order,
+            id_col.clone(),
+            page.limit,
+        );
+        let rows = fetch(&window).await?;
+        let settled = settle(rows, &window, &listing.paging);
+        let total = total_of(&settled, &listing.paging, all, reader).await?;
+        let ends = (
+            settled.rows.first().map(&id_of),
+            settled.rows.last().map(&id_of),
+        );
+        let cursors = self
+            .around(&listing, &settled, ends, total, scoped, id_col)
+            .await?;
+        Ok(SqlPage {
+            rows: settled.rows,
+            total,
+            cursors,
+            paging: listing.paging,
+        })
+    }
+
     /// Where the listing goes from this page: the boundary of its last row remembered
     /// for the next `startIndex`, or — for cursor paging — `nextCursor` and
     /// `previousCursor`. Reads the sort value of at most two rows, by id.
@@ -155,77 +229,32 @@ impl Provisioning {
         let id_col = Expr::col((user::Entity, user::Column::Id));
 
         if let (Sql::Exact(cond), Some(sort)) = (&plan.sql, &plan.sort) {
-            let fingerprint = seek::fingerprint(ctx.tenant_id, ResourceKind::User, query);
-            let listing = Listing {
-                ctx,
-                fingerprint,
-                paging: seek::plan_page(
-                    query,
-                    page.offset,
-                    fingerprint,
-                    Some(sort.ty),
-                    &self.seek_cache,
-                    ctx.tenant_id,
-                )?,
-                sort: sort.clone(),
-            };
-            let all = scope.users().filter(cond.clone());
-            if page.limit == 0 {
-                let total = match listing.paging.known_total {
-                    Some(total) => total,
-                    None => all.count(reader).await?,
-                };
-                return Ok(list_response(
-                    &listing.paging,
-                    total,
-                    page.start_index,
-                    Vec::new(),
-                    PageCursors::default(),
-                ));
-            }
-            let window = Window::new(
-                &listing.paging,
-                sort,
-                query.sort_order,
-                id_col.clone(),
-                page.limit,
-            );
             let wants_groups = projection.includes(schema, "groups");
-            let rows = if wants_groups {
-                users_window_with_groups(
-                    scope,
-                    window.condition(cond.clone()),
+            let order = query.sort_order;
+            let fetched = self
+                .sql_page(
+                    (ctx, ResourceKind::User, query, page),
                     sort,
-                    query.sort_order,
-                    &window,
-                    reader,
+                    (scope.users(), id_col.clone()),
+                    cond,
+                    |(row, _): &(user::Model, Vec<group::Model>)| row.id,
+                    async |window: &Window| {
+                        let cond = window.condition(cond.clone());
+                        if wants_groups {
+                            users_window_with_groups(scope, cond, sort, order, window, reader).await
+                        } else {
+                            let select = scope.users().filter(cond);
+                            Ok(window_rows(select, sort, order, id_col, window, reader)
+                                .await?
+                                .into_iter()
+                                .map(|row| (row, Vec::new()))
+                                .collect())
+                        }
+                    },
                 )
-                .await?
-            } else {
-                window_rows(
-                    scope.users().filter(window.condition(cond.clone())),
-                    sort,
-                    query.sort_order,
-                    id_col.clone(),
-                    &window,
-                    reader,
-                )
-                .await?
-                .into_iter()
-                .map(|row| (row, Vec::new()))
-                .collect()
-            };
-            let settled = settle(rows, &window, &listing.paging);
-            let total = total_of(&settled, &listing.paging, all, reader).await?;
-            let ends = (
-                settled.rows.first().map(|(row, _)| row.id),
-                settled.rows.last().map(|(row, _)| row.id),
-            );
-            let cursors = self
-                .around(&listing, &settled, ends, total, scope.users(), id_col)
                 .await?;
-            let mut resources = Vec::with_capacity(settled.rows.len());
-            for (row, groups) in &settled.rows {
+            let mut resources = Vec::with_capacity(fetched.rows.len());
+            for (row, groups) in &fetched.rows {
                 let members: Vec<Member> = groups
                     .iter()
                     .map(|g| Member {
@@ -242,11 +271,11 @@ impl Provisioning {
                 );
             }
             return Ok(list_response(
-                &listing.paging,
-                total,
+                &fetched.paging,
+                fetched.total,
                 page.start_index,
                 resources,
-                cursors,
+                fetched.cursors,
             ));
         }
 
@@ -324,67 +353,28 @@ impl Provisioning {
         let wants_members = projection.includes(schema, "members");
 
         if let (Sql::Exact(cond), Some(sort)) = (&plan.sql, &plan.sort) {
-            let fingerprint = seek::fingerprint(ctx.tenant_id, ResourceKind::Group, query);
-            let listing = Listing {
-                ctx,
-                fingerprint,
-                paging: seek::plan_page(
-                    query,
-                    page.offset,
-                    fingerprint,
-                    Some(sort.ty),
-                    &self.seek_cache,
-                    ctx.tenant_id,
-                )?,
-                sort: sort.clone(),
-            };
-            let all = scope.groups().filter(cond.clone());
-            if page.limit == 0 {
-                let total = match listing.paging.known_total {
-                    Some(total) => total,
-                    None => all.count(reader).await?,
-                };
-                return Ok(list_response(
-                    &listing.paging,
-                    total,
-                    page.start_index,
-                    Vec::new(),
-                    PageCursors::default(),
-                ));
-            }
-            let window = Window::new(
-                &listing.paging,
-                sort,
-                query.sort_order,
-                id_col.clone(),
-                page.limit,
-            );
-            let rows = window_rows(
-                scope.groups().filter(window.condition(cond.clone())),
-                sort,
-                query.sort_order,
-                id_col.clone(),
-                &window,
-                reader,
-            )
-            .await?;
-            let settled = settle(rows, &window, &listing.paging);
-            let total = total_of(&settled, &listing.paging, all, reader).await?;
-            let ends = (
-                settled.rows.first().map(|row| row.id),
-                settled.rows.last().map(|row| row.id),
-            );
-            let cursors = self
-                .around(&listing, &settled, ends, total, scope.groups(), id_col)
+            let order = query.sort_order;
+            let fetched = self
+                .sql_page(
+                    (ctx, ResourceKind::Group, query, page),
+                    sort,
+                    (scope.groups(), id_col.clone()),
+                    cond,
+                    |row: &group::Model| row.id,
+                    async |window: &Window| {
+                        let select = scope.groups().filter(window.condition(cond.clone()));
+                        window_rows(select, sort, order, id_col, window, reader).await
+                    },
+                )
                 .await?;
-            let ids: Vec<_> = settled.rows.iter().map(|r| r.id).collect();
+            let ids: Vec<_> = fetched.rows.iter().map(|r| r.id).collect();
             let members = if wants_members {
                 members_of(reader, scope, &ids).await?
             } else {
                 HashMap::new()
             };
-            let mut resources = Vec::with_capacity(settled.rows.len());
-            for row in &settled.rows {
+            let mut resources = Vec::with_capacity(fetched.rows.len());
+            for row in &fetched.rows {
                 let doc = parse_doc(&row.doc)?;
                 let group_members =
                     wants_members.then(|| members.get(&row.id).map(Vec::as_slice).unwrap_or(&[]));
@@ -394,11 +384,11 @@ impl Provisioning {
                 );
             }
             return Ok(list_response(
-                &listing.paging,
-                total,
+                &fetched.paging,
+                fetched.total,
                 page.start_index,
                 resources,
-                cursors,
+                fetched.cursors,
             ));
         }
 

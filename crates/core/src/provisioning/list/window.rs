@@ -231,6 +231,14 @@ pub(super) struct Listing<'a> {
     pub(super) sort: SortKey,
 }
 
+/// A page of rows SQL read, in list order, with the total and the cursors around it.
+pub(super) struct SqlPage<T> {
+    pub(super) rows: Vec<T>,
+    pub(super) total: u64,
+    pub(super) cursors: PageCursors,
+    pub(super) paging: PagePlan,
+}
+
 pub(super) fn list_response(
     paging: &PagePlan,
     total: u64,
