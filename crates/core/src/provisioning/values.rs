@@ -396,19 +396,46 @@ pub(crate) fn write(
                     user_value::Column::Attr,
                     user_value::Column::Elem,
                 ])
-                .update_columns([
-                    user_value::Column::Shape,
-                    user_value::Column::Text,
-                    user_value::Column::Folded,
-                    user_value::Column::Num,
-                    user_value::Column::Flag,
-                    user_value::Column::Time,
-                ])
+                .update_columns(VALUE_COLUMNS)
+                .action_and_where(changed())
                 .to_owned(),
             ),
         );
     }
     Ok(())
+}
+
+/// The columns of a value row that an update rewrites.
+const VALUE_COLUMNS: [user_value::Column; 6] = [
+    user_value::Column::Shape,
+    user_value::Column::Text,
+    user_value::Column::Folded,
+    user_value::Column::Num,
+    user_value::Column::Flag,
+    user_value::Column::Time,
+];
+
+/// "The row differs from the one being upserted", NULL-safe and portable: an upsert of
+/// an unchanged row is then no write at all (a PUT that changes one attribute rewrites
+/// one value row, not every row and its four index entries).
+fn changed() -> Expr {
+    use sea_orm::Iden;
+    let mut any: Option<Expr> = None;
+    for column in VALUE_COLUMNS {
+        let name = column.to_string();
+        let stored = Expr::col((user_value::Entity, column));
+        let incoming = Expr::cust(format!("excluded.\"{name}\""));
+        let differs = stored
+            .clone()
+            .ne(incoming.clone())
+            .or(stored.clone().is_null().and(incoming.clone().is_not_null()))
+            .or(stored.is_not_null().and(incoming.is_null()));
+        any = Some(match any {
+            Some(any) => any.or(differs),
+            None => differs,
+        });
+    }
+    any.unwrap_or_else(|| Expr::val(true))
 }
 
 fn position(i: usize) -> i32 {

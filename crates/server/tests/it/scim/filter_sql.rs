@@ -477,3 +477,68 @@ async fn sql_decides_every_filter_and_sort_exactly_as_the_evaluator() {
         "a filter or sort fell back to evaluating rows in memory"
     );
 }
+
+/// An update rewrites only the value rows that changed (an upsert of an unchanged row is
+/// no write): what changed is found by its new value and not by its old one, what did
+/// not change is still found, and what went away is gone — through PUT and PATCH.
+#[tokio::test]
+async fn updates_keep_the_index_exact_while_skipping_unchanged_rows() {
+    let scim = Scim::new().await;
+    let created = scim
+        .post(
+            "/Users",
+            json!({"userName": "u@upd.test", "title": "Alpha", "nickName": "Nick",
+                   "name": {"givenName": "Gia", "familyName": "Fam"},
+                   "emails": [{"value": "a@upd.test", "type": "work"}, {"value": "b@upd.test", "type": "home"}]}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{created:?}");
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let found = |filter: &'static str| {
+        let scim = &scim;
+        async move {
+            scim.get(&format!("/Users?filter={}", encode(filter)))
+                .await
+                .body["totalResults"]
+                .as_u64()
+                .unwrap()
+        }
+    };
+    let put = scim
+        .put(
+            &format!("/Users/{id}"),
+            json!({"userName": "u@upd.test", "title": "Beta", "nickName": "Nick",
+                   "name": {"givenName": "Gia", "familyName": "Fam"},
+                   "emails": [{"value": "a@upd.test", "type": "other"}]}),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{put:?}");
+    assert_eq!(found("title eq \"Beta\"").await, 1);
+    assert_eq!(found("title eq \"Alpha\"").await, 0);
+    assert_eq!(found("nickName eq \"Nick\"").await, 1);
+    assert_eq!(found("name.familyName eq \"Fam\"").await, 1);
+    assert_eq!(
+        found("emails[type eq \"other\"].value eq \"a@upd.test\"").await,
+        1
+    );
+    assert_eq!(found("emails[type eq \"work\"]").await, 0);
+    assert_eq!(found("emails.value eq \"b@upd.test\"").await, 0);
+
+    let patched = scim
+        .patch(
+            &format!("/Users/{id}"),
+            super::support::patch_op(json!([
+                {"op": "replace", "path": "title", "value": "Gamma"},
+                {"op": "remove", "path": "nickName"}
+            ])),
+        )
+        .await;
+    assert!(
+        patched.status == 200 || patched.status == 204,
+        "{patched:?}"
+    );
+    assert_eq!(found("title eq \"Gamma\"").await, 1);
+    assert_eq!(found("title eq \"Beta\"").await, 0);
+    assert_eq!(found("nickName pr").await, 0);
+    assert_eq!(found("name.givenName eq \"Gia\"").await, 1);
+}
