@@ -91,12 +91,10 @@ impl FromRequest for ApiCaller {
                 }
             };
             Caller::attach(&req, key.tenant_slug().as_str(), key.display_prefix());
-            let limit = key
-                .rate_limit()
-                .unwrap_or(services.config().default_scim_rate_limit);
-            if let Err(wait) = services.rate_limiter().check(key.token_id(), limit) {
-                return Err(ApiError::rate_limited(wait));
-            }
+            services
+                .admission()
+                .admit(&key)
+                .map_err(ApiError::rate_limited)?;
             Ok(ApiCaller { key, state })
         })
     }

@@ -98,12 +98,10 @@ impl FromRequest for ScimCaller {
                 }
             };
             Caller::attach(&req, token.tenant_slug().as_str(), token.display_prefix());
-            let limit = token
-                .rate_limit()
-                .unwrap_or(services.config().default_scim_rate_limit);
-            if let Err(wait) = services.rate_limiter().check(token.token_id(), limit) {
-                return Err(ScimHttpError::rate_limited(wait));
-            }
+            services
+                .admission()
+                .admit(&token)
+                .map_err(ScimHttpError::rate_limited)?;
             let ctx = RequestContext::for_token(&token, request_id)
                 .with_idp(idp)
                 .through(endpoint);
