@@ -148,10 +148,10 @@ impl ApiService {
 
     /// The API of the tenant an API key belongs to; `None` for any other kind of token.
     pub fn tenant<'a>(&'a self, key: &AuthenticatedToken) -> Option<TenantApi<'a>> {
-        (key.kind == TokenKind::Api).then(|| TenantApi {
+        (key.kind() == TokenKind::Api).then(|| TenantApi {
             db: &self.db,
-            tenant: key.tenant_id.0,
-            slug: key.tenant_slug.as_str().to_owned(),
+            tenant: key.tenant_id().0,
+            slug: key.tenant_slug().as_str().to_owned(),
         })
     }
 }

@@ -388,7 +388,7 @@ impl AuditService {
         limit: u64,
     ) -> Result<Vec<AuditEntry>> {
         Ok(audit_log::Entity::find()
-            .filter(audit_log::Column::TenantId.eq(key.tenant_id.0))
+            .filter(audit_log::Column::TenantId.eq(key.tenant_id().0))
             .filter(audit_log::Column::Id.gt(after))
             .order_by_asc(audit_log::Column::Id)
             .limit(limit)

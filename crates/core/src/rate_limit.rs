@@ -1,4 +1,6 @@
-//! Per-token request rate limits: a token bucket per SCIM token, in this node's memory.
+//! Per-token request rate limits: a token bucket per SCIM token or API key, in this
+//! node's memory. [`Admission`] applies them to an authenticated request, the same way
+//! for the SCIM endpoint and the API.
 //!
 //! The rate comes from the tenant (`tenants.scim_rate_limit`) or the server default; the
 //! bucket holds `ROSTER_SCIM_RATE_BURST_SECS` seconds of it (10 by default: 1,000
@@ -13,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::token_auth::AuthenticatedToken;
 use crate::tokens::TokenId;
 
 /// The bucket of [`RateLimiter::new`], in seconds of the rate.
@@ -22,6 +25,44 @@ const BURST_SECONDS: f64 = 2.0;
 struct Bucket {
     tokens: f64,
     updated: Instant,
+}
+
+/// How long a refused caller should wait before trying again, in whole seconds: the
+/// `Retry-After` of the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryAfter(Duration);
+
+impl RetryAfter {
+    pub fn duration(self) -> Duration {
+        self.0
+    }
+}
+
+/// Whether an authenticated request may proceed now: one rule for every surface a token
+/// opens (SCIM, the API), so their limits cannot diverge.
+#[derive(Debug)]
+pub struct Admission {
+    limiter: RateLimiter,
+    /// Requests per second of a token whose tenant sets no rate of its own.
+    default_rate: u32,
+}
+
+impl Admission {
+    pub fn new(limiter: RateLimiter, default_rate: u32) -> Self {
+        Self {
+            limiter,
+            default_rate,
+        }
+    }
+
+    /// Takes one request from the token's bucket, at its tenant's rate or the server's
+    /// default; refused, says when to come back.
+    pub fn admit(&self, token: &AuthenticatedToken) -> Result<(), RetryAfter> {
+        let rate = token.rate_limit().unwrap_or(self.default_rate);
+        self.limiter
+            .check(token.token_id(), rate)
+            .map_err(RetryAfter)
+    }
 }
 
 /// Decides whether a request may proceed now.

@@ -16,7 +16,7 @@ use crate::invitations::InvitationService;
 use crate::memberships::MembershipService;
 use crate::metrics::CoreMetrics;
 use crate::provisioning::{Provisioning, ScimSettings};
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::{Admission, RateLimiter};
 use crate::rules::{
     DnsSettings, DomainVerifier, HostJobWorker, ProvisioningSettings, RulesCache, RulesService,
     TenantDefaultsService,
@@ -96,7 +96,7 @@ pub struct Services {
     api_keys: TokenService,
     token_auth: TokenAuthenticator,
     api_key_auth: TokenAuthenticator,
-    rate_limiter: Arc<RateLimiter>,
+    admission: Arc<Admission>,
     provisioning: Provisioning,
     sessions: SessionService,
     memberships: MembershipService,
@@ -141,9 +141,10 @@ impl Services {
             api_keys: TokenService::of_kind(db.clone(), hasher.clone(), TokenKind::Api),
             api_key_auth: token_auth.for_kind(TokenKind::Api),
             token_auth,
-            rate_limiter: Arc::new(RateLimiter::with_burst_seconds(f64::from(
-                config.scim_rate_burst_secs,
-            ))),
+            admission: Arc::new(Admission::new(
+                RateLimiter::with_burst_seconds(f64::from(config.scim_rate_burst_secs)),
+                config.default_scim_rate_limit,
+            )),
             provisioning,
             config: Arc::new(config.clone()),
             sessions: SessionService::new(db.clone(), hasher.clone()),
@@ -218,8 +219,9 @@ impl Services {
         &self.api_key_auth
     }
 
-    pub fn rate_limiter(&self) -> &RateLimiter {
-        &self.rate_limiter
+    /// The per-token rate limits every authenticated request passes (SCIM and API).
+    pub fn admission(&self) -> &Admission {
+        &self.admission
     }
 
     pub fn provisioning(&self) -> &Provisioning {

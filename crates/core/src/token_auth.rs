@@ -41,23 +41,80 @@ pub const LAST_USED_INTERVAL: Duration = Duration::from_secs(60);
 const CACHE_CAPACITY: usize = 10_000;
 
 /// A request's proven identity: which token, for which tenant.
+///
+/// Only [`TokenAuthenticator`] makes one — its fields are private and it has no public
+/// constructor — so "only an authenticated token yields a `RequestContext` or a
+/// `TenantApi`" holds by construction, not by care. Code outside this crate cannot write
+/// one:
+///
+/// ```compile_fail,E0451
+/// use roster_core::token_auth::AuthenticatedToken;
+/// use roster_core::tokens::{ApiScope, TokenId, TokenKind};
+/// use roster_core::tenants::{TenantId, TenantSlug};
+///
+/// let forged = AuthenticatedToken {
+///     kind: TokenKind::Api,
+///     token_id: TokenId(uuid::Uuid::nil()),
+///     tenant_id: TenantId(uuid::Uuid::nil()),
+///     tenant_slug: TenantSlug::parse("acme").unwrap(),
+///     rate_limit: None,
+///     domain_id: None,
+///     display_prefix: String::new(),
+///     api_scope: ApiScope::Write,
+/// };
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthenticatedToken {
+    kind: TokenKind,
+    token_id: TokenId,
+    tenant_id: TenantId,
+    tenant_slug: TenantSlug,
+    rate_limit: Option<u32>,
+    domain_id: Option<uuid::Uuid>,
+    display_prefix: String,
+    api_scope: crate::api::ApiScope,
+}
+
+impl AuthenticatedToken {
     /// Which kind of secret was presented (the authenticator's kind).
-    pub kind: TokenKind,
-    pub token_id: TokenId,
-    pub tenant_id: TenantId,
-    pub tenant_slug: TenantSlug,
+    pub fn kind(&self) -> TokenKind {
+        self.kind
+    }
+
+    pub fn token_id(&self) -> TokenId {
+        self.token_id
+    }
+
+    /// The tenant the token belongs to: the only source of the request's tenant.
+    pub fn tenant_id(&self) -> TenantId {
+        self.tenant_id
+    }
+
+    pub fn tenant_slug(&self) -> &TenantSlug {
+        &self.tenant_slug
+    }
+
     /// Requests per second allowed for this token, from the tenant; `None` = the server's
     /// default.
-    pub rate_limit: Option<u32>,
+    pub fn rate_limit(&self) -> Option<u32> {
+        self.rate_limit
+    }
+
     /// The trusted domain the token is limited to, if any.
-    pub domain_id: Option<uuid::Uuid>,
+    pub fn domain_id(&self) -> Option<uuid::Uuid> {
+        self.domain_id
+    }
+
     /// `rst_<public id>` (`rak_…` for an API key): names the token in logs and in the
     /// admin UI's list, and opens nothing.
-    pub display_prefix: String,
+    pub fn display_prefix(&self) -> &str {
+        &self.display_prefix
+    }
+
     /// What an API key may do (`Read` for a SCIM token).
-    pub api_scope: crate::api::ApiScope,
+    pub fn api_scope(&self) -> crate::api::ApiScope {
+        self.api_scope
+    }
 }
 
 /// Why a token was refused. Only [`AuthError::Suspended`] is shown differently; every

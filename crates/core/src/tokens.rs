@@ -19,9 +19,8 @@ use sea_orm::{
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use crate::admins::AdminId;
 pub use crate::api::ApiScope;
-use crate::audit::{self, Actor, Change, Origin};
+use crate::audit::{self, Change};
 use crate::crypto;
 use crate::hashing::Hasher;
 use crate::memberships::TenantAccess;
@@ -271,66 +270,34 @@ impl TokenService {
         self.kind
     }
 
-    pub async fn create(
-        &self,
-        tenant: TenantId,
-        label: TokenLabel,
-        expires_at: Option<Timestamp>,
-        created_by: Option<AdminId>,
-    ) -> Result<CreatedToken> {
-        self.create_scoped(tenant, label, expires_at, created_by, None)
-            .await
-    }
-
-    /// Creates a token, optionally limited to one of the tenant's verified trusted
-    /// domains (a secret per domain). Audited as made on the command line; the admin UI
-    /// uses [`Self::create_for`].
-    pub async fn create_scoped(
-        &self,
-        tenant: TenantId,
-        label: TokenLabel,
-        expires_at: Option<Timestamp>,
-        created_by: Option<AdminId>,
-        domain: Option<Uuid>,
-    ) -> Result<CreatedToken> {
-        self.insert(
-            tenant,
-            label,
-            expires_at,
-            created_by,
-            Limits::domain(domain),
-            (&Actor::CommandLine, &Origin::default()),
-        )
-        .await
-    }
-
-    /// Creates an API key that may do what `scope` says (the admin UI's "Read" or "Read
-    /// and write users"; the command line's `--write`). For a SCIM token the scope must
-    /// be `Read` (its endpoint decides what it may do).
+    /// Creates an API key that may do what `api_scope` says (the admin UI's "Read" or
+    /// "Read and write users"; the command line's `--write`), on behalf of whoever holds
+    /// `scope`, audited in the same transaction. For a SCIM token `api_scope` must be
+    /// `Read` (its endpoint decides what it may do). The command line, which is the
+    /// operator, gets its `TenantAccess` from `MembershipService::command_line_access`.
     pub async fn create_api_key(
         &self,
-        tenant: TenantId,
+        scope: &TenantAccess,
         label: TokenLabel,
         expires_at: Option<Timestamp>,
-        created_by: Option<AdminId>,
-        scope: ApiScope,
+        api_scope: ApiScope,
     ) -> Result<CreatedToken> {
         self.insert(
-            tenant,
+            scope,
             label,
             expires_at,
-            created_by,
             Limits {
                 domain: None,
-                api_scope: scope,
+                api_scope,
             },
-            (&Actor::CommandLine, &Origin::default()),
         )
         .await
     }
 
-    /// Creates a token on behalf of whoever holds `scope` (an admin, a setup link),
-    /// audited in the same transaction.
+    /// Creates a token on behalf of whoever holds `scope` (an admin, a setup link, the
+    /// command line), optionally limited to one of the tenant's verified trusted domains
+    /// (a secret per domain), audited in the same transaction. There is no way to create
+    /// a token from a bare tenant id.
     pub async fn create_for(
         &self,
         scope: &TenantAccess,
@@ -338,26 +305,19 @@ impl TokenService {
         expires_at: Option<Timestamp>,
         domain: Option<Uuid>,
     ) -> Result<CreatedToken> {
-        self.insert(
-            scope.id(),
-            label,
-            expires_at,
-            scope.actor().admin_id(),
-            Limits::domain(domain),
-            (scope.actor(), scope.origin()),
-        )
-        .await
+        self.insert(scope, label, expires_at, Limits::domain(domain))
+            .await
     }
 
     async fn insert(
         &self,
-        tenant: TenantId,
+        scope: &TenantAccess,
         label: TokenLabel,
         expires_at: Option<Timestamp>,
-        created_by: Option<AdminId>,
         limits: Limits,
-        (actor, origin): (&Actor, &Origin),
     ) -> Result<CreatedToken> {
+        let tenant = scope.id();
+        let created_by = scope.actor().admin_id();
         let Limits { domain, api_scope } = limits;
         if api_scope != ApiScope::Read && self.kind != TokenKind::Api {
             return Err(Error::invalid("scope", "only API keys have a scope"));
@@ -411,8 +371,8 @@ impl TokenService {
         audit::record_for(
             &txn,
             Some(tenant),
-            actor,
-            origin,
+            scope.actor(),
+            scope.origin(),
             Change::new(self.action("create"))
                 .target(self.target_kind(), info.id.0, describe(&info))
                 .after(serde_json::json!({

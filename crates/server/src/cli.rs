@@ -353,15 +353,17 @@ async fn create_secret(
     label: &str,
     (expires_in_days, scope): (Option<u64>, roster_core::tokens::ApiScope),
 ) -> anyhow::Result<(roster_core::tokens::CreatedToken, TenantSlug)> {
-    let Some(found) = services.tenants().find_by_slug(tenant).await? else {
+    // The operator's authority over the tenant: the same proof an admin's request
+    // carries, audited as the command line.
+    let Some(access) = services.memberships().command_line_access(tenant).await? else {
         bail!("there is no tenant with the slug \"{tenant}\"");
     };
     let expires_at = expires_in_days
         .map(|days| Timestamp::now().plus(Duration::from_secs(days.saturating_mul(86_400))));
     let created = kind
-        .create_api_key(found.id, TokenLabel::parse(label)?, expires_at, None, scope)
+        .create_api_key(&access, TokenLabel::parse(label)?, expires_at, scope)
         .await?;
-    Ok((created, found.slug))
+    Ok((created, access.slug().clone()))
 }
 
 /// `{public_url}/scim/v2`, where every tenant's token works (`ROSTER_SCIM_SHARED_URL`).

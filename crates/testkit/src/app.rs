@@ -62,6 +62,18 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.unwrap()
     }
 
+    /// The operator's authority over the tenant `slug`, as the `roster` command line has
+    /// it (`MembershipService::command_line_access`): what tests pass to services that
+    /// take a `TenantAccess` when no admin is involved, such as creating a token.
+    pub async fn command_line_access(&self, slug: &str) -> roster_core::memberships::TenantAccess {
+        self.services
+            .memberships()
+            .command_line_access(slug)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(&self) {
         self.worker.cancel();

@@ -80,34 +80,70 @@ pub enum ScimEndpoint {
 }
 
 /// Who is asking, for which tenant, under which request id.
+///
+/// Made only from an [`AuthenticatedToken`] (SCIM, the API's seeding), a [`TenantAccess`]
+/// (the admin UI, the command line) or by the crate itself for its own background work;
+/// its fields are readable outside the crate but not writable, so a context's tenant is
+/// always the one its token or access proved.
 #[derive(Clone, Debug)]
 pub struct RequestContext {
-    pub tenant_id: TenantId,
-    pub tenant_slug: TenantSlug,
-    pub token_id: Option<TokenId>,
+    pub(crate) tenant_id: TenantId,
+    pub(crate) tenant_slug: TenantSlug,
+    pub(crate) token_id: Option<TokenId>,
     /// The trusted domain the token is limited to: it may only create or change users
     /// of that domain.
-    pub token_domain: Option<Uuid>,
-    pub request_id: String,
+    pub(crate) token_domain: Option<Uuid>,
+    pub(crate) request_id: String,
     /// The caller's identity provider, for error texts that name it.
-    pub idp: IdentityProvider,
+    pub(crate) idp: IdentityProvider,
     /// The base URL the request came through.
-    pub endpoint: ScimEndpoint,
+    pub(crate) endpoint: ScimEndpoint,
     started: Instant,
 }
 
 impl RequestContext {
+    /// The context of a request authenticated by `token`: its tenant, its domain limit.
     pub fn for_token(token: &AuthenticatedToken, request_id: impl Into<String>) -> Self {
         Self {
-            tenant_id: token.tenant_id,
-            tenant_slug: token.tenant_slug.clone(),
-            token_id: Some(token.token_id),
-            token_domain: token.domain_id,
+            tenant_id: token.tenant_id(),
+            tenant_slug: token.tenant_slug().clone(),
+            token_id: Some(token.token_id()),
+            token_domain: token.domain_id(),
             request_id: request_id.into(),
             idp: IdentityProvider::Unknown,
             endpoint: ScimEndpoint::Tenant,
             started: Instant::now(),
         }
+    }
+
+    pub fn tenant_id(&self) -> TenantId {
+        self.tenant_id
+    }
+
+    pub fn tenant_slug(&self) -> &TenantSlug {
+        &self.tenant_slug
+    }
+
+    /// The token that made the request; `None` for an admin or Roster itself.
+    pub fn token_id(&self) -> Option<TokenId> {
+        self.token_id
+    }
+
+    /// The trusted domain the token is limited to, if any.
+    pub fn token_domain(&self) -> Option<Uuid> {
+        self.token_domain
+    }
+
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    pub fn idp(&self) -> IdentityProvider {
+        self.idp
+    }
+
+    pub fn endpoint(&self) -> ScimEndpoint {
+        self.endpoint
     }
 
     /// The same context, for a caller recognised as `idp`.

@@ -61,8 +61,8 @@ async fn webhook_endpoint_journey() {
         let token = app
             .services
             .tokens()
-            .create(
-                scope.id(),
+            .create_for(
+                scope,
                 roster_core::tokens::TokenLabel::parse("idp").unwrap(),
                 None,
                 None,

@@ -202,8 +202,8 @@ async fn another_tenants_pages_answer_404() {
     let globex_token = app
         .services
         .tokens()
-        .create(
-            globex.id(),
+        .create_for(
+            &globex,
             roster_core::tokens::TokenLabel::parse("Okta").unwrap(),
             None,
             None,

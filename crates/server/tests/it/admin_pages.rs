@@ -82,7 +82,7 @@ async fn the_connection_check_counts_only_live_tokens() {
     let token = app
         .services
         .tokens()
-        .create(scope.id(), label, None, None)
+        .create_for(&scope, label, None, None)
         .await
         .unwrap();
     let (_, html) = operator_client

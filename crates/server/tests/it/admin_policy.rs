@@ -66,12 +66,7 @@ async fn new_tenants_start_with_the_operators_defaults() {
     let token = app
         .services
         .tokens()
-        .create(
-            tribeloo.id(),
-            TokenLabel::parse("Okta").unwrap(),
-            None,
-            None,
-        )
+        .create_for(&tribeloo, TokenLabel::parse("Okta").unwrap(), None, None)
         .await
         .unwrap();
     let scim = Scim {
@@ -416,8 +411,8 @@ async fn each_domain_card_shows_and_adds_its_scim_secrets() {
     let (_, scope) = access(&app, "teamup").await;
     app.services
         .tokens()
-        .create(
-            scope.id(),
+        .create_for(
+            &scope,
             TokenLabel::parse("Whole tenant").unwrap(),
             None,
             None,

@@ -38,7 +38,7 @@ async fn standard_webhooks_headers_payloads_and_bulk_redelivery() {
     let token = app
         .services
         .tokens()
-        .create(scope.id(), TokenLabel::parse("idp").unwrap(), None, None)
+        .create_for(&scope, TokenLabel::parse("idp").unwrap(), None, None)
         .await
         .unwrap();
     let scim = Scim {

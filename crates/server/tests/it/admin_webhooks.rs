@@ -329,7 +329,7 @@ async fn deliveries_are_listed_and_a_failed_one_is_redelivered() {
     let token = app
         .services
         .tokens()
-        .create(scope.id(), TokenLabel::parse("idp").unwrap(), None, None)
+        .create_for(&scope, TokenLabel::parse("idp").unwrap(), None, None)
         .await
         .unwrap();
     let scim = Scim {

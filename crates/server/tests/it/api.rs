@@ -76,19 +76,11 @@ pub(crate) async fn new_api_key(
     label: &str,
     scope: ApiScope,
 ) -> CreatedToken {
-    let tenant = app
-        .services
-        .tenants()
-        .find_by_slug(slug)
-        .await
-        .unwrap()
-        .unwrap();
     app.services
         .api_keys()
         .create_api_key(
-            tenant.id,
+            &app.command_line_access(slug).await,
             TokenLabel::parse(label).unwrap(),
-            None,
             None,
             scope,
         )
@@ -263,19 +255,11 @@ pub(crate) async fn api_keys_open_only_the_api_and_scim_tokens_only_scim() {
     assert_eq!(api.get("/api/v1/users").await.status, 200);
 
     // Expired: refused, with the reason told to the key's holder only.
-    let tenant_id = app
-        .services
-        .tenants()
-        .find_by_slug("acme")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
     let expired = app
         .services
         .api_keys()
-        .create(
-            tenant_id,
+        .create_for(
+            &app.command_line_access("acme").await,
             TokenLabel::parse("old").unwrap(),
             Some(Timestamp::now().minus(Duration::from_secs(1))),
             None,

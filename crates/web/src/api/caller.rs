@@ -39,7 +39,7 @@ impl ApiCaller {
         &self,
         req: &HttpRequest,
     ) -> Result<roster_core::provisioning::RequestContext, ApiError> {
-        if !self.key.api_scope.can_write() {
+        if !self.key.api_scope().can_write() {
             return Err(ApiError::insufficient_scope());
         }
         Ok(roster_core::provisioning::RequestContext::for_token(
@@ -90,13 +90,11 @@ impl FromRequest for ApiCaller {
                     return Err(ApiError::internal());
                 }
             };
-            Caller::attach(&req, key.tenant_slug.as_str(), &key.display_prefix);
-            let limit = key
-                .rate_limit
-                .unwrap_or(services.config().default_scim_rate_limit);
-            if let Err(wait) = services.rate_limiter().check(key.token_id, limit) {
-                return Err(ApiError::rate_limited(wait));
-            }
+            Caller::attach(&req, key.tenant_slug().as_str(), key.display_prefix());
+            services
+                .admission()
+                .admit(&key)
+                .map_err(ApiError::rate_limited)?;
             Ok(ApiCaller { key, state })
         })
     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
+use roster_core::rate_limit::RetryAfter;
 use roster_core::token_auth::AuthError;
 use serde_json::json;
 
@@ -123,7 +124,8 @@ impl ApiError {
         }
     }
 
-    pub(crate) fn rate_limited(wait: Duration) -> Self {
+    pub(crate) fn rate_limited(retry: RetryAfter) -> Self {
+        let wait = retry.duration();
         Self {
             retry_after: Some(wait),
             ..Self::new(

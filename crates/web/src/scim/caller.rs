@@ -97,13 +97,11 @@ impl FromRequest for ScimCaller {
                     return Err(ScimHttpError::internal(&request_id));
                 }
             };
-            Caller::attach(&req, token.tenant_slug.as_str(), &token.display_prefix);
-            let limit = token
-                .rate_limit
-                .unwrap_or(services.config().default_scim_rate_limit);
-            if let Err(wait) = services.rate_limiter().check(token.token_id, limit) {
-                return Err(ScimHttpError::rate_limited(wait));
-            }
+            Caller::attach(&req, token.tenant_slug().as_str(), token.display_prefix());
+            services
+                .admission()
+                .admit(&token)
+                .map_err(ScimHttpError::rate_limited)?;
             let ctx = RequestContext::for_token(&token, request_id)
                 .with_idp(idp)
                 .through(endpoint);
@@ -125,7 +123,7 @@ impl ScimCaller {
 
     /// Maps a service error to the response, keeping the request id.
     pub fn fail(&self, err: ProvisioningError) -> ScimHttpError {
-        ScimHttpError::from_provisioning(err, &self.ctx.request_id)
+        ScimHttpError::from_provisioning(err, self.ctx.request_id())
     }
 
     /// Records a failure that happened before the service was reached (a bad body, a
@@ -150,7 +148,7 @@ impl ScimCaller {
             let body = body.clone();
             match roster_core::cpu::offload(move || body.json()).await {
                 Ok(parsed) => parsed,
-                Err(_) => return Err(ScimHttpError::internal(&self.ctx.request_id)),
+                Err(_) => return Err(ScimHttpError::internal(self.ctx.request_id())),
             }
         } else {
             body.json()

@@ -10,6 +10,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use roster_core::idp::IdentityProvider;
 use roster_core::provisioning::ProvisioningError;
+use roster_core::rate_limit::RetryAfter;
 use roster_core::token_auth::AuthError;
 use roster_scim::ScimError;
 
@@ -51,7 +52,8 @@ impl ScimHttpError {
         }
     }
 
-    pub fn rate_limited(wait: Duration) -> Self {
+    pub fn rate_limited(retry: RetryAfter) -> Self {
+        let wait = retry.duration();
         Self {
             error: ScimError::new(
                 429,

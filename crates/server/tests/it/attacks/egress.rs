@@ -175,7 +175,7 @@ async fn app_with_tenant(
     let token = app
         .services
         .tokens()
-        .create(scope.id(), TokenLabel::parse("idp").unwrap(), None, None)
+        .create_for(&scope, TokenLabel::parse("idp").unwrap(), None, None)
         .await
         .unwrap();
     let scim = Scim {

@@ -268,8 +268,8 @@ async fn nul_characters_and_huge_value_lists_are_clear_400s() {
         .app
         .services
         .api_keys()
-        .create(
-            tenant.id,
+        .create_for(
+            &scim.app.command_line_access(tenant.slug.as_str()).await,
             roster_core::tokens::TokenLabel::parse("product").unwrap(),
             None,
             None,

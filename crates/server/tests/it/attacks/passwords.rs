@@ -85,8 +85,8 @@ async fn password_hashing_is_bounded_and_beyond_the_bound_the_answer_is_try_agai
     let token = app
         .services
         .tokens()
-        .create(
-            acme.id(),
+        .create_for(
+            &acme,
             roster_core::tokens::TokenLabel::parse("Okta").unwrap(),
             None,
             None,
@@ -100,8 +100,8 @@ async fn password_hashing_is_bounded_and_beyond_the_bound_the_answer_is_try_agai
     let token = app
         .services
         .tokens()
-        .create(
-            acme.id(),
+        .create_for(
+            &acme,
             roster_core::tokens::TokenLabel::parse("Okta").unwrap(),
             None,
             None,

@@ -224,10 +224,9 @@ async fn a_domain_scoped_token_only_touches_its_domain() {
     }
     let token = services
         .tokens()
-        .create_scoped(
-            acme.id(),
+        .create_for(
+            &acme,
             TokenLabel::parse("acme.test only").unwrap(),
-            None,
             None,
             Some(domain_ids[0]),
         )
@@ -241,10 +240,9 @@ async fn a_domain_scoped_token_only_touches_its_domain() {
     assert!(
         services
             .tokens()
-            .create_scoped(
-                acme.id(),
+            .create_for(
+                &acme,
                 TokenLabel::parse("x").unwrap(),
-                None,
                 None,
                 Some(unverified)
             )

@@ -30,17 +30,15 @@ const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:
 
 /// A GET of the directory API with an API key of the tenant.
 async fn api_key(app: &TestApp, slug: &str) -> String {
-    let tenant = app
-        .services
-        .tenants()
-        .find_by_slug(slug)
-        .await
-        .unwrap()
-        .unwrap();
     let created = app
         .services
         .api_keys()
-        .create(tenant.id, TokenLabel::parse("product").unwrap(), None, None)
+        .create_for(
+            &app.command_line_access(slug).await,
+            TokenLabel::parse("product").unwrap(),
+            None,
+            None,
+        )
         .await
         .unwrap();
     created.token.expose_secret().to_owned()

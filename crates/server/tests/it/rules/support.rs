@@ -119,8 +119,8 @@ pub async fn api_user(scim: &Scim, id: &str) -> Value {
         .app
         .services
         .api_keys()
-        .create(
-            roster_core::tenants::TenantId(scim.tenant_id().await),
+        .create_for(
+            &scim.app.command_line_access(&scim.slug).await,
             TokenLabel::parse("product").unwrap(),
             None,
             None,

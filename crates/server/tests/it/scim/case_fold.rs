@@ -46,8 +46,8 @@ async fn a_greek_user_name_is_found_through_scim_the_api_and_the_admin_search() 
         .app
         .services
         .api_keys()
-        .create(
-            tenant.id,
+        .create_for(
+            &scim.app.command_line_access(tenant.slug.as_str()).await,
             roster_core::tokens::TokenLabel::parse("product").unwrap(),
             None,
             None,

@@ -216,8 +216,8 @@ async fn refusals_on_the_shared_url_reach_only_the_log_of_the_token_they_name() 
         .app
         .services
         .tokens()
-        .create(
-            roster_core::tenants::TenantId(acme.tenant_id().await),
+        .create_for(
+            &acme.app.command_line_access("acme").await,
             TokenLabel::parse("old Okta token").unwrap(),
             None,
             None,
@@ -415,7 +415,12 @@ async fn new_tenants_cannot_take_an_endpoint_name_and_old_ones_keep_working() {
     let token = app
         .services
         .tokens()
-        .create(old.id, TokenLabel::parse("okta").unwrap(), None, None)
+        .create_for(
+            &app.command_line_access(old.slug.as_str()).await,
+            TokenLabel::parse("okta").unwrap(),
+            None,
+            None,
+        )
         .await
         .unwrap();
     let old = Scim {

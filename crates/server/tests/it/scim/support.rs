@@ -70,7 +70,12 @@ pub async fn create_tenant(app: &TestApp, slug: &str) -> (String, String) {
     let token = app
         .services
         .tokens()
-        .create(tenant.id, TokenLabel::parse("test").unwrap(), None, None)
+        .create_for(
+            &app.command_line_access(tenant.slug.as_str()).await,
+            TokenLabel::parse("test").unwrap(),
+            None,
+            None,
+        )
         .await
         .unwrap();
     (

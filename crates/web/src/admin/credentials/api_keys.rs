@@ -113,13 +113,7 @@ pub(crate) async fn create(
         (Ok(label), Ok(expiry), Ok(scope)) => state
             .services
             .api_keys()
-            .create_api_key(
-                page.scope.id(),
-                label,
-                expiry.at(),
-                Some(page.session.admin.id),
-                scope,
-            )
+            .create_api_key(&page.scope, label, expiry.at(), scope)
             .await
             .map(Ok)?,
         (label, expiry, scope) => Err((label.err(), expiry.err(), scope.err())),
