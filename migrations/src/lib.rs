@@ -22,6 +22,7 @@ mod m20261207_050001_user_values;
 mod m20261207_100001_seeded_users;
 mod m20261207_200001_log_user_names;
 mod m20261207_300001_partial_value_indexes;
+mod m20261208_100001_clustered_user_values;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_100001_seeded_users::Migration),
             Box::new(m20261207_200001_log_user_names::Migration),
             Box::new(m20261207_300001_partial_value_indexes::Migration),
+            Box::new(m20261208_100001_clustered_user_values::Migration),
         ]
     }
 }

@@ -274,6 +274,8 @@ pub struct Provisioning {
     locks: plan::ResourceLocks,
     /// List requests answered by evaluating rows in memory (what SQL could not decide).
     evaluations: Arc<std::sync::atomic::AtomicU64>,
+    /// List windows read by walking the attribute-value index in sort order.
+    walked_sorts: Arc<std::sync::atomic::AtomicU64>,
     /// Where recent `startIndex` pages ended, so the next page seeks instead of skipping.
     seek_cache: Arc<seek::SeekCache>,
 }
@@ -284,6 +286,12 @@ impl Provisioning {
     /// `query`). Tests use it to prove a filter was decided by SQL.
     pub fn in_memory_evaluations(&self) -> u64 {
         self.evaluations.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// List windows sorted by a path of the attribute-value index that this node read
+    /// by walking the index in order (`list::segments`) rather than sorting the tenant.
+    pub fn index_walked_sorts(&self) -> u64 {
+        self.walked_sorts.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// `startIndex` list pages this node answered by seeking from where the previous
@@ -299,6 +307,7 @@ impl Provisioning {
             rules,
             locks: plan::ResourceLocks::default(),
             evaluations: Arc::default(),
+            walked_sorts: Arc::default(),
             seek_cache: Arc::default(),
         }
     }

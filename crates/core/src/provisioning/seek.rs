@@ -67,7 +67,7 @@ impl KeyValue {
         )
     }
 
-    fn expr(&self) -> SimpleExpr {
+    pub(crate) fn expr(&self) -> SimpleExpr {
         match self {
             KeyValue::Null => Expr::value(sea_orm::Value::String(None)),
             KeyValue::Text(s) => Expr::val(s.clone()),

@@ -16,13 +16,14 @@ use roster_scim::projection::{self, Projection};
 use roster_scim::resource::{Member, MemberKind};
 use roster_scim::schema::{ResourceKind, ResourceSchema};
 use roster_scim::{AttrPath, JsonObject};
-use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::sea_query::{Expr, SelectStatement, SimpleExpr};
 use sea_orm::{
-    ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use serde_json::Value;
 
 mod root;
+mod segments;
 mod window;
 
 use super::members::members_of;
@@ -39,6 +40,11 @@ use window::{
 /// decide are evaluated on at most this many candidates; past it the request is
 /// refused rather than the tenant loaded into memory.
 const MAX_EVALUATED: u64 = 5_000;
+
+/// Holders of a value from which a `pr` condition is asked user by user in list order
+/// (a page then probes about `count × users ÷ holders` users: at most a fiftieth of the
+/// tenant), not by collecting the holders (which costs the holders).
+const DENSE_HOLDERS: u64 = 5_000;
 
 /// The candidates of an in-memory evaluation, or `tooMany` when there are more than
 /// [`MAX_EVALUATED`].
@@ -62,6 +68,31 @@ where
         .into());
     }
     Ok(rows)
+}
+
+/// Users by id, in the order of `ids`, with their groups when `with_groups`.
+async fn users_by_ids(
+    scope: super::TenantScope,
+    ids: &[uuid::Uuid],
+    with_groups: bool,
+    conn: &impl ConnectionTrait,
+) -> ProvResult<Vec<(user::Model, Vec<group::Model>)>> {
+    let select = scope
+        .users()
+        .filter(user::Column::Id.is_in(ids.iter().copied()));
+    let rows: Vec<(user::Model, Vec<group::Model>)> = if with_groups {
+        select.find_with_related(group::Entity).all(conn).await?
+    } else {
+        select
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|row| (row, Vec::new()))
+            .collect()
+    };
+    let mut by_id: HashMap<uuid::Uuid, (user::Model, Vec<group::Model>)> =
+        rows.into_iter().map(|row| (row.0.id, row)).collect();
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
 fn mentions(filter: Option<&Filter>, attribute: &str) -> bool {
@@ -93,7 +124,7 @@ impl Provisioning {
         ),
         sort: &SortKey,
         (scoped, id_col): (Select<E>, SimpleExpr),
-        cond: &SimpleExpr,
+        (cond, direct): (&SimpleExpr, Option<&SelectStatement>),
         id_of: impl Fn(&T) -> uuid::Uuid,
         fetch: impl AsyncFnOnce(&Window) -> ProvResult<Vec<T>>,
     ) -> ProvResult<SqlPage<T>>
@@ -120,7 +151,7 @@ impl Provisioning {
         if page.limit == 0 {
             let total = match listing.paging.known_total {
                 Some(total) => total,
-                None => all.count(reader).await?,
+                None => window::count(all, direct, reader).await?,
             };
             return Ok(SqlPage {
                 rows: Vec::new(),
@@ -138,7 +169,7 @@ impl Provisioning {
         );
         let rows = fetch(&window).await?;
         let settled = settle(rows, &window, &listing.paging);
-        let total = total_of(&settled, &listing.paging, all, reader).await?;
+        let total = total_of(&settled, &listing.paging, all, direct, reader).await?;
         let ends = (
             settled.rows.first().map(&id_of),
             settled.rows.last().map(&id_of),
@@ -212,6 +243,36 @@ impl Provisioning {
         Ok(cursors)
     }
 
+    /// The `pr` conditions of a filter on index keys this tenant holds at least
+    /// [`DENSE_HOLDERS`] values of. For those a page walks the users in list order and
+    /// probes each (cheap when many match); for rarer ones it collects the holders (cheap
+    /// when few do). One bounded index count per key decides.
+    async fn dense_presence(
+        &self,
+        translator: &Translator<'_>,
+        filter: Option<&Filter>,
+    ) -> ProvResult<Vec<i64>> {
+        let Some(filter) = filter else {
+            return Ok(Vec::new());
+        };
+        let reader = self.db.reader();
+        let mut dense = Vec::new();
+        for k in translator.presence_keys(filter).into_iter().take(8) {
+            let probe = translator.holders_probe(k, DENSE_HOLDERS);
+            let held: i64 = match reader
+                .query_one_raw(reader.get_database_backend().build(&probe))
+                .await?
+            {
+                Some(row) => row.try_get_by_index(0)?,
+                None => 0,
+            };
+            if u64::try_from(held).unwrap_or(0) >= DENSE_HOLDERS {
+                dense.push(k);
+            }
+        }
+        Ok(dense)
+    }
+
     pub(crate) async fn list_users_inner(
         &self,
         ctx: &RequestContext,
@@ -231,15 +292,49 @@ impl Provisioning {
         if let (Sql::Exact(cond), Some(sort)) = (&plan.sql, &plan.sort) {
             let wants_groups = projection.includes(schema, "groups");
             let order = query.sort_order;
+            // The page's rows: as the count's, except that common `pr` conditions are
+            // asked user by user in list order (see `dense_presence`).
+            let dense = self
+                .dense_presence(&translator, query.filter.as_ref())
+                .await?;
+            let page_cond = match (&query.filter, dense.is_empty()) {
+                (Some(filter), false) => {
+                    match Translator::new(schema, self.db.backend(), ctx.tenant_id)
+                        .with_dense(dense)
+                        .translate(filter)
+                    {
+                        Sql::Exact(page_cond) => page_cond,
+                        _ => cond.clone(),
+                    }
+                }
+                _ => cond.clone(),
+            };
             let fetched = self
                 .sql_page(
                     (ctx, ResourceKind::User, query, page),
                     sort,
                     (scope.users(), id_col.clone()),
-                    cond,
+                    (cond, plan.count.as_ref()),
                     |(row, _): &(user::Model, Vec<group::Model>)| row.id,
                     async |window: &Window| {
-                        let cond = window.condition(cond.clone());
+                        if let Some(ix) = sort.indexed
+                            && window.offset == 0
+                        {
+                            let ids = segments::window_ids(
+                                scope,
+                                ix,
+                                &page_cond,
+                                query.filter.is_none(),
+                                order,
+                                window,
+                                reader,
+                            )
+                            .await?;
+                            self.walked_sorts
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            return users_by_ids(scope, &ids, wants_groups, reader).await;
+                        }
+                        let cond = window.condition(page_cond);
                         if wants_groups {
                             users_window_with_groups(scope, cond, sort, order, window, reader).await
                         } else {
@@ -359,7 +454,7 @@ impl Provisioning {
                     (ctx, ResourceKind::Group, query, page),
                     sort,
                     (scope.groups(), id_col.clone()),
-                    cond,
+                    (cond, None),
                     |row: &group::Model| row.id,
                     async |window: &Window| {
                         let select = scope.groups().filter(window.condition(cond.clone()));

@@ -4,7 +4,7 @@
 use roster_entity::{group, user};
 use roster_scim::AttrPath;
 use roster_scim::list::{ListQuery, ListResponse, PageCursors, SortOrder};
-use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, SelectStatement, SimpleExpr};
 use sea_orm::{
     ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     QueryTrait, Select,
@@ -12,13 +12,15 @@ use sea_orm::{
 use serde_json::Value;
 
 use super::super::query::{SortKey, Sql, Translator};
-use super::super::seek::{self, Direction, PagePlan, Start};
+use super::super::seek::{self, Boundary, Direction, PagePlan, Start};
 use super::super::{ProvResult, RequestContext, TenantScope};
 
 /// How the rows of one list request are found.
 pub(super) struct Plan {
     pub(super) sql: Sql,
     pub(super) sort: Option<SortKey>,
+    /// A cheaper count of the filter's matches (`Translator::value_count`).
+    pub(super) count: Option<SelectStatement>,
 }
 
 pub(super) fn plan(query: &ListQuery, translator: &Translator<'_>) -> Plan {
@@ -30,7 +32,11 @@ pub(super) fn plan(query: &ListQuery, translator: &Translator<'_>) -> Plan {
         None => translator.sort_column(&AttrPath::new("id")),
         Some(path) => translator.sort_column(path),
     };
-    Plan { sql, sort }
+    let count = query
+        .filter
+        .as_ref()
+        .and_then(|f| translator.value_count(f));
+    Plan { sql, sort, count }
 }
 
 /// Orders by the sort key — unassigned values last when ascending, first when
@@ -58,6 +64,8 @@ pub(super) fn ordered<E: EntityTrait>(
 /// the direction, and one row more than the page (which tells whether another follows).
 pub(super) struct Window {
     pub(super) seek: Option<SimpleExpr>,
+    /// The boundary `seek` is built from, and on which side of it the page lies.
+    pub(super) from: Option<(Boundary, Direction)>,
     pub(super) offset: u64,
     pub(super) reverse: bool,
     pub(super) limit: u64,
@@ -74,6 +82,7 @@ impl Window {
         match &paging.start {
             Start::Offset(offset) => Self {
                 seek: None,
+                from: None,
                 offset: *offset,
                 reverse: false,
                 limit,
@@ -84,6 +93,7 @@ impl Window {
                 ..
             } => Self {
                 seek: Some(seek::seek_condition(sort, order, boundary, *direction, id)),
+                from: Some((boundary.clone(), *direction)),
                 offset: 0,
                 reverse: *direction == Direction::Before,
                 limit,
@@ -151,6 +161,7 @@ pub(super) async fn total_of<T, E>(
     settled: &Settled<T>,
     paging: &PagePlan,
     select: Select<E>,
+    direct: Option<&SelectStatement>,
     conn: &impl ConnectionTrait,
 ) -> ProvResult<u64>
 where
@@ -163,8 +174,34 @@ where
     }
     match paging.known_total {
         Some(total) => Ok(Ord::max(total, settled.first + fetched)),
-        None => Ok(select.count(conn).await?),
+        None => count(select, direct, conn).await,
     }
+}
+
+/// The number of rows a listing selects: from the value rows when the filter allows
+/// (`Translator::value_count`: one index range, exact when every match is the only one
+/// of its user), else `COUNT(*)` of the rows.
+pub(super) async fn count<E>(
+    select: Select<E>,
+    direct: Option<&SelectStatement>,
+    conn: &impl ConnectionTrait,
+) -> ProvResult<u64>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+{
+    if let Some(statement) = direct
+        && let Some(row) = conn
+            .query_one_raw(conn.get_database_backend().build(statement))
+            .await?
+    {
+        let matches: i64 = row.try_get_by_index(0)?;
+        let furthest: Option<i32> = row.try_get_by_index(1)?;
+        if furthest.unwrap_or(0) == 0 {
+            return Ok(u64::try_from(matches).unwrap_or(0));
+        }
+    }
+    Ok(select.count(conn).await?)
 }
 
 /// The rows of one window of a listing, in the window's order (one more than the page

@@ -305,6 +305,7 @@ impl Translator<'_> {
 
     /// `path pr` through the index.
     pub(super) fn indexed_present(&self, p: &AttrPath) -> Option<SimpleExpr> {
+        let single_key = self.leaf_key(p);
         let (ext, attr, sub) = self.indexed_attr(p)?;
         let attr_is = match (sub, attr.is_complex()) {
             (Some(s), _) => c("v", "attr").eq(key(&path(ext, &attr.name, Some(&s.name)))),
@@ -322,7 +323,110 @@ impl Translator<'_> {
                 )
             }
         };
+        if let Some(k) = single_key
+            && self.dense.contains(&k)
+        {
+            let mut probe = Query::select();
+            probe
+                .expr(Expr::val(1))
+                .from_as(user_value::Entity, Alias::new("v"))
+                .and_where(c("v", "user_id").equals((user::Entity, user::Column::Id)))
+                .and_where(c("v", "attr").eq(k))
+                .and_where(c("v", "elem").gte(0));
+            return Some(Expr::exists(probe.to_owned()));
+        }
         Some(user_id().in_subquery(self.holders(attr_is, None)))
+    }
+
+    /// The index keys of the `pr` conditions of a filter that the index answers with
+    /// one key (a leaf, not a complex attribute as a whole).
+    pub(crate) fn presence_keys(&self, f: &Filter) -> Vec<i64> {
+        let mut out = Vec::new();
+        self.collect_presence(f, &mut out);
+        out.dedup();
+        out
+    }
+
+    fn collect_presence(&self, f: &Filter, out: &mut Vec<i64>) {
+        match f {
+            Filter::And(a, b) | Filter::Or(a, b) => {
+                self.collect_presence(a, out);
+                self.collect_presence(b, out);
+            }
+            Filter::Not(a) => self.collect_presence(a, out),
+            Filter::Present(p) if !matches!(self.present(p), super::Sql::Exact(_)) => {
+                if let Some(k) = self.leaf_key(p) {
+                    out.push(k);
+                }
+            }
+            Filter::Present(_) | Filter::Compare { .. } | Filter::ValuePath { .. } => {}
+        }
+    }
+
+    /// The index key of a path naming one leaf.
+    fn leaf_key(&self, p: &AttrPath) -> Option<i64> {
+        let (ext, attr, sub) = self.indexed_attr(p)?;
+        if attr.is_complex() && sub.is_none() {
+            return None;
+        }
+        let def = leaf(attr, sub)?;
+        (def.ty != AttrType::Binary)
+            .then(|| key(&path(ext, &attr.name, sub.map(|s| s.name.as_str()))))
+    }
+
+    /// Whether this tenant holds at least `at_least` values of key `k`: `SELECT
+    /// COUNT(*)` over at most that many index entries.
+    pub(crate) fn holders_probe(&self, k: i64, at_least: u64) -> SelectStatement {
+        let mut inner = Query::select();
+        inner
+            .expr(Expr::val(1))
+            .from_as(user_value::Entity, Alias::new("v"))
+            .and_where(c("v", "tenant_id").eq(self.tenant))
+            .and_where(c("v", "attr").eq(k))
+            .limit(at_least);
+        Query::select()
+            .expr(Expr::col(sea_orm::sea_query::Asterisk).count())
+            .from_subquery(inner.to_owned(), Alias::new("p"))
+            .to_owned()
+    }
+
+    /// A cheaper count of the users a whole filter selects, when it is one condition on
+    /// one leaf of the index that an absent value does not satisfy (`title pr`,
+    /// `name.familyName sw "A"`): `COUNT(*)` of the matching value rows with `MAX(elem)`
+    /// — the count is the users' when every match is at position 0, one row per user
+    /// (the caller checks, and otherwise counts users). Both read one index range.
+    pub(crate) fn value_count(&self, f: &Filter) -> Option<SelectStatement> {
+        let (p, cond) = match f {
+            Filter::Present(p) => {
+                if matches!(self.present(p), super::Sql::Exact(_)) {
+                    return None;
+                }
+                (p, None)
+            }
+            Filter::Compare { path: p, op, value } => {
+                let column = self.target(p).map(|t| self.compare(t, *op, value));
+                if matches!(column, Some(super::Sql::Exact(_))) || absent_matches(*op, value) {
+                    return None;
+                }
+                let (_, attr, sub) = self.indexed_attr(p)?;
+                let def = leaf(attr, sub)?;
+                (p, Some(self.row_compares("v", def, *op, value)))
+            }
+            _ => return None,
+        };
+        let k = self.leaf_key(p)?;
+        let mut select = Query::select();
+        select
+            .expr(Expr::col(sea_orm::sea_query::Asterisk).count())
+            .expr(Expr::col((Alias::new("v"), Alias::new("elem"))).max())
+            .from_as(user_value::Entity, Alias::new("v"))
+            .and_where(c("v", "tenant_id").eq(self.tenant))
+            .and_where(c("v", "attr").eq(k))
+            .and_where(c("v", "elem").gte(0));
+        if let Some(cond) = cond {
+            select.and_where(cond);
+        }
+        Some(select.to_owned())
     }
 
     /// `path[filter]` through the index: a user with an element satisfying `filter`.
@@ -452,11 +556,16 @@ impl Translator<'_> {
             .and_where(c("o", "elem").is_in([SORT_ELEM, 0]))
             .order_by((Alias::new("o"), Alias::new("elem")), Order::Asc)
             .limit(1);
-        Some(SortKey::new(
+        let mut sort = SortKey::new(
             Expr::SubQuery(None, Box::new(select.to_owned().into())),
             true,
             ty,
-        ))
+        );
+        // Booleans have no index to walk.
+        if column != "flag" {
+            sort.indexed = Some(super::IndexedSort { key: k, column });
+        }
+        Some(sort)
     }
 }
 

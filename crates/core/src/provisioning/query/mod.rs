@@ -49,11 +49,27 @@ pub(crate) struct SortKey {
     pub(crate) expr: SimpleExpr,
     pub(crate) nullable: bool,
     pub(crate) ty: KeyType,
+    /// For a path of the attribute-value index: its key and the column holding the sort
+    /// value, so that a page can be read by walking the index in order
+    /// (`list::segments`) instead of computing `expr` for every user.
+    pub(crate) indexed: Option<IndexedSort>,
+}
+
+/// A sort by a path of the attribute-value index.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct IndexedSort {
+    pub(crate) key: i64,
+    pub(crate) column: &'static str,
 }
 
 impl SortKey {
     pub(crate) fn new(expr: SimpleExpr, nullable: bool, ty: KeyType) -> Self {
-        Self { expr, nullable, ty }
+        Self {
+            expr,
+            nullable,
+            ty,
+            indexed: None,
+        }
     }
 }
 
@@ -121,6 +137,10 @@ pub(crate) struct Translator<'a> {
     schema: &'a ResourceSchema,
     backend: Backend,
     tenant: Uuid,
+    /// Index keys whose presence (`pr`) is common in this tenant: asked of each user in
+    /// list order (`EXISTS`, a primary-key probe) rather than by collecting every holder
+    /// (`IN`), so a page costs the page, not the number of holders.
+    dense: Vec<i64>,
 }
 
 const USERS: &str = "users";
@@ -139,7 +159,14 @@ impl<'a> Translator<'a> {
             schema,
             backend,
             tenant: tenant.0,
+            dense: Vec::new(),
         }
+    }
+
+    /// The same translation, with `pr` on these index keys asked user by user.
+    pub(crate) fn with_dense(mut self, keys: Vec<i64>) -> Self {
+        self.dense = keys;
+        self
     }
 
     /// A column translation, or the index's when that one is not exact.

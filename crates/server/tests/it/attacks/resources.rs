@@ -322,8 +322,33 @@ async fn every_filter_and_sort_answers_on_a_tenant_of_40_000_users() {
     assert_eq!(names(&answer), ["u39999@big.test"], "{answer:?}");
     let answer = scim.get("/Users?filter=title%20pr&count=5").await;
     assert_eq!(total(&answer), 0, "{answer:?}");
-    let answer = scim.get("/Users?filter=name.givenName%20pr&count=5").await;
+    // `pr` held by most users is asked user by user in list order (a page reads the
+    // page), and counted from the value rows.
+    let answer = scim
+        .get("/Users?filter=name.givenName%20pr&count=5&attributes=userName")
+        .await;
     assert_eq!(total(&answer), 40_001, "{answer:?}");
+    let first_five = scim.get("/Users?count=5&attributes=userName").await;
+    assert_eq!(names(&answer), names(&first_five));
+    let answer = scim
+        .get("/Users?filter=name.givenName%20pr%20and%20userName%20sw%20%22u3999%22&count=20")
+        .await;
+    assert_eq!(total(&answer), 11, "u3999 and u39990..39999: {answer:?}");
+    let answer = scim
+        .get("/Users?filter=not%20(name.familyName%20pr)%20or%20title%20pr&count=5")
+        .await;
+    assert_eq!(total(&answer), 0, "{answer:?}");
+    let answer = scim
+        .get("/Users?filter=name.familyName%20sw%20%22family3999%22&count=5")
+        .await;
+    assert_eq!(
+        total(&answer),
+        11,
+        "counted from the value rows: {answer:?}"
+    );
+    // A sort by the index walks it in order (no user lacks a family name, which one
+    // pass over the value rows tells), both ways.
+    let walks = scim.app.services.provisioning().index_walked_sorts();
     let answer = scim
         .get("/Users?sortBy=name.familyName&sortOrder=descending&count=3&attributes=userName")
         .await;
@@ -331,6 +356,18 @@ async fn every_filter_and_sort_answers_on_a_tenant_of_40_000_users() {
         names(&answer),
         ["u9999@big.test", "u9998@big.test", "u9997@big.test"],
         "{answer:?}"
+    );
+    let answer = scim
+        .get("/Users?sortBy=name.familyName&count=3&attributes=userName")
+        .await;
+    assert_eq!(
+        names(&answer),
+        ["u0@big.test", "u1@big.test", "u10@big.test"],
+        "{answer:?}"
+    );
+    assert_eq!(
+        scim.app.services.provisioning().index_walked_sorts() - walks,
+        2
     );
     let answer = scim
         .get("/Users?filter=userName%20eq%20%22x%22%20or%20name.givenName%20sw%20%22Given3999%22&count=20")

@@ -326,6 +326,7 @@ async fn cursor_and_start_index_walks_agree_with_one_big_page_where_values_are_m
         }
         assert_eq!(scim.post("/Users", user).await.status, 201);
     }
+    let walks = scim.app.services.provisioning().index_walked_sorts();
     for sort in ["title", "displayName", "userName", "meta.created"] {
         for order in ["ascending", "descending"] {
             let query = format!("sortBy={sort}&sortOrder={order}");
@@ -377,4 +378,10 @@ async fn cursor_and_start_index_walks_agree_with_one_big_page_where_values_are_m
             assert_eq!(by_index, whole, "startIndex walk, {query}");
         }
     }
+    // `title` is sorted by walking the attribute-value index: each order's whole list,
+    // five cursor pages forward, five back and five `startIndex` pages.
+    assert!(
+        scim.app.services.provisioning().index_walked_sorts() - walks >= 30,
+        "sorts by title walked the index"
+    );
 }
