@@ -251,11 +251,15 @@ impl Database {
         url: &DatabaseUrl,
         options: &DatabaseOptions,
     ) -> std::result::Result<Self, ConnectError> {
-        let connect =
-            PgConnectOptions::from_str(url.expose()).map_err(|err| ConnectError::BadUrl {
+        let connect = PgConnectOptions::from_str(url.expose())
+            .map_err(|err| ConnectError::BadUrl {
                 url: url.to_string(),
                 reason: err.to_string(),
-            })?;
+            })?
+            // No JIT compilation: Roster's queries are short index walks, which the
+            // planner may still cost high enough to compile (15-20 ms a query at a
+            // million users, more than the query itself).
+            .options([("jit", "off")]);
         let unreachable = |reason: String| ConnectError::Unreachable {
             url: url.to_string(),
             reason,
