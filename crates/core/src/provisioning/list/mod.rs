@@ -317,8 +317,11 @@ impl Provisioning {
                     (cond, plan.count.as_ref()),
                     |(row, _): &(user::Model, Vec<group::Model>)| row.id,
                     async |window: &Window| {
+                        // Only without a filter: a selective filter (`userName sw`) is
+                        // better served by its own index, the few rows then sorted.
                         if let Some(ix) = sort.indexed
                             && window.offset == 0
+                            && query.filter.is_none()
                         {
                             let ids = segments::window_ids(
                                 scope,

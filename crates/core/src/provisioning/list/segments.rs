@@ -14,6 +14,10 @@
 //! filter, one pass over the path's value rows first tells whether there are any — a
 //! tenant where everyone has a family name does not probe a million users to learn that
 //! none lacks one.
+//!
+//! The list code walks this way only lists without a filter: with one, the walk would
+//! visit every value row until enough of them pass the filter — a million for a filter
+//! that selects ten — where the filter's own index finds the ten and SQL sorts them.
 
 use roster_entity::{user, user_value};
 use roster_scim::list::SortOrder;
