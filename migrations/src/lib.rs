@@ -5,6 +5,10 @@
 //! never edited, a change is a new file; on PostgreSQL deployments with several nodes,
 //! changes are expand/contract so old and new binaries can run side by side.
 
+// Migrations run before any service (and a released one is never edited): they stamp rows
+// with the system time, not the services' clock.
+#![allow(clippy::disallowed_methods)]
+
 pub use sea_orm_migration::prelude::*;
 pub use sea_orm_migration::{IntoSchemaManagerConnection, seaql_migrations};
 

@@ -229,7 +229,7 @@ impl AdminService {
         must_change_password: bool,
     ) -> Result<Admin> {
         let hash = self.hasher.hash_password(password.into_secret()).await?;
-        let now = Timestamp::now();
+        let now = self.db.clock().now();
         let expires = must_change_password.then(|| now.plus(ONE_TIME_PASSWORD_LIFETIME));
         let txn = self.db.begin_write().await?;
         let row =
@@ -263,7 +263,7 @@ impl AdminService {
             Ok(admin) => Ok(Some(OneTimePassword {
                 email: admin.email,
                 password,
-                expires_at: Timestamp::now().plus(ONE_TIME_PASSWORD_LIFETIME),
+                expires_at: self.db.clock().now().plus(ONE_TIME_PASSWORD_LIFETIME),
             })),
             Err(Error::Conflict(_)) => Ok(None),
             Err(err) => Err(err),
@@ -312,7 +312,7 @@ impl AdminService {
         };
         let password = SecretString::from(crypto::readable_password());
         let hash = self.hasher.hash_password(password.clone()).await?;
-        let now = Timestamp::now();
+        let now = self.db.clock().now();
         let expires_at = now.plus(ONE_TIME_PASSWORD_LIFETIME);
         let txn = self.db.begin_write().await?;
         let email_shown = row.email.clone();
@@ -388,6 +388,7 @@ impl AdminService {
         admin::Entity::delete_by_id(row.id).exec(&txn).await?;
         crate::audit::record_for(
             &txn,
+            self.db.clock().now(),
             row.tenant_id.map(TenantId),
             &crate::audit::Actor::CommandLine,
             &crate::audit::Origin::default(),

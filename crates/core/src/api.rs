@@ -33,18 +33,18 @@ pub use scope::ApiScope;
 
 use std::collections::{HashMap, HashSet};
 
-use roster_entity::{custom_attribute, event, group, group_member, location, user, user_email};
+use roster_entity::{custom_attribute, event, location};
 use roster_scim::value::fold_case;
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::delivery::event_json;
-use crate::provisioning::EventType;
+use crate::outbox::EventType;
 use crate::rules::Hosts;
-use crate::time::Timestamp;
+use crate::store::reads::{Reads, UserRecord, UserSelection};
+use crate::tenants::TenantId;
 use crate::token_auth::AuthenticatedToken;
 use crate::tokens::TokenKind;
 use crate::{Database, Error, Result};
@@ -164,6 +164,11 @@ pub struct TenantApi<'a> {
 }
 
 impl TenantApi<'_> {
+    /// The shared read model, bound to this key's tenant.
+    fn reads(&self) -> Reads<'_> {
+        Reads::new(self.db, TenantId(self.tenant))
+    }
+
     /// Sequenced events after `after` (a `seq`), oldest first.
     pub async fn events(&self, after: i64, limit: u64, types: &[EventType]) -> Result<EventsPage> {
         let mut select = event::Entity::find()
@@ -207,112 +212,58 @@ impl TenantApi<'_> {
         after: Option<Uuid>,
         limit: u64,
     ) -> Result<ApiPage<ApiUser>> {
-        let mut select = user::Entity::find()
-            .filter(user::Column::TenantId.eq(self.tenant))
-            .order_by_asc(user::Column::Id)
-            .limit(limit.saturating_add(1));
-        if let Some(after) = after {
-            select = select.filter(user::Column::Id.gt(after));
-        }
-        if let Some(active) = filter.active {
-            select = select.filter(user::Column::Active.eq(active));
-        }
-        if let Some(name) = &filter.user_name {
-            select = select.filter(user::Column::UserNameLower.eq(fold_case(name.trim())));
-        }
-        if let Some(reference) = &filter.product_ref {
-            select = select.filter(user::Column::ProductRef.eq(reference.trim()));
-        }
-        if let Some(email) = &filter.email {
-            select = select.filter(
-                user::Column::Id.in_subquery(
-                    Query::select()
-                        .column(user_email::Column::UserId)
-                        .from(user_email::Entity)
-                        .and_where(user_email::Column::TenantId.eq(self.tenant))
-                        .and_where(user_email::Column::ValueLower.eq(fold_case(email.trim())))
-                        .to_owned(),
-                ),
-            );
-        }
-        if let Some(group) = filter.group {
-            select = select.filter(
-                user::Column::Id.in_subquery(
-                    Query::select()
-                        .column(group_member::Column::UserId)
-                        .from(group_member::Entity)
-                        .and_where(group_member::Column::TenantId.eq(self.tenant))
-                        .and_where(group_member::Column::GroupId.eq(group))
-                        .to_owned(),
-                ),
-            );
-        }
-        if let Some(raw) = &filter.location {
-            let Some(location) = self.location(raw).await? else {
+        let host_at = match &filter.location {
+            None => None,
+            Some(raw) => match self.location(raw).await? {
+                Some(location) => Some(location),
                 // An unknown location has no hosts.
-                return Ok(ApiPage {
-                    items: Vec::new(),
-                    next_cursor: None,
-                });
-            };
-            // `hosts` is JSON with the location ids as strings; ids are UUIDs, so the
-            // quoted id matches only that location.
-            let pattern = LikeExpr::new(format!("%\"{location}\"%"));
-            select = select.filter(Expr::col(user::Column::Hosts).like(pattern));
-        }
-        let rows = select.all(self.db.reader()).await?;
+                None => {
+                    return Ok(ApiPage {
+                        items: Vec::new(),
+                        next_cursor: None,
+                    });
+                }
+            },
+        };
+        let selection = UserSelection {
+            after,
+            active: filter.active,
+            user_name: filter.user_name.as_deref(),
+            email: filter.email.as_deref(),
+            product_ref: filter.product_ref.as_deref(),
+            group: filter.group,
+            host_at,
+            ..UserSelection::default()
+        };
+        let rows = self
+            .reads()
+            .users(&selection, limit.saturating_add(1))
+            .await?;
         self.user_page(rows, limit, CursorKind::Users).await
     }
 
     pub async fn user(&self, id: Uuid) -> Result<Option<ApiUser>> {
-        let Some(row) = user::Entity::find_by_id(id)
-            .filter(user::Column::TenantId.eq(self.tenant))
-            .one(self.db.reader())
-            .await?
-        else {
+        let Some(row) = self.reads().user(id).await? else {
             return Ok(None);
         };
         Ok(self.describe_users(vec![row]).await?.into_iter().next())
     }
 
     pub async fn groups(&self, after: Option<Uuid>, limit: u64) -> Result<ApiPage<ApiGroup>> {
-        let mut select = group::Entity::find()
-            .filter(group::Column::TenantId.eq(self.tenant))
-            .order_by_asc(group::Column::Id)
-            .limit(limit.saturating_add(1));
-        if let Some(after) = after {
-            select = select.filter(group::Column::Id.gt(after));
-        }
-        let mut rows = select.all(self.db.reader()).await?;
+        let mut rows = self
+            .reads()
+            .groups(after, None, limit.saturating_add(1))
+            .await?;
         let next_cursor = cut(&mut rows, limit, |row| row.id, CursorKind::Groups);
-        let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-        let counts: HashMap<Uuid, i64> = if ids.is_empty() {
-            HashMap::new()
-        } else {
-            group_member::Entity::find()
-                .select_only()
-                .column(group_member::Column::GroupId)
-                .column_as(group_member::Column::UserId.count(), "members")
-                .filter(group_member::Column::TenantId.eq(self.tenant))
-                .filter(group_member::Column::GroupId.is_in(ids))
-                .group_by(group_member::Column::GroupId)
-                .into_tuple::<(Uuid, i64)>()
-                .all(self.db.reader())
-                .await?
-                .into_iter()
-                .collect()
-        };
         let items = rows
             .into_iter()
             .map(|row| ApiGroup {
-                members: counts
-                    .get(&row.id)
-                    .map_or(0, |n| u64::try_from(*n).unwrap_or(0)),
+                members: row.members,
                 id: row.id,
                 display_name: row.display_name,
                 external_id: row.external_id,
-                created: Timestamp::from_micros(row.created_at).to_rfc3339(),
-                last_modified: Timestamp::from_micros(row.updated_at).to_rfc3339(),
+                created: row.created_at.to_rfc3339(),
+                last_modified: row.updated_at.to_rfc3339(),
             })
             .collect();
         Ok(ApiPage { items, next_cursor })
@@ -326,30 +277,12 @@ impl TenantApi<'_> {
         after: Option<Uuid>,
         limit: u64,
     ) -> Result<Option<ApiPage<ApiUser>>> {
-        let exists = group::Entity::find_by_id(group)
-            .filter(group::Column::TenantId.eq(self.tenant))
-            .one(self.db.reader())
-            .await?
-            .is_some();
-        if !exists {
+        if !self.reads().group_exists(group).await? {
             return Ok(None);
         }
-        let mut select = group_member::Entity::find()
-            .select_only()
-            .column(group_member::Column::UserId)
-            .filter(group_member::Column::GroupId.eq(group))
-            .filter(group_member::Column::TenantId.eq(self.tenant))
-            .order_by_asc(group_member::Column::UserId)
-            .limit(limit.saturating_add(1));
-        if let Some(after) = after {
-            select = select.filter(group_member::Column::UserId.gt(after));
-        }
-        let ids: Vec<Uuid> = select.into_tuple().all(self.db.reader()).await?;
-        let rows = user::Entity::find()
-            .filter(user::Column::TenantId.eq(self.tenant))
-            .filter(user::Column::Id.is_in(ids))
-            .order_by_asc(user::Column::Id)
-            .all(self.db.reader())
+        let rows = self
+            .reads()
+            .members(group, after, limit.saturating_add(1))
             .await?;
         Ok(Some(
             self.user_page(rows, limit, CursorKind::Members).await?,
@@ -370,7 +303,7 @@ impl TenantApi<'_> {
 
     async fn user_page(
         &self,
-        mut rows: Vec<user::Model>,
+        mut rows: Vec<UserRecord>,
         limit: u64,
         kind: CursorKind,
     ) -> Result<ApiPage<ApiUser>> {
@@ -382,7 +315,7 @@ impl TenantApi<'_> {
     }
 
     /// Users with their groups and locations: two more queries for the whole page.
-    async fn describe_users(&self, rows: Vec<user::Model>) -> Result<Vec<ApiUser>> {
+    async fn describe_users(&self, rows: Vec<UserRecord>) -> Result<Vec<ApiUser>> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
@@ -397,18 +330,7 @@ impl TenantApi<'_> {
             .all(self.db.reader())
             .await?;
         let defined: Vec<&str> = defined.iter().map(String::as_str).collect();
-        let memberships: Vec<(Uuid, Uuid, String)> = group_member::Entity::find()
-            .select_only()
-            .column(group_member::Column::UserId)
-            .column(group_member::Column::GroupId)
-            .column_as(group::Column::DisplayName, "display_name")
-            .inner_join(group::Entity)
-            .filter(group_member::Column::TenantId.eq(self.tenant))
-            .filter(group_member::Column::UserId.is_in(ids))
-            .order_by_asc(group::Column::DisplayNameLower)
-            .into_tuple()
-            .all(self.db.reader())
-            .await?;
+        let memberships = self.reads().memberships(ids).await?;
         let hosts: Vec<Hosts> = rows
             .iter()
             .map(|row| Hosts::from_stored(row.hosts.as_deref()))
@@ -488,8 +410,8 @@ impl TenantApi<'_> {
                     product_ref: row.product_ref,
                     display_name: row.display_name,
                     active: row.active,
-                    created: Timestamp::from_micros(row.created_at).to_rfc3339(),
-                    last_modified: Timestamp::from_micros(row.updated_at).to_rfc3339(),
+                    created: row.created_at.to_rfc3339(),
+                    last_modified: row.updated_at.to_rfc3339(),
                     version: row.version,
                     scim: for_product(doc, &defined),
                 }

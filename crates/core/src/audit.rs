@@ -148,11 +148,13 @@ impl Change {
 /// transaction.
 pub(crate) async fn record(
     conn: &impl ConnectionTrait,
+    at: Timestamp,
     scope: &TenantAccess,
     change: Change,
 ) -> Result<()> {
     record_for(
         conn,
+        at,
         Some(scope.id()),
         scope.actor(),
         scope.origin(),
@@ -164,6 +166,7 @@ pub(crate) async fn record(
 /// [`record`] for a change that is not made through a tenant scope.
 pub(crate) async fn record_for(
     conn: &impl ConnectionTrait,
+    at: Timestamp,
     tenant: Option<TenantId>,
     actor: &Actor,
     origin: &Origin,
@@ -175,7 +178,7 @@ pub(crate) async fn record_for(
     };
     audit_log::Entity::insert(audit_log::ActiveModel {
         tenant_id: Set(tenant.map(|t| t.0)),
-        occurred_at: Set(Timestamp::now().as_micros()),
+        occurred_at: Set(at.as_micros()),
         actor_kind: Set(actor.kind().to_owned()),
         actor_id: Set(actor.id()),
         actor_name: Set(truncate(&actor.name(), 320)),

@@ -26,7 +26,6 @@ use crate::directory::LogEntry;
 use crate::idp::{IdentityProvider, TestCall};
 use crate::memberships::TenantAccess;
 use crate::provisioning::{RequestContext, ScimEndpoint};
-use crate::time::Timestamp;
 use crate::token_auth::AuthError;
 use crate::tokens::{KIND_SCIM, PresentedToken, TOKEN_PREFIX};
 use crate::{Database, Result};
@@ -293,7 +292,7 @@ impl ConnectionLog {
         }
         provisioning_log::Entity::insert(provisioning_log::ActiveModel {
             tenant_id: sea_orm::ActiveValue::Set(tenant_id),
-            occurred_at: sea_orm::ActiveValue::Set(Timestamp::now().as_micros()),
+            occurred_at: sea_orm::ActiveValue::Set(self.db.clock().now().as_micros()),
             request_id: sea_orm::ActiveValue::Set(request_id.to_owned()),
             token_id: sea_orm::ActiveValue::Set(own.map(|token| token.id)),
             operation: sea_orm::ActiveValue::Set(AUTH_REJECTED.to_owned()),
@@ -333,7 +332,7 @@ impl ConnectionLog {
         );
         let result = provisioning_log::Entity::insert(provisioning_log::ActiveModel {
             tenant_id: sea_orm::ActiveValue::Set(ctx.tenant_id.0),
-            occurred_at: sea_orm::ActiveValue::Set(Timestamp::now().as_micros()),
+            occurred_at: sea_orm::ActiveValue::Set(self.db.clock().now().as_micros()),
             request_id: sea_orm::ActiveValue::Set(ctx.request_id.clone()),
             token_id: sea_orm::ActiveValue::Set(ctx.token_id.map(|t| t.0)),
             operation: sea_orm::ActiveValue::Set(CONNECTION_TEST.to_owned()),

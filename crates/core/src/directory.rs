@@ -8,15 +8,15 @@
 //! log; the primary key `(group_id, user_id)` on members), so page 1,000 costs what page
 //! 1 does.
 
-use roster_entity::{group, group_member, provisioning_log, user};
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use roster_entity::provisioning_log;
+use sea_orm::sea_query::LikeExpr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::memberships::TenantAccess;
 use crate::paging::{Page, PageSize};
+use crate::store::reads::{GroupRecord, Reads, UserRecord, UserSelection, like_contains};
+use crate::tenants::TenantId;
 use crate::time::Timestamp;
 use crate::{Database, Result};
 
@@ -50,16 +50,7 @@ impl SearchTerm {
 
     /// `%term%` with LIKE's wildcards escaped, so `_` and `%` match themselves.
     pub(crate) fn like_pattern(&self) -> LikeExpr {
-        let mut escaped = String::with_capacity(self.0.len() + 2);
-        escaped.push('%');
-        for c in self.0.chars() {
-            if matches!(c, '%' | '_' | '\\') {
-                escaped.push('\\');
-            }
-            escaped.push(c);
-        }
-        escaped.push('%');
-        LikeExpr::new(escaped).escape('\\')
+        like_contains(&self.0)
     }
 }
 
@@ -128,8 +119,8 @@ pub struct UserSummary {
     pub updated_at: Timestamp,
 }
 
-impl From<user::Model> for UserSummary {
-    fn from(row: user::Model) -> Self {
+impl From<UserRecord> for UserSummary {
+    fn from(row: UserRecord) -> Self {
         Self {
             id: row.id,
             user_name: row.user_name,
@@ -137,7 +128,19 @@ impl From<user::Model> for UserSummary {
             email: row.primary_email_lower,
             external_id: row.external_id,
             active: row.active,
-            updated_at: Timestamp::from_micros(row.updated_at),
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+impl From<GroupRecord> for GroupSummary {
+    fn from(row: GroupRecord) -> Self {
+        Self {
+            id: row.id,
+            display_name: row.display_name,
+            external_id: row.external_id,
+            members: row.members,
+            updated_at: row.updated_at,
         }
     }
 }
@@ -248,19 +251,7 @@ pub struct TenantDirectory<'a> {
 
 impl TenantDirectory<'_> {
     pub async fn overview(&self) -> Result<Overview> {
-        let users = || user::Entity::find().filter(user::Column::TenantId.eq(self.tenant));
-        let active_users = users()
-            .filter(user::Column::Active.eq(true))
-            .count(self.db.reader())
-            .await?;
-        let inactive_users = users()
-            .filter(user::Column::Active.eq(false))
-            .count(self.db.reader())
-            .await?;
-        let groups = group::Entity::find()
-            .filter(group::Column::TenantId.eq(self.tenant))
-            .count(self.db.reader())
-            .await?;
+        let (active_users, inactive_users, groups) = self.reads().counts().await?;
         let last_activity = provisioning_log::Entity::find()
             .filter(provisioning_log::Column::TenantId.eq(self.tenant))
             .order_by_desc(provisioning_log::Column::Id)
@@ -292,28 +283,13 @@ impl TenantDirectory<'_> {
         query: &UserQuery,
         size: PageSize,
     ) -> Result<Page<UserSummary, Uuid>> {
-        let mut select = user::Entity::find()
-            .filter(user::Column::TenantId.eq(self.tenant))
-            .order_by_asc(user::Column::Id)
-            .limit(size.probe());
-        if let Some(after) = query.after {
-            select = select.filter(user::Column::Id.gt(after));
-        }
-        match query.status {
-            Some(UserStatus::Active) => select = select.filter(user::Column::Active.eq(true)),
-            Some(UserStatus::Inactive) => select = select.filter(user::Column::Active.eq(false)),
-            None => {}
-        }
-        if let Some(search) = &query.search {
-            let pattern = search.like_pattern();
-            select = select.filter(
-                Condition::any()
-                    .add(Expr::col(user::Column::UserNameLower).like(pattern.clone()))
-                    .add(Expr::col(user::Column::DisplayNameLower).like(pattern.clone()))
-                    .add(Expr::col(user::Column::PrimaryEmailLower).like(pattern)),
-            );
-        }
-        let rows = select.all(self.db.reader()).await?;
+        let selection = UserSelection {
+            after: query.after,
+            active: query.status.map(|status| status == UserStatus::Active),
+            contains: query.search.as_ref().map(SearchTerm::as_str),
+            ..UserSelection::default()
+        };
+        let rows = self.reads().users(&selection, size.probe()).await?;
         Ok(Page::from_probe(
             rows.into_iter().map(UserSummary::from).collect(),
             size,
@@ -322,26 +298,13 @@ impl TenantDirectory<'_> {
     }
 
     pub async fn user(&self, id: Uuid) -> Result<Option<UserDetail>> {
-        let Some(row) = user::Entity::find_by_id(id)
-            .filter(user::Column::TenantId.eq(self.tenant))
-            .one(self.db.reader())
-            .await?
-        else {
+        let Some(row) = self.reads().user(id).await? else {
             return Ok(None);
         };
         let attributes = flatten_document(&row.doc);
         let (notifications, hosts) = (row.notifications.clone(), row.hosts.clone());
-        let created_at = Timestamp::from_micros(row.created_at);
-        let version = row.version;
-        let group_ids: Vec<Uuid> = group_member::Entity::find()
-            .select_only()
-            .column(group_member::Column::GroupId)
-            .filter(group_member::Column::UserId.eq(id))
-            .filter(group_member::Column::TenantId.eq(self.tenant))
-            .limit(USER_GROUPS)
-            .into_tuple()
-            .all(self.db.reader())
-            .await?;
+        let (created_at, version) = (row.created_at, row.version);
+        let group_ids = self.reads().group_ids_of(id, USER_GROUPS).await?;
         let groups = self.groups_by_id(group_ids).await?;
         let history = provisioning_log::Entity::find()
             .filter(provisioning_log::Column::TenantId.eq(self.tenant))
@@ -372,16 +335,12 @@ impl TenantDirectory<'_> {
         after: Option<Uuid>,
         size: PageSize,
     ) -> Result<Page<GroupSummary, Uuid>> {
-        let mut select = group::Entity::find()
-            .filter(group::Column::TenantId.eq(self.tenant))
-            .order_by_asc(group::Column::Id)
-            .limit(size.probe());
-        if let Some(after) = after {
-            select = select.filter(group::Column::Id.gt(after));
-        }
-        let rows = select.all(self.db.reader()).await?;
-        let groups = self.with_member_counts(rows).await?;
-        Ok(Page::from_probe(groups, size, |g: &GroupSummary| g.id))
+        let groups = self.reads().groups(after, None, size.probe()).await?;
+        Ok(Page::from_probe(
+            groups.into_iter().map(GroupSummary::from).collect(),
+            size,
+            |g: &GroupSummary| g.id,
+        ))
     }
 
     pub async fn group(&self, id: Uuid) -> Result<Option<GroupSummary>> {
@@ -395,23 +354,7 @@ impl TenantDirectory<'_> {
         after: Option<Uuid>,
         size: PageSize,
     ) -> Result<Page<UserSummary, Uuid>> {
-        let mut select = group_member::Entity::find()
-            .select_only()
-            .column(group_member::Column::UserId)
-            .filter(group_member::Column::GroupId.eq(group))
-            .filter(group_member::Column::TenantId.eq(self.tenant))
-            .order_by_asc(group_member::Column::UserId)
-            .limit(size.probe());
-        if let Some(after) = after {
-            select = select.filter(group_member::Column::UserId.gt(after));
-        }
-        let ids: Vec<Uuid> = select.into_tuple().all(self.db.reader()).await?;
-        let users = user::Entity::find()
-            .filter(user::Column::TenantId.eq(self.tenant))
-            .filter(user::Column::Id.is_in(ids))
-            .order_by_asc(user::Column::Id)
-            .all(self.db.reader())
-            .await?;
+        let users = self.reads().members(group, after, size.probe()).await?;
         Ok(Page::from_probe(
             users.into_iter().map(UserSummary::from).collect(),
             size,
@@ -440,54 +383,13 @@ impl TenantDirectory<'_> {
     }
 
     async fn groups_by_id(&self, ids: Vec<Uuid>) -> Result<Vec<GroupSummary>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = group::Entity::find()
-            .filter(group::Column::TenantId.eq(self.tenant))
-            .filter(group::Column::Id.is_in(ids))
-            .order_by_asc(group::Column::DisplayNameLower)
-            .all(self.db.reader())
-            .await?;
-        self.with_member_counts(rows).await
+        let groups = self.reads().groups_by_id(ids).await?;
+        Ok(groups.into_iter().map(GroupSummary::from).collect())
     }
 
-    /// One grouped count for the whole page, not one query per group.
-    pub(crate) async fn with_member_counts(
-        &self,
-        rows: Vec<group::Model>,
-    ) -> Result<Vec<GroupSummary>> {
-        let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-        let counts: Vec<(Uuid, i64)> = if ids.is_empty() {
-            Vec::new()
-        } else {
-            group_member::Entity::find()
-                .select_only()
-                .column(group_member::Column::GroupId)
-                .column_as(group_member::Column::UserId.count(), "members")
-                .filter(group_member::Column::TenantId.eq(self.tenant))
-                .filter(group_member::Column::GroupId.is_in(ids))
-                .group_by(group_member::Column::GroupId)
-                .into_tuple()
-                .all(self.db.reader())
-                .await?
-        };
-        Ok(rows
-            .into_iter()
-            .map(|row| {
-                let members = counts
-                    .iter()
-                    .find(|(id, _)| *id == row.id)
-                    .map_or(0, |(_, count)| u64::try_from(*count).unwrap_or(0));
-                GroupSummary {
-                    id: row.id,
-                    display_name: row.display_name,
-                    external_id: row.external_id,
-                    members,
-                    updated_at: Timestamp::from_micros(row.updated_at),
-                }
-            })
-            .collect())
+    /// The shared read model, bound to this directory's tenant.
+    pub(crate) fn reads(&self) -> Reads<'_> {
+        Reads::new(self.db, TenantId(self.tenant))
     }
 }
 

@@ -161,16 +161,14 @@ impl TenantDirectory<'_> {
         let Some(search) = search else {
             return self.groups(after, size).await;
         };
-        let mut select = group::Entity::find()
-            .filter(group::Column::TenantId.eq(self.tenant))
-            .filter(Expr::col(group::Column::DisplayNameLower).like(search.like_pattern()))
-            .order_by_asc(group::Column::Id)
-            .limit(size.probe());
-        if let Some(after) = after {
-            select = select.filter(group::Column::Id.gt(after));
-        }
-        let rows = select.all(self.db.reader()).await?;
-        let groups = self.with_member_counts(rows).await?;
-        Ok(Page::from_probe(groups, size, |g: &GroupSummary| g.id))
+        let groups = self
+            .reads()
+            .groups(after, Some(search.as_str()), size.probe())
+            .await?;
+        Ok(Page::from_probe(
+            groups.into_iter().map(GroupSummary::from).collect(),
+            size,
+            |g: &GroupSummary| g.id,
+        ))
     }
 }

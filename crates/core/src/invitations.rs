@@ -141,7 +141,7 @@ impl InvitationService {
         email: AdminEmail,
         by: Option<&Admin>,
     ) -> Result<CreatedInvitation> {
-        let now = Timestamp::now();
+        let now = self.db.clock().now();
         let existing = admin::Entity::find()
             .filter(admin::Column::TenantId.eq(scope.id().0))
             .filter(admin::Column::IsOperator.eq(false))
@@ -195,6 +195,7 @@ impl InvitationService {
             Ok(row) => {
                 audit::record(
                     &txn,
+                    self.db.clock().now(),
                     scope,
                     Change::new("invitation.create")
                         .target("invitation", row.id, email.as_str())
@@ -225,7 +226,7 @@ impl InvitationService {
     pub async fn pending(&self, scope: &TenantAccess) -> Result<Vec<PendingInvitation>> {
         Ok(admin_invitation::Entity::find()
             .filter(admin_invitation::Column::TenantId.eq(scope.id().0))
-            .filter(admin_invitation::Column::ExpiresAt.gt(Timestamp::now().as_micros()))
+            .filter(admin_invitation::Column::ExpiresAt.gt(self.db.clock().now().as_micros()))
             .order_by_asc(admin_invitation::Column::Id)
             .all(self.db.reader())
             .await?
@@ -255,6 +256,7 @@ impl InvitationService {
             .await?;
         audit::record(
             &txn,
+            self.db.clock().now(),
             scope,
             Change::new("invitation.revoke").target("invitation", row.id, row.email),
         )
@@ -269,7 +271,7 @@ impl InvitationService {
             return Ok(InvitationLookup::Unknown);
         };
         let expires_at = Timestamp::from_micros(row.expires_at);
-        if expires_at <= Timestamp::now() {
+        if expires_at <= self.db.clock().now() {
             return Ok(InvitationLookup::Expired { tenant });
         }
         Ok(InvitationLookup::Open {
@@ -315,13 +317,13 @@ impl InvitationService {
         let Some((row, tenant)) = self.find(secret.expose_secret()).await? else {
             return Ok(Acceptance::Unknown);
         };
-        if Timestamp::from_micros(row.expires_at) <= Timestamp::now() {
+        if Timestamp::from_micros(row.expires_at) <= self.db.clock().now() {
             return Ok(Acceptance::Expired { tenant });
         }
         let email = AdminEmail::parse(&row.email)?;
         // Hashing before the write transaction: argon2 must not hold the lock.
         let hash = self.hasher.hash_password(password.into_secret()).await?;
-        let now = Timestamp::now();
+        let now = self.db.clock().now();
         let txn = self.db.begin_write().await?;
         // Using the link up is the first write: of two requests with it, one deletes the
         // row and the other finds nothing to delete.
@@ -347,6 +349,7 @@ impl InvitationService {
         let joined = Admin::from(account.clone());
         audit::record_for(
             &txn,
+            self.db.clock().now(),
             Some(tenant.id),
             &Actor::of_admin(&joined),
             &Origin::default(),

@@ -216,6 +216,7 @@ impl MembershipService {
         }
         audit::record(
             &txn,
+            self.db.clock().now(),
             scope,
             Change::new("admin.remove").target("admin", account.id, account.email.clone()),
         )

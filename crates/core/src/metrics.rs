@@ -15,11 +15,9 @@ use std::sync::Arc;
 
 use prometheus::core::Collector;
 use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts};
-use sea_orm::{ConnectionTrait, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::Database;
-use crate::db::Backend;
-use crate::time::Timestamp;
 use crate::tokens::TokenKind;
 
 /// What became of one webhook attempt.
@@ -274,24 +272,7 @@ pub struct PoolStats {
 
 /// The pools of `db`: on SQLite the writer and the readers, on PostgreSQL the one pool.
 pub fn pool_stats(db: &Database) -> Vec<PoolStats> {
-    fn stats<D: sea_orm::sqlx::Database>(
-        pool: &'static str,
-        of: &sea_orm::sqlx::Pool<D>,
-    ) -> PoolStats {
-        PoolStats {
-            pool,
-            open: of.size(),
-            idle: u32::try_from(of.num_idle()).unwrap_or(u32::MAX),
-            max: of.options().get_max_connections(),
-        }
-    }
-    match db.backend() {
-        Backend::Sqlite => vec![
-            stats("write", db.writer().get_sqlite_connection_pool()),
-            stats("read", db.reader().get_sqlite_connection_pool()),
-        ],
-        Backend::Postgres => vec![stats("main", db.writer().get_postgres_connection_pool())],
-    }
+    db.pool_stats()
 }
 
 /// The outbox and the webhook backlog as the database holds them now (every node's).
@@ -313,16 +294,15 @@ pub struct Backlog {
 /// index of `seq`, the deliveries by `status` on their due index).
 pub async fn backlog(db: &Database) -> Result<Backlog, DbErr> {
     let reader = db.reader();
-    let backend = reader.get_database_backend();
-    let now = Timestamp::now().as_micros();
+    let now = db.clock().now().as_micros();
     let age = |oldest: Option<i64>| {
         #[allow(clippy::cast_precision_loss)] // microseconds of an age fit well in an f64
         oldest.map_or(0.0, |at| (now.saturating_sub(at)).max(0) as f64 / 1e6)
     };
     let outbox = reader
-        .query_one_raw(Statement::from_string(
-            backend,
+        .query_one_raw(db.raw(
             "SELECT COUNT(*) AS n, MIN(occurred_at) AS oldest FROM events WHERE seq IS NULL",
+            [],
         ))
         .await?;
     let (unsequenced, oldest_event) = match outbox {
@@ -333,10 +313,10 @@ pub async fn backlog(db: &Database) -> Result<Backlog, DbErr> {
         None => (0, None),
     };
     let pending = reader
-        .query_one_raw(Statement::from_string(
-            backend,
+        .query_one_raw(db.raw(
             "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM webhook_deliveries \
              WHERE status = 'pending'",
+            [],
         ))
         .await?;
     let (pending, oldest_pending) = match pending {
@@ -347,9 +327,9 @@ pub async fn backlog(db: &Database) -> Result<Backlog, DbErr> {
         None => (0, None),
     };
     let failed = reader
-        .query_one_raw(Statement::from_string(
-            backend,
+        .query_one_raw(db.raw(
             "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'failed'",
+            [],
         ))
         .await?
         .map(|row| row.try_get::<i64>("", "n"))

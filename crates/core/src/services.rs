@@ -113,6 +113,11 @@ pub struct Services {
 }
 
 impl Services {
+    /// The node's clock, which every service reads (tests move it; see `time::Clock`).
+    pub fn clock(&self) -> &crate::time::Clock {
+        self.db.clock()
+    }
+
     pub fn new(db: Database, config: CoreConfig) -> Self {
         // One snapshot cache per node, shared by the provisioning service (which reads
         // it on every write) and the rules service (which drops entries it changed).

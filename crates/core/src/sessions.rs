@@ -144,7 +144,7 @@ impl SessionService {
 
     /// Checks an organization, email and password behind the throttle.
     pub async fn login(&self, attempt: SignIn<'_>, policy: SessionPolicy) -> Result<LoginOutcome> {
-        let now = Timestamp::now();
+        let now = self.db.clock().now();
         let organization = roster_scim::value::fold_case(attempt.organization.trim());
         // What cannot name an account (a malformed email or organization, NUL included) is
         // refused without counting or hashing: it says nothing about any account.
@@ -273,7 +273,7 @@ impl SessionService {
         if !well_formed {
             return Ok(None);
         }
-        let now = Timestamp::now();
+        let now = self.db.clock().now();
         let id = session_id(secret);
         let Some(row) = admin_session::Entity::find_by_id(id.clone())
             .one(self.db.reader())
@@ -353,7 +353,7 @@ impl SessionService {
             return Ok(PasswordChange::Unchanged);
         }
         let hash = self.hasher.hash_password(new).await?;
-        let now = Timestamp::now();
+        let now = self.db.clock().now();
         let txn = self.db.begin_write().await?;
         let mut row = account.into_active_model();
         row.password_hash = Set(hash);

@@ -301,7 +301,7 @@ impl SetupLinkService {
         let Actor::Admin { id: admin, .. } = scope.actor() else {
             return Err(Error::NotFound);
         };
-        let now = Timestamp::now();
+        let now = self.db.clock().now();
         let live = setup_link::Entity::find()
             .filter(setup_link::Column::TenantId.eq(scope.id().0))
             .filter(setup_link::Column::RevokedAt.is_null())
@@ -334,6 +334,7 @@ impl SetupLinkService {
         let info = SetupLinkInfo::from(row);
         audit::record(
             &txn,
+            self.db.clock().now(),
             scope,
             Change::new("setup_link.create")
                 .target("setup_link", info.id.0, info.label.clone())
@@ -384,7 +385,7 @@ impl SetupLinkService {
         let revoked = setup_link::Entity::update_many()
             .col_expr(
                 setup_link::Column::RevokedAt,
-                Expr::value(Timestamp::now().as_micros()),
+                Expr::value(self.db.clock().now().as_micros()),
             )
             .filter(setup_link::Column::Id.eq(id.0))
             .filter(setup_link::Column::TenantId.eq(scope.id().0))
@@ -398,6 +399,7 @@ impl SetupLinkService {
         if revoked.rows_affected == 1 {
             audit::record(
                 &txn,
+                self.db.clock().now(),
                 scope,
                 Change::new("setup_link.revoke").target("setup_link", id.0, link.label),
             )
@@ -433,7 +435,7 @@ impl SetupLinkService {
         let link = SetupLinkInfo::from(row);
         Ok(if link.revoked_at.is_some() {
             SetupLinkLookup::Revoked { tenant }
-        } else if link.expires_at <= Timestamp::now() {
+        } else if link.expires_at <= self.db.clock().now() {
             SetupLinkLookup::Expired { tenant }
         } else {
             SetupLinkLookup::Open { tenant, link }
@@ -450,7 +452,7 @@ impl SetupLinkService {
         let Some((row, tenant)) = self.by_secret(secret.expose_secret()).await? else {
             return Ok(Err(StartRefused::Unknown));
         };
-        let now = Timestamp::now();
+        let now = self.db.clock().now();
         if row.revoked_at.is_some() {
             return Ok(Err(StartRefused::Revoked { tenant }));
         }
@@ -494,6 +496,7 @@ impl SetupLinkService {
         };
         audit::record_for(
             &txn,
+            self.db.clock().now(),
             Some(tenant.id),
             &actor,
             &origin,
@@ -515,7 +518,7 @@ impl SetupLinkService {
         if !well_formed(cookie) {
             return Ok(None);
         }
-        let now = Timestamp::now();
+        let now = self.db.clock().now();
         let id = crypto::sha256_hex(cookie.as_bytes());
         let Some(session) = setup_session::Entity::find_by_id(id.clone())
             .one(self.db.reader())

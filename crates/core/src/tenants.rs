@@ -203,7 +203,7 @@ impl TenantService {
         actor: &Actor,
         origin: &Origin,
     ) -> Result<Tenant> {
-        let now = Timestamp::now().as_micros();
+        let now = self.db.clock().now().as_micros();
         let row = tenant::ActiveModel {
             id: Set(Uuid::now_v7()),
             slug: Set(slug.as_str().to_owned()),
@@ -228,9 +228,10 @@ impl TenantService {
         };
         let tenant = Tenant::from(row);
         let settings = self.defaults.current_on(&txn).await?.settings;
-        store_settings(&txn, tenant.id, settings).await?;
+        store_settings(&txn, self.db.clock().now(), tenant.id, settings).await?;
         audit::record_for(
             &txn,
+            self.db.clock().now(),
             Some(tenant.id),
             actor,
             origin,
@@ -258,7 +259,7 @@ impl TenantService {
             )
             .col_expr(
                 tenant::Column::UpdatedAt,
-                sea_orm::sea_query::Expr::value(Timestamp::now().as_micros()),
+                sea_orm::sea_query::Expr::value(self.db.clock().now().as_micros()),
             )
             .filter(tenant::Column::Id.eq(tenant.0))
             .exec(self.db.writer())
@@ -339,7 +340,7 @@ impl TenantService {
         let row = tenant::ActiveModel {
             id: Set(scope.id().0),
             status: Set(status.as_str().to_owned()),
-            updated_at: Set(Timestamp::now().as_micros()),
+            updated_at: Set(self.db.clock().now().as_micros()),
             ..Default::default()
         }
         .update(&txn)
@@ -350,6 +351,7 @@ impl TenantService {
         };
         audit::record(
             &txn,
+            self.db.clock().now(),
             scope,
             Change::new(action)
                 .target("tenant", scope.id().0, scope.slug().as_str())

@@ -224,7 +224,7 @@ impl TokenAuthenticator {
             return Ok(Err(AuthError::Invalid));
         };
         let digest = sha256(presented.secret().expose_secret().as_bytes());
-        let now = Timestamp::now();
+        let now = self.db.clock().now();
 
         let cached = self.cached(presented.public_id());
         let outcome = match cached {
@@ -418,7 +418,7 @@ impl TokenAuthenticator {
             let result = scim_token::Entity::update_many()
                 .col_expr(
                     scim_token::Column::LastUsedAt,
-                    sea_orm::sea_query::Expr::value(Timestamp::now().as_micros()),
+                    sea_orm::sea_query::Expr::value(db.clock().now().as_micros()),
                 )
                 .filter(scim_token::Column::Id.eq(token_id.0))
                 .exec(db.writer())

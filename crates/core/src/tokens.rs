@@ -151,12 +151,12 @@ impl TokenLabel {
 }
 
 /// When a token stops working: the end (23:59:59 UTC) of a day in `YYYY-MM-DD` form,
-/// which is what a date input sends. Empty means never; a past day is refused.
+/// which is what a date input sends. Empty means never; a day before `now`'s is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TokenExpiry(Option<Timestamp>);
 
 impl TokenExpiry {
-    pub fn parse(raw: &str) -> Result<Self> {
+    pub fn parse(raw: &str, now: Timestamp) -> Result<Self> {
         let raw = raw.trim();
         if raw.is_empty() {
             return Ok(Self(None));
@@ -169,7 +169,7 @@ impl TokenExpiry {
             .map_err(|_| Error::invalid("expires", "must be a date like 2027-01-31"))?
             .assume_utc();
         let at = Timestamp::from_datetime(end_of_day);
-        if at <= Timestamp::now() {
+        if at <= now {
             return Err(Error::invalid("expires", "must be a day in the future"));
         }
         Ok(Self(Some(at)))
@@ -356,7 +356,7 @@ impl TokenService {
             public_id: Set(public_id),
             secret_hash: Set(secret_hash),
             label: Set(label.0),
-            created_at: Set(Timestamp::now().as_micros()),
+            created_at: Set(self.db.clock().now().as_micros()),
             created_by: Set(created_by.map(|admin| admin.0)),
             expires_at: Set(expires_at.map(Timestamp::as_micros)),
             last_used_at: Set(None),
@@ -370,6 +370,7 @@ impl TokenService {
         let info = TokenInfo::from(row);
         audit::record_for(
             &txn,
+            self.db.clock().now(),
             Some(tenant),
             scope.actor(),
             scope.origin(),
@@ -484,7 +485,7 @@ impl TokenService {
         let revoked = scim_token::Entity::update_many()
             .col_expr(
                 scim_token::Column::RevokedAt,
-                Expr::value(Timestamp::now().as_micros()),
+                Expr::value(self.db.clock().now().as_micros()),
             )
             .filter(scim_token::Column::Id.eq(id.0))
             .filter(scim_token::Column::TenantId.eq(scope.id().0))
@@ -498,6 +499,7 @@ impl TokenService {
             let info = TokenInfo::from(row);
             audit::record(
                 &txn,
+                self.db.clock().now(),
                 scope,
                 Change::new(self.action("revoke"))
                     .target(self.target_kind(), info.id.0, describe(&info))
@@ -513,7 +515,7 @@ impl TokenService {
     /// When a live token of the tenant (of this kind) was last accepted by its endpoint: whether
     /// the identity provider has connected yet.
     pub async fn last_used(&self, scope: &TenantAccess) -> Result<Option<Timestamp>> {
-        let now = Timestamp::now().as_micros();
+        let now = self.db.clock().now().as_micros();
         let last: Option<Option<i64>> = scim_token::Entity::find()
             .select_only()
             .column_as(scim_token::Column::LastUsedAt.max(), "last_used")

@@ -25,10 +25,18 @@ fn token_format_is_checked_before_any_lookup() {
 
 #[test]
 fn expiry_is_the_end_of_a_future_day_or_nothing() {
-    assert_eq!(TokenExpiry::parse("  ").unwrap().at(), None);
-    let at = TokenExpiry::parse("2999-01-31").unwrap().at().unwrap();
+    assert_eq!(
+        TokenExpiry::parse("  ", crate::time::Clock::system().now())
+            .unwrap()
+            .at(),
+        None
+    );
+    let at = TokenExpiry::parse("2999-01-31", crate::time::Clock::system().now())
+        .unwrap()
+        .at()
+        .unwrap();
     assert_eq!(at.to_rfc3339(), "2999-01-31T23:59:59.999999Z");
-    assert!(TokenExpiry::parse("2000-01-01").is_err());
-    assert!(TokenExpiry::parse("31/01/2999").is_err());
-    assert!(TokenExpiry::parse("2999-02-30").is_err());
+    assert!(TokenExpiry::parse("2000-01-01", crate::time::Clock::system().now()).is_err());
+    assert!(TokenExpiry::parse("31/01/2999", crate::time::Clock::system().now()).is_err());
+    assert!(TokenExpiry::parse("2999-02-30", crate::time::Clock::system().now()).is_err());
 }

@@ -95,10 +95,12 @@ pub async fn run(services: &Services, command: AdminCommand) -> anyhow::Result<E
             };
             let accounts = services.admins().list(tenant).await?;
             if json {
-                let rows: Vec<serde_json::Value> = accounts.iter().map(account_json).collect();
+                let now = services.clock().now();
+                let rows: Vec<serde_json::Value> =
+                    accounts.iter().map(|a| account_json(a, now)).collect();
                 println_out(&serde_json::to_string_pretty(&rows)?);
             } else {
-                println_out(&account_table(&accounts));
+                println_out(&account_table(&accounts, services.clock().now()));
             }
         }
         AdminCommand::ResetPassword { email, tenant } => {
@@ -200,8 +202,7 @@ fn status(account: &AccountSummary, now: Timestamp) -> &'static str {
     }
 }
 
-fn account_json(account: &AccountSummary) -> serde_json::Value {
-    let now = Timestamp::now();
+fn account_json(account: &AccountSummary, now: Timestamp) -> serde_json::Value {
     serde_json::json!({
         "id": account.id.0,
         "email": account.email,
@@ -215,11 +216,10 @@ fn account_json(account: &AccountSummary) -> serde_json::Value {
     })
 }
 
-fn account_table(accounts: &[AccountSummary]) -> String {
+fn account_table(accounts: &[AccountSummary], now: Timestamp) -> String {
     if accounts.is_empty() {
         return "No admin accounts.".to_owned();
     }
-    let now = Timestamp::now();
     let rows: Vec<[String; 5]> = accounts
         .iter()
         .map(|account| {

@@ -16,7 +16,6 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use roster_core::delivery::EndpointForm;
 use roster_core::tenants::{TenantName, TenantSlug};
-use roster_core::time::Timestamp;
 use roster_core::tokens::TokenLabel;
 use roster_core::{Database, Services};
 use secrecy::{ExposeSecret, SecretString};
@@ -358,8 +357,12 @@ async fn create_secret(
     let Some(access) = services.memberships().command_line_access(tenant).await? else {
         bail!("there is no tenant with the slug \"{tenant}\"");
     };
-    let expires_at = expires_in_days
-        .map(|days| Timestamp::now().plus(Duration::from_secs(days.saturating_mul(86_400))));
+    let expires_at = expires_in_days.map(|days| {
+        services
+            .clock()
+            .now()
+            .plus(Duration::from_secs(days.saturating_mul(86_400)))
+    });
     let created = kind
         .create_api_key(&access, TokenLabel::parse(label)?, expires_at, scope)
         .await?;

@@ -31,6 +31,7 @@ pub struct TestAppBuilder {
     invitation_ttl: Option<std::time::Duration>,
     tenant_metrics: bool,
     tenant_defaults: roster_core::rules::ProvisioningSettings,
+    clock: Option<roster_core::time::Clock>,
 }
 
 /// Starts the application on a fresh, migrated database.
@@ -51,6 +52,7 @@ impl TestApp {
             invitation_ttl: None,
             tenant_metrics: false,
             tenant_defaults: roster_core::rules::ProvisioningSettings::default(),
+            clock: None,
         }
     }
 
@@ -157,6 +159,13 @@ impl TestAppBuilder {
         self
     }
 
+    /// The services read the time from `clock` (a manual one, which the test moves)
+    /// instead of the system's.
+    pub fn clock(mut self, clock: roster_core::time::Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
     /// Uses the given database instead of a fresh one (several nodes, restarts).
     pub fn database(mut self, database: TestDatabase) -> Self {
         self.database = Some(database);
@@ -168,7 +177,10 @@ impl TestAppBuilder {
             Some(database) => database,
             None => TestDatabase::new().await,
         };
-        let db = database.migrated().await;
+        let mut db = database.migrated().await;
+        if let Some(clock) = self.clock.clone() {
+            db = db.with_clock(clock);
+        }
         let mut config = WebConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             public_url: url::Url::parse("http://127.0.0.1").unwrap(),

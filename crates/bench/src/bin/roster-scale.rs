@@ -155,6 +155,7 @@ fn encode(s: &str) -> String {
 }
 
 #[tokio::main]
+#[allow(clippy::disallowed_methods)] // a measuring tool, outside the services' clock
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     // reqwest needs a process-wide TLS provider even for plain HTTP.

@@ -5,7 +5,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
-use crate::provisioning::EventType;
+use crate::outbox::EventType;
 use crate::{Error, Result};
 
 /// Events per page when the request names no limit, and the most it may name.

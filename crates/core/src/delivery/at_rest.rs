@@ -11,7 +11,7 @@ use roster_entity::webhook_endpoint;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
+    QuerySelect,
 };
 use secrecy::ExposeSecret;
 use uuid::Uuid;
@@ -280,11 +280,9 @@ impl SecretsAtRest {
 
     /// The key ids of the stored sealed values, with how many values each seals.
     async fn key_ids(&self) -> Result<Vec<(String, u64)>, DbErr> {
-        let backend = self.db.reader().get_database_backend();
         // `substr` is the same on SQLite and PostgreSQL; `v1.` is 3 characters, the key
         // id the next 8.
-        let statement = Statement::from_string(
-            backend,
+        let statement = self.db.raw(
             "SELECT k, COUNT(*) AS n FROM (\
                SELECT substr(secret, 4, 8) AS k FROM webhook_endpoints \
                  WHERE secret LIKE 'v1.%' \
@@ -292,6 +290,7 @@ impl SecretsAtRest {
                SELECT substr(previous_secret, 4, 8) AS k FROM webhook_endpoints \
                  WHERE previous_secret LIKE 'v1.%'\
              ) AS sealed GROUP BY k",
+            [],
         );
         let rows = self.db.reader().query_all_raw(statement).await?;
         let mut ids = Vec::with_capacity(rows.len());

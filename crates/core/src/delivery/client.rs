@@ -39,6 +39,8 @@ pub(crate) struct Request {
     pub event_type: String,
     /// Which attempt this is, from 1.
     pub attempt: i32,
+    /// When it is sent (the signature's `t`), from the node's clock.
+    pub sent_at: Timestamp,
 }
 
 /// The HTTP client of webhook requests and the policy it obeys. Cheap to clone.
@@ -81,7 +83,7 @@ impl WebhookClient {
                 error: Some(egress::RefusedAddress.to_string()),
             };
         }
-        let timestamp = Timestamp::now().as_micros() / 1_000_000;
+        let timestamp = request.sent_at.as_micros() / 1_000_000;
         let signature = header_value(
             request.secrets.iter().map(|secret| secret.expose_secret()),
             timestamp,

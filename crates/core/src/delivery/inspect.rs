@@ -52,6 +52,7 @@ impl WebhookService {
         if queued > 0 {
             audit::record(
                 &txn,
+                self.db.clock().now(),
                 scope,
                 Change::new("webhook.redeliver_failed")
                     .target("webhook", endpoint.0, found.url)

@@ -1,9 +1,9 @@
 //! Downstream delivery: what the product behind Roster learns of each change.
 //!
-//! - [`sequencer`] numbers committed outbox events in commit order (`events.seq`) and
-//!   creates one webhook delivery per interested endpoint, in the same transaction.
+//! - the outbox's sequencer ([`crate::outbox::sequencer`]) numbers committed events and
+//!   creates their deliveries; the worker runs it each round.
 //! - [`worker`] runs in every node: claims due deliveries under a lease (`FOR UPDATE SKIP
-//!   LOCKED` on PostgreSQL), POSTs them signed, and records the outcome with retries and
+//!   LOCKED` on PostgreSQL, from the store), POSTs them signed, and records the outcome with retries and
 //!   exponential backoff; a resource's deliveries go to an endpoint in order.
 //! - [`webhooks`] is the admin side: endpoints, secrets, deliveries, redelivery.
 //! - [`client`] sends one signed request and reads its answer within bounds.
@@ -17,14 +17,11 @@ pub mod at_rest;
 pub mod client;
 pub mod egress;
 mod inspect;
-pub mod sequencer;
 pub mod signing;
 pub mod webhooks;
 pub mod worker;
 
 use std::time::Duration;
-
-use sea_orm::DbBackend;
 
 use crate::time::Timestamp;
 
@@ -123,14 +120,6 @@ fn json_string(value: &str) -> String {
 pub fn install_crypto_provider() {
     // Fails only when a provider is installed already, which is what we want.
     let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-/// Raw SQL is written with PostgreSQL's `$n`; SQLite takes the same numbers as `?n`.
-pub(crate) fn sql(backend: DbBackend, text: &str) -> String {
-    match backend {
-        DbBackend::Sqlite => text.replace('$', "?"),
-        _ => text.to_owned(),
-    }
 }
 
 #[cfg(test)]

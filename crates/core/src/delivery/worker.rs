@@ -12,17 +12,16 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 use roster_entity::{event, tenant, webhook_endpoint};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, Statement, Value,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Value};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::client::{Request, WebhookClient};
 use super::egress::EgressPolicy;
-use super::{DeliverySettings, event_json, sequencer, sql};
+use super::{DeliverySettings, event_json};
 use crate::Database;
 use crate::metrics::{AttemptOutcome, CoreMetrics};
+use crate::outbox::sequencer;
 use crate::secrets::Keyring;
 use crate::time::Timestamp;
 
@@ -156,16 +155,11 @@ impl DeliveryWorker {
             }
             *last = Some(std::time::Instant::now());
         }
-        let backend = self.db.writer().get_database_backend();
-        let cutoff = Timestamp::now().minus(retention).as_micros();
-        let statement = Statement::from_sql_and_values(
-            backend,
-            sql(
-                backend,
-                "DELETE FROM webhook_deliveries WHERE id IN (\
+        let cutoff = self.db.clock().now().minus(retention).as_micros();
+        let statement = self.db.raw(
+            "DELETE FROM webhook_deliveries WHERE id IN (\
                    SELECT id FROM webhook_deliveries \
                    WHERE status <> 'pending' AND finished_at < $1 LIMIT $2)",
-            ),
             [Value::from(cutoff), Value::from(PRUNE_BATCH)],
         );
         let removed = self
@@ -180,20 +174,12 @@ impl DeliveryWorker {
     }
 
     async fn claim(&self) -> Result<Vec<Claimed>, DbErr> {
-        let backend = self.db.writer().get_database_backend();
-        let now = Timestamp::now();
+        let now = self.db.clock().now();
         let lease_until = now.plus(self.settings.lease());
-        let lock = if backend == DbBackend::Postgres {
-            "FOR UPDATE SKIP LOCKED"
-        } else {
-            ""
-        };
-        let statement = Statement::from_sql_and_values(
-            backend,
-            sql(
-                backend,
-                &format!(
-                    "UPDATE webhook_deliveries SET lease_until = $1, lease_owner = $2 \
+        let lock = self.db.skip_locked();
+        let statement = self.db.raw(
+            &format!(
+                "UPDATE webhook_deliveries SET lease_until = $1, lease_owner = $2 \
                      WHERE id IN (\
                        SELECT d.id FROM webhook_deliveries d \
                        WHERE d.status = 'pending' AND d.next_attempt_at <= $3 \
@@ -204,7 +190,6 @@ impl DeliveryWorker {
                              AND p.status = 'pending' AND p.id < d.id) \
                        ORDER BY d.id LIMIT $4 {lock}) \
                      RETURNING id, endpoint_id, event_pk, attempts, created_at"
-                ),
             ),
             [
                 Value::from(lease_until.as_micros()),
@@ -262,7 +247,7 @@ impl DeliveryWorker {
             .map(|row| (row.id, row.slug))
             .collect();
 
-        let now = Timestamp::now().as_micros();
+        let now = self.db.clock().now().as_micros();
         let requests = claimed.into_iter().map(|delivery| {
             let event = events.get(&delivery.event_pk);
             let endpoint = endpoints.get(&delivery.endpoint_id);
@@ -289,6 +274,7 @@ impl DeliveryWorker {
                             event_id: event.event_id,
                             event_type: event.event_type.clone(),
                             attempt: delivery.attempts.saturating_add(1),
+                            sent_at: Timestamp::from_micros(now),
                         }),
                         Err(err) => Err(err.to_string()),
                     }
@@ -317,8 +303,7 @@ impl DeliveryWorker {
     }
 
     async fn record(&self, attempts: Vec<Attempt>) -> Result<(), DbErr> {
-        let backend = self.db.writer().get_database_backend();
-        let now = Timestamp::now();
+        let now = self.db.clock().now();
         let mut delivered: HashMap<Option<u16>, Vec<i64>> = HashMap::new();
         let mut statements = Vec::new();
         for attempt in &attempts {
@@ -362,16 +347,12 @@ impl DeliveryWorker {
                     "webhook delivery failed for good; it can be redelivered from the admin UI"
                 );
             }
-            statements.push(Statement::from_sql_and_values(
-                backend,
-                sql(
-                    backend,
-                    "UPDATE webhook_deliveries SET attempts = attempts + 1, \
+            statements.push(self.db.raw(
+                "UPDATE webhook_deliveries SET attempts = attempts + 1, \
                        status = $1, next_attempt_at = $2, last_attempt_at = $3, \
                        last_status_code = $4, last_error = $5, finished_at = $6, \
                        lease_until = NULL, lease_owner = NULL \
                      WHERE id = $7 AND status = 'pending'",
-                ),
                 [
                     Value::from(if gave_up { "failed" } else { "pending" }),
                     Value::from(next.as_micros()),
@@ -390,18 +371,14 @@ impl DeliveryWorker {
                 Value::from(status_code.map(i32::from)),
             ];
             values.extend(ids.into_iter().map(Value::from));
-            statements.push(Statement::from_sql_and_values(
-                backend,
-                sql(
-                    backend,
-                    &format!(
-                        "UPDATE webhook_deliveries SET attempts = attempts + 1, \
+            statements.push(self.db.raw(
+                &format!(
+                    "UPDATE webhook_deliveries SET attempts = attempts + 1, \
                            status = 'delivered', last_attempt_at = $1, finished_at = $1, \
                            last_status_code = $2, last_error = NULL, \
                            lease_until = NULL, lease_owner = NULL \
                          WHERE id IN ({}) AND status = 'pending'",
-                        placeholders.join(", ")
-                    ),
+                    placeholders.join(", ")
                 ),
                 values,
             ));

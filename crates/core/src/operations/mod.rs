@@ -7,8 +7,6 @@
 //! HTTP. Tenant-owned things are still reached through a [`TenantAccess`], so every
 //! query carries the tenant.
 
-mod sqlite_backup;
-
 use roster_entity::{group, scim_token, tenant, user, webhook_delivery, webhook_endpoint};
 use roster_migration::{Migrator, MigratorTrait, SchemaManager, seaql_migrations};
 use sea_orm::ActiveValue::Set;
@@ -24,7 +22,7 @@ use crate::time::Timestamp;
 use crate::tokens::{TokenId, TokenInfo, TokenKind};
 use crate::{Database, Error, Result, Services};
 
-pub use sqlite_backup::{BackupReport, RestoreReport, restore_sqlite};
+pub use crate::store::sqlite_backup::{BackupReport, RestoreReport, restore_sqlite};
 
 /// A tenant as the command line shows it.
 #[derive(Clone, Debug, Serialize)]
@@ -121,6 +119,12 @@ impl Operations<'_> {
         self.services.db()
     }
 
+    /// A consistent copy of this SQLite database while the node keeps serving (see
+    /// [`crate::store::sqlite_backup::backup`]); PostgreSQL is refused (use `pg_dump`).
+    pub async fn backup(&self, file: &std::path::Path) -> Result<BackupReport> {
+        crate::store::sqlite_backup::backup(self.db(), file).await
+    }
+
     async fn access(&self, slug: &str) -> Result<TenantAccess> {
         self.services
             .memberships()
@@ -167,7 +171,7 @@ impl Operations<'_> {
             .filter(group::Column::TenantId.eq(id))
             .count(reader)
             .await?;
-        let now = Timestamp::now();
+        let now = self.db().clock().now();
         let live = |kind: TokenKind| {
             let reader = reader.clone();
             async move {
@@ -225,7 +229,7 @@ impl Operations<'_> {
         let access = self.access(slug).await?;
         let mut row = tenant::ActiveModel {
             id: Set(access.id().0),
-            updated_at: Set(Timestamp::now().as_micros()),
+            updated_at: Set(self.db().clock().now().as_micros()),
             ..Default::default()
         };
         if let Some(name) = update.name {

@@ -100,6 +100,7 @@ impl Operation {
 }
 
 fn row(
+    at: Timestamp,
     ctx: &RequestContext,
     operation: Operation,
     resource_id: Option<&str>,
@@ -117,7 +118,7 @@ fn row(
     };
     provisioning_log::ActiveModel {
         tenant_id: Set(ctx.tenant_id.0),
-        occurred_at: Set(Timestamp::now().as_micros()),
+        occurred_at: Set(at.as_micros()),
         request_id: Set(ctx.request_id.clone()),
         token_id: Set(ctx.token_id.map(|t| t.0)),
         operation: Set(operation.as_str().to_owned()),
@@ -140,13 +141,14 @@ fn row(
 
 /// The log row of a successful write, to add to the write's own statements.
 pub(crate) fn success(
+    at: Timestamp,
     ctx: &RequestContext,
     operation: Operation,
     resource_id: Option<&str>,
     status: u16,
     note: LogNote,
 ) -> sea_orm::Insert<provisioning_log::ActiveModel> {
-    provisioning_log::Entity::insert(row(ctx, operation, resource_id, status, None, note))
+    provisioning_log::Entity::insert(row(at, ctx, operation, resource_id, status, None, note))
 }
 
 /// Records a failure. Best effort: a failure to record is logged, never returned (the
@@ -183,6 +185,7 @@ pub(crate) async fn record_failure(
         }
     };
     let result = row(
+        db.clock().now(),
         ctx,
         operation,
         resource_id,

@@ -14,7 +14,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::users::parse_doc;
-use super::{ProvResult, Provisioning, TenantScope, values};
+use super::{ProvResult, Provisioning, TenantScope};
+use crate::store::values;
 use crate::tenants::TenantId;
 use crate::time::Timestamp;
 

@@ -6,7 +6,6 @@ use roster_scim::bulk::{
     BulkIdMap, BulkLimits, BulkMethod, BulkOperation, BulkOperationResult, BulkRequest,
     BulkResponse, should_stop, substitute_bulk_ids,
 };
-use roster_scim::schema::ResourceKind;
 use serde_json::Value;
 
 use super::users::ProjectionParams;
@@ -42,7 +41,7 @@ impl Provisioning {
     ) -> ProvResult<BulkOutcome> {
         let parsed = BulkRequest::parse(body, payload_size, self.bulk_limits());
         let request = self
-            .run(ctx, Operation::Bulk, None, async {
+            .run(ctx, Operation::Bulk, None, |_| async {
                 parsed.map_err(Into::into)
             })
             .await?;
@@ -128,44 +127,26 @@ impl Provisioning {
                 response: None,
             }
         };
-        Ok(match (op.method, op.kind) {
-            (BulkMethod::Post, ResourceKind::User) => {
-                let written = self.create_user(ctx, &data, params).await?;
+        let kind = op.kind;
+        Ok(match op.method {
+            BulkMethod::Post => {
+                let written = self.create(kind, ctx, &data, params).await?;
                 done(201, Some(written.resource), None)
             }
-            (BulkMethod::Post, ResourceKind::Group) => {
-                let written = self.create_group(ctx, &data, params).await?;
-                done(201, Some(written.resource), None)
-            }
-            (BulkMethod::Put, ResourceKind::User) => {
+            BulkMethod::Put => {
                 let id = target()?;
-                let resource = self.replace_user(ctx, &id, &data, version, params).await?;
+                let resource = self.replace(kind, ctx, &id, &data, version, params).await?;
                 done(200, Some(resource), None)
             }
-            (BulkMethod::Put, ResourceKind::Group) => {
+            BulkMethod::Patch => {
                 let id = target()?;
-                let resource = self.replace_group(ctx, &id, &data, version, params).await?;
-                done(200, Some(resource), None)
-            }
-            (BulkMethod::Patch, ResourceKind::User) => {
-                let id = target()?;
-                let resource = self.patch_user(ctx, &id, &data, version, params).await?;
-                done(200, Some(resource), None)
-            }
-            (BulkMethod::Patch, ResourceKind::Group) => {
-                let id = target()?;
-                let resource = self.patch_group(ctx, &id, &data, version, params).await?;
+                let resource = self.patch(kind, ctx, &id, &data, version, params).await?;
                 let status = if resource.is_some() { 200 } else { 204 };
                 done(status, resource, Some(id))
             }
-            (BulkMethod::Delete, ResourceKind::User) => {
+            BulkMethod::Delete => {
                 let id = target()?;
-                self.delete_user(ctx, &id, version).await?;
-                done(204, None, Some(id))
-            }
-            (BulkMethod::Delete, ResourceKind::Group) => {
-                let id = target()?;
-                self.delete_group(ctx, &id, version).await?;
+                self.delete(kind, ctx, &id, version).await?;
                 done(204, None, Some(id))
             }
         })

@@ -10,7 +10,7 @@ use super::{Operation, ProvResult, Provisioning, RequestContext};
 
 impl Provisioning {
     pub async fn service_provider_config(&self, ctx: &RequestContext) -> ProvResult<Value> {
-        self.run(ctx, Operation::Discovery, None, async {
+        self.run(ctx, Operation::Discovery, None, |_| async {
             Ok(discovery::service_provider_config(
                 &self.settings.capabilities,
                 &self.base_url(ctx),
@@ -20,17 +20,17 @@ impl Provisioning {
     }
 
     pub async fn resource_types(&self, ctx: &RequestContext) -> ProvResult<Value> {
-        self.run(ctx, Operation::Discovery, None, async {
-            let registry = self.registry(ctx.tenant_id).await?;
-            Ok(discovery::resource_types(&registry, &self.base_url(ctx)))
+        self.run(ctx, Operation::Discovery, None, |rules| async move {
+            let registry = &rules.registry;
+            Ok(discovery::resource_types(registry, &self.base_url(ctx)))
         })
         .await
     }
 
     pub async fn resource_type(&self, ctx: &RequestContext, name: &str) -> ProvResult<Value> {
-        self.run(ctx, Operation::Discovery, None, async {
-            let registry = self.registry(ctx.tenant_id).await?;
-            discovery::resource_type(&registry, &self.base_url(ctx), name).ok_or_else(|| {
+        self.run(ctx, Operation::Discovery, None, |rules| async move {
+            let registry = &rules.registry;
+            discovery::resource_type(registry, &self.base_url(ctx), name).ok_or_else(|| {
                 ScimError::not_found(format!("there is no resource type {name}")).into()
             })
         })
@@ -38,17 +38,17 @@ impl Provisioning {
     }
 
     pub async fn schemas(&self, ctx: &RequestContext) -> ProvResult<Value> {
-        self.run(ctx, Operation::Discovery, None, async {
-            let registry = self.registry(ctx.tenant_id).await?;
-            Ok(discovery::schemas(&registry, &self.base_url(ctx)))
+        self.run(ctx, Operation::Discovery, None, |rules| async move {
+            let registry = &rules.registry;
+            Ok(discovery::schemas(registry, &self.base_url(ctx)))
         })
         .await
     }
 
     pub async fn schema(&self, ctx: &RequestContext, urn: &str) -> ProvResult<Value> {
-        self.run(ctx, Operation::Discovery, None, async {
-            let registry = self.registry(ctx.tenant_id).await?;
-            discovery::schema(&registry, &self.base_url(ctx), urn)
+        self.run(ctx, Operation::Discovery, None, |rules| async move {
+            let registry = &rules.registry;
+            discovery::schema(registry, &self.base_url(ctx), urn)
                 .ok_or_else(|| ScimError::not_found(format!("there is no schema {urn}")).into())
         })
         .await

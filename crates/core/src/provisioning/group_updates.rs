@@ -9,18 +9,18 @@ use roster_scim::projection::Projection;
 use roster_scim::resource::etag_matches;
 use roster_scim::schema::ResourceSchema;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, QueryFilter, QueryTrait};
+use sea_orm::{ColumnTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::audit::{self, LogNote, Operation};
-use super::columns::{GroupColumns, parse_id};
-use super::events::{self, EventType};
 use super::members::{MEMBERSHIP_STEP, MembershipPlan, members_of};
 use super::plan::WritePlan;
 use super::users::{not_found, parse_doc, precondition_failed};
 use super::{ProvResult, Provisioning, RequestContext, Resource};
 use crate::Error;
-use crate::time::Timestamp;
+use crate::outbox::events::{self, EventType};
+use crate::store::BuildFor;
+use crate::store::columns::{GroupColumns, parse_id};
 
 impl Provisioning {
     /// The common part of PUT and PATCH: read the group on a reader, check `If-Match`,
@@ -136,7 +136,7 @@ impl Provisioning {
             return Ok((row, new_doc));
         }
         row.version = old.version + 1;
-        row.updated_at = std::cmp::max(Timestamp::now().as_micros(), old.updated_at + 1);
+        row.updated_at = std::cmp::max(self.db.clock().now().as_micros(), old.updated_at + 1);
         let mut plan = WritePlan::new(self.db.writes(), "the group's displayName or externalId");
         plan.guard_one(
             scope
@@ -158,22 +158,24 @@ impl Provisioning {
                 )
                 .col_expr(group::Column::Version, Expr::value(row.version))
                 .col_expr(group::Column::UpdatedAt, Expr::value(row.updated_at))
-                .build(self.db.backend().into()),
+                .build_for(&self.db),
         );
         let writes = plan.writes_mut();
         let summary = events::group_summary(row.id, &row.display_name, row.external_id.as_deref());
         if doc_changed {
             let full = self.render_group(ctx, schema, &row, &new_doc, None, &Projection::all());
             writes.push(&events::insert(
+                self.db.clock().now(),
                 ctx,
                 EventType::GroupUpdated,
                 row.id,
                 &events::group_data(summary.clone(), Some(full.body)),
             ));
         }
-        membership.push_writes(ctx, scope, row.id, &summary, writes);
+        membership.push_writes(self.db.clock().now(), ctx, scope, row.id, &summary, writes);
         if steps.is_empty() {
             writes.push(&audit::success(
+                self.db.clock().now(),
                 ctx,
                 operation,
                 Some(&row.id.to_string()),
@@ -235,10 +237,18 @@ impl Provisioning {
                             &current.display_name,
                             current.external_id.as_deref(),
                         );
-                        membership.push_writes(ctx, scope, id, &summary, writes);
+                        membership.push_writes(
+                            self.db.clock().now(),
+                            ctx,
+                            scope,
+                            id,
+                            &summary,
+                            writes,
+                        );
                     }
                     if n == last {
                         writes.push(&audit::success(
+                            self.db.clock().now(),
                             ctx,
                             operation,
                             Some(&id.to_string()),
@@ -248,8 +258,10 @@ impl Provisioning {
                     }
                     if !membership.is_empty() {
                         let version = current.version + 1;
-                        let updated_at =
-                            std::cmp::max(Timestamp::now().as_micros(), current.updated_at + 1);
+                        let updated_at = std::cmp::max(
+                            self.db.clock().now().as_micros(),
+                            current.updated_at + 1,
+                        );
                         plan.guard_one(
                             scope
                                 .update_groups()
@@ -257,7 +269,7 @@ impl Provisioning {
                                 .filter(group::Column::Version.eq(current.version))
                                 .col_expr(group::Column::Version, Expr::value(version))
                                 .col_expr(group::Column::UpdatedAt, Expr::value(updated_at))
-                                .build(self.db.backend().into()),
+                                .build_for(&self.db),
                         );
                         current.version = version;
                         current.updated_at = updated_at;

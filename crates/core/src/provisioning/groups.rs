@@ -2,6 +2,8 @@
 //! 50,000-member group touches one row, and `excludedAttributes=members` never loads
 //! them.
 
+use std::sync::Arc;
+
 use roster_entity::group;
 use roster_scim::list::ListQuery;
 use roster_scim::patch::{MembersChange, PatchRequest, apply_patch};
@@ -13,21 +15,21 @@ use roster_scim::resource::{
 use roster_scim::schema::ResourceSchema;
 use roster_scim::{JsonObject, ScimError, ScimType};
 use sea_orm::sea_query::ExprTrait;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::audit::{self, LogNote, Operation};
-use super::columns::{GroupColumns, parse_id};
-use super::events::{self, EventType};
 use super::members::{MEMBERSHIP_STEP, MembershipPlan, members_of};
 use super::plan::WritePlan;
-use super::scope::TenantScope;
 use super::users::{ProjectionParams, not_found, parse_doc, precondition_failed};
 use super::{ProvResult, Provisioning, ProvisioningError, RequestContext, Resource, Written};
 use crate::Error;
+use crate::outbox::events::{self, EventType};
+use crate::rules::TenantRules;
+use crate::store::BuildFor;
+use crate::store::columns::{GroupColumns, parse_id};
+use crate::store::scope::TenantScope;
 use crate::time::Timestamp;
 
 impl Provisioning {
@@ -99,22 +101,20 @@ impl Provisioning {
         body: &Value,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Written> {
-        self.run(
-            ctx,
-            Operation::GroupCreate,
-            None,
-            self.create_group_inner(ctx, body, params),
-        )
+        self.run(ctx, Operation::GroupCreate, None, |rules| {
+            self.create_group_inner(ctx, rules, body, params)
+        })
         .await
     }
 
     async fn create_group_inner(
         &self,
         ctx: &RequestContext,
+        rules: Arc<TenantRules>,
         body: &Value,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Written> {
-        let registry = self.registry(ctx.tenant_id).await?;
+        let registry = rules.registry.clone();
         let schema = registry.group();
         let projection = Projection::parse(schema, params.attributes, params.excluded_attributes)?;
         let (doc, member_ids) = parse_group(schema, body)?;
@@ -148,7 +148,7 @@ impl Provisioning {
         if let Some(conflict) = self.group_conflict(reader, scope, cols, None).await? {
             return Err(conflict.into());
         }
-        let now = Timestamp::now().as_micros();
+        let now = self.db.clock().now().as_micros();
         let row = group::Model {
             id: Uuid::now_v7(),
             tenant_id: ctx.tenant_id.0,
@@ -191,14 +191,16 @@ impl Provisioning {
         }));
         let summary = events::group_summary(row.id, &row.display_name, row.external_id.as_deref());
         writes.push(&events::insert(
+            self.db.clock().now(),
             ctx,
             EventType::GroupCreated,
             row.id,
             &events::group_data(summary.clone(), Some(full.body.clone())),
         ));
-        membership.push_writes(ctx, scope, row.id, &summary, writes);
+        membership.push_writes(self.db.clock().now(), ctx, scope, row.id, &summary, writes);
         if steps.is_empty() {
             writes.push(&audit::success(
+                self.db.clock().now(),
                 ctx,
                 Operation::GroupCreate,
                 Some(&full.id),
@@ -229,22 +231,20 @@ impl Provisioning {
         id: &str,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Resource> {
-        self.run(
-            ctx,
-            Operation::GroupRead,
-            Some(id),
-            self.get_group_inner(ctx, id, params),
-        )
+        self.run(ctx, Operation::GroupRead, Some(id), |rules| {
+            self.get_group_inner(ctx, rules, id, params)
+        })
         .await
     }
 
     async fn get_group_inner(
         &self,
         ctx: &RequestContext,
+        rules: Arc<TenantRules>,
         id: &str,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Resource> {
-        let registry = self.registry(ctx.tenant_id).await?;
+        let registry = rules.registry.clone();
         let schema = registry.group();
         let projection = Projection::parse(schema, params.attributes, params.excluded_attributes)?;
         let uuid = parse_id(id).ok_or_else(|| not_found("Group", id))?;
@@ -277,24 +277,22 @@ impl Provisioning {
         if_match: Option<&str>,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Resource> {
-        self.run(
-            ctx,
-            Operation::GroupReplace,
-            Some(id),
-            self.replace_group_inner(ctx, id, body, if_match, params),
-        )
+        self.run(ctx, Operation::GroupReplace, Some(id), |rules| {
+            self.replace_group_inner(ctx, rules, id, body, if_match, params)
+        })
         .await
     }
 
     async fn replace_group_inner(
         &self,
         ctx: &RequestContext,
+        rules: Arc<TenantRules>,
         id: &str,
         body: &Value,
         if_match: Option<&str>,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Resource> {
-        let registry = self.registry(ctx.tenant_id).await?;
+        let registry = rules.registry.clone();
         let projection = Projection::parse(
             registry.group(),
             params.attributes,
@@ -334,24 +332,22 @@ impl Provisioning {
         if_match: Option<&str>,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Option<Resource>> {
-        self.run(
-            ctx,
-            Operation::GroupPatch,
-            Some(id),
-            self.patch_group_inner(ctx, id, body, if_match, params),
-        )
+        self.run(ctx, Operation::GroupPatch, Some(id), |rules| {
+            self.patch_group_inner(ctx, rules, id, body, if_match, params)
+        })
         .await
     }
 
     async fn patch_group_inner(
         &self,
         ctx: &RequestContext,
+        rules: Arc<TenantRules>,
         id: &str,
         body: &Value,
         if_match: Option<&str>,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Option<Resource>> {
-        let registry = self.registry(ctx.tenant_id).await?;
+        let registry = rules.registry.clone();
         let projection = Projection::parse(
             registry.group(),
             params.attributes,
@@ -381,12 +377,9 @@ impl Provisioning {
         id: &str,
         if_match: Option<&str>,
     ) -> ProvResult<()> {
-        self.run(
-            ctx,
-            Operation::GroupDelete,
-            Some(id),
-            self.delete_group_inner(ctx, id, if_match),
-        )
+        self.run(ctx, Operation::GroupDelete, Some(id), |_| {
+            self.delete_group_inner(ctx, id, if_match)
+        })
         .await
     }
 
@@ -420,10 +413,11 @@ impl Provisioning {
                         .delete_groups()
                         .filter(group::Column::Id.eq(uuid))
                         .filter(group::Column::Version.eq(old.version))
-                        .build(self.db.backend().into()),
+                        .build_for(&self.db),
                 );
                 let writes = plan.writes_mut();
                 writes.push(&events::insert(
+                    self.db.clock().now(),
                     ctx,
                     EventType::GroupDeleted,
                     uuid,
@@ -433,6 +427,7 @@ impl Provisioning {
                     ),
                 ));
                 writes.push(&audit::success(
+                    self.db.clock().now(),
                     ctx,
                     Operation::GroupDelete,
                     Some(id),
@@ -446,12 +441,9 @@ impl Provisioning {
     }
 
     pub async fn list_groups(&self, ctx: &RequestContext, query: &ListQuery) -> ProvResult<Value> {
-        self.run(
-            ctx,
-            Operation::GroupList,
-            None,
-            self.list_groups_inner(ctx, query),
-        )
+        self.run(ctx, Operation::GroupList, None, |rules| {
+            self.list_groups_inner(ctx, rules, query)
+        })
         .await
     }
 }

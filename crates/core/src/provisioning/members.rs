@@ -17,13 +17,13 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::columns::parse_id;
-use super::events::{self, EventType, UserSummary};
 use super::plan::EVENT_ROWS_PER_STATEMENT;
-use super::scope::TenantScope;
 use super::{ProvResult, RequestContext};
+use crate::outbox::events::{self, EventType, UserSummary};
+use crate::store::columns::parse_id;
+use crate::store::scope::TenantScope;
+use crate::store::writes::Writes;
 use crate::time::Timestamp;
-use crate::writes::Writes;
 
 /// Rows per statement for bulk inserts and `IN` lists: well under both backends'
 /// parameter limits.
@@ -358,13 +358,14 @@ impl MembershipPlan {
     /// The membership rows and one event per member added or removed.
     pub(crate) fn push_writes(
         &self,
+        at: Timestamp,
         ctx: &RequestContext,
         scope: TenantScope,
         group_id: Uuid,
         group_summary: &Value,
         writes: &mut Writes,
     ) {
-        let now = Timestamp::now().as_micros();
+        let now = at.as_micros();
         for chunk in self.added.chunks(CHUNK) {
             let rows = chunk.iter().map(|user_id| group_member::ActiveModel {
                 group_id: Set(group_id),
@@ -404,6 +405,7 @@ impl MembershipPlan {
             .filter_map(|(kind, id)| {
                 self.summaries.get(id).map(|summary| {
                     events::row(
+                        at,
                         ctx,
                         kind,
                         group_id,

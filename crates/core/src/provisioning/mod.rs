@@ -2,7 +2,7 @@
 //! rules, in one transaction with its provisioning-log row and outbox events.
 //!
 //! Architecture invariants:
-//! - Every query goes through a [`TenantScope`](scope::TenantScope), whose selects,
+//! - Every query goes through a [`TenantScope`](crate::store::TenantScope), whose selects,
 //!   updates and deletes always carry the tenant: a handler cannot forget it.
 //! - A change, its audit row and its events commit together or not at all
 //!   ([`audit`]). A failed request leaves nothing behind but one failure row in the log.
@@ -11,9 +11,7 @@
 pub mod audit;
 mod backfill;
 mod bulk;
-mod columns;
 mod discovery;
-mod events;
 mod group_updates;
 mod groups;
 mod list;
@@ -22,17 +20,14 @@ mod notifications;
 mod outsiders;
 mod plan;
 mod policy;
-mod query;
 mod rehost;
-mod scope;
+mod resources;
 mod seed;
 mod seed_csv;
 mod seed_input;
-mod seek;
 mod user_store;
 mod user_updates;
 mod users;
-mod values;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -53,13 +48,12 @@ use crate::tenants::{TenantId, TenantSlug};
 use crate::token_auth::AuthenticatedToken;
 use crate::tokens::TokenId;
 
+pub use crate::store::TenantScope;
 pub use audit::Operation;
 pub use bulk::BulkOutcome;
-pub use events::EventType;
 pub use outsiders::Outsider;
 pub use plan::HeavyTurn;
 pub(crate) use rehost::RehostBatch;
-pub use scope::TenantScope;
 pub use seed::{
     ItemError, MAX_SEED_BATCH, SeedError, SeedInput, SeedOutcome, SeedUser, Seeded, seeded_json,
 };
@@ -277,7 +271,7 @@ pub struct Provisioning {
     /// List windows read by walking the attribute-value index in sort order.
     walked_sorts: Arc<std::sync::atomic::AtomicU64>,
     /// Where recent `startIndex` pages ended, so the next page seeks instead of skipping.
-    seek_cache: Arc<seek::SeekCache>,
+    seek_cache: Arc<crate::store::seek::SeekCache>,
 }
 
 impl Provisioning {
@@ -318,6 +312,11 @@ impl Provisioning {
 
     /// The tenant's rules: a per-node snapshot at most about a second old (see
     /// [`crate::rules`]).
+    /// The node's clock.
+    pub(crate) fn clock(&self) -> &crate::time::Clock {
+        self.db.clock()
+    }
+
     pub async fn rules(&self, tenant: TenantId) -> ProvResult<Arc<TenantRules>> {
         Ok(self.rules.get(tenant).await?)
     }
@@ -359,13 +358,16 @@ impl Provisioning {
 
     /// Runs one operation: refused at once when the tenant's settings forbid it (the
     /// switch, or the action), and recorded in the log when it fails.
-    async fn run<T>(
+    async fn run<T, F>(
         &self,
         ctx: &RequestContext,
         operation: Operation,
         resource_id: Option<&str>,
-        work: impl Future<Output = ProvResult<T>>,
-    ) -> ProvResult<T> {
+        work: impl FnOnce(Arc<TenantRules>) -> F,
+    ) -> ProvResult<T>
+    where
+        F: Future<Output = ProvResult<T>>,
+    {
         self.run_for_user(ctx, operation, resource_id, None, work)
             .await
     }
@@ -373,17 +375,21 @@ impl Provisioning {
     /// [`Provisioning::run`] for an operation on a user whose userName the request
     /// names (`user_name`, a create's or a PUT's): a failure's log row names it, or else
     /// the stored user of `resource_id`.
-    async fn run_for_user<T>(
+    async fn run_for_user<T, F>(
         &self,
         ctx: &RequestContext,
         operation: Operation,
         resource_id: Option<&str>,
         user_name: Option<&str>,
-        work: impl Future<Output = ProvResult<T>>,
-    ) -> ProvResult<T> {
+        work: impl FnOnce(Arc<TenantRules>) -> F,
+    ) -> ProvResult<T>
+    where
+        F: Future<Output = ProvResult<T>>,
+    {
+        // The tenant's rules are read once per operation: what admits it is what runs it.
         let result = match self.rules(ctx.tenant_id).await {
             Ok(rules) => match policy::admit(&rules, ctx, operation) {
-                Ok(()) => work.await,
+                Ok(()) => work(rules).await,
                 Err(err) => Err(err.into()),
             },
             Err(err) => Err(err),
@@ -413,7 +419,7 @@ impl Provisioning {
         if let Some(name) = sent.map(str::trim).filter(|n| !n.is_empty()) {
             return Some(name.chars().take(256).collect());
         }
-        let id = resource_id.and_then(columns::parse_id)?;
+        let id = resource_id.and_then(crate::store::columns::parse_id)?;
         let found: Result<Option<String>, DbErr> = self
             .scope(ctx)
             .user(id)
@@ -429,7 +435,6 @@ impl Provisioning {
     }
 }
 
-pub(crate) use events::{location_data, tenant_row as tenant_event};
 pub(crate) use roster_scim::value::fold_case;
 
 /// The `userName` a request body sends, for naming a refused request in the log.

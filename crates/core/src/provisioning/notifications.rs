@@ -11,14 +11,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::events::{self, EventType, UserSummary};
 use super::user_store::hosts_json;
 use super::users::{groups_of, parse_doc};
 use super::{Provisioning, RequestContext};
 use crate::audit::{self, Change};
 use crate::memberships::TenantAccess;
+use crate::outbox::events::{self, EventType, UserSummary};
 use crate::rules::{NotificationMatrix, ReapplyOutcome, TenantRules};
-use crate::time::Timestamp;
 use crate::{Error, Result};
 
 /// Stored notification settings as the audit log shows them.
@@ -52,6 +51,7 @@ impl Provisioning {
         let ctx = RequestContext::for_admin(access, request_id);
         let rules = self.rules(ctx.tenant_id).await.map_err(internal)?;
         let stored = settings.to_stored();
+        let at = self.db.clock().now();
         let this = self.clone();
         let acting = access.clone();
         self.db
@@ -73,7 +73,7 @@ impl Provisioning {
                             .after(stored_json(Some(&stored)));
                         this.store_notifications(txn, &ctx, &rules, vec![row], &stored)
                             .await?;
-                        audit::record(txn, &acting, entry).await?;
+                        audit::record(txn, at, &acting, entry).await?;
                         Ok(true)
                     })
                 },
@@ -112,6 +112,7 @@ impl Provisioning {
                         .after(stored_json(Some(&defaults))),
                 )
             });
+            let at = self.db.clock().now();
             let chunk = self
                 .db
                 .write(
@@ -135,7 +136,7 @@ impl Provisioning {
                                 return Ok(None);
                             };
                             if let Some((acting, entry)) = entry {
-                                audit::record(txn, &acting, entry).await?;
+                                audit::record(txn, at, &acting, entry).await?;
                             }
                             let count = rows.len() as u64;
                             this.store_notifications(
@@ -175,7 +176,7 @@ impl Provisioning {
         let scope = self.scope(ctx);
         let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
         let groups = groups_of(txn, scope, &ids).await.map_err(internal)?;
-        let now = Timestamp::now().as_micros();
+        let now = self.db.clock().now().as_micros();
         let mut writes = self.db.writes();
         writes.push(
             &scope
@@ -207,7 +208,13 @@ impl Provisioning {
                 Some(full.body),
                 Some(hosts_json(rules, row.hosts.as_deref())),
             );
-            events_rows.push(events::row(ctx, EventType::UserUpdated, row.id, &data));
+            events_rows.push(events::row(
+                self.db.clock().now(),
+                ctx,
+                EventType::UserUpdated,
+                row.id,
+                &data,
+            ));
         }
         writes.push(&roster_entity::event::Entity::insert_many(events_rows));
         writes.execute(txn).await?;

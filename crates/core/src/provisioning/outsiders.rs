@@ -18,17 +18,16 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::events::{self, EventType, UserSummary};
 use super::plan::EVENT_ROWS_PER_STATEMENT;
 use super::user_store::hosts_json;
 use super::users::{groups_of, parse_doc};
-use super::values;
 use super::{Provisioning, RequestContext};
 use crate::audit::{self, Change};
 use crate::memberships::TenantAccess;
+use crate::outbox::events::{self, EventType, UserSummary};
 use crate::paging::{Page, PageSize};
 use crate::rules::{TenantRules, TrustedDomain};
-use crate::time::Timestamp;
+use crate::store::values;
 use crate::{Error, Result};
 
 /// Users deactivated per transaction.
@@ -111,7 +110,7 @@ impl Provisioning {
     ) -> Result<Page<Outsider, Uuid>> {
         let rules = self.rules(access.id()).await.map_err(internal)?;
         let domains = verified(&rules)?;
-        let mut query = super::scope::TenantScope::new(access.id())
+        let mut query = crate::store::TenantScope::new(access.id())
             .users()
             .filter(outside(&domains))
             .order_by_asc(user::Column::Id)
@@ -141,7 +140,7 @@ impl Provisioning {
     ) -> Result<u64> {
         let rules = self.rules(access.id()).await.map_err(internal)?;
         let domains = verified(&rules)?;
-        let ids: Vec<Uuid> = super::scope::TenantScope::new(access.id())
+        let ids: Vec<Uuid> = crate::store::TenantScope::new(access.id())
             .users()
             .select_only()
             .column(user::Column::Id)
@@ -174,6 +173,7 @@ impl Provisioning {
                 access.clone(),
                 names.clone(),
             );
+            let at = self.db.clock().now();
             let chunk = self
                 .db
                 .write(
@@ -196,6 +196,7 @@ impl Provisioning {
                             let count = rows.len() as u64;
                             audit::record(
                                 txn,
+                                at,
                                 &acting,
                                 Change::new("domain.deactivate_outsiders")
                                     .target(
@@ -239,7 +240,7 @@ impl Provisioning {
         let scope = self.scope(ctx);
         let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
         let groups = groups_of(txn, scope, &ids).await.map_err(internal)?;
-        let now = Timestamp::now().as_micros();
+        let now = self.db.clock().now().as_micros();
         let mut writes = self.db.writes();
         let mut event_rows = Vec::with_capacity(rows.len());
         for mut row in rows {
@@ -284,7 +285,13 @@ impl Provisioning {
                 Some(full.body),
                 Some(hosts_json(rules, row.hosts.as_deref())),
             );
-            event_rows.push(events::row(ctx, EventType::UserDeactivated, row.id, &data));
+            event_rows.push(events::row(
+                self.db.clock().now(),
+                ctx,
+                EventType::UserDeactivated,
+                row.id,
+                &data,
+            ));
         }
         for chunk in event_rows.chunks(EVENT_ROWS_PER_STATEMENT) {
             writes.push(&roster_entity::event::Entity::insert_many(chunk.to_vec()));

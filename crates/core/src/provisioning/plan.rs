@@ -20,7 +20,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement};
 use super::users::uniqueness_conflict;
 use super::{ProvResult, Provisioning, ProvisioningError};
 use crate::error::is_foreign_key_violation;
-use crate::writes::Writes;
+use crate::store::writes::Writes;
 
 /// Event rows per insert statement (9 values each): well under every driver's limit.
 pub(crate) const EVENT_ROWS_PER_STATEMENT: usize = 200;
@@ -224,6 +224,7 @@ impl Provisioning {
     ) -> ProvResult<()> {
         let mut plan = WritePlan::new(self.db.writes(), "");
         plan.writes_mut().push(&super::audit::success(
+            self.db.clock().now(),
             ctx,
             operation,
             Some(&id.to_string()),

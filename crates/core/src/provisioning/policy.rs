@@ -10,9 +10,9 @@
 use roster_scim::schema::ResourceSchema;
 use roster_scim::{JsonObject, ScimError};
 
-use super::columns::UserColumns;
 use super::{Operation, RequestContext};
 use crate::rules::{Hosts, TenantRules};
+use crate::store::columns::UserColumns;
 
 /// Refuses what the tenant's settings do not allow before any work is done.
 pub(super) fn admit(

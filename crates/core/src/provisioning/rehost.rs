@@ -17,13 +17,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::events::{self, EventType, UserSummary};
 use super::user_store::hosts_json;
 use super::users::{groups_of, parse_doc};
 use super::{Provisioning, ProvisioningError, RequestContext};
+use crate::outbox::events::{self, EventType, UserSummary};
 use crate::rules::{Hosts, TenantRules};
-use crate::time::Timestamp;
-use crate::{Backend, Error, Result};
+use crate::{Error, Result};
 
 /// What one batch found (and, when applied, changed).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -95,11 +94,11 @@ impl Provisioning {
         if let Some(after) = after {
             query = query.filter(user::Column::Id.gt(after));
         }
-        // On PostgreSQL a SCIM write may commit between this read and the batch's
+        // On several nodes a SCIM write may commit between this read and the batch's
         // update; locking the batch's rows makes it wait (and then retry on the new
         // version). SQLite has one writer at a time.
-        if lock && self.db.backend() == Backend::Postgres {
-            query = query.lock_exclusive();
+        if lock {
+            query = self.db.lock_rows(query);
         }
         let rows = query.all(conn).await?;
         let mut batch = RehostBatch {
@@ -154,7 +153,7 @@ impl Provisioning {
         let scope = self.scope(ctx);
         let ids: Vec<Uuid> = changes.iter().map(|(row, _, _)| row.id).collect();
         let groups = groups_of(txn, scope, &ids).await.map_err(internal)?;
-        let now = Timestamp::now().as_micros();
+        let now = self.db.clock().now().as_micros();
         let mut events_rows = Vec::with_capacity(changes.len());
         batch.changed = 0;
         for (mut row, doc, hosts) in changes {
@@ -191,7 +190,13 @@ impl Provisioning {
                 Some(full.body),
                 Some(hosts_json(rules, row.hosts.as_deref())),
             );
-            events_rows.push(events::row(ctx, EventType::UserUpdated, row.id, &data));
+            events_rows.push(events::row(
+                self.db.clock().now(),
+                ctx,
+                EventType::UserUpdated,
+                row.id,
+                &data,
+            ));
         }
         if !events_rows.is_empty() {
             roster_entity::event::Entity::insert_many(events_rows)

@@ -33,20 +33,20 @@ use roster_scim::ScimError;
 use roster_scim::projection::Projection;
 use roster_scim::resource::parse_user;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, QueryFilter, QueryTrait};
+use sea_orm::{ColumnTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::audit::{self, LogNote, Operation};
-use super::columns::UserColumns;
-use super::events::{self, EventType, UserSummary};
 use super::plan::WritePlan;
 use super::user_store::{NewUser, hosts_json};
 use super::users::{groups_of, parse_doc};
 use super::{ProvResult, Provisioning, ProvisioningError, RequestContext};
 use crate::memberships::TenantAccess;
+use crate::outbox::events::{self, EventType, UserSummary};
 use crate::rules::{Hosts, TenantRules};
-use crate::time::Timestamp;
+use crate::store::BuildFor;
+use crate::store::columns::UserColumns;
 
 pub use super::seed_input::{ItemError, SeedInput, SeedUser};
 
@@ -238,6 +238,7 @@ impl Provisioning {
             .map_err(crate::Error::Database)?;
         crate::audit::record(
             &txn,
+            self.db.clock().now(),
             access,
             crate::audit::Change::new("users.import").after(json!({
                 "lines": users.len(),
@@ -412,7 +413,7 @@ impl Provisioning {
         let mut row = old.clone();
         row.product_ref = seed.product_ref().map(str::to_owned);
         row.version = old.version + 1;
-        row.updated_at = std::cmp::max(Timestamp::now().as_micros(), old.updated_at + 1);
+        row.updated_at = std::cmp::max(self.db.clock().now().as_micros(), old.updated_at + 1);
         let mut plan = WritePlan::new(self.db.writes(), "productRef");
         plan.guard_one(
             scope
@@ -425,7 +426,7 @@ impl Provisioning {
                 )
                 .col_expr(user::Column::Version, Expr::value(row.version))
                 .col_expr(user::Column::UpdatedAt, Expr::value(row.updated_at))
-                .build(self.db.backend().into()),
+                .build_for(&self.db),
         );
         let doc = parse_doc(&old.doc)?;
         let groups = groups_of(self.db.reader(), scope, &[old.id]).await?;
@@ -443,8 +444,15 @@ impl Provisioning {
             Some(hosts_json(rules, row.hosts.as_deref())),
         );
         let writes = plan.writes_mut();
-        writes.push(&events::insert(ctx, EventType::UserUpdated, row.id, &data));
+        writes.push(&events::insert(
+            self.db.clock().now(),
+            ctx,
+            EventType::UserUpdated,
+            row.id,
+            &data,
+        ));
         writes.push(&audit::success(
+            self.db.clock().now(),
             ctx,
             Operation::UserSeed,
             Some(&row.id.to_string()),

@@ -7,18 +7,19 @@ use roster_scim::projection::Projection;
 use roster_scim::resource::{Member, StoredResource, render};
 use roster_scim::schema::ROSTER_USER_URN;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::audit::{self, LogNote, Operation};
-use super::columns::UserColumns;
-use super::events::{self, EventType, UserSummary};
 use super::plan::WritePlan;
-use super::values;
 use super::{ProvResult, Provisioning, RequestContext, Resource};
 use crate::Error;
+use crate::outbox::events::{self, EventType, UserSummary};
 use crate::rules::{Hosts, NotificationMatrix, TenantRules};
+use crate::store::BuildFor;
+use crate::store::columns::UserColumns;
+use crate::store::values;
 use crate::time::Timestamp;
 
 /// Where a user is a host, as events carry it: ids with codes and names, so the product
@@ -154,7 +155,7 @@ impl Provisioning {
             status,
         } = change;
         let scope = self.scope(ctx);
-        let now = std::cmp::max(Timestamp::now().as_micros(), old.updated_at + 1);
+        let now = std::cmp::max(self.db.clock().now().as_micros(), old.updated_at + 1);
         let mut row = old.clone();
         row.doc = serde_json::to_string(&new_doc)
             .map_err(|e| Error::internal("serialising a user", e))?;
@@ -203,7 +204,7 @@ impl Provisioning {
                 )
                 .col_expr(user::Column::Active, Expr::value(row.active))
                 .col_expr(user::Column::Hosts, Expr::value(row.hosts.clone()))
-                .build(self.db.backend().into()),
+                .build_for(&self.db),
         );
         let writes = plan.writes_mut();
         let old_cols = UserColumns::from_doc(old_doc).ok();
@@ -252,8 +253,15 @@ impl Provisioning {
             Some(full.body.clone()),
             Some(hosts_json(rules, row.hosts.as_deref())),
         );
-        writes.push(&events::insert(ctx, kind, row.id, &data));
+        writes.push(&events::insert(
+            self.db.clock().now(),
+            ctx,
+            kind,
+            row.id,
+            &data,
+        ));
         writes.push(&audit::success(
+            self.db.clock().now(),
             ctx,
             operation,
             Some(&full.id),
@@ -286,7 +294,7 @@ impl Provisioning {
             product_ref,
             operation,
         } = new;
-        let now = Timestamp::now().as_micros();
+        let now = self.db.clock().now().as_micros();
         let notifications =
             (!rules.catalogue.is_empty()).then(|| rules.default_notifications().to_stored());
         let row = user::Model {
@@ -350,8 +358,15 @@ impl Provisioning {
             doc,
             true,
         )?;
-        writes.push(&events::insert(ctx, EventType::UserCreated, row.id, &data));
+        writes.push(&events::insert(
+            self.db.clock().now(),
+            ctx,
+            EventType::UserCreated,
+            row.id,
+            &data,
+        ));
         writes.push(&audit::success(
+            self.db.clock().now(),
             ctx,
             operation,
             Some(&full.id),

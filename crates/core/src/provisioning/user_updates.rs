@@ -5,26 +5,28 @@
 //! "Delete the user" as what a deactivation does, a PUT or PATCH setting `active: false`
 //! deletes the user exactly as DELETE would (`user.deleted`, one transaction).
 
+use std::sync::Arc;
+
 use roster_entity::{group, group_member, user};
 use roster_scim::JsonObject;
 use roster_scim::patch::{PatchRequest, apply_patch};
 use roster_scim::projection::Projection;
 use roster_scim::resource::{Member, ParseOptions, etag_matches, parse_replacement};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::audit::{self, LogNote, Operation};
-use super::columns::{UserColumns, parse_id};
-use super::events::{self, EventType, UserSummary};
 use super::plan::{EVENT_ROWS_PER_STATEMENT, WritePlan};
 use super::policy;
 use super::user_store::{UserChange, without_active};
 use super::users::{ProjectionParams, groups_of, not_found, parse_doc, precondition_failed};
 use super::{ProvResult, Provisioning, RequestContext, Resource};
+use crate::outbox::events::{self, EventType, UserSummary};
 use crate::rules::{DeactivateMode, DeleteMode, TenantRules};
-use crate::time::Timestamp;
+use crate::store::BuildFor;
+use crate::store::columns::{UserColumns, parse_id};
 
 impl Provisioning {
     pub async fn replace_user(
@@ -40,7 +42,7 @@ impl Provisioning {
             Operation::UserReplace,
             Some(id),
             super::sent_user_name(body),
-            self.update_user_inner(ctx, id, Update::Replace(body), if_match, params),
+            |rules| self.update_user_inner(ctx, rules, id, Update::Replace(body), if_match, params),
         )
         .await
     }
@@ -53,24 +55,21 @@ impl Provisioning {
         if_match: Option<&str>,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Resource> {
-        self.run(
-            ctx,
-            Operation::UserPatch,
-            Some(id),
-            self.update_user_inner(ctx, id, Update::Patch(body), if_match, params),
-        )
+        self.run(ctx, Operation::UserPatch, Some(id), |rules| {
+            self.update_user_inner(ctx, rules, id, Update::Patch(body), if_match, params)
+        })
         .await
     }
 
     async fn update_user_inner(
         &self,
         ctx: &RequestContext,
+        rules: Arc<TenantRules>,
         id: &str,
         update: Update<'_>,
         if_match: Option<&str>,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Resource> {
-        let rules = self.rules(ctx.tenant_id).await?;
         let schema = rules.registry.user();
         let projection = Projection::parse(schema, params.attributes, params.excluded_attributes)?;
         let change = match update {
@@ -236,22 +235,19 @@ impl Provisioning {
         id: &str,
         if_match: Option<&str>,
     ) -> ProvResult<()> {
-        self.run(
-            ctx,
-            Operation::UserDelete,
-            Some(id),
-            self.delete_user_inner(ctx, id, if_match),
-        )
+        self.run(ctx, Operation::UserDelete, Some(id), |rules| {
+            self.delete_user_inner(ctx, rules, id, if_match)
+        })
         .await
     }
 
     async fn delete_user_inner(
         &self,
         ctx: &RequestContext,
+        rules: Arc<TenantRules>,
         id: &str,
         if_match: Option<&str>,
     ) -> ProvResult<()> {
-        let rules = self.rules(ctx.tenant_id).await?;
         let uuid = parse_id(id).ok_or_else(|| not_found("User", id))?;
         self.optimistic(
             "user",
@@ -324,10 +320,9 @@ impl Provisioning {
             .into_tuple()
             .all(reader)
             .await?;
-        let backend: DbBackend = self.db.backend().into();
         let mut plan = WritePlan::new(self.db.writes(), "");
         plan.guard_returns(
-            backend.build(
+            self.db.build(
                 Query::delete()
                     .from_table(group_member::Entity)
                     .and_where(Expr::col(group_member::Column::TenantId).eq(scope.tenant_uuid()))
@@ -341,11 +336,11 @@ impl Provisioning {
                 .delete_users()
                 .filter(user::Column::Id.eq(uuid))
                 .filter(user::Column::Version.eq(old.version))
-                .build(backend),
+                .build_for(&self.db),
         );
         let writes = plan.writes_mut();
         if !memberships.is_empty() {
-            let now = Timestamp::now().as_micros();
+            let now = self.db.clock().now().as_micros();
             writes.push(
                 &scope
                     .update_groups()
@@ -361,6 +356,7 @@ impl Provisioning {
                 .map(|(group_id, name, external_id)| {
                     let group = events::group_summary(*group_id, name, external_id.as_deref());
                     events::row(
+                        self.db.clock().now(),
                         ctx,
                         EventType::GroupMemberRemoved,
                         *group_id,
@@ -373,12 +369,14 @@ impl Provisioning {
             }
         }
         writes.push(&events::insert(
+            self.db.clock().now(),
             ctx,
             EventType::UserDeleted,
             uuid,
             &events::user_data(&summary, None, None),
         ));
         writes.push(&audit::success(
+            self.db.clock().now(),
             ctx,
             operation,
             Some(&uuid.to_string()),

@@ -1,6 +1,8 @@
 //! Users: create (with Okta's reactivation on re-assignment, and the tenant's
 //! "override" of an existing user), read, list. Changes are in `user_updates`.
 
+use std::sync::Arc;
+
 use std::collections::HashMap;
 
 use roster_entity::{group, group_member, user};
@@ -14,14 +16,15 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::audit::{LogNote, Operation};
-use super::columns::{UserColumns, ensure_active, parse_id};
 use super::policy;
-use super::scope::TenantScope;
 use super::user_store::{NewUser, UserChange};
 use super::{ProvResult, Provisioning, ProvisioningError, RequestContext, Resource, Written};
 use crate::Error;
 use crate::error::is_unique_violation;
 use crate::rules::ExistingUser;
+use crate::rules::TenantRules;
+use crate::store::columns::{UserColumns, ensure_active, parse_id};
+use crate::store::scope::TenantScope;
 
 /// `attributes` / `excludedAttributes` as the client sent them.
 #[derive(Clone, Copy, Debug, Default)]
@@ -138,7 +141,7 @@ impl Provisioning {
             Operation::UserCreate,
             None,
             super::sent_user_name(body),
-            self.create_user_inner(ctx, body, params),
+            |rules| self.create_user_inner(ctx, rules, body, params),
         )
         .await
     }
@@ -146,10 +149,10 @@ impl Provisioning {
     async fn create_user_inner(
         &self,
         ctx: &RequestContext,
+        rules: Arc<TenantRules>,
         body: &Value,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Written> {
-        let rules = self.rules(ctx.tenant_id).await?;
         let schema = rules.registry.user();
         let projection = Projection::parse(schema, params.attributes, params.excluded_attributes)?;
         let mut doc = parse_user(schema, body)?.document;
@@ -269,22 +272,19 @@ impl Provisioning {
         id: &str,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Resource> {
-        self.run(
-            ctx,
-            Operation::UserRead,
-            Some(id),
-            self.get_user_inner(ctx, id, params),
-        )
+        self.run(ctx, Operation::UserRead, Some(id), |rules| {
+            self.get_user_inner(ctx, rules, id, params)
+        })
         .await
     }
 
     async fn get_user_inner(
         &self,
         ctx: &RequestContext,
+        rules: Arc<TenantRules>,
         id: &str,
         params: ProjectionParams<'_>,
     ) -> ProvResult<Resource> {
-        let rules = self.rules(ctx.tenant_id).await?;
         let schema = rules.registry.user();
         let projection = Projection::parse(schema, params.attributes, params.excluded_attributes)?;
         let uuid = parse_id(id).ok_or_else(|| not_found("User", id))?;
@@ -319,12 +319,9 @@ impl Provisioning {
     }
 
     pub async fn list_users(&self, ctx: &RequestContext, query: &ListQuery) -> ProvResult<Value> {
-        self.run(
-            ctx,
-            Operation::UserList,
-            None,
-            self.list_users_inner(ctx, query),
-        )
+        self.run(ctx, Operation::UserList, None, |rules| {
+            self.list_users_inner(ctx, rules, query)
+        })
         .await
     }
 }

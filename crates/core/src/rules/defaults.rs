@@ -114,7 +114,7 @@ impl TenantDefaultsService {
             existing_user: Set(settings.existing_user.as_str().to_owned()),
             deactivate_mode: Set(settings.deactivate_mode.as_str().to_owned()),
             domains_only: Set(settings.domains_only),
-            updated_at: Set(Timestamp::now().as_micros()),
+            updated_at: Set(self.db.clock().now().as_micros()),
             updated_by: Set(acting.email.clone()),
         };
         let txn = self.db.begin_write().await?;
@@ -141,6 +141,7 @@ impl TenantDefaultsService {
             .await?;
         audit::record_for(
             &txn,
+            self.db.clock().now(),
             None,
             &Actor::of_admin(acting),
             &origin,
@@ -164,6 +165,7 @@ impl TenantDefaultsService {
             .await?;
         audit::record_for(
             &txn,
+            self.db.clock().now(),
             None,
             &Actor::of_admin(acting),
             &origin,

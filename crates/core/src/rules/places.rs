@@ -21,8 +21,7 @@ use super::{
 use crate::audit::Change;
 use crate::error::is_unique_violation;
 use crate::memberships::TenantAccess;
-use crate::provisioning::EventType;
-use crate::time::Timestamp;
+use crate::outbox::EventType;
 use crate::{Error, Result};
 
 /// Most notification types, locations, kiosks or rules a tenant may define: these are
@@ -62,7 +61,7 @@ impl RulesService {
             key: Set(key.as_str().to_owned()),
             label: Set(label.as_str().to_owned()),
             default_channels: Set(format_channels(&defaults)),
-            created_at: Set(Timestamp::now().as_micros()),
+            created_at: Set(self.db.clock().now().as_micros()),
         };
         let entry = Change::new("notification_type.add")
             .target("notification_type", key.as_str(), label.as_str())
@@ -189,7 +188,7 @@ impl RulesService {
             code_lower: Set(roster_scim::value::fold_case(&code.0)),
             code: Set(code.0.clone()),
             time_zone: Set(time_zone.0.clone()),
-            created_at: Set(Timestamp::now().as_micros()),
+            created_at: Set(self.db.clock().now().as_micros()),
         };
         let entry = Change::new("location.add")
             .target("location", id, format!("{} ({})", name.0, code.0))
@@ -272,7 +271,7 @@ impl RulesService {
             tenant_id: Set(scope.id().0),
             location_id: Set(location_id),
             name: Set(name.0),
-            created_at: Set(Timestamp::now().as_micros()),
+            created_at: Set(self.db.clock().now().as_micros()),
         };
         let tenant = scope.id();
         // A new kiosk is in no rule yet: nobody's hosts change.
@@ -384,7 +383,7 @@ impl RulesService {
                 .map_err(|e| Error::Internal(e.to_string()))?),
             location_ids: Set(uuid_json(&rule.locations)),
             kiosk_ids: Set(uuid_json(&rule.kiosks)),
-            created_at: Set(Timestamp::now().as_micros()),
+            created_at: Set(self.db.clock().now().as_micros()),
         };
         self.places(scope, entry, move |txn| {
             Box::pin(async move {

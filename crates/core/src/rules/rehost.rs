@@ -30,9 +30,9 @@ use uuid::Uuid;
 use super::{Location, RulesService, load_in};
 use crate::audit::Change;
 use crate::memberships::TenantAccess;
-use crate::provisioning::{
-    EventType, Provisioning, RehostBatch, RequestContext, location_data, tenant_event,
-};
+use crate::outbox::EventType;
+use crate::outbox::events::{location_data, tenant_row as tenant_event};
+use crate::provisioning::{Provisioning, RehostBatch, RequestContext};
 use crate::tenants::{TenantId, TenantSlug};
 use crate::time::Timestamp;
 use crate::{Database, Error, Result};
@@ -129,12 +129,13 @@ impl RulesService {
         let ctx = RequestContext::for_admin(scope, "");
         let provisioning = self.provisioning.clone();
         let reason = entry.action();
+        let at = self.db.clock().now();
         self.change(scope, entry, move |txn| {
             Box::pin(async move {
                 let (value, events) = change(txn).await?;
                 if !events.is_empty() {
                     let rows = events.iter().map(|(kind, place)| {
-                        tenant_event(tenant, *kind, place.id, &location_data(place))
+                        tenant_event(at, tenant, *kind, place.id, &location_data(place))
                     });
                     event::Entity::insert_many(rows)
                         .exec_without_returning(txn)
@@ -227,7 +228,7 @@ async fn start(
         .rehost_batch(txn, ctx, &rules, None, INLINE_USERS)
         .await?;
     let done = batch.checked < INLINE_USERS;
-    let now = Timestamp::now().as_micros();
+    let now = provisioning.clock().now().as_micros();
     use host_job::Column as C;
     host_job::Entity::insert(host_job::ActiveModel {
         tenant_id: Set(ctx.tenant_id.0),
@@ -313,7 +314,7 @@ impl HostJobWorker {
     /// Takes every running job whose lease expired (or that has none) and runs it to
     /// the end, batch by batch. Returns how many jobs it finished.
     pub async fn run_once(&self, stop: &CancellationToken) -> Result<u64> {
-        let now = Timestamp::now().as_micros();
+        let now = self.db.clock().now().as_micros();
         let due = host_job::Entity::find()
             .filter(host_job::Column::State.eq(RUNNING))
             .filter(
@@ -342,7 +343,7 @@ impl HostJobWorker {
     /// Takes the job's lease, unless another node took it (or the job was started
     /// again) since it was read.
     async fn claim(&self, job: &host_job::Model, now: i64) -> Result<bool> {
-        let until = Timestamp::now().plus(LEASE).as_micros();
+        let until = self.db.clock().now().plus(LEASE).as_micros();
         let claimed = host_job::Entity::update_many()
             .col_expr(
                 host_job::Column::LeaseOwner,
@@ -436,7 +437,7 @@ async fn batch(
         .rehost_batch(txn, ctx, &rules, job.cursor, BATCH_USERS)
         .await?;
     let done = checked < BATCH_USERS;
-    let now = Timestamp::now().as_micros();
+    let now = provisioning.clock().now().as_micros();
     let mut update = host_job::Entity::update_many()
         .col_expr(
             host_job::Column::Checked,
@@ -468,7 +469,7 @@ async fn batch(
     } else {
         update.col_expr(
             host_job::Column::LeaseUntil,
-            Expr::value(Some(Timestamp::now().plus(LEASE).as_micros())),
+            Expr::value(Some(provisioning.clock().now().plus(LEASE).as_micros())),
         )
     };
     if update.exec(txn).await?.rows_affected != 1 {

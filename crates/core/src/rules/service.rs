@@ -79,6 +79,7 @@ impl RulesService {
     {
         let tenant = scope.id();
         let acting = scope.clone();
+        let at = self.db.clock().now();
         let value = self
             .db
             .write(
@@ -86,7 +87,7 @@ impl RulesService {
                     Box::pin(async move {
                         let value = change(txn).await?;
                         bump_tenant(txn, tenant).await?;
-                        audit::record(txn, &acting, entry).await?;
+                        audit::record(txn, at, &acting, entry).await?;
                         Ok(value)
                     })
                 },
@@ -107,8 +108,9 @@ impl RulesService {
             .before(before.audit_json())
             .after(settings.audit_json());
         let tenant = scope.id();
+        let at = self.db.clock().now();
         self.change(scope, entry, move |txn| {
-            Box::pin(async move { store_settings(txn, tenant, settings).await })
+            Box::pin(async move { store_settings(txn, at, tenant, settings).await })
         })
         .await
     }
@@ -154,7 +156,7 @@ impl RulesService {
             verified_domain: Set(None),
             last_checked_at: Set(None),
             last_check_error: Set(None),
-            created_at: Set(Timestamp::now().as_micros()),
+            created_at: Set(self.db.clock().now().as_micros()),
         };
         let entry = Change::new("domain.add")
             .target("domain", id, domain.as_str())
@@ -242,7 +244,7 @@ impl RulesService {
         domain: &TrustedDomain,
         by: &str,
     ) -> Result<VerifyOutcome> {
-        let now = Timestamp::now().as_micros();
+        let now = self.db.clock().now().as_micros();
         let (id, name, by) = (domain.id, domain.domain.to_string(), by.to_owned());
         let tenant = scope.id().0;
         let entry = Change::new("domain.verify")
@@ -296,7 +298,7 @@ impl RulesService {
         trusted_domain::Entity::update_many()
             .col_expr(
                 trusted_domain::Column::LastCheckedAt,
-                Expr::value(Timestamp::now().as_micros()),
+                Expr::value(self.db.clock().now().as_micros()),
             )
             .col_expr(trusted_domain::Column::LastCheckError, Expr::value(error))
             .filter(trusted_domain::Column::Id.eq(id))
@@ -343,13 +345,11 @@ impl RulesService {
         let entry = Change::new("domain.remove")
             .target("domain", id, domain.domain.to_string())
             .before(serde_json::json!({ "domain": domain.domain.to_string() }));
+        let now = self.db.clock().now();
         self.change(scope, entry, move |txn| {
             Box::pin(async move {
                 let revoked = scim_token::Entity::update_many()
-                    .col_expr(
-                        scim_token::Column::RevokedAt,
-                        Expr::value(Timestamp::now().as_micros()),
-                    )
+                    .col_expr(scim_token::Column::RevokedAt, Expr::value(now.as_micros()))
                     .filter(scim_token::Column::TenantId.eq(tenant))
                     .filter(scim_token::Column::DomainId.eq(id))
                     .filter(scim_token::Column::RevokedAt.is_null())
@@ -390,7 +390,7 @@ impl RulesService {
             attr_type: Set(new.ty.get().as_str().to_owned()),
             multi_valued: Set(new.multi_valued),
             description: Set(new.description.clone()),
-            created_at: Set(Timestamp::now().as_micros()),
+            created_at: Set(self.db.clock().now().as_micros()),
         };
         attributes.push(super::CustomAttributeDef {
             id: Uuid::nil(),
@@ -458,6 +458,7 @@ impl RulesService {
 /// Writes a tenant's settings row (inserted, or replaced), in the caller's transaction.
 pub(crate) async fn store_settings(
     conn: &impl ConnectionTrait,
+    at: Timestamp,
     tenant: crate::tenants::TenantId,
     settings: ProvisioningSettings,
 ) -> Result<()> {
@@ -475,7 +476,7 @@ pub(crate) async fn store_settings(
         assign_hosts: Set(settings.assign_hosts),
         deactivate_mode: Set(settings.deactivate_mode.as_str().to_owned()),
         domains_only: Set(settings.domains_only),
-        updated_at: Set(Timestamp::now().as_micros()),
+        updated_at: Set(at.as_micros()),
     };
     tenant_settings::Entity::insert(row)
         .on_conflict(

@@ -86,7 +86,7 @@ pub(super) async fn run(
                 tenant,
                 json: as_json,
             } => {
-                let now = Timestamp::now();
+                let now = services.clock().now();
                 let tokens: Vec<Listed> = operations
                     .tokens(&tenant, kind)
                     .await?

@@ -5,7 +5,6 @@
 use roster_core::admins::{AccountScope, AdminEmail};
 use roster_core::hashing::hash_password_blocking;
 use roster_core::sessions::{SessionPolicy, stored_session_id};
-use roster_core::time::Timestamp;
 use roster_entity::{admin, admin_session, scim_token, tenant, tenant_membership};
 use roster_migration::{Migrator, MigratorTrait};
 use roster_testkit::{TestApp, TestDatabase};
@@ -76,7 +75,7 @@ async fn legacy_membership(db: &roster_core::Database, tenant: Uuid, admin: Uuid
 
 async fn legacy_session(db: &roster_core::Database, admin: Uuid) -> String {
     let secret = roster_core::crypto::random_token::<32>();
-    let now = Timestamp::now().as_micros();
+    let now = roster_core::time::Clock::system().now().as_micros();
     let statement = Query::insert()
         .into_table(Alias::new("admin_sessions"))
         .columns(
@@ -262,7 +261,7 @@ async fn global_accounts_become_one_account_per_tenant_on_upgrade() {
         .unwrap();
     let expires = pending_row.password_expires_at.expect("an expiry");
     let day = 24 * 3600 * 1_000_000;
-    let now = Timestamp::now().as_micros();
+    let now = roster_core::time::Clock::system().now().as_micros();
     assert!(expires > now + day - 600_000_000 && expires <= now + day);
     assert_eq!(kept.password_expires_at, None);
 

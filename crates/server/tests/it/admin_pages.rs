@@ -96,7 +96,7 @@ async fn the_connection_check_counts_only_live_tokens() {
     // What the SCIM endpoint records when it accepts the token.
     let used = scim_token::ActiveModel {
         id: Set(token.info.id.0),
-        last_used_at: Set(Some(roster_core::time::Timestamp::now().as_micros())),
+        last_used_at: Set(Some(roster_core::time::Clock::system().now().as_micros())),
         ..Default::default()
     };
     used.update(app.services.db().writer()).await.unwrap();
@@ -277,14 +277,24 @@ async fn admins_are_invited_by_single_use_links_revoked_and_removed() {
 
 #[tokio::test]
 async fn expired_invitations_name_their_tenant_and_create_nothing() {
+    // The services' clock stands still until the test moves it past the link's hour.
+    let clock = roster_core::time::Clock::manual(roster_core::time::Clock::system().now());
     let app = roster_testkit::TestApp::builder()
-        .invitation_ttl(std::time::Duration::from_secs(1))
+        .invitation_ttl(std::time::Duration::from_secs(3600))
+        .clock(clock.clone())
         .spawn()
         .await;
     let (_, operator_admin) = operator(&app).await;
     let acme = tenant(&app, &operator_admin, "acme", "Acme Inc.").await;
     let link = invitation_link(&app, &acme, "late@acme.test").await;
-    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    clock.advance(std::time::Duration::from_secs(3_599));
+    let mut early = Browserless::new(&app);
+    let (status, _) = early.get_text(link.trim_start_matches(&app.address)).await;
+    assert_eq!(
+        status, 200,
+        "a second before its hour ends, the link still works"
+    );
+    clock.advance(std::time::Duration::from_secs(2));
     let mut invitee = Browserless::new(&app);
     let path = link.trim_start_matches(&app.address).to_owned();
     let (status, html) = invitee.get_text(&path).await;

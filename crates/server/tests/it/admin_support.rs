@@ -306,7 +306,7 @@ pub async fn fixture_user(
     active: bool,
 ) -> Uuid {
     let id = Uuid::now_v7();
-    let now = roster_core::time::Timestamp::now().as_micros();
+    let now = roster_core::time::Clock::system().now().as_micros();
     let doc = serde_json::json!({
         "userName": user_name,
         "name": {"givenName": display.split(' ').next().unwrap_or(display), "familyName": "Fixture"},
@@ -384,7 +384,7 @@ pub async fn fixture_log(
     let request_id = Uuid::now_v7().to_string();
     provisioning_log::ActiveModel {
         tenant_id: Set(scope.id().0),
-        occurred_at: Set(roster_core::time::Timestamp::now().as_micros()),
+        occurred_at: Set(roster_core::time::Clock::system().now().as_micros()),
         request_id: Set(request_id.clone()),
         token_id: Set(None),
         operation: Set(operation.to_owned()),

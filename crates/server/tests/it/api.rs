@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use roster_core::delivery::DeliverySettings;
-use roster_core::time::Timestamp;
 use roster_core::tokens::{ApiScope, CreatedToken, TokenLabel};
 use roster_entity::{event, tenant};
 use roster_testkit::TestApp;
@@ -261,7 +260,11 @@ pub(crate) async fn api_keys_open_only_the_api_and_scim_tokens_only_scim() {
         .create_for(
             &app.command_line_access("acme").await,
             TokenLabel::parse("old").unwrap(),
-            Some(Timestamp::now().minus(Duration::from_secs(1))),
+            Some(
+                roster_core::time::Clock::system()
+                    .now()
+                    .minus(Duration::from_secs(1)),
+            ),
             None,
         )
         .await
@@ -525,4 +528,38 @@ pub(crate) async fn events_filter_by_type_and_refuse_bad_input() {
     api.get("/api/v1/nothing-here")
         .await
         .assert_error(404, "not_found");
+}
+
+/// A key's expiry is judged on the services' clock, also while the key sits in the
+/// verified-digest cache: moved past its expiry, the same key is refused at once.
+#[tokio::test]
+async fn a_key_stops_working_when_the_clock_passes_its_expiry() {
+    let clock = roster_core::time::Clock::manual(roster_core::time::Clock::system().now());
+    let app = Arc::new(TestApp::builder().clock(clock.clone()).spawn().await);
+    crate::scim::support::Scim::on(app.clone(), "acme").await;
+    let key = app
+        .services
+        .api_keys()
+        .create_for(
+            &app.command_line_access("acme").await,
+            TokenLabel::parse("nightly").unwrap(),
+            Some(clock.now().plus(Duration::from_secs(3600))),
+            None,
+        )
+        .await
+        .unwrap();
+    let bearer = format!("Bearer {}", key.token.expose_secret());
+    assert_eq!(
+        get_with(&app, "/api/v1/users", Some(&bearer)).await.status,
+        200
+    );
+    clock.advance(Duration::from_secs(3599));
+    assert_eq!(
+        get_with(&app, "/api/v1/users", Some(&bearer)).await.status,
+        200
+    );
+    clock.advance(Duration::from_secs(2));
+    let reply = get_with(&app, "/api/v1/users", Some(&bearer)).await;
+    reply.assert_error(401, "unauthorized");
+    assert!(reply.body["message"].as_str().unwrap().contains("expired"));
 }

@@ -68,10 +68,7 @@ fn assert_signed(request: &Received, secrets: &[&str]) {
         .unwrap()
         .parse()
         .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = roster_core::time::Clock::system().now().as_micros() / 1_000_000;
     assert!((now - timestamp).abs() < 300, "stale timestamp {timestamp}");
     let signatures: Vec<&str> = parts.map(|p| p.strip_prefix("v1=").unwrap()).collect();
     assert_eq!(signatures.len(), secrets.len(), "{header}");

@@ -9,7 +9,7 @@ use roster_core::memberships::TenantAccess;
 use roster_core::rules::RulesService;
 
 use super::error::AdminError;
-use super::forms::{Pairs, Submitted};
+use super::forms::{CsrfOnly, Submitted};
 use super::page::{Flash, Layout, redirect_with};
 use super::session::TenantPage;
 use super::settings::parse_path_id;
@@ -69,7 +69,7 @@ pub(crate) async fn remove<R: Removal>(
     page: TenantPage,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    _submitted: Submitted<Pairs>,
+    _submitted: Submitted<CsrfOnly>,
 ) -> Result<HttpResponse, AdminError> {
     let id = parse_path_id(&path.1)?;
     R::remove(state.services.rules(), &page.scope, id).await?;

@@ -9,7 +9,6 @@ use askama::Template;
 use roster_core::directory::LogEntry;
 use roster_core::paging::PageSize;
 use roster_core::rules::{ExistingUser, ProvisioningSettings};
-use roster_core::time::Timestamp;
 
 use super::error::AdminError;
 use super::help::{Urls, guide, render};
@@ -105,7 +104,7 @@ pub(crate) async fn connection(
     let tokens = state.services.tokens();
     let last_used = tokens.last_used(&view.scope).await?;
     // The newest tokens are the likely live ones; one page is plenty to answer "any?".
-    let now = Timestamp::now();
+    let now = state.services.clock().now();
     let has_live_token = tokens
         .list(&view.scope, None, PageSize::DEFAULT)
         .await?

@@ -9,7 +9,7 @@ use roster_core::rules::{DeactivateMode, DefaultsSource, ExistingUser, Provision
 use roster_core::tenants::require_operator;
 
 use super::error::AdminError;
-use super::forms::{Pairs, Submitted};
+use super::forms::{CsrfOnly, SettingsForm, Submitted};
 use super::page::{Layout, invalid, ok, when};
 use super::session::{Admin, origin_of};
 use crate::AppState;
@@ -81,24 +81,15 @@ pub(crate) async fn show(
 pub(crate) async fn save(
     req: HttpRequest,
     state: web::Data<AppState>,
-    submitted: Submitted<Pairs>,
+    submitted: Submitted<SettingsForm>,
 ) -> Result<HttpResponse, AdminError> {
     let Submitted { session, form } = submitted;
     require_operator(&session.admin)?;
     let configured = state.services.tenant_defaults().configured();
-    let mut settings = ProvisioningSettings {
-        enabled: form.checked("enabled"),
-        create_users: form.checked("create_users"),
-        update_users: form.checked("update_users"),
-        deactivate_users: form.checked("deactivate_users"),
-        delete_users: form.checked("delete_users"),
-        push_groups: form.checked("push_groups"),
-        domains_only: form.checked("domains_only"),
-        ..configured
-    };
+    let mut settings = form.switches(configured);
     let (Some(existing_user), Some(deactivate_mode)) = (
-        ExistingUser::parse(form.get("existing_user")),
-        DeactivateMode::parse(form.get("deactivate_mode")),
+        ExistingUser::parse(&form.existing_user),
+        DeactivateMode::parse(&form.deactivate_mode),
     ) else {
         let error = "Choose what a POST for an existing user and a deactivation do.".to_owned();
         return invalid(&page(&req, &state, &session, Some((settings, error)), None).await?);
@@ -116,7 +107,7 @@ pub(crate) async fn save(
 pub(crate) async fn reset(
     req: HttpRequest,
     state: web::Data<AppState>,
-    submitted: Submitted<Pairs>,
+    submitted: Submitted<CsrfOnly>,
 ) -> Result<HttpResponse, AdminError> {
     let session = submitted.session;
     require_operator(&session.admin)?;

@@ -13,7 +13,7 @@ use roster_core::tokens::TokenInfo;
 use super::auth::message_of;
 use super::confirm::{ConfirmPage, removal};
 use super::error::AdminError;
-use super::forms::{Pairs, Submitted};
+use super::forms::{CsrfOnly, DomainForm, Submitted};
 use super::page::{Flash, Layout, invalid, ok, redirect_with, when, when_opt};
 use super::session::TenantPage;
 use super::settings::parse_path_id;
@@ -110,7 +110,7 @@ async fn domains_page(
         .tokens()
         .for_domains(&page.scope, &ids, DOMAIN_TOKENS)
         .await?;
-    let now = Timestamp::now();
+    let now = state.services.clock().now();
     let rules = state.services.rules().rules(&page.scope).await?;
     Ok(DomainsPage {
         l: Layout::tenant(req, &page.session, &page.scope, "rules"),
@@ -142,11 +142,11 @@ pub(crate) async fn add(
     req: HttpRequest,
     page: TenantPage,
     state: web::Data<AppState>,
-    submitted: Submitted<Pairs>,
+    submitted: Submitted<DomainForm>,
 ) -> Result<HttpResponse, AdminError> {
     let form = submitted.form;
-    let raw = form.get("domain").to_owned();
-    let include = form.checked("include_subdomains");
+    let include = form.include_subdomains();
+    let raw = form.domain;
     let result = match EmailDomain::parse(&raw) {
         Ok(domain) => {
             state
@@ -170,7 +170,7 @@ pub(crate) async fn verify(
     page: TenantPage,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    _submitted: Submitted<Pairs>,
+    _submitted: Submitted<CsrfOnly>,
 ) -> Result<HttpResponse, AdminError> {
     let id = parse_path_id(&path.1)?;
     let outcome = state
@@ -192,7 +192,7 @@ pub(crate) async fn mark_verified(
     page: TenantPage,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    _submitted: Submitted<Pairs>,
+    _submitted: Submitted<CsrfOnly>,
 ) -> Result<HttpResponse, AdminError> {
     let id = parse_path_id(&path.1)?;
     let outcome = state
@@ -213,17 +213,13 @@ pub(crate) async fn set_subdomains(
     page: TenantPage,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    submitted: Submitted<Pairs>,
+    submitted: Submitted<DomainForm>,
 ) -> Result<HttpResponse, AdminError> {
     let id = parse_path_id(&path.1)?;
     state
         .services
         .rules()
-        .set_include_subdomains(
-            &page.scope,
-            id,
-            submitted.form.checked("include_subdomains"),
-        )
+        .set_include_subdomains(&page.scope, id, submitted.form.include_subdomains())
         .await?;
     Ok(back(&page, Flash::DomainChanged))
 }

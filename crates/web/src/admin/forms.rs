@@ -274,6 +274,165 @@ fn host_name(value: &str) -> Option<String> {
     valid.then(|| host.to_ascii_lowercase())
 }
 
+/// A checkbox of a typed form: ticked when sent and not empty.
+fn ticked(value: &Option<String>) -> bool {
+    value.as_deref().is_some_and(|v| !v.is_empty())
+}
+
+/// The provisioning settings form: a tenant's settings page and the operator's defaults
+/// for new tenants. Switches are checkboxes (absent when not ticked); the three choices
+/// are names that `roster_core::rules` parses (empty when not sent).
+#[derive(serde::Deserialize)]
+pub(crate) struct SettingsForm {
+    #[serde(default)]
+    csrf: String,
+    enabled: Option<String>,
+    create_users: Option<String>,
+    update_users: Option<String>,
+    deactivate_users: Option<String>,
+    delete_users: Option<String>,
+    push_groups: Option<String>,
+    domains_only: Option<String>,
+    assign_hosts: Option<String>,
+    #[serde(default)]
+    pub delete_mode: String,
+    #[serde(default)]
+    pub existing_user: String,
+    #[serde(default)]
+    pub deactivate_mode: String,
+}
+
+impl SettingsForm {
+    /// `base` with the switches both forms have, as ticked.
+    pub(crate) fn switches(
+        &self,
+        base: roster_core::rules::ProvisioningSettings,
+    ) -> roster_core::rules::ProvisioningSettings {
+        roster_core::rules::ProvisioningSettings {
+            enabled: ticked(&self.enabled),
+            create_users: ticked(&self.create_users),
+            update_users: ticked(&self.update_users),
+            deactivate_users: ticked(&self.deactivate_users),
+            delete_users: ticked(&self.delete_users),
+            push_groups: ticked(&self.push_groups),
+            domains_only: ticked(&self.domains_only),
+            ..base
+        }
+    }
+
+    /// "Assign users as hosts" (a tenant's page only).
+    pub(crate) fn assign_hosts(&self) -> bool {
+        ticked(&self.assign_hosts)
+    }
+}
+
+impl CsrfForm for SettingsForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// A trusted domain: its name, and whether its subdomains count (the add form and the
+/// per-domain switch).
+#[derive(serde::Deserialize)]
+pub(crate) struct DomainForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    pub domain: String,
+    include_subdomains: Option<String>,
+}
+
+impl DomainForm {
+    pub(crate) fn include_subdomains(&self) -> bool {
+        ticked(&self.include_subdomains)
+    }
+}
+
+impl CsrfForm for DomainForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// A new location: name, code and time zone as typed.
+#[derive(serde::Deserialize)]
+pub(crate) struct PlaceForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub time_zone: String,
+}
+
+impl CsrfForm for PlaceForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// A new kiosk of a location: its name.
+#[derive(serde::Deserialize)]
+pub(crate) struct KioskForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    pub kiosk: String,
+}
+
+impl CsrfForm for KioskForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// A new custom attribute: name, type, multi-valued, description.
+#[derive(serde::Deserialize)]
+pub(crate) struct AttributeDefinitionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, rename = "type")]
+    pub ty: String,
+    multi_valued: Option<String>,
+    #[serde(default)]
+    pub description: String,
+}
+
+impl AttributeDefinitionForm {
+    pub(crate) fn multi_valued(&self) -> bool {
+        ticked(&self.multi_valued)
+    }
+}
+
+impl CsrfForm for AttributeDefinitionForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// One value a button sends besides the CSRF token: a rule's move (`direction`), the
+/// provisioning switch (`enabled`).
+#[derive(serde::Deserialize)]
+pub(crate) struct ChoiceForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    pub direction: String,
+    #[serde(default)]
+    pub enabled: String,
+}
+
+impl CsrfForm for ChoiceForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// A form whose fields repeat or are named by the page (checkbox grids, several
 /// locations): every pair as sent, in order. Values are strings like any other field;
 /// what does not parse is an inline error or is ignored, never a 400 or 500.

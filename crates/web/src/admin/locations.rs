@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::auth::message_of;
 use super::confirm::{ConfirmPage, removal};
 use super::error::AdminError;
-use super::forms::{Pairs, Submitted};
+use super::forms::{ChoiceForm, KioskForm, Pairs, PlaceForm, Submitted};
 use super::page::{Flash, Layout, invalid, ok, redirect_with};
 use super::session::TenantPage;
 use super::settings::parse_path_id;
@@ -122,13 +122,13 @@ pub(crate) async fn add_location(
     req: HttpRequest,
     page: TenantPage,
     state: web::Data<AppState>,
-    submitted: Submitted<Pairs>,
+    submitted: Submitted<PlaceForm>,
 ) -> Result<HttpResponse, AdminError> {
     let form = submitted.form;
     let mut kept = LocationForm {
-        name: form.get("name").to_owned(),
-        code: form.get("code").to_owned(),
-        time_zone: form.get("time_zone").to_owned(),
+        name: form.name,
+        code: form.code,
+        time_zone: form.time_zone,
         ..LocationForm::default()
     };
     let parsed = (
@@ -167,10 +167,10 @@ pub(crate) async fn add_kiosk(
     page: TenantPage,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    submitted: Submitted<Pairs>,
+    submitted: Submitted<KioskForm>,
 ) -> Result<HttpResponse, AdminError> {
     let location = parse_path_id(&path.1)?;
-    let raw = submitted.form.get("kiosk").to_owned();
+    let raw = submitted.form.kiosk;
     let result = match KioskName::parse(&raw) {
         Ok(name) => {
             state
@@ -474,10 +474,10 @@ pub(crate) async fn move_rule(
     page: TenantPage,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    submitted: Submitted<Pairs>,
+    submitted: Submitted<ChoiceForm>,
 ) -> Result<HttpResponse, AdminError> {
     let id = parse_path_id(&path.1)?;
-    let up = submitted.form.get("direction") == "up";
+    let up = submitted.form.direction == "up";
     state
         .services
         .rules()

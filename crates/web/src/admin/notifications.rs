@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::auth::message_of;
 use super::confirm::{ConfirmPage, removal};
 use super::error::AdminError;
-use super::forms::{Pairs, Submitted};
+use super::forms::{CsrfOnly, Pairs, Submitted};
 use super::page::{Flash, Layout, invalid, ok, redirect_with, request_id_of};
 use super::session::TenantPage;
 use super::settings::parse_path_id;
@@ -254,7 +254,7 @@ pub(crate) async fn reapply(
     req: HttpRequest,
     page: TenantPage,
     state: web::Data<AppState>,
-    _submitted: Submitted<Pairs>,
+    _submitted: Submitted<CsrfOnly>,
 ) -> Result<HttpResponse, AdminError> {
     let outcome = state
         .services

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::confirm::ConfirmPage;
 use super::error::AdminError;
-use super::forms::{Pairs, Submitted};
+use super::forms::{CsrfOnly, Submitted};
 use super::page::{Layout, ok, request_id_of};
 use super::session::TenantPage;
 use crate::AppState;
@@ -141,7 +141,7 @@ pub(crate) async fn deactivate(
     req: HttpRequest,
     page: TenantPage,
     state: web::Data<AppState>,
-    _submitted: Submitted<Pairs>,
+    _submitted: Submitted<CsrfOnly>,
 ) -> Result<HttpResponse, AdminError> {
     let slug = page.scope.slug();
     let deactivated = match state

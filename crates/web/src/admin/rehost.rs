@@ -8,7 +8,7 @@ use roster_core::rules::{HostJob, HostPreview};
 
 use super::confirm::ConfirmPage;
 use super::error::AdminError;
-use super::forms::{Pairs, Submitted};
+use super::forms::{CsrfOnly, Submitted};
 use super::page::{Flash, Layout, ok, redirect_with, when};
 use super::session::TenantPage;
 use crate::AppState;
@@ -114,7 +114,7 @@ pub(crate) async fn confirm_reapply(
 pub(crate) async fn reapply(
     page: TenantPage,
     state: web::Data<AppState>,
-    _submitted: Submitted<Pairs>,
+    _submitted: Submitted<CsrfOnly>,
 ) -> Result<HttpResponse, AdminError> {
     state.services.rules().reapply_hosts(&page.scope).await?;
     Ok(redirect_with(

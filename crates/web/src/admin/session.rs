@@ -15,7 +15,6 @@ use roster_core::audit::Origin;
 use roster_core::memberships::TenantAccess;
 use roster_core::sessions::{CurrentSession, NewSession, SessionPolicy};
 use roster_core::setup_links::{Abilities, SetupSession, StartedSetup};
-use roster_core::time::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::error::AdminError;
@@ -46,7 +45,8 @@ fn secure(state: &AppState) -> bool {
 
 /// The cookie for a session just opened.
 pub(crate) fn session_cookie(state: &AppState, session: &NewSession) -> Cookie<'static> {
-    let seconds = (session.expires_at.as_micros() - Timestamp::now().as_micros()) / 1_000_000;
+    let seconds =
+        (session.expires_at.as_micros() - state.services.clock().now().as_micros()) / 1_000_000;
     Cookie::build(SESSION_COOKIE, session.secret.expose_secret().to_owned())
         .path("/admin")
         .http_only(true)
@@ -190,7 +190,8 @@ pub(crate) fn origin_of(req: &HttpRequest, state: &AppState) -> Origin {
 pub(crate) const SETUP_COOKIE: &str = "roster_setup";
 
 pub(crate) fn setup_cookie(state: &AppState, started: &StartedSetup) -> Cookie<'static> {
-    let seconds = (started.expires_at.as_micros() - Timestamp::now().as_micros()) / 1_000_000;
+    let seconds =
+        (started.expires_at.as_micros() - state.services.clock().now().as_micros()) / 1_000_000;
     Cookie::build(SETUP_COOKIE, started.secret.expose_secret().to_owned())
         .path("/admin")
         .http_only(true)

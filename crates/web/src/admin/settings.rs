@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::auth::message_of;
 use super::confirm::{ConfirmPage, removal};
 use super::error::AdminError;
-use super::forms::{Pairs, Submitted};
+use super::forms::{AttributeDefinitionForm, ChoiceForm, SettingsForm, Submitted};
 use super::page::{Flash, Layout, invalid, ok, redirect_with};
 use super::session::TenantPage;
 use crate::AppState;
@@ -103,13 +103,13 @@ pub(crate) async fn save_settings(
     req: HttpRequest,
     page: TenantPage,
     state: web::Data<AppState>,
-    submitted: Submitted<Pairs>,
+    submitted: Submitted<SettingsForm>,
 ) -> Result<HttpResponse, AdminError> {
     let form = submitted.form;
-    let delete_mode = DeleteMode::parse(form.get("delete_mode"));
-    let existing_user = ExistingUser::parse(form.get("existing_user"));
+    let delete_mode = DeleteMode::parse(&form.delete_mode);
+    let existing_user = ExistingUser::parse(&form.existing_user);
     // A form from before "deactivate_mode" existed keeps the tenant's choice.
-    let deactivate_mode = match form.get("deactivate_mode") {
+    let deactivate_mode = match form.deactivate_mode.as_str() {
         "" => Some(
             state
                 .services
@@ -122,15 +122,8 @@ pub(crate) async fn save_settings(
         raw => DeactivateMode::parse(raw),
     };
     let mut settings = ProvisioningSettings {
-        enabled: form.checked("enabled"),
-        create_users: form.checked("create_users"),
-        update_users: form.checked("update_users"),
-        deactivate_users: form.checked("deactivate_users"),
-        delete_users: form.checked("delete_users"),
-        push_groups: form.checked("push_groups"),
-        domains_only: form.checked("domains_only"),
-        assign_hosts: form.checked("assign_hosts"),
-        ..ProvisioningSettings::default()
+        assign_hosts: form.assign_hosts(),
+        ..form.switches(ProvisioningSettings::default())
     };
     let (Some(delete_mode), Some(existing_user), Some(deactivate_mode)) =
         (delete_mode, existing_user, deactivate_mode)
@@ -165,9 +158,9 @@ pub(crate) async fn save_settings(
 pub(crate) async fn set_provisioning(
     page: TenantPage,
     state: web::Data<AppState>,
-    submitted: Submitted<Pairs>,
+    submitted: Submitted<ChoiceForm>,
 ) -> Result<HttpResponse, AdminError> {
-    let enabled = match submitted.form.get("enabled") {
+    let enabled = match submitted.form.enabled.as_str() {
         "on" => true,
         "off" => false,
         _ => return Err(AdminError::BadRequest),
@@ -277,21 +270,21 @@ pub(crate) async fn add_attribute(
     req: HttpRequest,
     page: TenantPage,
     state: web::Data<AppState>,
-    submitted: Submitted<Pairs>,
+    submitted: Submitted<AttributeDefinitionForm>,
 ) -> Result<HttpResponse, AdminError> {
     let form = submitted.form;
+    let parsed = (
+        AttributeName::parse(&form.name),
+        AttributeType::parse(&form.ty),
+        NewAttribute::parse_description(&form.description),
+    );
     let mut state_form = AttributeForm {
-        name: form.get("name").to_owned(),
-        ty: form.get("type").to_owned(),
-        multi_valued: form.checked("multi_valued"),
-        description: form.get("description").to_owned(),
+        multi_valued: form.multi_valued(),
+        name: form.name,
+        ty: form.ty,
+        description: form.description,
         ..AttributeForm::empty()
     };
-    let parsed = (
-        AttributeName::parse(form.get("name")),
-        AttributeType::parse(form.get("type")),
-        NewAttribute::parse_description(form.get("description")),
-    );
     let (name, ty, description) = match parsed {
         (Ok(name), Ok(ty), Ok(description)) => (name, ty, description),
         (name, ty, description) => {

@@ -116,7 +116,7 @@ async fn links_page(
     page: &TenantPage,
     form: FormState,
 ) -> Result<LinksPage, AdminError> {
-    let now = Timestamp::now();
+    let now = state.services.clock().now();
     let links = state.services.setup_links().list(&page.scope).await?;
     Ok(LinksPage {
         l: Layout::tenant(req, &page.session, &page.scope, "setup-links"),
@@ -238,7 +238,7 @@ pub(crate) async fn confirm_revoke(
     let link = find(&state, &page, &path.1).await?;
     ok(&RevokePage {
         l: Layout::tenant(&req, &page.session, &page.scope, "setup-links"),
-        link: LinkRow::new(link, Timestamp::now()),
+        link: LinkRow::new(link, state.services.clock().now()),
     })
 }
 

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::error::AdminError;
-use super::forms::{Pairs, Submitted};
+use super::forms::{CsrfOnly, Submitted};
 use super::page::{Flash, Layout, ok};
 use super::session::TenantPage;
 use super::webhooks::{find_endpoint, to_endpoint};
@@ -52,7 +52,7 @@ pub(crate) async fn redeliver_failed(
     page: TenantPage,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    _submitted: Submitted<Pairs>,
+    _submitted: Submitted<CsrfOnly>,
 ) -> Result<HttpResponse, AdminError> {
     let endpoint = find_endpoint(&state, &page, &path.1).await?;
     let queued = state

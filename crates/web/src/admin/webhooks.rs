@@ -13,15 +13,15 @@ use roster_core::delivery::webhooks::{
     Delivery, DeliveryCounts, DeliveryStatus, EndpointForm, EndpointId, ROTATION_OVERLAP,
     TestOutcome, WebhookEndpoint,
 };
+use roster_core::outbox::EventType;
 use roster_core::paging::PageSize;
-use roster_core::provisioning::EventType;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::auth::message_of;
 use super::confirm::ConfirmPage;
 use super::error::AdminError;
-use super::forms::{Pairs, Submitted};
+use super::forms::{CsrfOnly, Pairs, Submitted};
 use super::page::{Flash, Layout, invalid, ok, redirect_with, when, when_opt};
 use super::session::TenantPage;
 use super::settings::parse_path_id;
@@ -415,7 +415,7 @@ pub(crate) async fn send_test(
     page: TenantPage,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    _submitted: Submitted<Pairs>,
+    _submitted: Submitted<CsrfOnly>,
 ) -> Result<HttpResponse, AdminError> {
     let endpoint = find_endpoint(&state, &page, &path.1).await?;
     let outcome = state
@@ -466,7 +466,7 @@ pub(crate) async fn rotate(
     page: TenantPage,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    _submitted: Submitted<Pairs>,
+    _submitted: Submitted<CsrfOnly>,
 ) -> Result<HttpResponse, AdminError> {
     let endpoint = find_endpoint(&state, &page, &path.1).await?;
     let (endpoint, secret) = state
@@ -506,7 +506,7 @@ pub(crate) async fn delete(
     page: TenantPage,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    _submitted: Submitted<Pairs>,
+    _submitted: Submitted<CsrfOnly>,
 ) -> Result<HttpResponse, AdminError> {
     let endpoint = find_endpoint(&state, &page, &path.1).await?;
     state
@@ -524,7 +524,7 @@ pub(crate) async fn redeliver(
     page: TenantPage,
     state: web::Data<AppState>,
     path: web::Path<(String, String, String)>,
-    _submitted: Submitted<Pairs>,
+    _submitted: Submitted<CsrfOnly>,
 ) -> Result<HttpResponse, AdminError> {
     let endpoint = find_endpoint(&state, &page, &path.1).await?;
     let delivery = path.2.parse::<i64>().map_err(|_| AdminError::NotFound)?;

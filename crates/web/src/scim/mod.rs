@@ -21,29 +21,33 @@ use actix_web::middleware::{Next, NormalizePath, TrailingSlash, from_fn};
 use actix_web::{HttpMessage, web};
 use roster_core::idp::recognise_test_call;
 use roster_core::provisioning::RequestContext;
+use roster_scim::schema::ResourceKind;
 
 use crate::AppState;
 
-use resources::{Groups, Users};
-
-fn resource_routes<K: resources::Kind + 'static>(cfg: &mut web::ServiceConfig, base: &str) {
+fn resource_routes(cfg: &mut web::ServiceConfig, kind: ResourceKind) {
+    let base = kind.endpoint();
+    let kind = web::Data::new(kind);
     cfg.service(
-        web::resource(base.to_owned())
-            .route(web::get().to(resources::list::<K>))
-            .route(web::post().to(resources::create::<K>))
+        web::resource(base)
+            .app_data(kind.clone())
+            .route(web::get().to(resources::list))
+            .route(web::post().to(resources::create))
             .default_service(web::to(endpoints::method_not_allowed)),
     )
     .service(
         web::resource(format!("{base}/.search"))
-            .route(web::post().to(resources::search::<K>))
+            .app_data(kind.clone())
+            .route(web::post().to(resources::search))
             .default_service(web::to(endpoints::method_not_allowed)),
     )
     .service(
         web::resource(format!("{base}/{{id}}"))
-            .route(web::get().to(resources::get::<K>))
-            .route(web::put().to(resources::replace::<K>))
-            .route(web::patch().to(resources::patch::<K>))
-            .route(web::delete().to(resources::delete::<K>))
+            .app_data(kind)
+            .route(web::get().to(resources::get))
+            .route(web::put().to(resources::replace))
+            .route(web::patch().to(resources::patch))
+            .route(web::delete().to(resources::delete))
             .default_service(web::to(endpoints::method_not_allowed)),
     );
 }
@@ -57,8 +61,8 @@ fn only(path: &str, route: actix_web::Route) -> actix_web::Resource {
 
 /// Every SCIM endpoint, relative to a base URL.
 fn every_endpoint(cfg: &mut web::ServiceConfig) {
-    cfg.configure(|cfg| resource_routes::<Users>(cfg, "/Users"))
-        .configure(|cfg| resource_routes::<Groups>(cfg, "/Groups"))
+    cfg.configure(|cfg| resource_routes(cfg, ResourceKind::User))
+        .configure(|cfg| resource_routes(cfg, ResourceKind::Group))
         .service(only("/.search", web::post().to(endpoints::search)))
         .service(only("/Bulk", web::post().to(endpoints::bulk)))
         .service(only(

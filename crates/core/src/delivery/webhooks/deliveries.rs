@@ -81,7 +81,7 @@ impl WebhookService {
     pub async fn send_test(&self, scope: &TenantAccess, id: EndpointId) -> Result<TestOutcome> {
         let row = self.row(scope, id).await?;
         let event_id = Uuid::now_v7();
-        let now = Timestamp::now();
+        let now = self.db.clock().now();
         // The test event is signed with the current secret only.
         let secret = match open_secret(&self.keyring, &row.secret, row.id) {
             Ok(secret) => secret,
@@ -109,6 +109,7 @@ impl WebhookService {
                 event_id,
                 event_type: "webhook.test".to_owned(),
                 attempt: 1,
+                sent_at: self.db.clock().now(),
             })
             .await)
     }
@@ -204,6 +205,7 @@ impl WebhookService {
                 if queued > 0 {
                     audit::record(
                         &txn,
+                        self.db.clock().now(),
                         scope,
                         Change::new("webhook.redeliver").target(
                             "webhook",
@@ -233,7 +235,7 @@ impl WebhookService {
         endpoint: EndpointId,
         delivery_id: Option<i64>,
     ) -> Result<u64> {
-        let now = Timestamp::now().as_micros();
+        let now = self.db.clock().now().as_micros();
         let mut update = webhook_delivery::Entity::update_many()
             .col_expr(webhook_delivery::Column::Status, Expr::value("pending"))
             .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(now))

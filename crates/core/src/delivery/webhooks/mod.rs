@@ -22,7 +22,7 @@ use super::egress::{self, EgressPolicy};
 use crate::audit::{self, Change};
 use crate::crypto;
 use crate::memberships::TenantAccess;
-use crate::provisioning::EventType;
+use crate::outbox::EventType;
 use crate::secrets::{Keyring, OpenError};
 use crate::time::Timestamp;
 use crate::{Database, Error, Result};
@@ -152,8 +152,7 @@ pub struct WebhookEndpoint {
 
 impl WebhookEndpoint {
     /// The endpoint as shown; `keyring` opens the secret for its hint.
-    fn of(row: webhook_endpoint::Model, keyring: &Keyring) -> Self {
-        let now = Timestamp::now();
+    fn of(row: webhook_endpoint::Model, keyring: &Keyring, now: Timestamp) -> Self {
         let secret_hint = match open_secret(keyring, &row.secret, row.id) {
             Ok(secret) => {
                 secret
@@ -270,7 +269,7 @@ impl WebhookService {
     }
 
     fn endpoint(&self, row: webhook_endpoint::Model) -> WebhookEndpoint {
-        WebhookEndpoint::of(row, &self.keyring)
+        WebhookEndpoint::of(row, &self.keyring, self.db.clock().now())
     }
 
     /// Creates an endpoint; the signing secret is returned here and never again (a
@@ -292,7 +291,7 @@ impl WebhookService {
             ));
         }
         let secret = new_secret();
-        let now = Timestamp::now().as_micros();
+        let now = self.db.clock().now().as_micros();
         let id = Uuid::now_v7();
         let row = webhook_endpoint::ActiveModel {
             id: Set(id),
@@ -311,6 +310,7 @@ impl WebhookService {
         let row = row.insert(&txn).await?;
         audit::record(
             &txn,
+            self.db.clock().now(),
             scope,
             Change::new("webhook.create")
                 .target("webhook", row.id, row.url.clone())
@@ -358,11 +358,12 @@ impl WebhookService {
         active.url = Set(form.url.to_string());
         active.description = Set(form.description);
         active.enabled = Set(form.enabled);
-        active.updated_at = Set(Timestamp::now().as_micros());
+        active.updated_at = Set(self.db.clock().now().as_micros());
         let txn = self.db.begin_write().await?;
         let row = active.update(&txn).await?;
         audit::record(
             &txn,
+            self.db.clock().now(),
             scope,
             Change::new("webhook.update")
                 .target("webhook", row.id, row.url.clone())
@@ -385,7 +386,7 @@ impl WebhookService {
         let row = self.row(scope, id).await?;
         let mut active: webhook_endpoint::ActiveModel = row.into();
         active.enabled = Set(enabled);
-        active.updated_at = Set(Timestamp::now().as_micros());
+        active.updated_at = Set(self.db.clock().now().as_micros());
         let row = active.update(self.db.writer()).await?;
         Ok(self.endpoint(row))
     }
@@ -398,7 +399,7 @@ impl WebhookService {
         id: EndpointId,
     ) -> Result<(WebhookEndpoint, SecretString)> {
         let row = self.row(scope, id).await?;
-        let now = Timestamp::now();
+        let now = self.db.clock().now();
         let secret = new_secret();
         let sealed = self.keyring.seal(&secret, &secret_context(row.id));
         let mut active: webhook_endpoint::ActiveModel = row.clone().into();
@@ -411,6 +412,7 @@ impl WebhookService {
         let row = active.update(&txn).await?;
         audit::record(
             &txn,
+            self.db.clock().now(),
             scope,
             Change::new("webhook.rotate").target("webhook", row.id, row.url.clone()),
         )
@@ -434,6 +436,7 @@ impl WebhookService {
         }
         audit::record(
             &txn,
+            self.db.clock().now(),
             scope,
             Change::new("webhook.delete")
                 .target("webhook", row.id, row.url.clone())

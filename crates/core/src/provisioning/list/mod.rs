@@ -7,6 +7,8 @@
 //! tenant costs what its start does. What SQL cannot decide (a few server-made
 //! attributes) is evaluated in memory on at most `MAX_EVALUATED` candidates.
 
+use std::sync::Arc;
+
 use std::collections::HashMap;
 
 use roster_entity::{group, user};
@@ -17,83 +19,22 @@ use roster_scim::resource::{Member, MemberKind};
 use roster_scim::schema::{ResourceKind, ResourceSchema};
 use roster_scim::{AttrPath, JsonObject};
 use sea_orm::sea_query::{Expr, SelectStatement, SimpleExpr};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
-};
+use sea_orm::{EntityTrait, QueryFilter, QueryOrder, Select};
 use serde_json::Value;
 
 mod root;
-mod segments;
-mod window;
 
 use super::members::members_of;
-use super::query::{SortKey, Sql, Translator};
-use super::seek::{self, Direction, PagePlan, Start};
 use super::users::{groups_of, parse_doc};
 use super::{ProvResult, Provisioning, RequestContext};
+use crate::rules::TenantRules;
+use crate::store::list::{bounded_candidates, dense_presence, segments, users_by_ids, window};
+use crate::store::query::{SortKey, Sql, Translator};
+use crate::store::seek::{self, Direction, PagePlan, Start};
 use window::{
     Listing, Settled, SqlPage, Window, list_response, plan, settle, total_of,
     users_window_with_groups, window_rows,
 };
-
-/// Rows the evaluator may look at for one request. Filters and sorts that SQL does not
-/// decide are evaluated on at most this many candidates; past it the request is
-/// refused rather than the tenant loaded into memory.
-const MAX_EVALUATED: u64 = 5_000;
-
-/// Holders of a value from which a `pr` condition is asked user by user in list order
-/// (a page then probes about `count × users ÷ holders` users: at most a fiftieth of the
-/// tenant), not by collecting the holders (which costs the holders).
-const DENSE_HOLDERS: u64 = 5_000;
-
-/// The candidates of an in-memory evaluation, or `tooMany` when there are more than
-/// [`MAX_EVALUATED`].
-async fn bounded_candidates<E>(
-    select: Select<E>,
-    conn: &impl ConnectionTrait,
-    what: &str,
-) -> ProvResult<Vec<E::Model>>
-where
-    E: EntityTrait,
-    E::Model: Send + Sync,
-{
-    let rows = select.limit(MAX_EVALUATED + 1).all(conn).await?;
-    if rows.len() as u64 > MAX_EVALUATED {
-        return Err(roster_scim::ScimError::too_many(format!(
-            "this filter or sortBy is not answered by an index, and more than {MAX_EVALUATED} \
-             {what} would have to be examined; narrow it with an indexed attribute (id, \
-             userName, externalId, displayName, emails.value, active, meta.created, \
-             meta.lastModified) or sort by one"
-        ))
-        .into());
-    }
-    Ok(rows)
-}
-
-/// Users by id, in the order of `ids`, with their groups when `with_groups`.
-async fn users_by_ids(
-    scope: super::TenantScope,
-    ids: &[uuid::Uuid],
-    with_groups: bool,
-    conn: &impl ConnectionTrait,
-) -> ProvResult<Vec<(user::Model, Vec<group::Model>)>> {
-    let select = scope
-        .users()
-        .filter(user::Column::Id.is_in(ids.iter().copied()));
-    let rows: Vec<(user::Model, Vec<group::Model>)> = if with_groups {
-        select.find_with_related(group::Entity).all(conn).await?
-    } else {
-        select
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(|row| (row, Vec::new()))
-            .collect()
-    };
-    let mut by_id: HashMap<uuid::Uuid, (user::Model, Vec<group::Model>)> =
-        rows.into_iter().map(|row| (row.0.id, row)).collect();
-    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
-}
 
 fn mentions(filter: Option<&Filter>, attribute: &str) -> bool {
     filter.is_some_and(|f| f.to_string().to_ascii_lowercase().contains(attribute))
@@ -243,49 +184,19 @@ impl Provisioning {
         Ok(cursors)
     }
 
-    /// The `pr` conditions of a filter on index keys this tenant holds at least
-    /// [`DENSE_HOLDERS`] values of. For those a page walks the users in list order and
-    /// probes each (cheap when many match); for rarer ones it collects the holders (cheap
-    /// when few do). One bounded index count per key decides.
-    async fn dense_presence(
-        &self,
-        translator: &Translator<'_>,
-        filter: Option<&Filter>,
-    ) -> ProvResult<Vec<i64>> {
-        let Some(filter) = filter else {
-            return Ok(Vec::new());
-        };
-        let reader = self.db.reader();
-        let mut dense = Vec::new();
-        for k in translator.presence_keys(filter).into_iter().take(8) {
-            let probe = translator.holders_probe(k, DENSE_HOLDERS);
-            let held: i64 = match reader
-                .query_one_raw(reader.get_database_backend().build(&probe))
-                .await?
-            {
-                Some(row) => row.try_get_by_index(0)?,
-                None => 0,
-            };
-            if u64::try_from(held).unwrap_or(0) >= DENSE_HOLDERS {
-                dense.push(k);
-            }
-        }
-        Ok(dense)
-    }
-
     pub(crate) async fn list_users_inner(
         &self,
         ctx: &RequestContext,
+        rules: Arc<TenantRules>,
         query: &ListQuery,
     ) -> ProvResult<Value> {
-        let rules = self.rules(ctx.tenant_id).await?;
         let schema = rules.registry.user();
         query.validate(schema)?;
         let projection = query.projection(schema)?;
         let page = query.page(self.settings.default_count, self.settings.max_results());
         let scope = self.scope(ctx);
         let reader = self.db.reader();
-        let translator = Translator::new(schema, self.db.backend(), ctx.tenant_id);
+        let translator = Translator::of(schema, &self.db, ctx.tenant_id);
         let plan = plan(query, &translator);
         let id_col = Expr::col((user::Entity, user::Column::Id));
 
@@ -294,12 +205,10 @@ impl Provisioning {
             let order = query.sort_order;
             // The page's rows: as the count's, except that common `pr` conditions are
             // asked user by user in list order (see `dense_presence`).
-            let dense = self
-                .dense_presence(&translator, query.filter.as_ref())
-                .await?;
+            let dense = dense_presence(&self.db, &translator, query.filter.as_ref()).await?;
             let page_cond = match (&query.filter, dense.is_empty()) {
                 (Some(filter), false) => {
-                    match Translator::new(schema, self.db.backend(), ctx.tenant_id)
+                    match Translator::of(schema, &self.db, ctx.tenant_id)
                         .with_dense(dense)
                         .translate(filter)
                     {
@@ -436,16 +345,17 @@ impl Provisioning {
     pub(crate) async fn list_groups_inner(
         &self,
         ctx: &RequestContext,
+        rules: Arc<TenantRules>,
         query: &ListQuery,
     ) -> ProvResult<Value> {
-        let registry = self.registry(ctx.tenant_id).await?;
+        let registry = rules.registry.clone();
         let schema = registry.group();
         query.validate(schema)?;
         let projection = query.projection(schema)?;
         let page = query.page(self.settings.default_count, self.settings.max_results());
         let scope = self.scope(ctx);
         let reader = self.db.reader();
-        let translator = Translator::new(schema, self.db.backend(), ctx.tenant_id);
+        let translator = Translator::of(schema, &self.db, ctx.tenant_id);
         let plan = plan(query, &translator);
         let id_col = Expr::col((group::Entity, group::Column::Id));
         let wants_members = projection.includes(schema, "members");

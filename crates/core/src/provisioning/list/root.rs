@@ -1,6 +1,10 @@
 //! `POST /.search` at the root of a tenant's SCIM endpoint: users, then groups, as one
 //! list paged with `startIndex`.
 
+use std::sync::Arc;
+
+use crate::rules::TenantRules;
+
 use roster_scim::list::{ListQuery, ListResponse};
 use serde_json::Value;
 
@@ -10,16 +14,18 @@ impl Provisioning {
     /// `POST /.search` at the root: users, then groups, paged as one list. A filter that
     /// names attributes one type does not have matches nothing of that type.
     pub async fn search_all(&self, ctx: &RequestContext, query: &ListQuery) -> ProvResult<Value> {
-        self.run(
-            ctx,
-            super::super::Operation::Search,
-            None,
-            self.search_all_inner(ctx, query),
-        )
+        self.run(ctx, super::super::Operation::Search, None, |rules| {
+            self.search_all_inner(ctx, rules, query)
+        })
         .await
     }
 
-    async fn search_all_inner(&self, ctx: &RequestContext, query: &ListQuery) -> ProvResult<Value> {
+    async fn search_all_inner(
+        &self,
+        ctx: &RequestContext,
+        rules: Arc<TenantRules>,
+        query: &ListQuery,
+    ) -> ProvResult<Value> {
         if query.cursor.is_some() {
             return Err(roster_scim::ScimError::invalid_value(
                 "cursor paging (RFC 9865) is offered on /Users and /Groups; the root \
@@ -33,12 +39,12 @@ impl Provisioning {
             start_index: 1,
             ..query.clone()
         };
-        let users_total = match self.list_users_inner(ctx, &counting).await {
+        let users_total = match self.list_users_inner(ctx, rules.clone(), &counting).await {
             Ok(list) => Some(list["totalResults"].as_u64().unwrap_or(0)),
             Err(super::super::ProvisioningError::Scim(_)) => None,
             Err(err) => return Err(err),
         };
-        let groups_total = match self.list_groups_inner(ctx, &counting).await {
+        let groups_total = match self.list_groups_inner(ctx, rules.clone(), &counting).await {
             Ok(list) => Some(list["totalResults"].as_u64().unwrap_or(0)),
             Err(super::super::ProvisioningError::Scim(err)) if users_total.is_none() => {
                 return Err(err.into());
@@ -54,6 +60,7 @@ impl Provisioning {
             let list = self
                 .list_users_inner(
                     ctx,
+                    rules.clone(),
                     &ListQuery {
                         start_index: page.offset + 1,
                         count: Some(take),
@@ -70,6 +77,7 @@ impl Provisioning {
                 let list = self
                     .list_groups_inner(
                         ctx,
+                        rules,
                         &ListQuery {
                             start_index: offset + 1,
                             count: Some(remaining),

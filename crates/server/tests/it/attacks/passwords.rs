@@ -5,7 +5,6 @@
 use futures_util::future::join_all;
 use roster_core::admins::{AccountScope, AdminEmail, NewPassword, Role};
 use roster_core::hashing::HashingSettings;
-use roster_core::time::Timestamp;
 use roster_entity::admin;
 use roster_testkit::{TestApp, spawn_app};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
@@ -149,9 +148,14 @@ async fn one_time_passwords_expire_and_name_the_command_that_replaces_them() {
         .unwrap()
         .unwrap();
     let day = std::time::Duration::from_secs(24 * 3600);
-    let in_a_day = Timestamp::now().plus(day);
+    let in_a_day = roster_core::time::Clock::system().now().plus(day);
     assert!(bootstrap.expires_at <= in_a_day);
-    assert!(bootstrap.expires_at > Timestamp::now().plus(day - std::time::Duration::from_secs(60)));
+    assert!(
+        bootstrap.expires_at
+            > roster_core::time::Clock::system()
+                .now()
+                .plus(day - std::time::Duration::from_secs(60))
+    );
 
     // A day later.
     let expire = |email: &'static str| {
@@ -163,7 +167,9 @@ async fn one_time_passwords_expire_and_name_the_command_that_replaces_them() {
                 .unwrap();
             let row = rows.into_iter().find(|row| row.email == email).unwrap();
             let mut row: admin::ActiveModel = row.into();
-            row.password_expires_at = Set(Some(Timestamp::now().as_micros() - 1));
+            row.password_expires_at = Set(Some(
+                roster_core::time::Clock::system().now().as_micros() - 1,
+            ));
             row.update(app.services.db().writer()).await.unwrap();
         }
     };

@@ -388,7 +388,7 @@ async fn the_compose_topology_serves_through_nginx_and_survives_a_node_stopping(
 
     // A write load through the balancer; node 1 stops in the middle of it.
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
-    let refused = Arc::new(Mutex::new(Vec::<(StatusCode, bool)>::new()));
+    let refused = Arc::new(Mutex::new(Vec::<(StatusCode, bool, String)>::new()));
     let stopped = Arc::new(AtomicBool::new(false));
     let running = Arc::new(AtomicBool::new(true));
     let mut workers = Vec::new();
@@ -413,11 +413,17 @@ async fn the_compose_topology_serves_through_nginx_and_survives_a_node_stopping(
                     Ok(response) if response.status() == 201 => {
                         acknowledged.lock().await.push(user_name)
                     }
-                    Ok(response) => refused.lock().await.push((response.status(), after_stop)),
-                    Err(_) => refused
-                        .lock()
-                        .await
-                        .push((StatusCode::BAD_GATEWAY, after_stop)),
+                    Ok(response) => {
+                        let status = response.status();
+                        // The body says which part refused (nginx or a node, and why).
+                        let body = response.text().await.unwrap_or_default();
+                        refused.lock().await.push((status, after_stop, body))
+                    }
+                    Err(err) => refused.lock().await.push((
+                        StatusCode::BAD_GATEWAY,
+                        after_stop,
+                        err.to_string(),
+                    )),
                 }
             }
         }));
@@ -460,8 +466,15 @@ async fn the_compose_topology_serves_through_nginx_and_survives_a_node_stopping(
     assert!(
         refused
             .iter()
-            .all(|(status, after_stop)| *status == StatusCode::BAD_GATEWAY && !*after_stop),
-        "{refused:?}"
+            .all(|(status, after_stop, _)| *status == StatusCode::BAD_GATEWAY && !*after_stop),
+        "{refused:?}\nnode 1's log:\n{}",
+        stderr_1
+            .lines()
+            .filter(
+                |line| line.contains("\"level\":\"ERROR\"") || line.contains("\"level\":\"WARN\"")
+            )
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 
     // Every acknowledged write is there, read through the balancer (node 2 alone).

@@ -107,7 +107,7 @@ pub(crate) async fn create(
     let form = submitted.form;
     let created = match (
         TokenLabel::parse(&form.label),
-        TokenExpiry::parse(&form.expires),
+        TokenExpiry::parse(&form.expires, state.services.clock().now()),
         ApiScope::parse(&form.scope),
     ) {
         (Ok(label), Ok(expiry), Ok(scope)) => state

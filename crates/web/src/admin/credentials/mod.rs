@@ -192,7 +192,7 @@ async fn listing<K: Kind>(
         .list(access, before, PageSize::DEFAULT)
         .await?;
     let limits = K::limits(state, access).await?;
-    let now = Timestamp::now();
+    let now = state.services.clock().now();
     Ok(Listed {
         rows: result
             .items
@@ -247,7 +247,7 @@ pub(crate) async fn confirm_revoke<K: Kind>(
     let limits = K::limits(&state, page.access()).await?;
     K::revoke_page(
         page.layout(&req, K::SECTION),
-        CredentialRow::new::<K>(info, Timestamp::now(), &limits),
+        CredentialRow::new::<K>(info, state.services.clock().now(), &limits),
     )
 }
 

@@ -118,7 +118,7 @@ pub(crate) async fn create(
     };
     let parsed = (
         TokenLabel::parse(&form.label),
-        TokenExpiry::parse(&form.expires),
+        TokenExpiry::parse(&form.expires, state.services.clock().now()),
         domain,
     );
     let created = match parsed {

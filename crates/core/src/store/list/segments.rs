@@ -25,11 +25,12 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement, 
 use sea_orm::{ConnectionTrait, PaginatorTrait};
 use uuid::Uuid;
 
-use super::super::query::IndexedSort;
-use super::super::seek::{Direction, KeyValue};
-use super::super::values::SORT_ELEM;
-use super::super::{ProvResult, TenantScope};
 use super::window::Window;
+use crate::provisioning::ProvResult;
+use crate::store::TenantScope;
+use crate::store::query::IndexedSort;
+use crate::store::seek::{Direction, KeyValue};
+use crate::store::values::SORT_ELEM;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Segment {
@@ -73,7 +74,7 @@ fn is_sort_value(ix: IndexedSort, alias: &str) -> SimpleExpr {
 
 /// The ids of one window, in the window's order (one more than the page when another
 /// follows). `cond` is the list's filter over `users`, `unfiltered` whether it has none.
-pub(super) async fn window_ids(
+pub(crate) async fn window_ids(
     scope: TenantScope,
     ix: IndexedSort,
     cond: &SimpleExpr,

@@ -9,9 +9,9 @@ use sea_orm::sqlx::{Connection as _, Executor as _, Row as _};
 use sea_orm::{ConnectionTrait, Statement};
 use serde::Serialize;
 
-use super::Operations;
-use crate::time::Timestamp;
-use crate::{Backend, DatabaseUrl, Error, Result};
+use super::{Backend, Database, DatabaseUrl};
+use crate::time::Clock;
+use crate::{Error, Result};
 
 /// What a backup wrote.
 #[derive(Clone, Debug, Serialize)]
@@ -32,54 +32,50 @@ pub struct RestoreReport {
     pub users: u64,
 }
 
-impl Operations<'_> {
-    /// A consistent copy of a SQLite database while the node keeps serving: `VACUUM
-    /// INTO` on a reading connection writes a snapshot of one read transaction into
-    /// `file`, created owner-only first (it holds password hashes and sealed secrets).
-    /// Refuses an existing file, and PostgreSQL (whose tool is `pg_dump`).
-    pub async fn backup(&self, file: &Path) -> Result<BackupReport> {
-        if self.db().backend() != Backend::Sqlite {
-            return Err(Error::invalid(
-                "backup",
-                "`roster backup` copies SQLite databases; back PostgreSQL up with pg_dump",
-            ));
-        }
-        if file.exists() {
-            return Err(Error::invalid(
-                "file",
-                format!("{} already exists; choose a new file", file.display()),
-            ));
-        }
-        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-            crate::files::create_private_dir_all(parent).map_err(|err| {
-                Error::Internal(format!("cannot create {}: {err}", parent.display()))
-            })?;
-        }
-        crate::files::create_private_file(file)
-            .map_err(|err| Error::Internal(format!("cannot create {}: {err}", file.display())))?;
-        let path = file.to_string_lossy().into_owned();
-        let result = self
-            .db()
-            .reader()
-            .execute_raw(Statement::from_sql_and_values(
-                sea_orm::DbBackend::Sqlite,
-                "VACUUM INTO ?",
-                [path.into()],
-            ))
-            .await;
-        if let Err(err) = result {
-            let _ = std::fs::remove_file(file);
-            return Err(err.into());
-        }
-        let (tenants, users) = counts_of_file(file).await?;
-        let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-        Ok(BackupReport {
-            file: file.to_path_buf(),
-            bytes,
-            tenants,
-            users,
-        })
+/// A consistent copy of a SQLite database while the node keeps serving: `VACUUM
+/// INTO` on a reading connection writes a snapshot of one read transaction into
+/// `file`, created owner-only first (it holds password hashes and sealed secrets).
+/// Refuses an existing file, and PostgreSQL (whose tool is `pg_dump`).
+pub async fn backup(db: &Database, file: &Path) -> Result<BackupReport> {
+    if db.backend() != Backend::Sqlite {
+        return Err(Error::invalid(
+            "backup",
+            "`roster backup` copies SQLite databases; back PostgreSQL up with pg_dump",
+        ));
     }
+    if file.exists() {
+        return Err(Error::invalid(
+            "file",
+            format!("{} already exists; choose a new file", file.display()),
+        ));
+    }
+    if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+        crate::files::create_private_dir_all(parent)
+            .map_err(|err| Error::Internal(format!("cannot create {}: {err}", parent.display())))?;
+    }
+    crate::files::create_private_file(file)
+        .map_err(|err| Error::Internal(format!("cannot create {}: {err}", file.display())))?;
+    let path = file.to_string_lossy().into_owned();
+    let result = db
+        .reader()
+        .execute_raw(Statement::from_sql_and_values(
+            sea_orm::DbBackend::Sqlite,
+            "VACUUM INTO ?",
+            [path.into()],
+        ))
+        .await;
+    if let Err(err) = result {
+        let _ = std::fs::remove_file(file);
+        return Err(err.into());
+    }
+    let (tenants, users) = counts_of_file(file).await?;
+    let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    Ok(BackupReport {
+        file: file.to_path_buf(),
+        bytes,
+        tenants,
+        users,
+    })
 }
 
 /// Replaces a SQLite database with a backup `roster backup` made. The node must be
@@ -230,7 +226,7 @@ async fn set_aside(target: &Path) -> Result<PathBuf> {
             target.display()
         ))
     })?;
-    let stamp = Timestamp::now().to_rfc3339().replace(':', "");
+    let stamp = Clock::system().now().to_rfc3339().replace(':', "");
     let kept = sibling(target, &format!(".before-restore-{stamp}"));
     std::fs::rename(target, &kept)
         .map_err(|err| Error::internal("cannot keep the current database", err))?;

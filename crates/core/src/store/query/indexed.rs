@@ -18,7 +18,7 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Order, Query, S
 
 use super::{KeyType, SimpleExpr, SortKey, Translator, escape_like, truth};
 use crate::Backend;
-use crate::provisioning::values::{ELEMENT, SORT_ELEM, Shape, key, path};
+use crate::store::values::{ELEMENT, SORT_ELEM, Shape, key, path};
 use crate::time::Timestamp;
 
 fn c(alias: &str, column: &str) -> SimpleExpr {

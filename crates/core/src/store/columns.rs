@@ -6,8 +6,8 @@ use roster_scim::{JsonObject, ScimError};
 use sea_orm::ActiveValue::Set;
 use uuid::Uuid;
 
-use super::fold_case;
 use crate::tenants::TenantId;
+use roster_scim::value::fold_case;
 
 /// Longest indexed string accepted, in bytes. PostgreSQL refuses b-tree entries of more
 /// than about 2,700 bytes; a clear 400 is better than a failed insert.

@@ -10,11 +10,10 @@
 //! advisory lock; SQLite has one writer), so `seq` only ever grows in commit order and a
 //! reader of `seq > cursor` never misses an event.
 
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, Value};
 
-use super::sql;
 use crate::Database;
-use crate::time::Timestamp;
+use crate::store::{raw_in, try_advisory_xact_lock};
 
 /// The advisory lock key of the sequencer ("roster" + 1).
 const SEQUENCER_LOCK: i64 = 0x726f_7374_6572_0001;
@@ -32,46 +31,32 @@ pub(crate) struct Sequenced {
 /// Numbers the committed events that have no `seq` yet and creates their deliveries.
 /// Returns zero when another node holds the sequencer.
 pub(crate) async fn step(db: &Database) -> Result<Sequenced, DbErr> {
-    let backend = db.writer().get_database_backend();
-    db.write(move |txn| Box::pin(async move { step_in(txn, backend).await }))
+    let now = db.clock().now().as_micros();
+    db.write(move |txn| Box::pin(async move { step_in(txn, now).await }))
         .await
 }
 
-async fn step_in(txn: &DatabaseTransaction, backend: DbBackend) -> Result<Sequenced, DbErr> {
-    if backend == DbBackend::Postgres {
-        let locked = txn
-            .query_one_raw(Statement::from_sql_and_values(
-                backend,
-                "SELECT pg_try_advisory_xact_lock($1) AS locked",
-                [Value::from(SEQUENCER_LOCK)],
-            ))
-            .await?
-            .map(|row| row.try_get::<bool>("", "locked"))
-            .transpose()?
-            .unwrap_or(false);
-        if !locked {
-            return Ok(Sequenced::default());
-        }
+async fn step_in(txn: &DatabaseTransaction, now: i64) -> Result<Sequenced, DbErr> {
+    if !try_advisory_xact_lock(txn, SEQUENCER_LOCK).await? {
+        return Ok(Sequenced::default());
     }
     let max: i64 = txn
-        .query_one_raw(Statement::from_string(
-            backend,
+        .query_one_raw(raw_in(
+            txn,
             "SELECT COALESCE(MAX(seq), 0) AS max FROM events",
+            [],
         ))
         .await?
         .map(|row| row.try_get::<i64>("", "max"))
         .transpose()?
         .unwrap_or(0);
     let numbered = txn
-        .execute_raw(Statement::from_sql_and_values(
-            backend,
-            sql(
-                backend,
-                "UPDATE events SET seq = ranked.rn + $1 \
+        .execute_raw(raw_in(
+            txn,
+            "UPDATE events SET seq = ranked.rn + $1 \
                  FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn \
                        FROM events WHERE seq IS NULL ORDER BY id LIMIT $2) AS ranked \
                  WHERE events.id = ranked.id",
-            ),
             [Value::from(max), Value::from(SEQUENCE_BATCH)],
         ))
         .await?
@@ -79,14 +64,11 @@ async fn step_in(txn: &DatabaseTransaction, backend: DbBackend) -> Result<Sequen
     if numbered == 0 {
         return Ok(Sequenced::default());
     }
-    let now = Timestamp::now().as_micros();
     let high = max.saturating_add(i64::try_from(numbered).unwrap_or(i64::MAX));
     let deliveries = txn
-        .execute_raw(Statement::from_sql_and_values(
-            backend,
-            sql(
-                backend,
-                "INSERT INTO webhook_deliveries \
+        .execute_raw(raw_in(
+            txn,
+            "INSERT INTO webhook_deliveries \
                    (tenant_id, endpoint_id, event_pk, resource_id, status, attempts, \
                     next_attempt_at, created_at) \
                  SELECT e.tenant_id, w.id, e.id, e.resource_id, 'pending', 0, $3, $3 \
@@ -94,7 +76,6 @@ async fn step_in(txn: &DatabaseTransaction, backend: DbBackend) -> Result<Sequen
                  WHERE e.seq > $1 AND e.seq <= $2 AND w.enabled = $4 \
                    AND (w.event_types = '*' OR w.event_types LIKE '%,' || e.event_type || ',%') \
                  ORDER BY e.seq, w.id",
-            ),
             [
                 Value::from(max),
                 Value::from(high),

@@ -10,7 +10,7 @@ use sea_orm::ActiveValue::Set;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::RequestContext;
+use crate::provisioning::RequestContext;
 use crate::rules::Location;
 use crate::tenants::TenantId;
 use crate::time::Timestamp;
@@ -190,26 +190,29 @@ pub(crate) fn membership_data(group: &Value, user: &UserSummary) -> Value {
 
 /// The insert of one event, to add to the write's own statements.
 pub(crate) fn insert(
+    at: Timestamp,
     ctx: &RequestContext,
     kind: EventType,
     resource_id: Uuid,
     data: &Value,
 ) -> sea_orm::Insert<event::ActiveModel> {
     use sea_orm::EntityTrait;
-    event::Entity::insert(row(ctx, kind, resource_id, data))
+    event::Entity::insert(row(at, ctx, kind, resource_id, data))
 }
 
 pub(crate) fn row(
+    at: Timestamp,
     ctx: &RequestContext,
     kind: EventType,
     resource_id: Uuid,
     data: &Value,
 ) -> event::ActiveModel {
-    tenant_row(ctx.tenant_id, kind, resource_id, data)
+    tenant_row(at, ctx.tenant_id, kind, resource_id, data)
 }
 
 /// An event of the tenant, outside any SCIM request (an admin's change of the rules).
 pub(crate) fn tenant_row(
+    at: Timestamp,
     tenant: TenantId,
     kind: EventType,
     resource_id: Uuid,
@@ -221,7 +224,7 @@ pub(crate) fn tenant_row(
         event_type: Set(kind.as_str().to_owned()),
         resource_type: Set(kind.resource_type().to_owned()),
         resource_id: Set(resource_id),
-        occurred_at: Set(Timestamp::now().as_micros()),
+        occurred_at: Set(at.as_micros()),
         payload: Set(data.to_string()),
         ..Default::default()
     }

@@ -31,9 +31,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::TenantScope;
+use super::writes::Writes;
 use crate::tenants::TenantId;
 use crate::time::Timestamp;
-use crate::writes::Writes;
 
 /// Position of an element row.
 pub(crate) const ELEMENT: &str = "[]";

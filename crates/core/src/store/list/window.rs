@@ -11,19 +11,20 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use super::super::query::{SortKey, Sql, Translator};
-use super::super::seek::{self, Boundary, Direction, PagePlan, Start};
-use super::super::{ProvResult, RequestContext, TenantScope};
+use crate::provisioning::{ProvResult, RequestContext};
+use crate::store::TenantScope;
+use crate::store::query::{SortKey, Sql, Translator};
+use crate::store::seek::{self, Boundary, Direction, PagePlan, Start};
 
 /// How the rows of one list request are found.
-pub(super) struct Plan {
-    pub(super) sql: Sql,
-    pub(super) sort: Option<SortKey>,
+pub(crate) struct Plan {
+    pub(crate) sql: Sql,
+    pub(crate) sort: Option<SortKey>,
     /// A cheaper count of the filter's matches (`Translator::value_count`).
-    pub(super) count: Option<SelectStatement>,
+    pub(crate) count: Option<SelectStatement>,
 }
 
-pub(super) fn plan(query: &ListQuery, translator: &Translator<'_>) -> Plan {
+pub(crate) fn plan(query: &ListQuery, translator: &Translator<'_>) -> Plan {
     let sql = match &query.filter {
         Some(filter) => translator.translate(filter),
         None => Sql::Exact(Expr::val(1).eq(1)),
@@ -43,7 +44,7 @@ pub(super) fn plan(query: &ListQuery, translator: &Translator<'_>) -> Plan {
 /// descending (as the engine sorts) — and the id as the tie-breaker, so pages are
 /// stable whatever `count` is. `reverse` reads the same order backwards (a previous
 /// page).
-pub(super) fn ordered<E: EntityTrait>(
+pub(crate) fn ordered<E: EntityTrait>(
     mut select: Select<E>,
     sort: &SortKey,
     order: SortOrder,
@@ -62,17 +63,17 @@ pub(super) fn ordered<E: EntityTrait>(
 
 /// The slice of the ordered rows one request reads: a seek condition or an offset,
 /// the direction, and one row more than the page (which tells whether another follows).
-pub(super) struct Window {
-    pub(super) seek: Option<SimpleExpr>,
+pub(crate) struct Window {
+    pub(crate) seek: Option<SimpleExpr>,
     /// The boundary `seek` is built from, and on which side of it the page lies.
-    pub(super) from: Option<(Boundary, Direction)>,
-    pub(super) offset: u64,
-    pub(super) reverse: bool,
-    pub(super) limit: u64,
+    pub(crate) from: Option<(Boundary, Direction)>,
+    pub(crate) offset: u64,
+    pub(crate) reverse: bool,
+    pub(crate) limit: u64,
 }
 
 impl Window {
-    pub(super) fn new(
+    pub(crate) fn new(
         paging: &PagePlan,
         sort: &SortKey,
         order: SortOrder,
@@ -101,7 +102,7 @@ impl Window {
         }
     }
 
-    pub(super) fn condition(&self, cond: SimpleExpr) -> SimpleExpr {
+    pub(crate) fn condition(&self, cond: SimpleExpr) -> SimpleExpr {
         match &self.seek {
             Some(seek) => cond.and(seek.clone()),
             None => cond,
@@ -110,15 +111,15 @@ impl Window {
 }
 
 /// One page's rows in list order and what is known around them.
-pub(super) struct Settled<T> {
-    pub(super) rows: Vec<T>,
+pub(crate) struct Settled<T> {
+    pub(crate) rows: Vec<T>,
     /// 0-based position of the first row.
-    pub(super) first: u64,
-    pub(super) more_after: bool,
-    pub(super) more_before: bool,
+    pub(crate) first: u64,
+    pub(crate) more_after: bool,
+    pub(crate) more_before: bool,
 }
 
-pub(super) fn settle<T>(mut rows: Vec<T>, window: &Window, paging: &PagePlan) -> Settled<T> {
+pub(crate) fn settle<T>(mut rows: Vec<T>, window: &Window, paging: &PagePlan) -> Settled<T> {
     let over = rows.len() as u64 > window.limit;
     rows.truncate(usize::try_from(window.limit).unwrap_or(usize::MAX));
     if window.reverse {
@@ -157,7 +158,7 @@ pub(super) fn settle<T>(mut rows: Vec<T>, window: &Window, paging: &PagePlan) ->
 
 /// The total of a listing: exact when this page reached the end, else what an earlier
 /// page of the same listing counted, else one `COUNT`.
-pub(super) async fn total_of<T, E>(
+pub(crate) async fn total_of<T, E>(
     settled: &Settled<T>,
     paging: &PagePlan,
     select: Select<E>,
@@ -181,7 +182,7 @@ where
 /// The number of rows a listing selects: from the value rows when the filter allows
 /// (`Translator::value_count`: one index range, exact when every match is the only one
 /// of its user), else `COUNT(*)` of the rows.
-pub(super) async fn count<E>(
+pub(crate) async fn count<E>(
     select: Select<E>,
     direct: Option<&SelectStatement>,
     conn: &impl ConnectionTrait,
@@ -206,7 +207,7 @@ where
 
 /// The rows of one window of a listing, in the window's order (one more than the page
 /// when another follows).
-pub(super) async fn window_rows<E>(
+pub(crate) async fn window_rows<E>(
     select: Select<E>,
     sort: &SortKey,
     order: SortOrder,
@@ -227,7 +228,7 @@ where
 
 /// A window of users with their groups in one query — the page chosen in a subquery,
 /// its groups joined.
-pub(super) async fn users_window_with_groups(
+pub(crate) async fn users_window_with_groups(
     scope: TenantScope,
     cond: SimpleExpr,
     sort: &SortKey,
@@ -261,22 +262,22 @@ pub(super) async fn users_window_with_groups(
 }
 
 /// What one list request needs to page in SQL.
-pub(super) struct Listing<'a> {
-    pub(super) ctx: &'a RequestContext,
-    pub(super) fingerprint: u64,
-    pub(super) paging: PagePlan,
-    pub(super) sort: SortKey,
+pub(crate) struct Listing<'a> {
+    pub(crate) ctx: &'a RequestContext,
+    pub(crate) fingerprint: u64,
+    pub(crate) paging: PagePlan,
+    pub(crate) sort: SortKey,
 }
 
 /// A page of rows SQL read, in list order, with the total and the cursors around it.
-pub(super) struct SqlPage<T> {
-    pub(super) rows: Vec<T>,
-    pub(super) total: u64,
-    pub(super) cursors: PageCursors,
-    pub(super) paging: PagePlan,
+pub(crate) struct SqlPage<T> {
+    pub(crate) rows: Vec<T>,
+    pub(crate) total: u64,
+    pub(crate) cursors: PageCursors,
+    pub(crate) paging: PagePlan,
 }
 
-pub(super) fn list_response(
+pub(crate) fn list_response(
     paging: &PagePlan,
     total: u64,
     start_index: u64,

@@ -26,8 +26,9 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use crate::group_commit::GroupCommitter;
+use super::group_commit::GroupCommitter;
 use crate::metrics::WriteQueueMetrics;
+use crate::time::Clock;
 use crate::{Error, Result};
 use futures_util::future::BoxFuture;
 
@@ -160,10 +161,12 @@ pub struct Database {
     write: DatabaseConnection,
     read: DatabaseConnection,
     backend: Backend,
-    /// SQLite only: runs queued writes together (see [`crate::group_commit`]).
+    /// SQLite only: runs queued writes together (see [`super::group_commit`]).
     committer: Option<GroupCommitter>,
     /// The writes waiting, for `/metrics`.
     write_queue: WriteQueueMetrics,
+    /// The node's clock, which stamps every row the services write.
+    clock: Clock,
 }
 
 /// Why the database could not be opened, in one sentence for the operator.
@@ -244,6 +247,7 @@ impl Database {
             write,
             read,
             backend: Backend::Sqlite,
+            clock: Clock::system(),
         })
     }
 
@@ -283,12 +287,32 @@ impl Database {
                 )));
             }
         }
+        // Every connection is opened here, at startup, on the main runtime, and kept: a
+        // connection belongs to the Tokio runtime that opened it, and actix's workers
+        // each run their own, which stop one after another at shutdown. A connection a
+        // worker had opened then failed the requests still finishing on the others ("A
+        // Tokio 1.x context was found, but it is being shutdown": a 500 while a node
+        // stopped). Kept connections are never closed for idleness or age; one that
+        // breaks is replaced by whichever request needs it.
+        let size = options.max_connections.max(2);
         let pool = PgPoolOptions::new()
-            .max_connections(options.max_connections.max(2))
+            .max_connections(size)
+            .min_connections(size)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .acquire_timeout(options.acquire_timeout)
             .connect_with(connect)
             .await
             .map_err(|err| unreachable(err.to_string()))?;
+        let mut opened = Vec::with_capacity(size as usize);
+        for _ in 0..size {
+            opened.push(
+                pool.acquire()
+                    .await
+                    .map_err(|err| unreachable(err.to_string()))?,
+            );
+        }
+        drop(opened);
         let conn = SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
         Ok(Self {
             write: conn.clone(),
@@ -296,6 +320,7 @@ impl Database {
             backend: Backend::Postgres,
             committer: None,
             write_queue: WriteQueueMetrics::new(),
+            clock: Clock::system(),
         })
     }
 
@@ -303,14 +328,25 @@ impl Database {
         self.backend
     }
 
+    /// The node's clock (the system's unless a test set another).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// This handle with `clock` in place of the system's (tests move time with it).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// The writes waiting for this database, for `/metrics`.
     pub fn write_queue(&self) -> &WriteQueueMetrics {
         &self.write_queue
     }
 
-    /// A batch of statements for this database (see [`crate::writes`]).
-    pub fn writes(&self) -> crate::writes::Writes {
-        crate::writes::Writes::new(self.backend.into())
+    /// A batch of statements for this database (see [`super::writes`]).
+    pub fn writes(&self) -> super::writes::Writes {
+        super::writes::Writes::new(self.backend.into())
     }
 
     /// The connection for reads. On SQLite it is read-only.
@@ -350,7 +386,7 @@ impl Database {
 
     /// [`Database::write`] for one tenant (`lane`) at an estimated `cost` (bound values):
     /// on SQLite, tenants' writes take turns in the group commit (see
-    /// [`crate::group_commit`]).
+    /// [`super::group_commit`]).
     pub async fn write_in_lane<T, E, F>(
         &self,
         lane: Option<uuid::Uuid>,

@@ -26,10 +26,10 @@ use roster_scim::schema::{Resolved, ResourceKind, ResourceSchema};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query, SimpleExpr};
 use uuid::Uuid;
 
-use super::fold_case;
 use crate::Backend;
 use crate::tenants::TenantId;
 use crate::time::Timestamp;
+use roster_scim::value::fold_case;
 
 /// The SQL type of a sort key's values, so that a page boundary can be read back and
 /// compared (the keyset of cursor and `startIndex` paging, see `provisioning::seek`).
@@ -154,6 +154,11 @@ fn col(table: &'static str, column: &'static str) -> SimpleExpr {
 }
 
 impl<'a> Translator<'a> {
+    /// The translator of `schema`'s filters for `tenant` on `db`.
+    pub(crate) fn of(schema: &'a ResourceSchema, db: &crate::Database, tenant: TenantId) -> Self {
+        Self::new(schema, db.backend(), tenant)
+    }
+
     pub(crate) fn new(schema: &'a ResourceSchema, backend: Backend, tenant: TenantId) -> Self {
         Self {
             schema,

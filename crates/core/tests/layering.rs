@@ -1,0 +1,212 @@
+//! The store is the only layer that knows the two databases, and the only crate that knows
+//! SQL is `roster-core`. This test reads the source tree and keeps it so.
+//!
+//! - No file of `roster-core` outside `src/store/` names a backend (`DbBackend`,
+//!   `Backend::…`, `get_database_backend`, `.backend()`): what differs between SQLite and
+//!   PostgreSQL is asked of the store by purpose.
+//! - No crate but `roster-core` (and the entities and migrations themselves) depends on
+//!   SeaORM or the entities; the integration tests may, to look at the database.
+//! - The files of `roster-core` outside the store that still reach the entities or
+//!   SeaORM directly are exactly the ones listed in [`NOT_YET_IN_THE_STORE`]: a new one
+//!   fails (put its queries in the store), and so does one that no longer does (take it
+//!   off the list), so the list only shrinks.
+
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Service files that still build their own queries, waiting to move behind the store.
+const NOT_YET_IN_THE_STORE: &[&str] = &[
+    "admins.rs",
+    "api.rs",
+    "api/locations.rs",
+    "audit.rs",
+    "connection_log.rs",
+    "delivery/at_rest.rs",
+    "delivery/inspect.rs",
+    "delivery/webhooks/deliveries.rs",
+    "delivery/webhooks/mod.rs",
+    "delivery/worker.rs",
+    "directory.rs",
+    "directory_search.rs",
+    "invitations.rs",
+    "memberships.rs",
+    "metrics.rs",
+    "operations/mod.rs",
+    "outbox/events.rs",
+    "outbox/sequencer.rs",
+    "provisioning/audit.rs",
+    "provisioning/backfill.rs",
+    "provisioning/group_updates.rs",
+    "provisioning/groups.rs",
+    "provisioning/list/mod.rs",
+    "provisioning/members.rs",
+    "provisioning/mod.rs",
+    "provisioning/notifications.rs",
+    "provisioning/outsiders.rs",
+    "provisioning/plan.rs",
+    "provisioning/rehost.rs",
+    "provisioning/seed.rs",
+    "provisioning/user_store.rs",
+    "provisioning/user_updates.rs",
+    "provisioning/users.rs",
+    "rules/custom.rs",
+    "rules/defaults.rs",
+    "rules/domains.rs",
+    "rules/mapping.rs",
+    "rules/mod.rs",
+    "rules/notifications.rs",
+    "rules/places.rs",
+    "rules/rehost.rs",
+    "rules/service.rs",
+    "rules/settings.rs",
+    "sessions.rs",
+    "setup_links.rs",
+    "tenants.rs",
+    "throttle.rs",
+    "token_auth.rs",
+    "tokens.rs",
+];
+
+/// Files that name SeaORM's error types only, to map them to the services' errors.
+const ERRORS_ONLY: &[&str] = &["error.rs"];
+
+const BACKEND_NAMES: &[&str] = &[
+    "DbBackend",
+    "DatabaseBackend",
+    "Backend::",
+    "get_database_backend",
+    ".backend()",
+];
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The file's code: comment lines dropped, and everything from a `#[cfg(test)]` on
+/// (unit tests may build what they check any way they like).
+fn code_of(path: &Path) -> String {
+    let text = fs::read_to_string(path).unwrap();
+    let code = text.split("#[cfg(test)]").next().unwrap_or("");
+    code.lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn core_files() -> Vec<(String, String)> {
+    let src = workspace().join("crates/core/src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut named: Vec<(String, String)> = files
+        .iter()
+        .map(|path| {
+            let name = path
+                .strip_prefix(&src)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            (name, code_of(path))
+        })
+        .collect();
+    named.sort();
+    named
+}
+
+#[test]
+fn no_file_outside_the_store_names_a_backend() {
+    let offenders: Vec<String> = core_files()
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("store/"))
+        .flat_map(|(name, code)| {
+            BACKEND_NAMES
+                .iter()
+                .filter(|needle| code.contains(**needle))
+                .map(|needle| format!("{name} names `{needle}`"))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "ask the store (src/store/raw.rs) by purpose instead:\n{}",
+        offenders.join("\n")
+    );
+}
+
+#[test]
+fn only_the_listed_files_outside_the_store_reach_the_entities() {
+    let reaching: Vec<String> = core_files()
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("store/") && !ERRORS_ONLY.contains(&name.as_str()))
+        .filter(|(_, code)| code.contains("roster_entity") || code.contains("sea_orm"))
+        .map(|(name, _)| name)
+        .collect();
+    let new: Vec<&String> = reaching
+        .iter()
+        .filter(|name| !NOT_YET_IN_THE_STORE.contains(&name.as_str()))
+        .collect();
+    assert!(
+        new.is_empty(),
+        "these files reach the entities or SeaORM outside the store; put their queries \
+         in src/store/: {new:?}"
+    );
+    let moved: Vec<&&str> = NOT_YET_IN_THE_STORE
+        .iter()
+        .filter(|name| !reaching.iter().any(|r| r == **name))
+        .collect();
+    assert!(
+        moved.is_empty(),
+        "these files no longer reach the entities: take them off NOT_YET_IN_THE_STORE \
+         in crates/core/tests/layering.rs: {moved:?}"
+    );
+}
+
+#[test]
+fn only_core_depends_on_seaorm_and_the_entities() {
+    let root = workspace();
+    for krate in ["scim", "web", "server", "bench", "testkit"] {
+        let manifest =
+            fs::read_to_string(root.join("crates").join(krate).join("Cargo.toml")).unwrap();
+        let dependencies = manifest
+            .split("[dev-dependencies]")
+            .next()
+            .unwrap_or_default();
+        for forbidden in ["roster-entity", "sea-orm"] {
+            // The test kit opens databases for tests; nothing it builds ships.
+            if krate == "testkit" && forbidden == "sea-orm" {
+                continue;
+            }
+            assert!(
+                !dependencies.contains(forbidden),
+                "crates/{krate} depends on {forbidden}; only roster-core may"
+            );
+        }
+        let mut files = Vec::new();
+        rust_files(&root.join("crates").join(krate).join("src"), &mut files);
+        for file in files {
+            let code = code_of(&file);
+            if krate != "testkit" {
+                assert!(
+                    !code.contains("roster_entity") && !code.contains("sea_orm"),
+                    "{} reaches the database's entities; ask roster-core",
+                    file.display()
+                );
+            }
+        }
+    }
+}
