@@ -3,7 +3,9 @@
 //!
 //! Architecture invariant: this crate knows nothing of HTTP. It takes parsed domain values
 //! (newtypes with one fallible constructor), applies the rules, and talks to the database
-//! through SeaORM. Handlers in `roster-web` are thin wrappers around these calls.
+//! through SeaORM; what differs between SQLite and PostgreSQL lives in [`store`] only
+//! (`tests/layering.rs` checks it). Handlers in `roster-web` are thin wrappers around
+//! these calls.
 
 pub mod admins;
 pub mod api;
