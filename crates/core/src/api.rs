@@ -165,7 +165,7 @@ pub struct TenantApi<'a> {
 
 impl TenantApi<'_> {
     /// The shared read model, bound to this key's tenant.
-    fn reads(&self) -> Reads<'_> {
+    pub(super) fn reads(&self) -> Reads<'_> {
         Reads::new(self.db, TenantId(self.tenant))
     }
 

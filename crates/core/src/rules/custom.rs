@@ -1,7 +1,6 @@
 //! Custom user attributes, served in the Roster extension
 //! (`urn:ietf:params:scim:schemas:extension:roster:2.0:User`).
 
-use roster_entity::custom_attribute;
 use roster_scim::JsonObject;
 use roster_scim::schema::{
     AttrType, CustomAttribute, ROSTER_USER_URN, ResourceSchema, SchemaRegistry,
@@ -104,19 +103,6 @@ pub struct CustomAttributeDef {
 }
 
 impl CustomAttributeDef {
-    /// `None` for a row whose type is not one Roster offers (a hand-edited row): it is
-    /// left out of the schema rather than failing every request of the tenant.
-    pub(crate) fn from_row(row: custom_attribute::Model) -> Option<Self> {
-        let ty = AttributeType::parse(&row.attr_type).ok()?.get();
-        Some(Self {
-            id: row.id,
-            name: row.name,
-            ty,
-            multi_valued: row.multi_valued,
-            description: row.description,
-        })
-    }
-
     pub(crate) fn to_scim(&self) -> CustomAttribute {
         let mut attr = CustomAttribute::new(self.name.clone(), self.ty);
         attr.multi_valued = self.multi_valued;

@@ -11,7 +11,6 @@ use std::time::Duration;
 use hickory_resolver::config::{NameServerConfigGroup, ResolverConfig, ResolverOpts};
 use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::{ResolveErrorKind, TokioResolver};
-use roster_entity::trusted_domain;
 use uuid::Uuid;
 
 use crate::time::Timestamp;
@@ -92,25 +91,6 @@ pub struct TrustedDomain {
 }
 
 impl TrustedDomain {
-    pub(crate) fn from_row(row: trusted_domain::Model) -> Option<Self> {
-        Some(Self {
-            id: row.id,
-            domain: EmailDomain::parse(&row.domain).ok()?,
-            include_subdomains: row.include_subdomains,
-            verified: match (row.verified_at, row.verified_by) {
-                (Some(at), Some(by)) => Some(Verification {
-                    at: Timestamp::from_micros(at),
-                    by,
-                }),
-                _ => None,
-            },
-            verification_token: row.verification_token,
-            last_checked_at: row.last_checked_at.map(Timestamp::from_micros),
-            last_check_error: row.last_check_error,
-            created_at: Timestamp::from_micros(row.created_at),
-        })
-    }
-
     /// The TXT record value to publish.
     pub fn txt_value(&self) -> String {
         format!("{TXT_PREFIX}{}", self.verification_token)

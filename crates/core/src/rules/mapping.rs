@@ -5,7 +5,6 @@
 //! (equals, one of, starts with) and the locations and kiosks where a matching user
 //! becomes a host. Rules are tried in priority order; the first that matches decides.
 
-use roster_entity::{kiosk, location, location_rule};
 use roster_scim::filter::Filter;
 use roster_scim::patch::PatchPath;
 use roster_scim::schema::{Resolved, ResourceSchema};
@@ -104,28 +103,6 @@ pub struct Location {
     pub code: String,
     pub time_zone: String,
     pub kiosks: Vec<Kiosk>,
-}
-
-impl Location {
-    pub(crate) fn assemble(rows: Vec<location::Model>, kiosks: Vec<kiosk::Model>) -> Vec<Self> {
-        rows.into_iter()
-            .map(|row| Self {
-                kiosks: kiosks
-                    .iter()
-                    .filter(|k| k.location_id == row.id)
-                    .map(|k| Kiosk {
-                        id: k.id,
-                        location_id: k.location_id,
-                        name: k.name.clone(),
-                    })
-                    .collect(),
-                id: row.id,
-                name: row.name,
-                code: row.code,
-                time_zone: row.time_zone,
-            })
-            .collect()
-    }
 }
 
 /// How a rule compares the attribute's value.
@@ -249,14 +226,14 @@ pub struct MappingRule {
     pub id: Uuid,
     pub position: i32,
     pub attribute: String,
-    path: PatchPath,
+    pub(crate) path: PatchPath,
     pub kind: MatchKind,
     pub values: Vec<String>,
     pub locations: Vec<Uuid>,
     pub kiosks: Vec<Uuid>,
 }
 
-fn uuid_list(raw: &str) -> Vec<Uuid> {
+pub(crate) fn uuid_list(raw: &str) -> Vec<Uuid> {
     serde_json::from_str::<Vec<String>>(raw)
         .unwrap_or_default()
         .iter()
@@ -269,19 +246,6 @@ pub(crate) fn uuid_json(ids: &[Uuid]) -> String {
 }
 
 impl MappingRule {
-    pub(crate) fn from_row(row: location_rule::Model) -> Option<Self> {
-        Some(Self {
-            id: row.id,
-            position: row.position,
-            path: PatchPath::parse(&row.attribute).ok()?,
-            attribute: row.attribute,
-            kind: MatchKind::parse(&row.match_kind).ok()?,
-            values: serde_json::from_str(&row.match_values).ok()?,
-            locations: uuid_list(&row.location_ids),
-            kiosks: uuid_list(&row.kiosk_ids),
-        })
-    }
-
     /// Whether one of `candidates` matches (case-insensitively).
     pub fn matches(&self, candidates: &[String]) -> bool {
         candidates.iter().any(|candidate| {

@@ -32,24 +32,25 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use roster_entity::{
-    custom_attribute, kiosk, location, location_rule, notification_type, tenant, tenant_settings,
-    trusted_domain,
-};
 use roster_scim::schema::SchemaRegistry;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
+
+use crate::store::rules::{rule_rows, rules_version};
 
 pub use custom::{AttributeName, AttributeType, CustomAttributeDef, NewAttribute};
 pub(crate) use custom::{hide_undefined, keep_undefined};
 pub use defaults::{DefaultsSource, TenantDefaults, TenantDefaultsService};
 pub use domains::{
-    DnsSettings, DomainVerifier, EmailDomain, TXT_PREFIX, TrustedDomain, VerifyOutcome,
+    DnsSettings, DomainVerifier, EmailDomain, TXT_PREFIX, TrustedDomain, Verification,
+    VerifyOutcome,
 };
+pub(crate) use mapping::uuid_list;
 pub use mapping::{
     Hosts, Kiosk, KioskName, Location, LocationCode, LocationName, MappingRule, MatchKind,
     MatchValues, NewRule, RulePath, TimeZoneName,
 };
+pub(crate) use notifications::parse_channels;
 pub use notifications::{
     Channel, NotificationKey, NotificationLabel, NotificationMatrix, NotificationType,
     SCIM_ATTRIBUTE as NOTIFICATION_SETTINGS_ATTRIBUTE,
@@ -153,13 +154,7 @@ impl RulesCache {
         // Read the version before the tables: a change committed in between makes the
         // snapshot newer than its version says, and the next check reloads it — never
         // the other way round.
-        let version: Option<i64> = tenant::Entity::find_by_id(tenant.0)
-            .select_only()
-            .column(tenant::Column::RulesVersion)
-            .into_tuple()
-            .one(self.db.reader())
-            .await?;
-        let version = version.unwrap_or_default();
+        let version = rules_version(self.db.reader(), tenant).await?;
         let rules = match cached {
             Some(cached) if cached.rules.version == version => cached.rules,
             _ => Arc::new(load(self.db.reader(), tenant, version).await?),
@@ -201,13 +196,8 @@ impl RulesCache {
 /// The tenant's rules as `conn` sees them — inside a write transaction, the rules that
 /// transaction is about to commit. Never cached.
 pub(crate) async fn load_in(conn: &impl ConnectionTrait, tenant: TenantId) -> Result<TenantRules> {
-    let version: Option<i64> = tenant::Entity::find_by_id(tenant.0)
-        .select_only()
-        .column(tenant::Column::RulesVersion)
-        .into_tuple()
-        .one(conn)
-        .await?;
-    load(conn, tenant, version.unwrap_or_default()).await
+    let version = rules_version(conn, tenant).await?;
+    load(conn, tenant, version).await
 }
 
 /// Reads every rule table of one tenant (six indexed queries) and builds the registry.
@@ -216,66 +206,19 @@ async fn load(
     tenant: TenantId,
     version: i64,
 ) -> Result<TenantRules> {
-    let settings = tenant_settings::Entity::find_by_id(tenant.0)
-        .one(reader)
-        .await?
-        .map(ProvisioningSettings::from)
-        .unwrap_or_default();
-    let domains = trusted_domain::Entity::find()
-        .filter(trusted_domain::Column::TenantId.eq(tenant.0))
-        .order_by_asc(trusted_domain::Column::Domain)
-        .all(reader)
-        .await?
-        .into_iter()
-        .filter_map(TrustedDomain::from_row)
-        .collect();
-    let attributes: Vec<CustomAttributeDef> = custom_attribute::Entity::find()
-        .filter(custom_attribute::Column::TenantId.eq(tenant.0))
-        .order_by_asc(custom_attribute::Column::CreatedAt)
-        .all(reader)
-        .await?
-        .into_iter()
-        .filter_map(CustomAttributeDef::from_row)
-        .collect();
-    let catalogue: Vec<NotificationType> = notification_type::Entity::find()
-        .filter(notification_type::Column::TenantId.eq(tenant.0))
-        .order_by_asc(notification_type::Column::CreatedAt)
-        .all(reader)
-        .await?
-        .into_iter()
-        .map(NotificationType::from_row)
-        .collect();
-    let kiosks = kiosk::Entity::find()
-        .filter(kiosk::Column::TenantId.eq(tenant.0))
-        .order_by_asc(kiosk::Column::Name)
-        .all(reader)
-        .await?;
-    let locations = Location::assemble(
-        location::Entity::find()
-            .filter(location::Column::TenantId.eq(tenant.0))
-            .order_by_asc(location::Column::Name)
-            .all(reader)
-            .await?,
-        kiosks,
-    );
-    let registry = Arc::new(build_registry(&attributes, !catalogue.is_empty())?);
-    let mapping = location_rule::Entity::find()
-        .filter(location_rule::Column::TenantId.eq(tenant.0))
-        .order_by_asc(location_rule::Column::Position)
-        .order_by_asc(location_rule::Column::CreatedAt)
-        .all(reader)
-        .await?
-        .into_iter()
-        .filter_map(MappingRule::from_row)
-        .collect();
+    let rows = rule_rows(reader, tenant).await?;
+    let registry = Arc::new(build_registry(
+        &rows.attributes,
+        !rows.catalogue.is_empty(),
+    )?);
     Ok(TenantRules {
         version,
-        settings,
-        domains,
-        attributes,
-        catalogue,
-        locations,
-        mapping,
+        settings: rows.settings,
+        domains: rows.domains,
+        attributes: rows.attributes,
+        catalogue: rows.catalogue,
+        locations: rows.locations,
+        mapping: rows.mapping,
         registry,
     })
 }

@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use roster_entity::notification_type;
 use roster_scim::schema::{AttrType, CustomAttribute, Mutability};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -120,17 +119,6 @@ pub struct NotificationType {
     pub key: String,
     pub label: String,
     pub defaults: BTreeSet<Channel>,
-}
-
-impl NotificationType {
-    pub(crate) fn from_row(row: notification_type::Model) -> Self {
-        Self {
-            id: row.id,
-            key: row.key,
-            label: row.label,
-            defaults: parse_channels(&row.default_channels),
-        }
-    }
 }
 
 pub(crate) fn parse_channels(raw: &str) -> BTreeSet<Channel> {

@@ -3,8 +3,6 @@
 //! users in verified domains are accepted, and whether users must match a location
 //! mapping rule.
 
-use roster_entity::tenant_settings;
-
 /// What DELETE of a user does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeleteMode {
@@ -119,26 +117,6 @@ impl Default for ProvisioningSettings {
             deactivate_mode: DeactivateMode::Keep,
             domains_only: false,
             assign_hosts: false,
-        }
-    }
-}
-
-impl From<tenant_settings::Model> for ProvisioningSettings {
-    fn from(row: tenant_settings::Model) -> Self {
-        Self {
-            enabled: row.provisioning_enabled,
-            create_users: row.allow_create_users,
-            update_users: row.allow_update_users,
-            deactivate_users: row.allow_deactivate_users,
-            delete_users: row.allow_delete_users,
-            push_groups: row.allow_push_groups,
-            delete_mode: DeleteMode::parse(&row.delete_mode).unwrap_or(DeleteMode::Delete),
-            existing_user: ExistingUser::parse(&row.existing_user)
-                .unwrap_or(ExistingUser::Conflict),
-            deactivate_mode: DeactivateMode::parse(&row.deactivate_mode)
-                .unwrap_or(DeactivateMode::Keep),
-            domains_only: row.domains_only,
-            assign_hosts: row.assign_hosts,
         }
     }
 }

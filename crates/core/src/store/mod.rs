@@ -6,6 +6,7 @@
 //! - `raw`: what differs between the two in statements the services run, asked for by
 //!   purpose (`Database::raw`, `skip_locked`, `lock_rows`, `try_advisory_xact_lock`,
 //!   `pool_stats`).
+//! - [`backlog`]: the outbox's and the deliveries' backlog, for `/metrics`.
 //! - [`writes`]: a batch of statements that commit together (a change, its events and
 //!   its log row); [`group_commit`] runs many requests' batches in one SQLite transaction.
 //! - [`scope`]: [`TenantScope`], the tenant-scoped handle through which provisioning
@@ -16,12 +17,14 @@
 //!   the window of rows a page reads.
 //! - [`reads`]: the one read model of users, groups and memberships that the admin
 //!   directory and the API share.
+//! - [`rules`]: a tenant's rule tables (version, rows) as the rules' own types.
 //! - [`sqlite_backup`]: `roster backup` (`VACUUM INTO`) and `roster restore`.
 //! - [`values`] and [`columns`]: a SCIM document's rows — the indexed columns of `users`
 //!   and `groups`, the `user_emails` rows and the `user_values` index.
 //!
 //! Outside this module no code branches on the backend; `tests/layering.rs` checks it.
 
+pub(crate) mod backlog;
 pub(crate) mod columns;
 pub mod db;
 mod group_commit;
@@ -29,6 +32,7 @@ pub(crate) mod list;
 pub(crate) mod query;
 mod raw;
 pub(crate) mod reads;
+pub(crate) mod rules;
 pub(crate) mod scope;
 pub(crate) mod seek;
 pub mod sqlite_backup;

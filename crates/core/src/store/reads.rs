@@ -1,14 +1,17 @@
-//! The one read model of a tenant's users, groups and memberships that the admin
-//! directory (`directory.rs`) and the events and directory API (`api.rs`) share: keyset
-//! pages in id order on `(tenant_id, id)`, the lookups by id, and the per-page
-//! aggregates (member counts, a page's memberships) — one query each, never one per row.
+//! The one read model of a tenant's users, groups, memberships and locations that the
+//! admin directory (`directory.rs`) and the events and directory API (`api.rs`) share:
+//! keyset pages in id order on `(tenant_id, id)`, the lookups by id, and the per-page
+//! aggregates (member counts, a page's memberships, kiosks) — one query each, never one
+//! per row.
 //! SCIM lists read the same tables through [`super::query`] and [`super::list`], whose
 //! filters and sorts are SCIM's.
 //!
 //! [`Reads`] is bound to one tenant and every statement it builds carries it; it is made
 //! by `TenantDirectory` (from a `TenantAccess`) and `TenantApi` (from an API key).
 
-use roster_entity::{group, group_member, user, user_email};
+use std::collections::HashSet;
+
+use roster_entity::{group, group_member, kiosk, location, user, user_email};
 use roster_scim::value::fold_case;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{
@@ -72,6 +75,18 @@ pub(crate) struct GroupRecord {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub members: u64,
+}
+
+/// A stored location with its kiosks (by name).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LocationRecord {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub time_zone: String,
+    pub created_at: Timestamp,
+    /// `(id, name)` of each kiosk, by name.
+    pub kiosks: Vec<(Uuid, String)>,
 }
 
 /// Which users a page holds; every part optional, combined with AND.
@@ -365,6 +380,67 @@ impl<'a> Reads<'a> {
             .into_tuple()
             .all(self.db.reader())
             .await
+    }
+
+    /// Up to `limit` locations in id order after `after`, each with its kiosks: two
+    /// queries per page.
+    pub(crate) async fn locations(
+        &self,
+        after: Option<Uuid>,
+        limit: u64,
+    ) -> Result<Vec<LocationRecord>, DbErr> {
+        let mut select = location::Entity::find()
+            .filter(location::Column::TenantId.eq(self.tenant))
+            .order_by_asc(location::Column::Id)
+            .limit(limit);
+        if let Some(after) = after {
+            select = select.filter(location::Column::Id.gt(after));
+        }
+        let rows = select.all(self.db.reader()).await?;
+        let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+        let kiosks = if ids.is_empty() {
+            Vec::new()
+        } else {
+            kiosk::Entity::find()
+                .filter(kiosk::Column::TenantId.eq(self.tenant))
+                .filter(kiosk::Column::LocationId.is_in(ids))
+                .order_by_asc(kiosk::Column::Name)
+                .order_by_asc(kiosk::Column::Id)
+                .all(self.db.reader())
+                .await?
+        };
+        Ok(rows
+            .into_iter()
+            .map(|row| LocationRecord {
+                kiosks: kiosks
+                    .iter()
+                    .filter(|k| k.location_id == row.id)
+                    .map(|k| (k.id, k.name.clone()))
+                    .collect(),
+                id: row.id,
+                code: row.code,
+                name: row.name,
+                time_zone: row.time_zone,
+                created_at: Timestamp::from_micros(row.created_at),
+            })
+            .collect())
+    }
+
+    /// Which of `ids` are kiosks of this tenant now.
+    pub(crate) async fn existing_kiosks(&self, ids: HashSet<Uuid>) -> Result<HashSet<Uuid>, DbErr> {
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        Ok(kiosk::Entity::find()
+            .select_only()
+            .column(kiosk::Column::Id)
+            .filter(kiosk::Column::TenantId.eq(self.tenant))
+            .filter(kiosk::Column::Id.is_in(ids))
+            .into_tuple::<Uuid>()
+            .all(self.db.reader())
+            .await?
+            .into_iter()
+            .collect())
     }
 }
 
