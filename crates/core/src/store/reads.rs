@@ -112,16 +112,7 @@ pub(crate) struct UserSelection<'s> {
 
 /// `%text%` with LIKE's wildcards escaped, so `_` and `%` match themselves.
 pub(crate) fn like_contains(text: &str) -> LikeExpr {
-    let mut escaped = String::with_capacity(text.len() + 2);
-    escaped.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped.push('%');
-    LikeExpr::new(escaped).escape('\\')
+    LikeExpr::new(format!("%{}%", super::query::escape_like(text))).escape('\\')
 }
 
 /// Read queries bound to one tenant.

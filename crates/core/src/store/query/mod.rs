@@ -456,7 +456,8 @@ impl<'a> Translator<'a> {
     }
 }
 
-fn escape_like(value: &str) -> String {
+/// `value` with LIKE's wildcards and its escape character escaped (by `\\`).
+pub(crate) fn escape_like(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         if matches!(c, '%' | '_' | '\\') {
