@@ -24,18 +24,30 @@
 //!
 //! Outside this module no code branches on the backend; `tests/layering.rs` checks it.
 
+pub(crate) mod accounts;
+pub(crate) mod audit;
 pub(crate) mod backlog;
 pub(crate) mod columns;
+pub(crate) mod deliveries;
 pub mod db;
 mod group_commit;
 pub(crate) mod list;
+pub(crate) mod log;
+pub(crate) mod operations;
+pub(crate) mod outbox;
+pub(crate) mod places;
+pub(crate) mod provisioning;
 pub(crate) mod query;
 mod raw;
 pub(crate) mod reads;
 pub(crate) mod rules;
 pub(crate) mod scope;
 pub(crate) mod seek;
+pub(crate) mod sessions;
 pub mod sqlite_backup;
+pub(crate) mod tenants;
+pub(crate) mod throttle;
+pub(crate) mod tokens;
 pub(crate) mod values;
 pub mod writes;
 

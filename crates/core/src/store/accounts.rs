@@ -1,0 +1,1 @@
+//! Admin accounts, invitations, setup links and tenant memberships as stored.

@@ -1,0 +1,1 @@
+//! The admin audit trail as stored.

@@ -1,0 +1,1 @@
+//! Webhook endpoints, deliveries and the delivery worker's claims as stored.

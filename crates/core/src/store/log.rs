@@ -1,0 +1,1 @@
+//! The provisioning log (one row per SCIM or API request) as stored.

@@ -1,0 +1,1 @@
+//! The outbox's event rows and the sequencer's position as stored.

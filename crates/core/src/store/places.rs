@@ -1,0 +1,1 @@
+//! A tenant's rule writes: settings, domains, places, kiosks, attributes, rehosting.

@@ -1,0 +1,1 @@
+//! Provisioning's writes and lookups on users, groups, members and emails.

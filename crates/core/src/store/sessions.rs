@@ -1,0 +1,1 @@
+//! Admin sessions as stored.

@@ -1,0 +1,1 @@
+//! Tenants as stored.

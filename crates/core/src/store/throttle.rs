@@ -1,0 +1,1 @@
+//! Sign-in throttling and trusted devices as stored.
