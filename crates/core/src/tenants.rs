@@ -2,11 +2,6 @@
 
 use std::fmt;
 
-use roster_entity::tenant;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
 use uuid::Uuid;
 
 use crate::admins::Admin;
@@ -15,6 +10,7 @@ use crate::error::is_unique_violation;
 use crate::memberships::TenantAccess;
 use crate::paging::{Page, PageSize};
 use crate::rules::{TenantDefaultsService, store_settings};
+use crate::store::tenants as store;
 use crate::time::Timestamp;
 use crate::{Database, Error, Result};
 
@@ -82,6 +78,11 @@ impl TenantSlug {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A slug as stored: it was parsed on the way in.
+    pub(crate) fn from_stored(slug: String) -> Self {
+        Self(slug)
+    }
 }
 
 /// Whether `name` is one of the shared SCIM URL's endpoint names, in any case.
@@ -144,7 +145,7 @@ impl TenantStatus {
         }
     }
 
-    fn from_column(value: &str) -> Self {
+    pub(crate) fn from_column(value: &str) -> Self {
         // Anything but `active` is treated as suspended: fail closed.
         if value == "active" {
             Self::Active
@@ -161,19 +162,6 @@ pub struct Tenant {
     pub name: String,
     pub status: TenantStatus,
     pub created_at: Timestamp,
-}
-
-impl From<tenant::Model> for Tenant {
-    fn from(row: tenant::Model) -> Self {
-        Self {
-            id: TenantId(row.id),
-            // Stored slugs were parsed on the way in.
-            slug: TenantSlug(row.slug),
-            name: row.name,
-            status: TenantStatus::from_column(&row.status),
-            created_at: Timestamp::from_micros(row.created_at),
-        }
-    }
 }
 
 #[derive(Clone, Debug)]
@@ -203,20 +191,11 @@ impl TenantService {
         actor: &Actor,
         origin: &Origin,
     ) -> Result<Tenant> {
-        let now = self.db.clock().now().as_micros();
-        let row = tenant::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            slug: Set(slug.as_str().to_owned()),
-            name: Set(name.as_str().to_owned()),
-            status: Set(TenantStatus::Active.as_str().to_owned()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            scim_rate_limit: Set(None),
-            rules_version: Set(0),
-        };
+        let now = self.db.clock().now();
+        let id = TenantId(Uuid::now_v7());
         let txn = self.db.begin_write().await?;
-        let row = match row.insert(&txn).await {
-            Ok(row) => row,
+        let tenant = match store::insert(&txn, id, &slug, &name, now).await {
+            Ok(tenant) => tenant,
             Err(err) => {
                 txn.rollback().await?;
                 return Err(if is_unique_violation(&err) {
@@ -226,7 +205,6 @@ impl TenantService {
                 });
             }
         };
-        let tenant = Tenant::from(row);
         let settings = self.defaults.current_on(&txn).await?.settings;
         store_settings(&txn, self.db.clock().now(), tenant.id, settings).await?;
         audit::record_for(
@@ -252,27 +230,12 @@ impl TenantService {
     /// `None` = the server's default).
     pub async fn set_scim_rate_limit(&self, tenant: TenantId, limit: Option<u32>) -> Result<()> {
         let limit = limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX));
-        tenant::Entity::update_many()
-            .col_expr(
-                tenant::Column::ScimRateLimit,
-                sea_orm::sea_query::Expr::value(limit),
-            )
-            .col_expr(
-                tenant::Column::UpdatedAt,
-                sea_orm::sea_query::Expr::value(self.db.clock().now().as_micros()),
-            )
-            .filter(tenant::Column::Id.eq(tenant.0))
-            .exec(self.db.writer())
-            .await?;
+        store::set_scim_rate_limit(self.db.writer(), tenant, limit, self.db.clock().now()).await?;
         Ok(())
     }
 
     pub async fn find_by_slug(&self, slug: &str) -> Result<Option<Tenant>> {
-        Ok(tenant::Entity::find()
-            .filter(tenant::Column::Slug.eq(slug))
-            .one(self.db.reader())
-            .await?
-            .map(Tenant::from))
+        Ok(store::find_by_slug(self.db.reader(), slug).await?)
     }
 }
 
@@ -312,18 +275,10 @@ impl TenantService {
         size: PageSize,
     ) -> Result<Page<Tenant, TenantSlug>> {
         require_operator(acting)?;
-        let mut query = tenant::Entity::find()
-            .order_by_asc(tenant::Column::Slug)
-            .limit(size.probe());
-        if let Some(after) = after {
-            query = query.filter(tenant::Column::Slug.gt(after.as_str()));
-        }
-        let rows = query.all(self.db.reader()).await?;
-        Ok(Page::from_probe(
-            rows.into_iter().map(Tenant::from).collect(),
-            size,
-            |tenant: &Tenant| tenant.slug.clone(),
-        ))
+        let rows = store::page_by_slug(self.db.reader(), after, size.probe()).await?;
+        Ok(Page::from_probe(rows, size, |tenant: &Tenant| {
+            tenant.slug.clone()
+        }))
     }
 
     /// Suspends or reactivates a tenant: operators only. A suspended tenant keeps its
@@ -337,14 +292,7 @@ impl TenantService {
         require_operator(acting)?;
         let before = scope.tenant().status;
         let txn = self.db.begin_write().await?;
-        let row = tenant::ActiveModel {
-            id: Set(scope.id().0),
-            status: Set(status.as_str().to_owned()),
-            updated_at: Set(self.db.clock().now().as_micros()),
-            ..Default::default()
-        }
-        .update(&txn)
-        .await?;
+        let tenant = store::set_status(&txn, scope.id(), status, self.db.clock().now()).await?;
         let action = match status {
             TenantStatus::Active => "tenant.resume",
             TenantStatus::Suspended => "tenant.suspend",
@@ -360,7 +308,7 @@ impl TenantService {
         )
         .await?;
         txn.commit().await?;
-        Ok(row.into())
+        Ok(tenant)
     }
 }
 

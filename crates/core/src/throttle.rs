@@ -32,12 +32,10 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use roster_entity::{login_throttle, trusted_device};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use secrecy::SecretString;
 
 use crate::crypto;
+use crate::store::throttle as store;
 use crate::time::Timestamp;
 use crate::{Database, Error, Result};
 
@@ -236,11 +234,8 @@ impl Throttle {
         let Some(device) = cookie.and_then(device_digest) else {
             return Ok(None);
         };
-        let found = trusted_device::Entity::find_by_id((device.clone(), account.0.clone()))
-            .filter(trusted_device::Column::ExpiresAt.gt(now.as_micros()))
-            .one(self.db.reader())
-            .await?;
-        Ok(found.map(|_| TrustedDevice(device)))
+        let found = store::is_trusted(self.db.reader(), &device, &account.0, now).await?;
+        Ok(found.then_some(TrustedDevice(device)))
     }
 
     /// Reserves one attempt for `account` from `address` (or from a trusted device):
@@ -297,81 +292,20 @@ impl Throttle {
     /// Counts one attempt in a bucket, atomically, and returns the count of its window
     /// and its lock. See the module comment for the rules the statement encodes.
     async fn count_attempt(&self, bucket: &Bucket, now: Timestamp) -> Result<(i32, Option<i64>)> {
-        use login_throttle::Column;
-        let now_us = now.as_micros();
-        let window_start = now.minus(bucket.limit.window).as_micros();
-        let lock_until = now.plus(bucket.limit.lockout).as_micros();
-        let column = |c: Column| Expr::col((login_throttle::Entity, c));
-        let unlocked = column(Column::LockedUntil)
-            .is_null()
-            .or(column(Column::LockedUntil).lte(now_us));
-        let restart = unlocked
-            .clone()
-            .and(column(Column::WindowStartedAt).lte(window_start));
-        let count: Expr = Expr::case(restart.clone(), 1)
-            .finally(column(Column::Failures).add(1))
-            .into();
-        let insert_lock: Option<i64> = (bucket.limit.attempts <= 1).then_some(lock_until);
-        let statement = Query::insert()
-            .into_table(login_throttle::Entity)
-            .columns([
-                Column::Key,
-                Column::Failures,
-                Column::WindowStartedAt,
-                Column::LockedUntil,
-                Column::AccountKey,
-            ])
-            .values([
-                bucket.key.clone().into(),
-                1i32.into(),
-                now_us.into(),
-                insert_lock.into(),
-                bucket.account.clone().into(),
-            ])
-            .map_err(|err| Error::internal("building the throttle statement", err))?
-            .on_conflict(
-                OnConflict::column(Column::Key)
-                    .value(Column::Failures, count.clone())
-                    .value(
-                        Column::WindowStartedAt,
-                        Expr::case(restart, now_us).finally(column(Column::WindowStartedAt)),
-                    )
-                    .value(
-                        Column::LockedUntil,
-                        Expr::case(unlocked.not(), column(Column::LockedUntil))
-                            .case(count.gte(bucket.limit.attempts), Expr::val(lock_until))
-                            .finally(Expr::val(Option::<i64>::None)),
-                    )
-                    .to_owned(),
-            )
-            .returning(Query::returning().columns([Column::Failures, Column::LockedUntil]))
-            .to_owned();
-        let row = self
-            .db
-            .writer()
-            .query_one(&statement)
-            .await?
-            .ok_or_else(|| Error::Internal("the throttle upsert returned no row".into()))?;
-        let count: i32 = row.try_get("", "failures")?;
-        let locked_until: Option<i64> = row.try_get("", "locked_until")?;
-        Ok((count, locked_until))
+        store::count_attempt(
+            self.db.writer(),
+            &bucket.key,
+            bucket.account.as_deref(),
+            bucket.limit,
+            now,
+        )
+        .await
     }
 
     /// A successful attempt, or one that was never checked (the hashing pool was full),
     /// gives its reservation back. Locks stay as they are.
     pub async fn release(&self, reservation: Reservation, now: Timestamp) -> Result<()> {
-        use login_throttle::Column;
-        login_throttle::Entity::update_many()
-            .col_expr(Column::Failures, Expr::col(Column::Failures).sub(1))
-            .filter(Column::Key.is_in(reservation.keys))
-            .filter(Column::Failures.gt(0))
-            .filter(
-                Column::LockedUntil
-                    .is_null()
-                    .or(Column::LockedUntil.lte(now.as_micros())),
-            )
-            .exec(self.db.writer())
-            .await?;
+        store::release(self.db.writer(), reservation.keys, now).await?;
         Ok(())
     }
 
@@ -384,89 +318,42 @@ impl Throttle {
         account: &AccountKey,
         now: Timestamp,
     ) -> Result<SecretString> {
-        let known = match cookie.filter(|c| device_digest(c).is_some()) {
-            Some(cookie) => trusted_device::Entity::find()
-                .filter(trusted_device::Column::Device.eq(device_digest(cookie)))
-                .filter(trusted_device::Column::ExpiresAt.gt(now.as_micros()))
-                .one(self.db.reader())
+        let known = match cookie.and_then(|c| device_digest(c).map(|device| (c, device))) {
+            Some((cookie, device)) => store::is_known_device(self.db.reader(), &device, now)
                 .await?
-                .map(|_| cookie.to_owned()),
+                .then(|| cookie.to_owned()),
             None => None,
         };
         let secret = known.unwrap_or_else(crypto::random_token::<32>);
         let Some(device) = device_digest(&secret) else {
             return Err(Error::Internal("a device secret of the wrong shape".into()));
         };
-        let expires_at = now.plus(DEVICE_LIFETIME).as_micros();
-        use trusted_device::Column;
-        let statement = Query::insert()
-            .into_table(trusted_device::Entity)
-            .columns([
-                Column::Device,
-                Column::AccountKey,
-                Column::CreatedAt,
-                Column::ExpiresAt,
-            ])
-            .values([
-                device.into(),
-                account.0.clone().into(),
-                now.as_micros().into(),
-                expires_at.into(),
-            ])
-            .map_err(|err| Error::internal("building the device statement", err))?
-            .on_conflict(
-                OnConflict::columns([Column::Device, Column::AccountKey])
-                    .value(Column::ExpiresAt, expires_at)
-                    .to_owned(),
-            )
-            .to_owned();
-        self.db.writer().execute(&statement).await?;
+        let expires_at = now.plus(DEVICE_LIFETIME);
+        store::trust(self.db.writer(), device, &account.0, now, expires_at).await?;
         Ok(SecretString::from(secret))
     }
 
     /// Deletes buckets nobody needs any more and devices past their lifetime.
     pub async fn sweep(&self, now: Timestamp) -> Result<()> {
-        use login_throttle::Column;
-        login_throttle::Entity::delete_many()
-            .filter(Column::WindowStartedAt.lt(now.minus(SWEEP_AFTER).as_micros()))
-            .filter(
-                Column::LockedUntil
-                    .is_null()
-                    .or(Column::LockedUntil.lte(now.as_micros())),
-            )
-            .exec(self.db.writer())
-            .await?;
-        trusted_device::Entity::delete_many()
-            .filter(trusted_device::Column::ExpiresAt.lte(now.as_micros()))
-            .exec(self.db.writer())
-            .await?;
+        store::sweep_buckets(self.db.writer(), now.minus(SWEEP_AFTER), now).await?;
+        store::sweep_devices(self.db.writer(), now).await?;
         Ok(())
     }
 
     /// Ends every lock and count of one account, from every address and device (the
     /// command line's `roster admin unlock`). Returns how many buckets were cleared.
     pub async fn unlock_account(&self, account: &AccountKey) -> Result<u64> {
-        let deleted = login_throttle::Entity::delete_many()
-            .filter(login_throttle::Column::AccountKey.eq(account.as_str()))
-            .exec(self.db.writer())
-            .await?;
-        Ok(deleted.rows_affected)
+        Ok(store::delete_account_buckets(self.db.writer(), account.as_str()).await?)
     }
 
     /// Ends the lock and count of one client address.
     pub async fn unlock_address(&self, address: ClientAddress) -> Result<u64> {
-        let deleted = login_throttle::Entity::delete_by_id(address_key(address))
-            .exec(self.db.writer())
-            .await?;
-        Ok(deleted.rows_affected)
+        Ok(store::delete_bucket(self.db.writer(), address_key(address)).await?)
     }
 
     /// Forgets the devices trusted for an account (its password changed hands).
     pub async fn forget_devices(&self, account: &AccountKey) -> Result<()> {
-        trusted_device::Entity::delete_many()
-            .filter(trusted_device::Column::AccountKey.eq(account.as_str()))
-            .exec(self.db.writer())
-            .await?;
+        store::forget_devices(self.db.writer(), account.as_str()).await?;
         Ok(())
     }
 }

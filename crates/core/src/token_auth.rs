@@ -21,13 +21,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use roster_entity::{scim_token, tenant};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use secrecy::ExposeSecret;
 
 use crate::crypto::{constant_time_eq, sha256};
 use crate::hashing::Hasher;
 use crate::metrics::{CoreMetrics, TokenCheck};
+use crate::store::TenantScope;
+use crate::store::tokens::{self as store, CredentialRow};
 use crate::tenants::{TenantId, TenantSlug};
 use crate::time::Timestamp;
 use crate::tokens::{PresentedToken, TokenId, TokenKind};
@@ -158,12 +158,6 @@ impl std::fmt::Debug for TokenAuthenticator {
     }
 }
 
-/// What the database says about a token right now.
-struct TokenRow {
-    token: scim_token::Model,
-    tenant: tenant::Model,
-}
-
 impl TokenAuthenticator {
     /// The SCIM token authenticator; `metrics` counts how tokens were recognised.
     pub fn new(db: Database, hasher: Hasher, metrics: CoreMetrics) -> Self {
@@ -244,7 +238,7 @@ impl TokenAuthenticator {
         };
         Ok(outcome.and_then(|token| {
             if tenant_slug.is_none_or(|slug| token.tenant_slug.as_str() == slug) {
-                self.note_use(presented.public_id(), token.token_id);
+                self.note_use(presented.public_id(), token.tenant_id, token.token_id);
                 Ok(token)
             } else {
                 Err(AuthError::Invalid)
@@ -289,19 +283,9 @@ impl TokenAuthenticator {
         }
     }
 
-    async fn load(&self, public_id: &str) -> Result<Option<TokenRow>> {
-        let Some(token) = scim_token::Entity::find()
-            .filter(scim_token::Column::PublicId.eq(public_id))
-            .filter(scim_token::Column::Kind.eq(self.kind.as_str()))
-            .one(self.db.reader())
-            .await?
-        else {
-            return Ok(None);
-        };
-        let tenant = tenant::Entity::find_by_id(token.tenant_id)
-            .one(self.db.reader())
-            .await?;
-        Ok(tenant.map(|tenant| TokenRow { token, tenant }))
+    /// What the database says about a token right now.
+    async fn load(&self, public_id: &str) -> Result<Option<CredentialRow>> {
+        Ok(store::credential(self.db.reader(), self.kind, public_id).await?)
     }
 
     /// A cached token whose check is stale: re-read the rows, no argon2 needed (the
@@ -330,10 +314,7 @@ impl TokenAuthenticator {
         };
         let verified = self
             .hasher
-            .verify(
-                presented.secret().clone(),
-                Some(row.token.secret_hash.clone()),
-            )
+            .verify(presented.secret().clone(), Some(row.secret_hash.clone()))
             .await?;
         if !verified {
             return Ok(Err(AuthError::Invalid));
@@ -347,37 +328,36 @@ impl TokenAuthenticator {
         &self,
         public_id: &str,
         digest: [u8; 32],
-        row: TokenRow,
+        row: CredentialRow,
         now: Timestamp,
     ) -> std::result::Result<AuthenticatedToken, AuthError> {
         if row.token.revoked_at.is_some() {
             self.forget(public_id);
             return Err(AuthError::Revoked);
         }
-        let expires_at = row.token.expires_at.map(Timestamp::from_micros);
+        let expires_at = row.token.expires_at;
         if let Err(err) = check_expiry(expires_at, now) {
             self.forget(public_id);
             return Err(err);
         }
-        if row.tenant.status != "active" {
+        if row.tenant_status != "active" {
             self.forget(public_id);
             return Err(AuthError::Suspended);
         }
-        let Ok(tenant_slug) = TenantSlug::parse(&row.tenant.slug) else {
+        let Ok(tenant_slug) = TenantSlug::parse(&row.tenant_slug) else {
             return Err(AuthError::Invalid);
         };
         let token = AuthenticatedToken {
             kind: self.kind,
-            token_id: TokenId(row.token.id),
-            tenant_id: TenantId(row.tenant.id),
+            token_id: row.token.id,
+            tenant_id: row.tenant_id,
             tenant_slug,
             rate_limit: row
-                .tenant
-                .scim_rate_limit
+                .tenant_rate_limit
                 .and_then(|limit| u32::try_from(limit).ok()),
             domain_id: row.token.domain_id,
             display_prefix: format!("{}{public_id}", self.kind.prefix()),
-            api_scope: crate::api::ApiScope::from_stored(&row.token.api_scope),
+            api_scope: row.token.api_scope,
         };
         self.remember(
             public_id,
@@ -393,7 +373,7 @@ impl TokenAuthenticator {
     }
 
     /// Writes `last_used_at` in the background when it is due for this token.
-    fn note_use(&self, public_id: &str, token_id: TokenId) {
+    fn note_use(&self, public_id: &str, tenant: TenantId, token_id: TokenId) {
         let due = {
             let Ok(mut cache) = self.cache.write() else {
                 return;
@@ -415,14 +395,13 @@ impl TokenAuthenticator {
         }
         let db = self.db.clone();
         tokio::spawn(async move {
-            let result = scim_token::Entity::update_many()
-                .col_expr(
-                    scim_token::Column::LastUsedAt,
-                    sea_orm::sea_query::Expr::value(db.clock().now().as_micros()),
-                )
-                .filter(scim_token::Column::Id.eq(token_id.0))
-                .exec(db.writer())
-                .await;
+            let result = store::record_use(
+                db.writer(),
+                TenantScope::new(tenant),
+                token_id,
+                db.clock().now(),
+            )
+            .await;
             if let Err(err) = result {
                 tracing::warn!(error = %err, "recording a token's last use failed");
             }

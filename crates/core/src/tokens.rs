@@ -10,12 +10,6 @@
 
 use std::fmt;
 
-use roster_entity::{scim_token, trusted_domain};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
-};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
@@ -25,6 +19,8 @@ use crate::crypto;
 use crate::hashing::Hasher;
 use crate::memberships::TenantAccess;
 use crate::paging::{Page, PageSize};
+use crate::store::TenantScope;
+use crate::store::tokens::{self as store, NewToken};
 use crate::tenants::TenantId;
 use crate::time::Timestamp;
 use crate::{Database, Error, Result};
@@ -217,31 +213,6 @@ impl Limits {
     }
 }
 
-impl From<scim_token::Model> for TokenInfo {
-    fn from(row: scim_token::Model) -> Self {
-        Self {
-            id: TokenId(row.id),
-            tenant_id: TenantId(row.tenant_id),
-            display_prefix: format!(
-                "{}{}",
-                if row.kind == KIND_API {
-                    API_KEY_PREFIX
-                } else {
-                    TOKEN_PREFIX
-                },
-                row.public_id
-            ),
-            label: row.label,
-            created_at: Timestamp::from_micros(row.created_at),
-            expires_at: row.expires_at.map(Timestamp::from_micros),
-            last_used_at: row.last_used_at.map(Timestamp::from_micros),
-            revoked_at: row.revoked_at.map(Timestamp::from_micros),
-            domain_id: row.domain_id,
-            api_scope: ApiScope::from_stored(&row.api_scope),
-        }
-    }
-}
-
 /// A token just created: its description and the full token, to be shown once.
 pub struct CreatedToken {
     pub info: TokenInfo,
@@ -329,12 +300,10 @@ impl TokenService {
             ));
         }
         if let Some(domain) = domain {
-            let verified = trusted_domain::Entity::find_by_id(domain)
-                .filter(trusted_domain::Column::TenantId.eq(tenant.0))
-                .filter(trusted_domain::Column::VerifiedAt.is_not_null())
-                .one(self.db.reader())
-                .await?;
-            if verified.is_none() {
+            let verified =
+                store::is_verified_domain(self.db.reader(), TenantScope::new(tenant), domain)
+                    .await?;
+            if !verified {
                 return Err(Error::invalid(
                     "domain",
                     "must be one of this tenant's verified domains",
@@ -350,24 +319,18 @@ impl TokenService {
             .hash_random_secret(SecretString::from(secret))
             .await?;
         let txn = self.db.begin_write().await?;
-        let row = scim_token::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(tenant.0),
-            public_id: Set(public_id),
-            secret_hash: Set(secret_hash),
-            label: Set(label.0),
-            created_at: Set(self.db.clock().now().as_micros()),
-            created_by: Set(created_by.map(|admin| admin.0)),
-            expires_at: Set(expires_at.map(Timestamp::as_micros)),
-            last_used_at: Set(None),
-            revoked_at: Set(None),
-            domain_id: Set(domain),
-            kind: Set(self.kind.as_str().to_owned()),
-            api_scope: Set(api_scope.as_str().to_owned()),
-        }
-        .insert(&txn)
-        .await?;
-        let info = TokenInfo::from(row);
+        let new = NewToken {
+            kind: self.kind,
+            public_id,
+            secret_hash,
+            label: label.0,
+            created_at: self.db.clock().now(),
+            created_by: created_by.map(|admin| admin.0),
+            expires_at,
+            domain,
+            api_scope,
+        };
+        let info = store::insert(&txn, TenantScope::new(tenant), new).await?;
         audit::record_for(
             &txn,
             self.db.clock().now(),
@@ -429,20 +392,15 @@ impl TokenService {
         before: Option<TokenId>,
         size: PageSize,
     ) -> Result<Page<TokenInfo, TokenId>> {
-        let mut query = scim_token::Entity::find()
-            .filter(scim_token::Column::TenantId.eq(scope.id().0))
-            .filter(scim_token::Column::Kind.eq(self.kind.as_str()))
-            .order_by_desc(scim_token::Column::Id)
-            .limit(size.probe());
-        if let Some(before) = before {
-            query = query.filter(scim_token::Column::Id.lt(before.0));
-        }
-        let rows = query.all(self.db.reader()).await?;
-        Ok(Page::from_probe(
-            rows.into_iter().map(TokenInfo::from).collect(),
-            size,
-            |token: &TokenInfo| token.id,
-        ))
+        let rows = store::page(
+            self.db.reader(),
+            TenantScope::new(scope.id()),
+            self.kind,
+            before,
+            size.probe(),
+        )
+        .await?;
+        Ok(Page::from_probe(rows, size, |token: &TokenInfo| token.id))
     }
 
     /// The live-or-expired (not revoked) tokens limited to one of `domains`, newest first,
@@ -456,47 +414,38 @@ impl TokenService {
         if domains.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(scim_token::Entity::find()
-            .filter(scim_token::Column::TenantId.eq(scope.id().0))
-            .filter(scim_token::Column::Kind.eq(self.kind.as_str()))
-            .filter(scim_token::Column::DomainId.is_in(domains.iter().copied()))
-            .filter(scim_token::Column::RevokedAt.is_null())
-            .order_by_desc(scim_token::Column::Id)
-            .limit(limit)
-            .all(self.db.reader())
-            .await?
-            .into_iter()
-            .map(TokenInfo::from)
-            .collect())
+        Ok(store::for_domains(
+            self.db.reader(),
+            TenantScope::new(scope.id()),
+            self.kind,
+            domains,
+            limit,
+        )
+        .await?)
     }
 
     pub async fn find(&self, scope: &TenantAccess, id: TokenId) -> Result<Option<TokenInfo>> {
-        Ok(scim_token::Entity::find_by_id(id.0)
-            .filter(scim_token::Column::TenantId.eq(scope.id().0))
-            .filter(scim_token::Column::Kind.eq(self.kind.as_str()))
-            .one(self.db.reader())
-            .await?
-            .map(TokenInfo::from))
+        Ok(store::find(
+            self.db.reader(),
+            TenantScope::new(scope.id()),
+            self.kind,
+            id,
+        )
+        .await?)
     }
 
     /// Revokes a token of this tenant. Revoking a revoked token changes nothing.
     pub async fn revoke(&self, scope: &TenantAccess, id: TokenId) -> Result<TokenInfo> {
         let txn = self.db.begin_write().await?;
-        let revoked = scim_token::Entity::update_many()
-            .col_expr(
-                scim_token::Column::RevokedAt,
-                Expr::value(self.db.clock().now().as_micros()),
-            )
-            .filter(scim_token::Column::Id.eq(id.0))
-            .filter(scim_token::Column::TenantId.eq(scope.id().0))
-            .filter(scim_token::Column::Kind.eq(self.kind.as_str()))
-            .filter(scim_token::Column::RevokedAt.is_null())
-            .exec(&txn)
-            .await?;
-        if revoked.rows_affected == 1
-            && let Some(row) = scim_token::Entity::find_by_id(id.0).one(&txn).await?
-        {
-            let info = TokenInfo::from(row);
+        let revoked = store::revoke(
+            &txn,
+            TenantScope::new(scope.id()),
+            self.kind,
+            id,
+            self.db.clock().now(),
+        )
+        .await?;
+        if let Some(info) = revoked {
             audit::record(
                 &txn,
                 self.db.clock().now(),
@@ -515,22 +464,14 @@ impl TokenService {
     /// When a live token of the tenant (of this kind) was last accepted by its endpoint: whether
     /// the identity provider has connected yet.
     pub async fn last_used(&self, scope: &TenantAccess) -> Result<Option<Timestamp>> {
-        let now = self.db.clock().now().as_micros();
-        let last: Option<Option<i64>> = scim_token::Entity::find()
-            .select_only()
-            .column_as(scim_token::Column::LastUsedAt.max(), "last_used")
-            .filter(scim_token::Column::TenantId.eq(scope.id().0))
-            .filter(scim_token::Column::Kind.eq(self.kind.as_str()))
-            .filter(scim_token::Column::RevokedAt.is_null())
-            .filter(
-                Condition::any()
-                    .add(scim_token::Column::ExpiresAt.is_null())
-                    .add(scim_token::Column::ExpiresAt.gt(now)),
-            )
-            .into_tuple()
-            .one(self.db.reader())
-            .await?;
-        Ok(last.flatten().map(Timestamp::from_micros))
+        let now = self.db.clock().now();
+        Ok(store::last_used(
+            self.db.reader(),
+            TenantScope::new(scope.id()),
+            self.kind,
+            now,
+        )
+        .await?)
     }
 }
 
