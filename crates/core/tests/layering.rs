@@ -56,10 +56,6 @@ const NOT_YET_IN_THE_STORE: &[&str] = &[
     "rules/service.rs",
     "sessions.rs",
     "setup_links.rs",
-    "tenants.rs",
-    "throttle.rs",
-    "token_auth.rs",
-    "tokens.rs",
 ];
 
 /// What a service may name of SeaORM: the handles it passes to the store (a connection,
