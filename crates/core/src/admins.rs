@@ -1,21 +1,19 @@
 //! Admin accounts: operators (every tenant) and tenant admins (one tenant each: the one
 //! that invited them).
 
-use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
-use roster_entity::{admin, admin_session, tenant, tenant_membership};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::ConnectionTrait;
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use crate::crypto;
 use crate::error::is_unique_violation;
 use crate::hashing::Hasher;
+use crate::store::TenantScope;
+use crate::store::accounts::{self as store, AccountRow, NewAccount};
+use crate::store::sessions::delete_sessions_of;
 use crate::tenants::{Tenant, TenantId};
 use crate::throttle::{AccountKey, ClientAddress, Throttle};
 use crate::time::Timestamp;
@@ -120,18 +118,6 @@ pub struct Admin {
     pub must_change_password: bool,
 }
 
-impl From<admin::Model> for Admin {
-    fn from(row: admin::Model) -> Self {
-        Self {
-            id: AdminId(row.id),
-            email: row.email,
-            is_operator: row.is_operator,
-            tenant_id: row.tenant_id.map(TenantId),
-            must_change_password: row.must_change_password,
-        }
-    }
-}
-
 /// How long a one-time password works (first start, `roster admin reset-password`).
 pub const ONE_TIME_PASSWORD_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
@@ -166,17 +152,6 @@ impl AccountScope {
         match self {
             Self::Operators => "",
             Self::Tenant(tenant) => tenant.slug.as_str(),
-        }
-    }
-
-    fn filter(&self, query: sea_orm::Select<admin::Entity>) -> sea_orm::Select<admin::Entity> {
-        match self {
-            Self::Operators => query
-                .filter(admin::Column::TenantId.is_null())
-                .filter(admin::Column::IsOperator.eq(true)),
-            Self::Tenant(tenant) => query
-                .filter(admin::Column::TenantId.eq(tenant.id.0))
-                .filter(admin::Column::IsOperator.eq(false)),
         }
     }
 }
@@ -242,11 +217,11 @@ impl AdminService {
             }
         };
         txn.commit().await?;
-        Ok(row.into())
+        Ok(row)
     }
 
     pub async fn count(&self) -> Result<u64> {
-        Ok(admin::Entity::find().count(self.db.reader()).await?)
+        Ok(store::count_admins(self.db.reader()).await?)
     }
 
     /// On a database without any admin, creates an operator with a one-time password
@@ -272,18 +247,15 @@ impl AdminService {
 
     /// The account `email` names among `scope`, if any.
     pub async fn find(&self, scope: &AccountScope, email: &AdminEmail) -> Result<Option<Admin>> {
-        Ok(self.find_row(scope, email).await?.map(Admin::from))
+        Ok(self.find_row(scope, email).await?.map(|row| row.admin))
     }
 
     async fn find_row(
         &self,
         scope: &AccountScope,
         email: &AdminEmail,
-    ) -> Result<Option<admin::Model>> {
-        Ok(scope
-            .filter(admin::Entity::find().filter(admin::Column::EmailLower.eq(email.lowercase())))
-            .one(self.db.reader())
-            .await?)
+    ) -> Result<Option<AccountRow>> {
+        Ok(store::account_by_email(self.db.reader(), scope, &email.lowercase()).await?)
     }
 
     /// The stored hash of an account, for checks such as the first-start test.
@@ -315,17 +287,10 @@ impl AdminService {
         let now = self.db.clock().now();
         let expires_at = now.plus(ONE_TIME_PASSWORD_LIFETIME);
         let txn = self.db.begin_write().await?;
-        let email_shown = row.email.clone();
-        let id = row.id;
-        let mut active = row.into_active_model();
-        active.password_hash = Set(hash);
-        active.must_change_password = Set(true);
-        active.password_expires_at = Set(Some(expires_at.as_micros()));
-        active.update(&txn).await?;
-        admin_session::Entity::delete_many()
-            .filter(admin_session::Column::AdminId.eq(id))
-            .exec(&txn)
-            .await?;
+        let email_shown = row.admin.email.clone();
+        let id = row.admin.id;
+        store::set_password(&txn, id, hash, true, Some(expires_at)).await?;
+        delete_sessions_of(&txn, id).await?;
         txn.commit().await?;
         let key = AccountKey::new(scope.organization(), email.as_str());
         self.throttle.forget_devices(&key).await?;
@@ -360,23 +325,15 @@ impl AdminService {
             // Among the operators' scope also: an account without a tenant that an older
             // release made during a rolling upgrade (it cannot sign in; `list` shows it).
             None if *scope == AccountScope::Operators => {
-                admin::Entity::find()
-                    .filter(admin::Column::EmailLower.eq(email.lowercase()))
-                    .filter(admin::Column::TenantId.is_null())
-                    .filter(admin::Column::IsOperator.eq(false))
-                    .one(self.db.reader())
-                    .await?
+                store::tenantless_account_by_email(self.db.reader(), &email.lowercase()).await?
             }
             None => None,
         };
-        let Some(row) = found else {
+        let Some(AccountRow { admin: row, .. }) = found else {
             return Err(Error::NotFound);
         };
         if row.is_operator {
-            let operators = admin::Entity::find()
-                .filter(admin::Column::IsOperator.eq(true))
-                .count(self.db.reader())
-                .await?;
+            let operators = store::count_operators(self.db.reader()).await?;
             if operators <= 1 {
                 return Err(Error::invalid(
                     "email",
@@ -385,14 +342,14 @@ impl AdminService {
             }
         }
         let txn = self.db.begin_write().await?;
-        admin::Entity::delete_by_id(row.id).exec(&txn).await?;
+        store::delete_admin(&txn, row.id).await?;
         crate::audit::record_for(
             &txn,
             self.db.clock().now(),
-            row.tenant_id.map(TenantId),
+            row.tenant_id,
             &crate::audit::Actor::CommandLine,
             &crate::audit::Origin::default(),
-            crate::audit::Change::new("admin.remove").target("admin", row.id, row.email.clone()),
+            crate::audit::Change::new("admin.remove").target("admin", row.id.0, row.email.clone()),
         )
         .await?;
         txn.commit().await?;
@@ -404,31 +361,22 @@ impl AdminService {
     /// Every account (of one tenant, when given), operators first, then by tenant and
     /// email.
     pub async fn list(&self, tenant: Option<TenantId>) -> Result<Vec<AccountSummary>> {
-        let mut query = admin::Entity::find()
-            .order_by_desc(admin::Column::IsOperator)
-            .order_by_asc(admin::Column::TenantId)
-            .order_by_asc(admin::Column::EmailLower);
-        if let Some(tenant) = tenant {
-            query = query.filter(admin::Column::TenantId.eq(tenant.0));
-        }
-        let rows = query.all(self.db.reader()).await?;
-        let tenants: HashMap<Uuid, String> = tenant::Entity::find()
-            .all(self.db.reader())
-            .await?
-            .into_iter()
-            .map(|row| (row.id, row.slug))
-            .collect();
+        let rows = store::accounts(self.db.reader(), tenant).await?;
+        let tenants = store::tenant_slugs(self.db.reader()).await?;
         Ok(rows
             .into_iter()
             .map(|row| AccountSummary {
-                id: AdminId(row.id),
-                organization: row.tenant_id.and_then(|id| tenants.get(&id).cloned()),
-                email: row.email,
-                is_operator: row.is_operator,
-                must_change_password: row.must_change_password,
-                password_expires_at: row.password_expires_at.map(Timestamp::from_micros),
-                created_at: Timestamp::from_micros(row.created_at),
-                last_login_at: row.last_login_at.map(Timestamp::from_micros),
+                id: row.admin.id,
+                organization: row
+                    .admin
+                    .tenant_id
+                    .and_then(|id| tenants.get(&id.0).cloned()),
+                email: row.admin.email,
+                is_operator: row.admin.is_operator,
+                must_change_password: row.admin.must_change_password,
+                password_expires_at: row.password_expires_at,
+                created_at: row.created_at,
+                last_login_at: row.last_login_at,
             })
             .collect())
     }
@@ -443,26 +391,22 @@ pub(crate) async fn insert_account(
     must_change_password: bool,
     password_expires_at: Option<Timestamp>,
     now: Timestamp,
-) -> Result<admin::Model> {
+) -> Result<Admin> {
     let tenant = match role {
         Role::Operator => None,
         Role::TenantAdmin(tenant) => Some(tenant),
     };
-    let row = admin::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(tenant.map(|tenant| tenant.0)),
-        email: Set(email.as_str().to_owned()),
-        email_lower: Set(email.lowercase()),
-        password_hash: Set(hash),
-        is_operator: Set(role == Role::Operator),
-        must_change_password: Set(must_change_password),
-        password_expires_at: Set(password_expires_at.map(Timestamp::as_micros)),
-        failed_logins: Set(0),
-        locked_until: Set(None),
-        created_at: Set(now.as_micros()),
-        last_login_at: Set(None),
+    let new = NewAccount {
+        tenant,
+        email: email.as_str(),
+        email_lower: email.lowercase(),
+        password_hash: hash,
+        is_operator: role == Role::Operator,
+        must_change_password,
+        password_expires_at,
+        created_at: now,
     };
-    let row = match row.insert(conn).await {
+    let row = match store::insert_admin(conn, new).await {
         Ok(row) => row,
         Err(err) if is_unique_violation(&err) => {
             return Err(Error::Conflict(format!(
@@ -473,14 +417,7 @@ pub(crate) async fn insert_account(
     };
     if let Some(tenant) = tenant {
         // Read by releases before tenant-scoped accounts (expand/contract).
-        tenant_membership::ActiveModel {
-            tenant_id: Set(tenant.0),
-            admin_id: Set(row.id),
-            role: Set("admin".to_owned()),
-            created_at: Set(now.as_micros()),
-        }
-        .insert(conn)
-        .await?;
+        store::insert_membership(conn, TenantScope::new(tenant), row.id, "admin", now).await?;
     }
     Ok(row)
 }

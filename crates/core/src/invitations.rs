@@ -18,23 +18,20 @@
 use std::fmt;
 use std::time::Duration;
 
-use roster_entity::{admin, admin_invitation, tenant};
-use sea_orm::sea_query::ExprTrait;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
-};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use crate::admins::{Admin, AdminEmail, NewPassword, Role, insert_account};
+use crate::admins::{AccountScope, Admin, AdminEmail, NewPassword, Role, insert_account};
 use crate::audit::{self, Actor, Change, Origin};
 use crate::crypto;
 use crate::error::is_unique_violation;
 use crate::hashing::Hasher;
 use crate::memberships::TenantAccess;
 use crate::sessions::{NewSession, SessionPolicy, open_session};
-use crate::tenants::{Tenant, TenantId};
+use crate::store::TenantScope;
+use crate::store::accounts::invitations::{self as store, InvitationRow, NewInvitation};
+use crate::store::accounts::{account_by_email, tenant_by_id};
+use crate::tenants::Tenant;
 use crate::throttle::{AccountKey, Throttle};
 use crate::time::Timestamp;
 use crate::{Database, Error, Result};
@@ -142,12 +139,8 @@ impl InvitationService {
         by: Option<&Admin>,
     ) -> Result<CreatedInvitation> {
         let now = self.db.clock().now();
-        let existing = admin::Entity::find()
-            .filter(admin::Column::TenantId.eq(scope.id().0))
-            .filter(admin::Column::IsOperator.eq(false))
-            .filter(admin::Column::EmailLower.eq(email.lowercase()))
-            .one(self.db.reader())
-            .await?;
+        let among = AccountScope::Tenant(scope.tenant().clone());
+        let existing = account_by_email(self.db.reader(), &among, &email.lowercase()).await?;
         if existing.is_some() {
             return Err(Error::invalid(
                 "email",
@@ -156,20 +149,10 @@ impl InvitationService {
         }
         let secret = crypto::random_token::<32>();
         let expires_at = now.plus(self.ttl);
+        let tenant = TenantScope::new(scope.id());
         let txn = self.db.begin_write().await?;
-        admin_invitation::Entity::delete_many()
-            .filter(admin_invitation::Column::TenantId.eq(scope.id().0))
-            .filter(
-                admin_invitation::Column::EmailLower
-                    .eq(email.lowercase())
-                    .or(admin_invitation::Column::ExpiresAt.lte(now.as_micros())),
-            )
-            .exec(&txn)
-            .await?;
-        let pending = admin_invitation::Entity::find()
-            .filter(admin_invitation::Column::TenantId.eq(scope.id().0))
-            .count(&txn)
-            .await?;
+        store::delete_replaced_invitations(&txn, tenant, &email.lowercase(), now).await?;
+        let pending = store::count_invitations(&txn, tenant).await?;
         if pending >= MAX_PENDING {
             txn.rollback().await?;
             return Err(Error::invalid(
@@ -179,26 +162,22 @@ impl InvitationService {
                 ),
             ));
         }
-        let inserted = admin_invitation::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(scope.id().0),
-            email: Set(email.as_str().to_owned()),
-            email_lower: Set(email.lowercase()),
-            secret_digest: Set(crypto::sha256_hex(secret.as_bytes())),
-            created_by: Set(by.map(|admin| admin.id.0)),
-            created_at: Set(now.as_micros()),
-            expires_at: Set(expires_at.as_micros()),
-        }
-        .insert(&txn)
-        .await;
-        match inserted {
-            Ok(row) => {
+        let new = NewInvitation {
+            email: email.as_str(),
+            email_lower: email.lowercase(),
+            secret_digest: crypto::sha256_hex(secret.as_bytes()),
+            created_by: by.map(|admin| admin.id),
+            created_at: now,
+            expires_at,
+        };
+        match store::insert_invitation(&txn, tenant, new).await {
+            Ok(id) => {
                 audit::record(
                     &txn,
                     self.db.clock().now(),
                     scope,
                     Change::new("invitation.create")
-                        .target("invitation", row.id, email.as_str())
+                        .target("invitation", id.0, email.as_str())
                         .after(serde_json::json!({
                             "email": email.as_str(),
                             "expires_at": expires_at.to_rfc3339(),
@@ -224,41 +203,25 @@ impl InvitationService {
 
     /// The tenant's pending invitations, oldest first (at most [`MAX_PENDING`]).
     pub async fn pending(&self, scope: &TenantAccess) -> Result<Vec<PendingInvitation>> {
-        Ok(admin_invitation::Entity::find()
-            .filter(admin_invitation::Column::TenantId.eq(scope.id().0))
-            .filter(admin_invitation::Column::ExpiresAt.gt(self.db.clock().now().as_micros()))
-            .order_by_asc(admin_invitation::Column::Id)
-            .all(self.db.reader())
-            .await?
-            .into_iter()
-            .map(|row| PendingInvitation {
-                id: InvitationId(row.id),
-                email: row.email,
-                created_at: Timestamp::from_micros(row.created_at),
-                expires_at: Timestamp::from_micros(row.expires_at),
-            })
-            .collect())
+        let now = self.db.clock().now();
+        let tenant = TenantScope::new(scope.id());
+        Ok(store::pending_invitations(self.db.reader(), tenant, now).await?)
     }
 
     /// Revokes a pending invitation of this tenant: its link stops working at once.
     pub async fn revoke(&self, scope: &TenantAccess, id: InvitationId) -> Result<()> {
+        let tenant = TenantScope::new(scope.id());
         let txn = self.db.begin_write().await?;
-        let Some(row) = admin_invitation::Entity::find_by_id(id.0)
-            .filter(admin_invitation::Column::TenantId.eq(scope.id().0))
-            .one(&txn)
-            .await?
-        else {
+        let Some(row) = store::invitation(&txn, tenant, id).await? else {
             txn.rollback().await?;
             return Err(Error::NotFound);
         };
-        admin_invitation::Entity::delete_by_id(row.id)
-            .exec(&txn)
-            .await?;
+        store::delete_invitation(&txn, tenant, row.id).await?;
         audit::record(
             &txn,
             self.db.clock().now(),
             scope,
-            Change::new("invitation.revoke").target("invitation", row.id, row.email),
+            Change::new("invitation.revoke").target("invitation", row.id.0, row.email),
         )
         .await?;
         txn.commit().await?;
@@ -270,18 +233,18 @@ impl InvitationService {
         let Some((row, tenant)) = self.find(secret).await? else {
             return Ok(InvitationLookup::Unknown);
         };
-        let expires_at = Timestamp::from_micros(row.expires_at);
+        let expires_at = row.invitation.expires_at;
         if expires_at <= self.db.clock().now() {
             return Ok(InvitationLookup::Expired { tenant });
         }
         Ok(InvitationLookup::Open {
             tenant,
-            email: row.email,
+            email: row.invitation.email,
             expires_at,
         })
     }
 
-    async fn find(&self, secret: &str) -> Result<Option<(admin_invitation::Model, Tenant)>> {
+    async fn find(&self, secret: &str) -> Result<Option<(InvitationRow, Tenant)>> {
         let well_formed = secret.len() == SECRET_LEN
             && secret
                 .bytes()
@@ -289,19 +252,11 @@ impl InvitationService {
         if !well_formed {
             return Ok(None);
         }
-        let Some(row) = admin_invitation::Entity::find()
-            .filter(
-                admin_invitation::Column::SecretDigest.eq(crypto::sha256_hex(secret.as_bytes())),
-            )
-            .one(self.db.reader())
-            .await?
-        else {
+        let digest = crypto::sha256_hex(secret.as_bytes());
+        let Some(row) = store::invitation_by_secret(self.db.reader(), &digest).await? else {
             return Ok(None);
         };
-        let tenant = tenant::Entity::find_by_id(row.tenant_id)
-            .one(self.db.reader())
-            .await?
-            .map(Tenant::from);
+        let tenant = tenant_by_id(self.db.reader(), row.tenant).await?;
         Ok(tenant.map(|tenant| (row, tenant)))
     }
 
@@ -317,26 +272,24 @@ impl InvitationService {
         let Some((row, tenant)) = self.find(secret.expose_secret()).await? else {
             return Ok(Acceptance::Unknown);
         };
-        if Timestamp::from_micros(row.expires_at) <= self.db.clock().now() {
+        if row.invitation.expires_at <= self.db.clock().now() {
             return Ok(Acceptance::Expired { tenant });
         }
-        let email = AdminEmail::parse(&row.email)?;
+        let email = AdminEmail::parse(&row.invitation.email)?;
         // Hashing before the write transaction: argon2 must not hold the lock.
         let hash = self.hasher.hash_password(password.into_secret()).await?;
         let now = self.db.clock().now();
         let txn = self.db.begin_write().await?;
         // Using the link up is the first write: of two requests with it, one deletes the
         // row and the other finds nothing to delete.
-        let used = admin_invitation::Entity::delete_many()
-            .filter(admin_invitation::Column::Id.eq(row.id))
-            .filter(admin_invitation::Column::ExpiresAt.gt(now.as_micros()))
-            .exec(&txn)
-            .await?;
-        if used.rows_affected == 0 {
+        let used =
+            store::use_invitation(&txn, TenantScope::new(row.tenant), row.invitation.id, now)
+                .await?;
+        if !used {
             txn.rollback().await?;
             return Ok(Acceptance::Unknown);
         }
-        let role = Role::TenantAdmin(TenantId(row.tenant_id));
+        let role = Role::TenantAdmin(row.tenant);
         let account = match insert_account(&txn, &email, hash, role, false, None, now).await {
             Ok(account) => account,
             Err(Error::Conflict(_)) => {
@@ -345,22 +298,21 @@ impl InvitationService {
             }
             Err(err) => return Err(err),
         };
-        let session = open_session(&txn, crate::admins::AdminId(account.id), policy, now).await?;
-        let joined = Admin::from(account.clone());
+        let session = open_session(&txn, account.id, policy, now).await?;
         audit::record_for(
             &txn,
             self.db.clock().now(),
             Some(tenant.id),
-            &Actor::of_admin(&joined),
+            &Actor::of_admin(&account),
             &Origin::default(),
-            Change::new("invitation.accept").target("admin", account.id, account.email.clone()),
+            Change::new("invitation.accept").target("admin", account.id.0, account.email.clone()),
         )
         .await?;
         txn.commit().await?;
         let key = AccountKey::new(tenant.slug.as_str(), email.as_str());
         let device = self.throttle.trust_device(device_cookie, &key, now).await?;
         Ok(Acceptance::Joined {
-            admin: account.into(),
+            admin: account,
             tenant,
             session,
             device,

@@ -8,12 +8,11 @@
 //! account of another. `tenant_memberships` is still written, for releases before this
 //! one during a rolling upgrade, but no longer read.
 
-use roster_entity::{admin, tenant};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-
 use crate::admins::{Admin, AdminId};
 use crate::audit::{self, Actor, Change, Origin};
 use crate::paging::{Page, PageSize};
+use crate::store::TenantScope;
+use crate::store::accounts::{self as store, AccountRow};
 use crate::tenants::{Tenant, TenantId, TenantSlug};
 use crate::throttle::{AccountKey, Throttle};
 use crate::time::Timestamp;
@@ -83,15 +82,15 @@ pub struct TenantAdmin {
     pub pending: bool,
 }
 
-impl From<admin::Model> for TenantAdmin {
-    fn from(account: admin::Model) -> Self {
+impl From<AccountRow> for TenantAdmin {
+    fn from(account: AccountRow) -> Self {
         Self {
-            id: AdminId(account.id),
-            email: account.email,
+            id: account.admin.id,
+            email: account.admin.email,
             role: ROLE_ADMIN.to_owned(),
-            added_at: Timestamp::from_micros(account.created_at),
-            last_login_at: account.last_login_at.map(Timestamp::from_micros),
-            pending: account.must_change_password,
+            added_at: account.created_at,
+            last_login_at: account.last_login_at,
+            pending: account.admin.must_change_password,
         }
     }
 }
@@ -112,20 +111,13 @@ impl MembershipService {
         let Ok(slug) = TenantSlug::parse(slug) else {
             return Ok(None);
         };
-        let Some(row) = tenant::Entity::find()
-            .filter(tenant::Column::Slug.eq(slug.as_str()))
-            .one(self.db.reader())
-            .await?
-        else {
+        let Some(tenant) = store::tenant_by_slug(self.db.reader(), slug.as_str()).await? else {
             return Ok(None);
         };
-        if !admin.is_operator && admin.tenant_id.map(|id| id.0) != Some(row.id) {
+        if !admin.is_operator && admin.tenant_id != Some(tenant.id) {
             return Ok(None);
         }
-        Ok(Some(TenantAccess::new(
-            Tenant::from(row),
-            Actor::of_admin(admin),
-        )))
+        Ok(Some(TenantAccess::new(tenant, Actor::of_admin(admin))))
     }
 
     /// The tenant `slug` names, with the authority of whoever runs the `roster` command
@@ -134,11 +126,9 @@ impl MembershipService {
         let Ok(slug) = TenantSlug::parse(slug) else {
             return Ok(None);
         };
-        Ok(tenant::Entity::find()
-            .filter(tenant::Column::Slug.eq(slug.as_str()))
-            .one(self.db.reader())
+        Ok(store::tenant_by_slug(self.db.reader(), slug.as_str())
             .await?
-            .map(|row| TenantAccess::new(Tenant::from(row), Actor::CommandLine)))
+            .map(|tenant| TenantAccess::new(tenant, Actor::CommandLine)))
     }
 
     /// The tenant a tenant admin's account belongs to (none for operators, who see every
@@ -150,11 +140,9 @@ impl MembershipService {
         let Some(id) = admin.tenant_id else {
             return Ok(Vec::new());
         };
-        Ok(tenant::Entity::find_by_id(id.0)
-            .one(self.db.reader())
+        Ok(store::tenant_by_id(self.db.reader(), id)
             .await?
             .into_iter()
-            .map(Tenant::from)
             .collect())
     }
 
@@ -166,16 +154,8 @@ impl MembershipService {
         after: Option<AdminId>,
         size: PageSize,
     ) -> Result<Page<TenantAdmin, AdminId>> {
-        let mut query = admin::Entity::find()
-            .filter(admin::Column::TenantId.eq(scope.id().0))
-            .filter(admin::Column::IsOperator.eq(false))
-            .order_by_asc(admin::Column::Id)
-            .limit(size.probe());
-        if let Some(after) = after {
-            query = query.filter(admin::Column::Id.gt(after.0));
-        }
-        let rows = query
-            .all(self.db.reader())
+        let tenant = TenantScope::new(scope.id());
+        let rows = store::tenant_admins(self.db.reader(), tenant, after, size.probe())
             .await?
             .into_iter()
             .map(TenantAdmin::from)
@@ -185,10 +165,8 @@ impl MembershipService {
 
     /// One admin of this tenant, for the confirmation page.
     pub async fn find(&self, scope: &TenantAccess, id: AdminId) -> Result<Option<TenantAdmin>> {
-        Ok(admin::Entity::find_by_id(id.0)
-            .filter(admin::Column::TenantId.eq(scope.id().0))
-            .filter(admin::Column::IsOperator.eq(false))
-            .one(self.db.reader())
+        let tenant = TenantScope::new(scope.id());
+        Ok(store::tenant_admin(self.db.reader(), tenant, id)
             .await?
             .map(TenantAdmin::from))
     }
@@ -200,17 +178,15 @@ impl MembershipService {
         if acting.id == id {
             return Err(Error::invalid("admin", "you cannot remove yourself"));
         }
-        let Some(account) = admin::Entity::find_by_id(id.0)
-            .filter(admin::Column::TenantId.eq(scope.id().0))
-            .filter(admin::Column::IsOperator.eq(false))
-            .one(self.db.reader())
-            .await?
+        let tenant = TenantScope::new(scope.id());
+        let Some(AccountRow { admin: account, .. }) =
+            store::tenant_admin(self.db.reader(), tenant, id).await?
         else {
             return Err(Error::NotFound);
         };
         let txn = self.db.begin_write().await?;
-        let deleted = admin::Entity::delete_by_id(account.id).exec(&txn).await?;
-        if deleted.rows_affected == 0 {
+        let deleted = store::delete_admin(&txn, account.id).await?;
+        if deleted == 0 {
             txn.rollback().await?;
             return Err(Error::NotFound);
         }
@@ -218,7 +194,7 @@ impl MembershipService {
             &txn,
             self.db.clock().now(),
             scope,
-            Change::new("admin.remove").target("admin", account.id, account.email.clone()),
+            Change::new("admin.remove").target("admin", account.id.0, account.email.clone()),
         )
         .await?;
         txn.commit().await?;

@@ -17,16 +17,14 @@
 use std::fmt;
 use std::time::Duration;
 
-use roster_entity::{admin, admin_session, tenant};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter,
-};
+use sea_orm::ConnectionTrait;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::admins::{Admin, AdminEmail, AdminId, NewPassword};
+use crate::admins::{AccountScope, Admin, AdminEmail, AdminId, NewPassword};
 use crate::crypto;
 use crate::hashing::Hasher;
+use crate::store::accounts::{self, AccountRow};
+use crate::store::sessions as store;
 use crate::tenants::TenantSlug;
 use crate::throttle::{AccountKey, ClientAddress, Reserved, Throttle};
 use crate::time::Timestamp;
@@ -191,32 +189,22 @@ impl SessionService {
             });
         };
         self.throttle.release(reservation, now).await?;
-        if account
-            .password_expires_at
-            .is_some_and(|at| at <= now.as_micros())
-        {
+        if account.password_expires_at.is_some_and(|at| at <= now) {
             return Ok(LoginOutcome::OneTimePasswordExpired {
-                email: account.email,
+                email: account.admin.email,
                 organization: (!organization.is_empty()).then_some(organization),
             });
         }
 
         let txn = self.db.begin_write().await?;
         if let Some(previous) = attempt.previous_session {
-            admin_session::Entity::delete_by_id(session_id(previous))
-                .exec(&txn)
-                .await?;
+            store::delete_session(&txn, session_id(previous)).await?;
         }
         // Expired sessions of everyone are swept here: sign-ins are rare, and the
         // `expires_at` index makes it cheap.
-        admin_session::Entity::delete_many()
-            .filter(admin_session::Column::ExpiresAt.lte(now.as_micros()))
-            .exec(&txn)
-            .await?;
-        let session = open_session(&txn, AdminId(account.id), policy, now).await?;
-        let mut row = account.into_active_model();
-        row.last_login_at = Set(Some(now.as_micros()));
-        let account = row.update(&txn).await?;
+        store::delete_expired_sessions(&txn, now).await?;
+        let session = open_session(&txn, account.admin.id, policy, now).await?;
+        let admin = accounts::record_login(&txn, account.admin.id, now).await?;
         txn.commit().await?;
         if let Err(err) = self.throttle.sweep(now).await {
             tracing::warn!(error = %err, "sweeping old sign-in throttles failed");
@@ -226,7 +214,7 @@ impl SessionService {
             .trust_device(attempt.device, &key, now)
             .await?;
         Ok(LoginOutcome::SignedIn {
-            admin: account.into(),
+            admin,
             session,
             device,
         })
@@ -238,25 +226,17 @@ impl SessionService {
         &self,
         organization: &str,
         email: &AdminEmail,
-    ) -> Result<Option<admin::Model>> {
-        let query = admin::Entity::find().filter(admin::Column::EmailLower.eq(email.lowercase()));
-        let query = if organization.is_empty() {
-            query
-                .filter(admin::Column::TenantId.is_null())
-                .filter(admin::Column::IsOperator.eq(true))
+    ) -> Result<Option<AccountRow>> {
+        let among = if organization.is_empty() {
+            AccountScope::Operators
         } else {
-            let Some(tenant) = tenant::Entity::find()
-                .filter(tenant::Column::Slug.eq(organization))
-                .one(self.db.reader())
-                .await?
+            let Some(tenant) = accounts::tenant_by_slug(self.db.reader(), organization).await?
             else {
                 return Ok(None);
             };
-            query
-                .filter(admin::Column::TenantId.eq(tenant.id))
-                .filter(admin::Column::IsOperator.eq(false))
+            AccountScope::Tenant(tenant)
         };
-        Ok(query.one(self.db.reader()).await?)
+        Ok(accounts::account_by_email(self.db.reader(), &among, &email.lowercase()).await?)
     }
 
     /// The live session a cookie secret opens, or `None` (unknown, expired or idle for
@@ -275,57 +255,38 @@ impl SessionService {
         }
         let now = self.db.clock().now();
         let id = session_id(secret);
-        let Some(row) = admin_session::Entity::find_by_id(id.clone())
-            .one(self.db.reader())
-            .await?
-        else {
+        let Some(row) = store::session(self.db.reader(), &id).await? else {
             return Ok(None);
         };
-        let idle_since = now.minus(policy.idle_timeout).as_micros();
-        if row.expires_at <= now.as_micros() || row.last_seen_at <= idle_since {
-            admin_session::Entity::delete_by_id(id)
-                .exec(self.db.writer())
-                .await?;
+        let idle_since = now.minus(policy.idle_timeout);
+        if row.expires_at <= now || row.last_seen_at <= idle_since {
+            store::delete_session(self.db.writer(), id).await?;
             return Ok(None);
         }
-        let Some(account) = admin::Entity::find_by_id(row.admin_id)
-            .one(self.db.reader())
-            .await?
-        else {
+        let Some(account) = accounts::account(self.db.reader(), row.admin).await? else {
             return Ok(None);
         };
-        if row.last_seen_at <= now.minus(TOUCH_INTERVAL).as_micros() {
-            admin_session::Entity::update_many()
-                .col_expr(
-                    admin_session::Column::LastSeenAt,
-                    sea_orm::sea_query::Expr::value(now.as_micros()),
-                )
-                .filter(admin_session::Column::Id.eq(id.as_str()))
-                .exec(self.db.writer())
-                .await?;
+        if row.last_seen_at <= now.minus(TOUCH_INTERVAL) {
+            store::touch_session(self.db.writer(), &id, now).await?;
         }
         Ok(Some(CurrentSession {
             id,
-            admin: account.into(),
+            admin: account.admin,
             csrf_token: row.csrf_token,
-            expires_at: Timestamp::from_micros(row.expires_at),
+            expires_at: row.expires_at,
         }))
     }
 
     /// Ends the session a cookie secret opens, if any (a browser that signs in another
     /// way, e.g. through an invitation, leaves no session of the previous admin behind).
     pub async fn end(&self, secret: &str) -> Result<()> {
-        admin_session::Entity::delete_by_id(session_id(secret))
-            .exec(self.db.writer())
-            .await?;
+        store::delete_session(self.db.writer(), session_id(secret)).await?;
         Ok(())
     }
 
     /// Ends one session, on every node at once (the row is gone).
     pub async fn logout(&self, session: &CurrentSession) -> Result<()> {
-        admin_session::Entity::delete_by_id(session.id.clone())
-            .exec(self.db.writer())
-            .await?;
+        store::delete_session(self.db.writer(), session.id.clone()).await?;
         Ok(())
     }
 
@@ -338,10 +299,7 @@ impl SessionService {
         new: NewPassword,
         policy: SessionPolicy,
     ) -> Result<PasswordChange> {
-        let Some(account) = admin::Entity::find_by_id(session.admin.id.0)
-            .one(self.db.reader())
-            .await?
-        else {
+        let Some(account) = accounts::account(self.db.reader(), session.admin.id).await? else {
             return Err(Error::NotFound);
         };
         let stored = Some(account.password_hash.clone());
@@ -355,15 +313,8 @@ impl SessionService {
         let hash = self.hasher.hash_password(new).await?;
         let now = self.db.clock().now();
         let txn = self.db.begin_write().await?;
-        let mut row = account.into_active_model();
-        row.password_hash = Set(hash);
-        row.must_change_password = Set(false);
-        row.password_expires_at = Set(None);
-        row.update(&txn).await?;
-        admin_session::Entity::delete_many()
-            .filter(admin_session::Column::AdminId.eq(session.admin.id.0))
-            .exec(&txn)
-            .await?;
+        accounts::set_password(&txn, account.admin.id, hash, false, None).await?;
+        store::delete_sessions_of(&txn, session.admin.id).await?;
         let new_session = open_session(&txn, session.admin.id, policy, now).await?;
         txn.commit().await?;
         Ok(PasswordChange::Changed(new_session))
@@ -378,15 +329,15 @@ pub(crate) async fn open_session(
 ) -> Result<NewSession> {
     let secret = crypto::random_token::<32>();
     let expires_at = now.plus(policy.ttl);
-    admin_session::ActiveModel {
-        id: Set(session_id(&secret)),
-        admin_id: Set(admin.0),
-        csrf_token: Set(crypto::random_token::<32>()),
-        created_at: Set(now.as_micros()),
-        last_seen_at: Set(now.as_micros()),
-        expires_at: Set(expires_at.as_micros()),
-    }
-    .insert(conn)
+    let csrf_token = crypto::random_token::<32>();
+    store::insert_session(
+        conn,
+        session_id(&secret),
+        admin,
+        csrf_token,
+        now,
+        expires_at,
+    )
     .await?;
     Ok(NewSession {
         secret: SecretString::from(secret),

@@ -17,18 +17,15 @@
 use std::fmt;
 use std::time::Duration;
 
-use roster_entity::{setup_link, setup_session, tenant};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
-};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, Change, Origin};
 use crate::crypto;
 use crate::memberships::TenantAccess;
+use crate::store::TenantScope;
+use crate::store::accounts::setup_links::{self as store, NewSetupLink, SetupLinkRow};
+use crate::store::accounts::tenant_by_id;
 use crate::tenants::{Tenant, TenantStatus};
 use crate::time::Timestamp;
 use crate::{Database, Error, Result};
@@ -85,11 +82,11 @@ impl Abilities {
         Ok(abilities)
     }
 
-    fn stored(self) -> String {
+    pub(crate) fn stored(self) -> String {
         self.names().join(",")
     }
 
-    fn from_stored(raw: &str) -> Self {
+    pub(crate) fn from_stored(raw: &str) -> Self {
         Self::parse(raw.split(',')).unwrap_or_default()
     }
 
@@ -197,22 +194,6 @@ impl SetupLinkInfo {
     }
 }
 
-impl From<setup_link::Model> for SetupLinkInfo {
-    fn from(row: setup_link::Model) -> Self {
-        Self {
-            id: SetupLinkId(row.id),
-            label: row.label,
-            abilities: Abilities::from_stored(&row.abilities),
-            created_by: row.created_by_name,
-            created_at: Timestamp::from_micros(row.created_at),
-            expires_at: Timestamp::from_micros(row.expires_at),
-            revoked_at: row.revoked_at.map(Timestamp::from_micros),
-            last_used_at: row.last_used_at.map(Timestamp::from_micros),
-            uses: u64::try_from(row.uses).unwrap_or(0),
-        }
-    }
-}
-
 /// A link just created: shown once.
 pub struct CreatedSetupLink {
     pub info: SetupLinkInfo,
@@ -302,12 +283,8 @@ impl SetupLinkService {
             return Err(Error::NotFound);
         };
         let now = self.db.clock().now();
-        let live = setup_link::Entity::find()
-            .filter(setup_link::Column::TenantId.eq(scope.id().0))
-            .filter(setup_link::Column::RevokedAt.is_null())
-            .filter(setup_link::Column::ExpiresAt.gt(now.as_micros()))
-            .count(self.db.reader())
-            .await?;
+        let tenant = TenantScope::new(scope.id());
+        let live = store::count_live_links(self.db.reader(), tenant, now).await?;
         if live >= MAX_LIVE_LINKS {
             return Err(Error::invalid(
                 "label",
@@ -315,23 +292,17 @@ impl SetupLinkService {
             ));
         }
         let secret = crypto::random_token::<32>();
-        let row = setup_link::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(scope.id().0),
-            label: Set(label.0),
-            secret_digest: Set(crypto::sha256_hex(secret.as_bytes())),
-            abilities: Set(abilities.stored()),
-            created_by: Set(Some(admin.0)),
-            created_by_name: Set(scope.actor().name()),
-            created_at: Set(now.as_micros()),
-            expires_at: Set(now.plus(lifetime.duration()).as_micros()),
-            revoked_at: Set(None),
-            last_used_at: Set(None),
-            uses: Set(0),
+        let new = NewSetupLink {
+            label: label.as_str(),
+            secret_digest: crypto::sha256_hex(secret.as_bytes()),
+            abilities,
+            created_by: *admin,
+            created_by_name: scope.actor().name(),
+            created_at: now,
+            expires_at: now.plus(lifetime.duration()),
         };
         let txn = self.db.begin_write().await?;
-        let row = row.insert(&txn).await?;
-        let info = SetupLinkInfo::from(row);
+        let info = store::insert_link(&txn, tenant, new).await?;
         audit::record(
             &txn,
             self.db.clock().now(),
@@ -354,23 +325,14 @@ impl SetupLinkService {
     /// The tenant's links, newest first: the live ones and the last ended ones (a
     /// bounded list: at most [`MAX_LIVE_LINKS`] are live).
     pub async fn list(&self, scope: &TenantAccess) -> Result<Vec<SetupLinkInfo>> {
-        Ok(setup_link::Entity::find()
-            .filter(setup_link::Column::TenantId.eq(scope.id().0))
-            .order_by_desc(setup_link::Column::Id)
-            .limit(MAX_LIVE_LINKS * 2)
-            .all(self.db.reader())
-            .await?
-            .into_iter()
-            .map(SetupLinkInfo::from)
-            .collect())
+        let tenant = TenantScope::new(scope.id());
+        Ok(store::links(self.db.reader(), tenant, MAX_LIVE_LINKS * 2).await?)
     }
 
     pub async fn find(&self, scope: &TenantAccess, id: SetupLinkId) -> Result<SetupLinkInfo> {
-        setup_link::Entity::find_by_id(id.0)
-            .filter(setup_link::Column::TenantId.eq(scope.id().0))
-            .one(self.db.reader())
+        let tenant = TenantScope::new(scope.id());
+        store::link(self.db.reader(), tenant, id)
             .await?
-            .map(SetupLinkInfo::from)
             .ok_or(Error::NotFound)
     }
 
@@ -381,22 +343,11 @@ impl SetupLinkService {
             return Err(Error::NotFound);
         }
         let link = self.find(scope, id).await?;
+        let tenant = TenantScope::new(scope.id());
         let txn = self.db.begin_write().await?;
-        let revoked = setup_link::Entity::update_many()
-            .col_expr(
-                setup_link::Column::RevokedAt,
-                Expr::value(self.db.clock().now().as_micros()),
-            )
-            .filter(setup_link::Column::Id.eq(id.0))
-            .filter(setup_link::Column::TenantId.eq(scope.id().0))
-            .filter(setup_link::Column::RevokedAt.is_null())
-            .exec(&txn)
-            .await?;
-        setup_session::Entity::delete_many()
-            .filter(setup_session::Column::LinkId.eq(id.0))
-            .exec(&txn)
-            .await?;
-        if revoked.rows_affected == 1 {
+        let revoked = store::revoke_link(&txn, tenant, id, self.db.clock().now()).await?;
+        store::delete_link_sessions(&txn, tenant, id).await?;
+        if revoked {
             audit::record(
                 &txn,
                 self.db.clock().now(),
@@ -409,21 +360,15 @@ impl SetupLinkService {
         Ok(())
     }
 
-    async fn by_secret(&self, secret: &str) -> Result<Option<(setup_link::Model, Tenant)>> {
+    async fn by_secret(&self, secret: &str) -> Result<Option<(SetupLinkRow, Tenant)>> {
         if !well_formed(secret) {
             return Ok(None);
         }
-        let Some(row) = setup_link::Entity::find()
-            .filter(setup_link::Column::SecretDigest.eq(crypto::sha256_hex(secret.as_bytes())))
-            .one(self.db.reader())
-            .await?
-        else {
+        let digest = crypto::sha256_hex(secret.as_bytes());
+        let Some(row) = store::link_by_secret(self.db.reader(), &digest).await? else {
             return Ok(None);
         };
-        let tenant = tenant::Entity::find_by_id(row.tenant_id)
-            .one(self.db.reader())
-            .await?
-            .map(Tenant::from);
+        let tenant = tenant_by_id(self.db.reader(), row.tenant).await?;
         Ok(tenant.map(|tenant| (row, tenant)))
     }
 
@@ -432,7 +377,7 @@ impl SetupLinkService {
         let Some((row, tenant)) = self.by_secret(secret).await? else {
             return Ok(SetupLinkLookup::Unknown);
         };
-        let link = SetupLinkInfo::from(row);
+        let link = row.link;
         Ok(if link.revoked_at.is_some() {
             SetupLinkLookup::Revoked { tenant }
         } else if link.expires_at <= self.db.clock().now() {
@@ -452,46 +397,33 @@ impl SetupLinkService {
         let Some((row, tenant)) = self.by_secret(secret.expose_secret()).await? else {
             return Ok(Err(StartRefused::Unknown));
         };
+        let SetupLinkRow {
+            tenant: tenant_id,
+            link: row,
+        } = row;
         let now = self.db.clock().now();
         if row.revoked_at.is_some() {
             return Ok(Err(StartRefused::Revoked { tenant }));
         }
-        if row.expires_at <= now.as_micros() {
+        if row.expires_at <= now {
             return Ok(Err(StartRefused::Expired { tenant }));
         }
         let cookie = crypto::random_token::<32>();
-        let expires_at = Ord::min(now.plus(SESSION_LIFETIME).as_micros(), row.expires_at);
+        let expires_at = Ord::min(now.plus(SESSION_LIFETIME), row.expires_at);
+        let scope = TenantScope::new(tenant_id);
         let txn = self.db.begin_write().await?;
         // Counting the use is the first write, guarded like the checks above: a link
         // revoked in between opens nothing.
-        let counted = setup_link::Entity::update_many()
-            .col_expr(
-                setup_link::Column::Uses,
-                Expr::col(setup_link::Column::Uses).add(1),
-            )
-            .col_expr(setup_link::Column::LastUsedAt, Expr::value(now.as_micros()))
-            .filter(setup_link::Column::Id.eq(row.id))
-            .filter(setup_link::Column::RevokedAt.is_null())
-            .filter(setup_link::Column::ExpiresAt.gt(now.as_micros()))
-            .exec(&txn)
-            .await?;
-        if counted.rows_affected == 0 {
+        if !store::count_link_use(&txn, scope, row.id, now).await? {
             txn.rollback().await?;
             return Ok(Err(StartRefused::Revoked { tenant }));
         }
-        setup_session::ActiveModel {
-            id: Set(crypto::sha256_hex(cookie.as_bytes())),
-            link_id: Set(row.id),
-            tenant_id: Set(row.tenant_id),
-            csrf_token: Set(crypto::random_token::<32>()),
-            created_at: Set(now.as_micros()),
-            expires_at: Set(expires_at),
-            last_seen_at: Set(now.as_micros()),
-        }
-        .insert(&txn)
-        .await?;
+        let session_id = crypto::sha256_hex(cookie.as_bytes());
+        let csrf_token = crypto::random_token::<32>();
+        store::insert_setup_session(&txn, scope, session_id, row.id, csrf_token, now, expires_at)
+            .await?;
         let actor = Actor::SetupLink {
-            id: row.id,
+            id: row.id.0,
             label: row.label.clone(),
         };
         audit::record_for(
@@ -500,15 +432,15 @@ impl SetupLinkService {
             Some(tenant.id),
             &actor,
             &origin,
-            Change::new("setup_link.use").target("setup_link", row.id, row.label.clone()),
+            Change::new("setup_link.use").target("setup_link", row.id.0, row.label.clone()),
         )
         .await?;
         txn.commit().await?;
         Ok(Ok(StartedSetup {
             secret: SecretString::from(cookie),
-            expires_at: Timestamp::from_micros(expires_at),
+            expires_at,
             tenant,
-            abilities: Abilities::from_stored(&row.abilities),
+            abilities: row.abilities,
         }))
     }
 
@@ -520,43 +452,26 @@ impl SetupLinkService {
         }
         let now = self.db.clock().now();
         let id = crypto::sha256_hex(cookie.as_bytes());
-        let Some(session) = setup_session::Entity::find_by_id(id.clone())
-            .one(self.db.reader())
-            .await?
-        else {
+        let Some(session) = store::setup_session(self.db.reader(), &id).await? else {
             return Ok(None);
         };
-        if session.expires_at <= now.as_micros() {
+        if session.expires_at <= now {
             return Ok(None);
         }
-        let Some(link) = setup_link::Entity::find_by_id(session.link_id)
-            .one(self.db.reader())
-            .await?
-        else {
+        let scope = TenantScope::new(session.tenant);
+        let Some(link) = store::link(self.db.reader(), scope, session.link).await? else {
             return Ok(None);
         };
-        let Some(tenant) = tenant::Entity::find_by_id(link.tenant_id)
-            .one(self.db.reader())
-            .await?
-            .map(Tenant::from)
-        else {
+        let Some(tenant) = tenant_by_id(self.db.reader(), scope.tenant()).await? else {
             return Ok(None);
         };
-        let link = SetupLinkInfo::from(link);
         if !link.is_live(now) || tenant.status != TenantStatus::Active {
             return Ok(None);
         }
-        if now.as_micros() - session.last_seen_at
+        if now.as_micros() - session.last_seen_at.as_micros()
             >= i64::try_from(TOUCH_INTERVAL.as_micros()).unwrap_or(i64::MAX)
         {
-            setup_session::Entity::update_many()
-                .col_expr(
-                    setup_session::Column::LastSeenAt,
-                    Expr::value(now.as_micros()),
-                )
-                .filter(setup_session::Column::Id.eq(id))
-                .exec(self.db.writer())
-                .await?;
+            store::touch_setup_session(self.db.writer(), scope, &id, now).await?;
         }
         let actor = Actor::SetupLink {
             id: link.id.0,
@@ -566,16 +481,15 @@ impl SetupLinkService {
             scope: TenantAccess::new(tenant, actor),
             link,
             csrf_token: session.csrf_token,
-            expires_at: Timestamp::from_micros(session.expires_at),
+            expires_at: session.expires_at,
         }))
     }
 
     /// Ends a setup session (its holder is done).
     pub async fn end(&self, cookie: &str) -> Result<()> {
         if well_formed(cookie) {
-            setup_session::Entity::delete_by_id(crypto::sha256_hex(cookie.as_bytes()))
-                .exec(self.db.writer())
-                .await?;
+            let id = crypto::sha256_hex(cookie.as_bytes());
+            store::delete_setup_session(self.db.writer(), id).await?;
         }
         Ok(())
     }
