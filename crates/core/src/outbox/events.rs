@@ -108,7 +108,7 @@ pub(crate) struct UserSummary {
 }
 
 impl UserSummary {
-    pub(crate) fn from_row(row: &roster_entity::user::Model) -> Self {
+    pub(crate) fn from_row(row: &crate::store::provisioning::UserRow) -> Self {
         Self {
             id: row.id,
             user_name: row.user_name.clone(),

@@ -5,16 +5,14 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use roster_entity::{user, user_value};
 use roster_scim::projection::Projection;
 use roster_scim::resource::{StoredResource, render};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::users::parse_doc;
 use super::{ProvResult, Provisioning, TenantScope};
+use crate::store::provisioning as store;
 use crate::store::values;
 use crate::tenants::TenantId;
 use crate::time::Timestamp;
@@ -29,22 +27,7 @@ impl Provisioning {
         let mut after: Option<Uuid> = None;
         let mut indexed = 0;
         loop {
-            let mut has_rows = Query::select();
-            has_rows
-                .expr(Expr::val(1))
-                .from(user_value::Entity)
-                .and_where(
-                    Expr::col((user_value::Entity, user_value::Column::UserId))
-                        .equals((user::Entity, user::Column::Id)),
-                );
-            let mut select = user::Entity::find()
-                .filter(Expr::exists(has_rows.to_owned()).not())
-                .order_by_asc(user::Column::Id)
-                .limit(BATCH);
-            if let Some(after) = after {
-                select = select.filter(user::Column::Id.gt(after));
-            }
-            let rows = select.all(self.db.writer()).await?;
+            let rows = store::unindexed_users(self.db.writer(), after, BATCH).await?;
             let Some(last) = rows.last() else {
                 return Ok(indexed);
             };
@@ -89,9 +72,7 @@ impl Provisioning {
                 }
                 indexed += 1;
             }
-            let txn = self.db.writer().begin().await?;
-            writes.execute(&txn).await?;
-            txn.commit().await?;
+            writes.execute_alone(self.db.writer()).await?;
         }
     }
 }

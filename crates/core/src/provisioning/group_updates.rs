@@ -2,14 +2,11 @@
 //! new document and membership changes guarded by the version they were computed from,
 //! and apply a large membership change in steps.
 
-use roster_entity::group;
 use roster_scim::JsonObject;
 use roster_scim::patch::MembersChange;
 use roster_scim::projection::Projection;
 use roster_scim::resource::etag_matches;
 use roster_scim::schema::ResourceSchema;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::audit::{self, LogNote, Operation};
@@ -19,8 +16,8 @@ use super::users::{not_found, parse_doc, precondition_failed};
 use super::{ProvResult, Provisioning, RequestContext, Resource};
 use crate::Error;
 use crate::outbox::events::{self, EventType};
-use crate::store::BuildFor;
 use crate::store::columns::{GroupColumns, parse_id};
+use crate::store::provisioning::{self as store, GroupRow};
 
 impl Provisioning {
     /// The common part of PUT and PATCH: read the group on a reader, check `If-Match`,
@@ -48,9 +45,7 @@ impl Provisioning {
                 "group",
                 Self::lock_key(ctx, "group", &uuid.to_string()),
                 || async {
-                    let old = scope
-                        .group(uuid)
-                        .one(self.db.reader())
+                    let old = store::group(self.db.reader(), scope, uuid)
                         .await?
                         .ok_or_else(|| not_found("Group", id))?;
                     if let Some(header) = if_match
@@ -99,13 +94,13 @@ impl Provisioning {
         &self,
         ctx: &RequestContext,
         schema: &ResourceSchema,
-        old: &group::Model,
+        old: &GroupRow,
         old_doc: &JsonObject,
         new_doc: JsonObject,
         changes: &[MembersChange],
         operation: Operation,
         status: u16,
-    ) -> ProvResult<(group::Model, JsonObject)> {
+    ) -> ProvResult<(GroupRow, JsonObject)> {
         let scope = self.scope(ctx);
         let reader = self.db.reader();
         let doc_changed = &new_doc != old_doc;
@@ -138,28 +133,7 @@ impl Provisioning {
         row.version = old.version + 1;
         row.updated_at = std::cmp::max(self.db.clock().now().as_micros(), old.updated_at + 1);
         let mut plan = WritePlan::new(self.db.writes(), "the group's displayName or externalId");
-        plan.guard_one(
-            scope
-                .update_groups()
-                .filter(group::Column::Id.eq(old.id))
-                .filter(group::Column::Version.eq(old.version))
-                .col_expr(group::Column::Doc, Expr::value(row.doc.clone()))
-                .col_expr(
-                    group::Column::DisplayName,
-                    Expr::value(row.display_name.clone()),
-                )
-                .col_expr(
-                    group::Column::DisplayNameLower,
-                    Expr::value(row.display_name_lower.clone()),
-                )
-                .col_expr(
-                    group::Column::ExternalId,
-                    Expr::value(row.external_id.clone()),
-                )
-                .col_expr(group::Column::Version, Expr::value(row.version))
-                .col_expr(group::Column::UpdatedAt, Expr::value(row.updated_at))
-                .build_for(&self.db),
-        );
+        plan.guard(store::update_group(&self.db, scope, old.version, &row));
         let writes = plan.writes_mut();
         let summary = events::group_summary(row.id, &row.display_name, row.external_id.as_deref());
         if doc_changed {
@@ -206,7 +180,7 @@ impl Provisioning {
         steps: Vec<Vec<MembersChange>>,
         operation: Operation,
         status: u16,
-    ) -> ProvResult<group::Model> {
+    ) -> ProvResult<GroupRow> {
         let scope = self.scope(ctx);
         let base = self.base_url(ctx);
         let last = steps.len() - 1;
@@ -214,9 +188,7 @@ impl Provisioning {
         for (n, changes) in steps.iter().enumerate() {
             let written = self
                 .retry_stale("group", || async {
-                    let mut current = scope
-                        .group(id)
-                        .one(self.db.reader())
+                    let mut current = store::group(self.db.reader(), scope, id)
                         .await?
                         .ok_or_else(|| not_found("Group", &id.to_string()))?;
                     let membership = MembershipPlan::compute_with(
@@ -262,15 +234,13 @@ impl Provisioning {
                             self.db.clock().now().as_micros(),
                             current.updated_at + 1,
                         );
-                        plan.guard_one(
-                            scope
-                                .update_groups()
-                                .filter(group::Column::Id.eq(id))
-                                .filter(group::Column::Version.eq(current.version))
-                                .col_expr(group::Column::Version, Expr::value(version))
-                                .col_expr(group::Column::UpdatedAt, Expr::value(updated_at))
-                                .build_for(&self.db),
-                        );
+                        plan.guard(store::bump_group(
+                            &self.db,
+                            scope,
+                            id,
+                            current.version,
+                            (version, updated_at),
+                        ));
                         current.version = version;
                         current.updated_at = updated_at;
                     }

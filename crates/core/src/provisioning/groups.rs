@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use roster_entity::group;
 use roster_scim::list::ListQuery;
 use roster_scim::patch::{MembersChange, PatchRequest, apply_patch};
 use roster_scim::projection::Projection;
@@ -14,8 +13,7 @@ use roster_scim::resource::{
 };
 use roster_scim::schema::ResourceSchema;
 use roster_scim::{JsonObject, ScimError, ScimType};
-use sea_orm::sea_query::ExprTrait;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::ConnectionTrait;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -27,8 +25,8 @@ use super::{ProvResult, Provisioning, ProvisioningError, RequestContext, Resourc
 use crate::Error;
 use crate::outbox::events::{self, EventType};
 use crate::rules::TenantRules;
-use crate::store::BuildFor;
 use crate::store::columns::{GroupColumns, parse_id};
+use crate::store::provisioning::{self as store, GroupRow};
 use crate::store::scope::TenantScope;
 use crate::time::Timestamp;
 
@@ -37,7 +35,7 @@ impl Provisioning {
         &self,
         ctx: &RequestContext,
         schema: &ResourceSchema,
-        row: &group::Model,
+        row: &GroupRow,
         doc: &JsonObject,
         members: Option<&[Member]>,
         projection: &Projection,
@@ -71,28 +69,22 @@ impl Provisioning {
         cols: &GroupColumns,
         except: Option<Uuid>,
     ) -> ProvResult<Option<ScimError>> {
-        let mut same = group::Column::DisplayNameLower.eq(cols.display_name_lower.clone());
-        if let Some(external_id) = &cols.external_id {
-            same = same.or(group::Column::ExternalId.eq(external_id.clone()));
-        }
-        let mut query = scope.groups().filter(same);
-        if let Some(except) = except {
-            query = query.filter(group::Column::Id.ne(except));
-        }
-        Ok(query.one(conn).await?.map(|other| {
-            if other.display_name_lower == cols.display_name_lower {
-                ScimError::uniqueness(format!(
-                    "a group named \"{}\" already exists ({})",
-                    cols.display_name, other.id
-                ))
-            } else {
-                ScimError::uniqueness(format!(
-                    "externalId \"{}\" is already taken by group {}",
-                    cols.external_id.as_deref().unwrap_or_default(),
-                    other.id
-                ))
-            }
-        }))
+        Ok(store::group_conflict(conn, scope, cols, except)
+            .await?
+            .map(|other| {
+                if other.display_name_lower == cols.display_name_lower {
+                    ScimError::uniqueness(format!(
+                        "a group named \"{}\" already exists ({})",
+                        cols.display_name, other.id
+                    ))
+                } else {
+                    ScimError::uniqueness(format!(
+                        "externalId \"{}\" is already taken by group {}",
+                        cols.external_id.as_deref().unwrap_or_default(),
+                        other.id
+                    ))
+                }
+            }))
     }
 
     pub async fn create_group(
@@ -149,7 +141,7 @@ impl Provisioning {
             return Err(conflict.into());
         }
         let now = self.db.clock().now().as_micros();
-        let row = group::Model {
+        let row = GroupRow {
             id: Uuid::now_v7(),
             tenant_id: ctx.tenant_id.0,
             display_name: cols.display_name.clone(),
@@ -178,17 +170,7 @@ impl Provisioning {
         let full = self.render_group(ctx, schema, &row, doc, Some(&[]), &Projection::all());
         let mut plan = WritePlan::new(self.db.writes(), "the group's displayName or externalId");
         let writes = plan.writes_mut();
-        writes.push(&group::Entity::insert(group::ActiveModel {
-            id: Set(row.id),
-            tenant_id: Set(row.tenant_id),
-            display_name: Set(row.display_name.clone()),
-            display_name_lower: Set(row.display_name_lower.clone()),
-            external_id: Set(row.external_id.clone()),
-            doc: Set(row.doc.clone()),
-            version: Set(row.version),
-            created_at: Set(row.created_at),
-            updated_at: Set(row.updated_at),
-        }));
+        store::insert_group(writes, scope, &row);
         let summary = events::group_summary(row.id, &row.display_name, row.external_id.as_deref());
         writes.push(&events::insert(
             self.db.clock().now(),
@@ -250,9 +232,7 @@ impl Provisioning {
         let uuid = parse_id(id).ok_or_else(|| not_found("Group", id))?;
         let scope = self.scope(ctx);
         let reader = self.db.reader();
-        let row = scope
-            .group(uuid)
-            .one(reader)
+        let row = store::group(reader, scope, uuid)
             .await?
             .ok_or_else(|| not_found("Group", id))?;
         let doc = parse_doc(&row.doc)?;
@@ -395,9 +375,7 @@ impl Provisioning {
             "group",
             Self::lock_key(ctx, "group", &uuid.to_string()),
             || async {
-                let old = scope
-                    .group(uuid)
-                    .one(self.db.reader())
+                let old = store::group(self.db.reader(), scope, uuid)
                     .await?
                     .ok_or_else(|| not_found("Group", id))?;
                 if let Some(header) = if_match
@@ -408,13 +386,7 @@ impl Provisioning {
                 // Its memberships go with it (foreign key cascade); `group.deleted` says so,
                 // without one member_removed event per member.
                 let mut plan = WritePlan::new(self.db.writes(), "");
-                plan.guard_one(
-                    scope
-                        .delete_groups()
-                        .filter(group::Column::Id.eq(uuid))
-                        .filter(group::Column::Version.eq(old.version))
-                        .build_for(&self.db),
-                );
+                plan.guard(store::delete_group(&self.db, scope, uuid, old.version));
                 let writes = plan.writes_mut();
                 writes.push(&events::insert(
                     self.db.clock().now(),

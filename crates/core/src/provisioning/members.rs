@@ -3,17 +3,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use roster_entity::{event, group_member, user};
 use roster_scim::filter::Filter;
 use roster_scim::patch::MembersChange;
 use roster_scim::resource::{Member, MemberKind};
 use roster_scim::schema::ResourceSchema;
 use roster_scim::{AttrPath, JsonObject, ScimError};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::ConnectionTrait;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -21,6 +16,7 @@ use super::plan::EVENT_ROWS_PER_STATEMENT;
 use super::{ProvResult, RequestContext};
 use crate::outbox::events::{self, EventType, UserSummary};
 use crate::store::columns::parse_id;
+use crate::store::provisioning as store;
 use crate::store::scope::TenantScope;
 use crate::store::writes::Writes;
 use crate::time::Timestamp;
@@ -40,17 +36,7 @@ pub(crate) async fn members_of(
 ) -> ProvResult<HashMap<Uuid, Vec<Member>>> {
     let mut out: HashMap<Uuid, Vec<Member>> = HashMap::new();
     for chunk in group_ids.chunks(CHUNK) {
-        let rows: Vec<(Uuid, Uuid)> = scope
-            .members()
-            .select_only()
-            .column(group_member::Column::GroupId)
-            .column(group_member::Column::UserId)
-            .filter(group_member::Column::GroupId.is_in(chunk.iter().copied()))
-            .order_by_asc(group_member::Column::GroupId)
-            .order_by_asc(group_member::Column::UserId)
-            .into_tuple()
-            .all(conn)
-            .await?;
+        let rows = store::members_of_groups(conn, scope, chunk).await?;
         for (group_id, user_id) in rows {
             out.entry(group_id).or_default().push(Member {
                 value: user_id.to_string(),
@@ -62,16 +48,6 @@ pub(crate) async fn members_of(
     Ok(out)
 }
 
-type SummaryRow = (
-    Uuid,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    bool,
-    Option<String>,
-);
-
 /// The users among `ids` that exist in this tenant, as event summaries.
 async fn user_summaries(
     conn: &impl ConnectionTrait,
@@ -80,33 +56,8 @@ async fn user_summaries(
 ) -> ProvResult<HashMap<Uuid, UserSummary>> {
     let mut out = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
-        let rows: Vec<SummaryRow> = scope
-            .users()
-            .select_only()
-            .column(user::Column::Id)
-            .column(user::Column::UserName)
-            .column(user::Column::ExternalId)
-            .column(user::Column::DisplayName)
-            .column(user::Column::PrimaryEmailLower)
-            .column(user::Column::Active)
-            .column(user::Column::ProductRef)
-            .filter(user::Column::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(conn)
-            .await?;
-        for (id, user_name, external_id, display_name, email, active, product_ref) in rows {
-            out.insert(
-                id,
-                UserSummary {
-                    id,
-                    user_name,
-                    external_id,
-                    display_name,
-                    email,
-                    active,
-                    product_ref,
-                },
-            );
+        for summary in store::user_summaries(conn, scope, chunk).await? {
+            out.insert(summary.id, summary);
         }
     }
     Ok(out)
@@ -150,22 +101,11 @@ async fn current_members(
     among: Option<&[Uuid]>,
 ) -> ProvResult<HashSet<Uuid>> {
     let mut out = HashSet::new();
-    let fetch = |chunk: Option<&[Uuid]>| {
-        let mut query = scope
-            .members()
-            .select_only()
-            .column(group_member::Column::UserId)
-            .filter(group_member::Column::GroupId.eq(group_id));
-        if let Some(chunk) = chunk {
-            query = query.filter(group_member::Column::UserId.is_in(chunk.iter().copied()));
-        }
-        query.into_tuple::<Uuid>()
-    };
     match among {
-        None => out.extend(fetch(None).all(conn).await?),
+        None => out.extend(store::member_ids(conn, scope, group_id, None).await?),
         Some(ids) => {
             for chunk in ids.chunks(CHUNK) {
-                out.extend(fetch(Some(chunk)).all(conn).await?);
+                out.extend(store::member_ids(conn, scope, group_id, Some(chunk)).await?);
             }
         }
     }
@@ -367,30 +307,10 @@ impl MembershipPlan {
     ) {
         let now = at.as_micros();
         for chunk in self.added.chunks(CHUNK) {
-            let rows = chunk.iter().map(|user_id| group_member::ActiveModel {
-                group_id: Set(group_id),
-                user_id: Set(*user_id),
-                tenant_id: Set(scope.tenant_uuid()),
-                created_at: Set(now),
-            });
-            writes.push(
-                &group_member::Entity::insert_many(rows).on_conflict(
-                    OnConflict::columns([
-                        group_member::Column::GroupId,
-                        group_member::Column::UserId,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                ),
-            );
+            store::insert_members(writes, scope, group_id, chunk, now);
         }
         for chunk in self.removed.chunks(CHUNK) {
-            writes.push(
-                &scope
-                    .delete_members()
-                    .filter(group_member::Column::GroupId.eq(group_id))
-                    .filter(group_member::Column::UserId.is_in(chunk.iter().copied())),
-            );
+            store::delete_members(writes, scope, group_id, chunk);
         }
         let added = self
             .added
@@ -400,7 +320,7 @@ impl MembershipPlan {
             .removed
             .iter()
             .map(|id| (EventType::GroupMemberRemoved, id));
-        let rows: Vec<event::ActiveModel> = added
+        let rows: Vec<_> = added
             .chain(removed)
             .filter_map(|(kind, id)| {
                 self.summaries.get(id).map(|summary| {
@@ -415,7 +335,7 @@ impl MembershipPlan {
             })
             .collect();
         for chunk in rows.chunks(EVENT_ROWS_PER_STATEMENT) {
-            writes.push(&event::Entity::insert_many(chunk.to_vec()));
+            store::insert_events(writes, chunk);
         }
     }
 }

@@ -36,7 +36,7 @@ use std::time::Instant;
 use roster_scim::ScimError;
 use roster_scim::discovery::Capabilities;
 use roster_scim::schema::SchemaRegistry;
-use sea_orm::{DbErr, QuerySelect};
+use sea_orm::DbErr;
 
 use uuid::Uuid;
 
@@ -420,14 +420,8 @@ impl Provisioning {
             return Some(name.chars().take(256).collect());
         }
         let id = resource_id.and_then(crate::store::columns::parse_id)?;
-        let found: Result<Option<String>, DbErr> = self
-            .scope(ctx)
-            .user(id)
-            .select_only()
-            .column(roster_entity::user::Column::UserName)
-            .into_tuple()
-            .one(self.db.reader())
-            .await;
+        let found: Result<Option<String>, DbErr> =
+            crate::store::provisioning::user_name(self.db.reader(), self.scope(ctx), id).await;
         found.unwrap_or_else(|err| {
             tracing::warn!(error = %err, "naming the user of a failed request failed");
             None

@@ -3,12 +3,8 @@
 //! read-only), but a change is a change of the user: new version, `user.updated` event.
 
 use futures_util::future::BoxFuture;
-use roster_entity::user;
 use roster_scim::projection::Projection;
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 use super::user_store::hosts_json;
@@ -18,6 +14,7 @@ use crate::audit::{self, Change};
 use crate::memberships::TenantAccess;
 use crate::outbox::events::{self, EventType, UserSummary};
 use crate::rules::{NotificationMatrix, ReapplyOutcome, TenantRules};
+use crate::store::provisioning::{self as store, UserRow};
 use crate::{Error, Result};
 
 /// Stored notification settings as the audit log shows them.
@@ -58,10 +55,7 @@ impl Provisioning {
             .write(
                 move |txn: &DatabaseTransaction| -> BoxFuture<'_, Result<bool>> {
                     Box::pin(async move {
-                        let row = this
-                            .scope(&ctx)
-                            .user(user_id)
-                            .one(txn)
+                        let row = store::user(txn, this.scope(&ctx), user_id)
                             .await?
                             .ok_or(Error::NotFound)?;
                         if row.notifications.as_deref() == Some(stored.as_str()) {
@@ -118,20 +112,14 @@ impl Provisioning {
                 .write(
                     move |txn: &DatabaseTransaction| -> BoxFuture<'_, Result<Option<(Uuid, u64)>>> {
                         Box::pin(async move {
-                            let mut query = this
-                                .scope(&job_ctx)
-                                .users()
-                                .filter(
-                                    Condition::any()
-                                        .add(user::Column::Notifications.is_null())
-                                        .add(user::Column::Notifications.ne(job_defaults.clone())),
-                                )
-                                .order_by_asc(user::Column::Id)
-                                .limit(CHUNK);
-                            if let Some(after) = after {
-                                query = query.filter(user::Column::Id.gt(after));
-                            }
-                            let rows = query.all(txn).await?;
+                            let rows = store::users_without_settings(
+                                txn,
+                                this.scope(&job_ctx),
+                                &job_defaults,
+                                after,
+                                CHUNK,
+                            )
+                            .await?;
                             let Some(last) = rows.last().map(|row| row.id) else {
                                 return Ok(None);
                             };
@@ -170,7 +158,7 @@ impl Provisioning {
         txn: &DatabaseTransaction,
         ctx: &RequestContext,
         rules: &TenantRules,
-        rows: Vec<user::Model>,
+        rows: Vec<UserRow>,
         stored: &str,
     ) -> Result<()> {
         let scope = self.scope(ctx);
@@ -178,17 +166,7 @@ impl Provisioning {
         let groups = groups_of(txn, scope, &ids).await.map_err(internal)?;
         let now = self.db.clock().now().as_micros();
         let mut writes = self.db.writes();
-        writes.push(
-            &scope
-                .update_users()
-                .filter(user::Column::Id.is_in(ids.iter().copied()))
-                .col_expr(user::Column::Notifications, Expr::value(stored.to_owned()))
-                .col_expr(
-                    user::Column::Version,
-                    Expr::col(user::Column::Version).add(1),
-                )
-                .col_expr(user::Column::UpdatedAt, Expr::value(now)),
-        );
+        store::set_notifications(&mut writes, scope, &ids, stored, now);
         let mut events_rows = Vec::with_capacity(rows.len());
         for mut row in rows {
             row.notifications = Some(stored.to_owned());
@@ -216,7 +194,7 @@ impl Provisioning {
                 &data,
             ));
         }
-        writes.push(&roster_entity::event::Entity::insert_many(events_rows));
+        store::insert_events(&mut writes, &events_rows);
         writes.execute(txn).await?;
         Ok(())
     }

@@ -9,12 +9,8 @@
 //! domain, and a user with neither is outside.
 
 use futures_util::future::BoxFuture;
-use roster_entity::user;
 use roster_scim::projection::Projection;
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::DatabaseTransaction;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -27,6 +23,7 @@ use crate::memberships::TenantAccess;
 use crate::outbox::events::{self, EventType, UserSummary};
 use crate::paging::{Page, PageSize};
 use crate::rules::{TenantRules, TrustedDomain};
+use crate::store::provisioning::{self as store, UserRow};
 use crate::store::values;
 use crate::{Error, Result};
 
@@ -40,44 +37,6 @@ pub struct Outsider {
     pub user_name: String,
     pub display_name: Option<String>,
     pub email: Option<String>,
-}
-
-/// `column` is an address in one of `domains` (its lower-cased value; verified domains
-/// are ASCII `a-z0-9-.`, so they hold no LIKE wildcard).
-fn covered(column: user::Column, domains: &[&TrustedDomain]) -> Condition {
-    let mut any = Condition::any();
-    for domain in domains {
-        any = any.add(column.like(format!("_%@{}", domain.domain)));
-        if domain.include_subdomains {
-            any = any.add(column.like(format!("_%@%.{}", domain.domain)));
-        }
-    }
-    any
-}
-
-/// Active users whose userName (when an address) or primary email is outside
-/// `domains`, or who have neither.
-fn outside(domains: &[&TrustedDomain]) -> Condition {
-    use user::Column::{PrimaryEmailLower as Email, UserNameLower as Name};
-    let name_inside = Condition::any()
-        .add(Name.not_like("_%@_%"))
-        .add(covered(Name, domains));
-    let email_inside = Condition::any()
-        .add(Email.is_null())
-        .add(Email.not_like("_%@_%"))
-        .add(covered(Email, domains));
-    let has_address = Condition::any().add(Name.like("_%@_%")).add(
-        Condition::all()
-            .add(Email.is_not_null())
-            .add(Email.like("_%@_%")),
-    );
-    Condition::all().add(user::Column::Active.eq(true)).add(
-        Condition::all()
-            .add(name_inside)
-            .add(email_inside)
-            .add(has_address)
-            .not(),
-    )
 }
 
 fn verified(rules: &TenantRules) -> Result<Vec<&TrustedDomain>> {
@@ -110,15 +69,14 @@ impl Provisioning {
     ) -> Result<Page<Outsider, Uuid>> {
         let rules = self.rules(access.id()).await.map_err(internal)?;
         let domains = verified(&rules)?;
-        let mut query = crate::store::TenantScope::new(access.id())
-            .users()
-            .filter(outside(&domains))
-            .order_by_asc(user::Column::Id)
-            .limit(size.probe());
-        if let Some(after) = after {
-            query = query.filter(user::Column::Id.gt(after));
-        }
-        let rows = query.all(self.db.reader()).await?;
+        let rows = store::users_outside(
+            self.db.reader(),
+            crate::store::TenantScope::new(access.id()),
+            &domains,
+            after,
+            size.probe(),
+        )
+        .await?;
         let items = rows
             .into_iter()
             .map(|row| Outsider {
@@ -140,15 +98,13 @@ impl Provisioning {
     ) -> Result<u64> {
         let rules = self.rules(access.id()).await.map_err(internal)?;
         let domains = verified(&rules)?;
-        let ids: Vec<Uuid> = crate::store::TenantScope::new(access.id())
-            .users()
-            .select_only()
-            .column(user::Column::Id)
-            .filter(outside(&domains))
-            .limit(cap.saturating_add(1))
-            .into_tuple()
-            .all(self.db.reader())
-            .await?;
+        let ids = store::ids_outside(
+            self.db.reader(),
+            crate::store::TenantScope::new(access.id()),
+            &domains,
+            cap.saturating_add(1),
+        )
+        .await?;
         Ok(ids.len() as u64)
     }
 
@@ -180,16 +136,14 @@ impl Provisioning {
                     move |txn: &DatabaseTransaction| -> BoxFuture<'_, Result<Option<(Uuid, u64)>>> {
                         Box::pin(async move {
                             let domains: Vec<_> = job_rules.verified_domains().collect();
-                            let mut query = this
-                                .scope(&job_ctx)
-                                .users()
-                                .filter(outside(&domains))
-                                .order_by_asc(user::Column::Id)
-                                .limit(CHUNK);
-                            if let Some(after) = after {
-                                query = query.filter(user::Column::Id.gt(after));
-                            }
-                            let rows = query.all(txn).await?;
+                            let rows = store::users_outside(
+                                txn,
+                                this.scope(&job_ctx),
+                                &domains,
+                                after,
+                                CHUNK,
+                            )
+                            .await?;
                             let Some(last) = rows.last().map(|row| row.id) else {
                                 return Ok(None);
                             };
@@ -235,7 +189,7 @@ impl Provisioning {
         txn: &DatabaseTransaction,
         ctx: &RequestContext,
         rules: &TenantRules,
-        rows: Vec<user::Model>,
+        rows: Vec<UserRow>,
     ) -> Result<()> {
         let scope = self.scope(ctx);
         let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
@@ -250,18 +204,7 @@ impl Provisioning {
             row.active = false;
             row.version += 1;
             row.updated_at = std::cmp::max(now, row.updated_at + 1);
-            writes.push(
-                &scope
-                    .update_users()
-                    .filter(user::Column::Id.eq(row.id))
-                    .col_expr(user::Column::Doc, Expr::value(row.doc.clone()))
-                    .col_expr(user::Column::Active, Expr::value(false))
-                    .col_expr(
-                        user::Column::Version,
-                        Expr::col(user::Column::Version).add(1),
-                    )
-                    .col_expr(user::Column::UpdatedAt, Expr::value(row.updated_at)),
-            );
+            store::deactivate_user(&mut writes, scope, row.id, &row.doc, row.updated_at);
             let full = self.render_user(
                 ctx,
                 rules,
@@ -294,7 +237,7 @@ impl Provisioning {
             ));
         }
         for chunk in event_rows.chunks(EVENT_ROWS_PER_STATEMENT) {
-            writes.push(&roster_entity::event::Entity::insert_many(chunk.to_vec()));
+            store::insert_events(&mut writes, chunk);
         }
         writes.execute(txn).await?;
         Ok(())

@@ -10,17 +10,16 @@
 //! both databases every read-modify-write of a user or group is version-checked: two
 //! concurrent writers of one resource never both succeed from the same version.
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
 
 use roster_scim::ScimError;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement};
+use sea_orm::{DatabaseTransaction, DbErr};
 
 use super::users::uniqueness_conflict;
 use super::{ProvResult, Provisioning, ProvisioningError};
 use crate::error::is_foreign_key_violation;
-use crate::store::writes::Writes;
+use crate::store::writes::{Guard, Writes};
 
 /// Event rows per insert statement (9 values each): well under every driver's limit.
 pub(crate) const EVENT_ROWS_PER_STATEMENT: usize = 200;
@@ -28,16 +27,6 @@ pub(crate) const EVENT_ROWS_PER_STATEMENT: usize = 200;
 /// Attempts of one request before it gives up with 503: each retry means another
 /// request changed the same resource in between.
 const MAX_ATTEMPTS: u32 = 8;
-
-/// What proves a snapshot still current, checked in the write job before its writes.
-#[derive(Debug)]
-enum Guard {
-    /// The statement (an `UPDATE`/`DELETE` carrying `version = <read>`) changes exactly
-    /// one row.
-    AffectsOne(Statement),
-    /// The statement (a `DELETE … RETURNING <id>`) returns exactly these ids, as text.
-    Returns(Statement, HashSet<String>),
-}
 
 /// The statements of one write, with their guards, ready for the write job.
 #[derive(Debug)]
@@ -57,14 +46,9 @@ impl WritePlan {
         }
     }
 
-    /// Guards the plan with a statement that must change exactly one row.
-    pub(crate) fn guard_one(&mut self, statement: Statement) {
-        self.guards.push(Guard::AffectsOne(statement));
-    }
-
-    /// Guards the plan with a statement that must return exactly `expected`.
-    pub(crate) fn guard_returns(&mut self, statement: Statement, expected: HashSet<String>) {
-        self.guards.push(Guard::Returns(statement, expected));
+    /// Guards the plan with a statement the store built (see [`Guard`]).
+    pub(crate) fn guard(&mut self, guard: Guard) {
+        self.guards.push(guard);
     }
 
     /// Adds the guards and writes of `other`: both apply together or not at all.
@@ -83,15 +67,7 @@ impl WritePlan {
 
     /// What the plan costs the writer (see [`Writes::cost`]).
     pub(crate) fn cost(&self) -> usize {
-        let guards: usize = self
-            .guards
-            .iter()
-            .map(|g| match g {
-                Guard::AffectsOne(s) | Guard::Returns(s, _) => {
-                    1 + s.values.as_ref().map_or(0, |v| v.0.len())
-                }
-            })
-            .sum();
+        let guards: usize = self.guards.iter().map(Guard::cost).sum();
         guards + self.writes.cost()
     }
 
@@ -100,7 +76,7 @@ impl WritePlan {
     /// `uniqueness`.
     pub(crate) async fn apply(self, txn: &DatabaseTransaction) -> ProvResult<()> {
         let unique = self.unique;
-        let map = |err: sea_orm::DbErr| -> ProvisioningError {
+        let map = |err: DbErr| -> ProvisioningError {
             if is_foreign_key_violation(&err) {
                 // A row it refers to (a member's user) went away since the snapshot.
                 return ProvisioningError::Stale;
@@ -111,42 +87,13 @@ impl WritePlan {
             }
         };
         for guard in self.guards {
-            match guard {
-                Guard::AffectsOne(statement) => {
-                    if txn
-                        .execute_raw(statement)
-                        .await
-                        .map_err(map)?
-                        .rows_affected()
-                        != 1
-                    {
-                        return Err(ProvisioningError::Stale);
-                    }
-                }
-                Guard::Returns(statement, expected) => {
-                    let rows = txn.query_all_raw(statement).await.map_err(map)?;
-                    let mut got = HashSet::with_capacity(rows.len());
-                    for row in rows {
-                        got.insert(returned_id(&row)?);
-                    }
-                    if got != expected {
-                        return Err(ProvisioningError::Stale);
-                    }
-                }
+            if !guard.holds(txn).await.map_err(map)? {
+                return Err(ProvisioningError::Stale);
             }
         }
         self.writes.execute(txn).await.map_err(map)?;
         Ok(())
     }
-}
-
-/// The first column of a `RETURNING` row as text (a UUID column reads as `Uuid` on
-/// PostgreSQL and as text on SQLite).
-fn returned_id(row: &sea_orm::QueryResult) -> ProvResult<String> {
-    if let Ok(id) = row.try_get_by_index::<uuid::Uuid>(0) {
-        return Ok(id.to_string());
-    }
-    Ok(row.try_get_by_index::<String>(0)?)
 }
 
 impl Provisioning {

@@ -7,14 +7,9 @@
 
 use std::cmp::max;
 
-use roster_entity::user;
 use roster_scim::JsonObject;
 use roster_scim::projection::Projection;
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use uuid::Uuid;
 
 use super::user_store::hosts_json;
@@ -22,6 +17,7 @@ use super::users::{groups_of, parse_doc};
 use super::{Provisioning, ProvisioningError, RequestContext};
 use crate::outbox::events::{self, EventType, UserSummary};
 use crate::rules::{Hosts, TenantRules};
+use crate::store::provisioning::{self as store, UserRow};
 use crate::{Error, Result};
 
 /// What one batch found (and, when applied, changed).
@@ -74,7 +70,7 @@ fn internal(err: ProvisioningError) -> Error {
 }
 
 /// The users of one batch whose hosts change, with their documents and new hosts.
-type Changes = Vec<(user::Model, JsonObject, Hosts)>;
+type Changes = Vec<(UserRow, JsonObject, Hosts)>;
 
 impl Provisioning {
     async fn rehost_read(
@@ -86,21 +82,10 @@ impl Provisioning {
         limit: u64,
         lock: bool,
     ) -> Result<(RehostBatch, Changes)> {
-        let mut query = self
-            .scope(ctx)
-            .users()
-            .order_by_asc(user::Column::Id)
-            .limit(limit);
-        if let Some(after) = after {
-            query = query.filter(user::Column::Id.gt(after));
-        }
         // On several nodes a SCIM write may commit between this read and the batch's
         // update; locking the batch's rows makes it wait (and then retry on the new
         // version). SQLite has one writer at a time.
-        if lock {
-            query = self.db.lock_rows(query);
-        }
-        let rows = query.all(conn).await?;
+        let rows = store::users_after(&self.db, conn, self.scope(ctx), after, limit, lock).await?;
         let mut batch = RehostBatch {
             last: rows.last().map(|row| row.id),
             checked: rows.len() as u64,
@@ -161,16 +146,7 @@ impl Provisioning {
             row.hosts = hosts.to_stored();
             row.version += 1;
             row.updated_at = max(now, row.updated_at + 1);
-            let updated = scope
-                .update_users()
-                .filter(user::Column::Id.eq(row.id))
-                .filter(user::Column::Version.eq(old_version))
-                .col_expr(user::Column::Hosts, Expr::value(row.hosts.clone()))
-                .col_expr(user::Column::Version, Expr::value(row.version))
-                .col_expr(user::Column::UpdatedAt, Expr::value(row.updated_at))
-                .exec(txn)
-                .await?
-                .rows_affected;
+            let updated = store::set_hosts(txn, scope, old_version, &row).await?;
             if updated == 0 {
                 // Changed meanwhile (only possible without the row lock): that write
                 // carried its own event; this one is not sent.
@@ -199,9 +175,7 @@ impl Provisioning {
             ));
         }
         if !events_rows.is_empty() {
-            roster_entity::event::Entity::insert_many(events_rows)
-                .exec_without_returning(txn)
-                .await?;
+            store::insert_events_now(txn, events_rows).await?;
         }
         Ok(batch)
     }

@@ -28,12 +28,9 @@
 
 use std::collections::HashMap;
 
-use roster_entity::user;
 use roster_scim::ScimError;
 use roster_scim::projection::Projection;
 use roster_scim::resource::parse_user;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -45,8 +42,8 @@ use super::{ProvResult, Provisioning, ProvisioningError, RequestContext};
 use crate::memberships::TenantAccess;
 use crate::outbox::events::{self, EventType, UserSummary};
 use crate::rules::{Hosts, TenantRules};
-use crate::store::BuildFor;
 use crate::store::columns::UserColumns;
+use crate::store::provisioning::{self as store, UserRow};
 
 pub use super::seed_input::{ItemError, SeedInput, SeedUser};
 
@@ -108,7 +105,7 @@ impl From<ProvisioningError> for SeedError {
 /// What to do with one user, decided from a snapshot.
 enum Decision {
     Create,
-    Link(Box<user::Model>),
+    Link(Box<UserRow>),
     Unchanged(Uuid),
 }
 
@@ -272,24 +269,18 @@ impl Provisioning {
             }
         }
         let scope = self.scope(ctx);
-        let mut by_name: HashMap<String, user::Model> = HashMap::new();
-        let mut by_ref: HashMap<String, user::Model> = HashMap::new();
+        let mut by_name: HashMap<String, UserRow> = HashMap::new();
+        let mut by_ref: HashMap<String, UserRow> = HashMap::new();
         let lower: Vec<String> = names.keys().map(|n| (*n).to_owned()).collect();
         for chunk in lower.chunks(LOOKUP_CHUNK) {
-            let rows = scope
-                .users()
-                .filter(user::Column::UserNameLower.is_in(chunk.iter().cloned()))
-                .all(self.db.reader())
+            let rows = store::users_named(self.db.reader(), scope, chunk)
                 .await
                 .map_err(crate::Error::Database)?;
             by_name.extend(rows.into_iter().map(|r| (r.user_name_lower.clone(), r)));
         }
         let wanted: Vec<String> = refs.keys().map(|r| (*r).to_owned()).collect();
         for chunk in wanted.chunks(LOOKUP_CHUNK) {
-            let rows = scope
-                .users()
-                .filter(user::Column::ProductRef.is_in(chunk.iter().cloned()))
-                .all(self.db.reader())
+            let rows = store::users_with_refs(self.db.reader(), scope, chunk)
                 .await
                 .map_err(crate::Error::Database)?;
             for row in rows {
@@ -406,7 +397,7 @@ impl Provisioning {
         &self,
         ctx: &RequestContext,
         rules: &TenantRules,
-        old: &user::Model,
+        old: &UserRow,
         seed: &SeedUser,
     ) -> ProvResult<WritePlan> {
         let scope = self.scope(ctx);
@@ -415,19 +406,7 @@ impl Provisioning {
         row.version = old.version + 1;
         row.updated_at = std::cmp::max(self.db.clock().now().as_micros(), old.updated_at + 1);
         let mut plan = WritePlan::new(self.db.writes(), "productRef");
-        plan.guard_one(
-            scope
-                .update_users()
-                .filter(user::Column::Id.eq(old.id))
-                .filter(user::Column::Version.eq(old.version))
-                .col_expr(
-                    user::Column::ProductRef,
-                    Expr::value(row.product_ref.clone()),
-                )
-                .col_expr(user::Column::Version, Expr::value(row.version))
-                .col_expr(user::Column::UpdatedAt, Expr::value(row.updated_at))
-                .build_for(&self.db),
-        );
+        plan.guard(store::link_user(&self.db, scope, old.version, &row));
         let doc = parse_doc(&old.doc)?;
         let groups = groups_of(self.db.reader(), scope, &[old.id]).await?;
         let full = self.render_user(

@@ -1,13 +1,10 @@
 //! Rendering a stored user, and writing a new or changed one with its emails, event and
 //! log row as one `Writes` batch.
 
-use roster_entity::user;
 use roster_scim::JsonObject;
 use roster_scim::projection::Projection;
 use roster_scim::resource::{Member, StoredResource, render};
 use roster_scim::schema::ROSTER_USER_URN;
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -17,8 +14,8 @@ use super::{ProvResult, Provisioning, RequestContext, Resource};
 use crate::Error;
 use crate::outbox::events::{self, EventType, UserSummary};
 use crate::rules::{Hosts, NotificationMatrix, TenantRules};
-use crate::store::BuildFor;
 use crate::store::columns::UserColumns;
+use crate::store::provisioning::{self as store, UserRow};
 use crate::store::values;
 use crate::time::Timestamp;
 
@@ -41,12 +38,9 @@ pub(super) fn hosts_json(rules: &TenantRules, stored: Option<&str>) -> Value {
     json!({ "locations": locations, "kiosks": kiosks })
 }
 
-/// Email rows per insert statement: 6 values each, well under every driver's limit.
-const EMAIL_ROWS_PER_STATEMENT: usize = 100;
-
 /// A new version of an existing user, to store.
 pub(super) struct UserChange<'a> {
-    pub old: &'a user::Model,
+    pub old: &'a UserRow,
     pub old_doc: &'a JsonObject,
     pub new_doc: JsonObject,
     pub cols: UserColumns,
@@ -64,7 +58,7 @@ impl Provisioning {
         &self,
         ctx: &RequestContext,
         rules: &TenantRules,
-        row: &user::Model,
+        row: &UserRow,
         doc: &JsonObject,
         groups: Option<&[Member]>,
         projection: &Projection,
@@ -173,69 +167,11 @@ impl Provisioning {
         }
 
         let mut plan = WritePlan::new(self.db.writes(), "userName or externalId");
-        plan.guard_one(
-            scope
-                .update_users()
-                .filter(user::Column::Id.eq(old.id))
-                .filter(user::Column::Version.eq(old.version))
-                .col_expr(user::Column::Doc, Expr::value(row.doc.clone()))
-                .col_expr(user::Column::Version, Expr::value(row.version))
-                .col_expr(user::Column::UpdatedAt, Expr::value(row.updated_at))
-                .col_expr(user::Column::UserName, Expr::value(row.user_name.clone()))
-                .col_expr(
-                    user::Column::UserNameLower,
-                    Expr::value(row.user_name_lower.clone()),
-                )
-                .col_expr(
-                    user::Column::ExternalId,
-                    Expr::value(row.external_id.clone()),
-                )
-                .col_expr(
-                    user::Column::DisplayName,
-                    Expr::value(row.display_name.clone()),
-                )
-                .col_expr(
-                    user::Column::DisplayNameLower,
-                    Expr::value(row.display_name_lower.clone()),
-                )
-                .col_expr(
-                    user::Column::PrimaryEmailLower,
-                    Expr::value(row.primary_email_lower.clone()),
-                )
-                .col_expr(user::Column::Active, Expr::value(row.active))
-                .col_expr(user::Column::Hosts, Expr::value(row.hosts.clone()))
-                .build_for(&self.db),
-        );
+        plan.guard(store::update_user(&self.db, scope, old.version, &row));
         let writes = plan.writes_mut();
         let old_cols = UserColumns::from_doc(old_doc).ok();
         if old_cols.as_ref().map(|c| &c.emails) != Some(&cols.emails) {
-            // Upsert the new list by position, then drop the positions past its end: the
-            // two touch different rows, so they may share one statement (PostgreSQL runs
-            // the parts of a statement in no set order).
-            let emails = cols.email_rows(ctx.tenant_id, old.id);
-            for chunk in emails.chunks(EMAIL_ROWS_PER_STATEMENT) {
-                writes.push(
-                    &roster_entity::user_email::Entity::insert_many(chunk.to_vec()).on_conflict(
-                        OnConflict::columns([
-                            roster_entity::user_email::Column::UserId,
-                            roster_entity::user_email::Column::Position,
-                        ])
-                        .update_columns([
-                            roster_entity::user_email::Column::ValueLower,
-                            roster_entity::user_email::Column::TypeLower,
-                            roster_entity::user_email::Column::IsPrimary,
-                        ])
-                        .to_owned(),
-                    ),
-                );
-            }
-            let kept = i32::try_from(cols.emails.len()).unwrap_or(i32::MAX);
-            writes.push(
-                &scope
-                    .delete_user_emails()
-                    .filter(roster_entity::user_email::Column::UserId.eq(old.id))
-                    .filter(roster_entity::user_email::Column::Position.gte(kept)),
-            );
+            store::replace_user_emails(writes, scope, old.id, &cols);
         }
         let full = self.render_user(ctx, rules, &row, &new_doc, groups, &Projection::all());
         values::write(
@@ -297,7 +233,7 @@ impl Provisioning {
         let now = self.db.clock().now().as_micros();
         let notifications =
             (!rules.catalogue.is_empty()).then(|| rules.default_notifications().to_stored());
-        let row = user::Model {
+        let row = UserRow {
             id: Uuid::now_v7(),
             tenant_id: ctx.tenant_id.0,
             user_name: cols.user_name.clone(),
@@ -325,30 +261,7 @@ impl Provisioning {
 
         let mut plan = WritePlan::new(self.db.writes(), "userName, externalId or productRef");
         let writes = plan.writes_mut();
-        writes.push(&user::Entity::insert(user::ActiveModel {
-            id: Set(row.id),
-            tenant_id: Set(row.tenant_id),
-            user_name: Set(row.user_name.clone()),
-            user_name_lower: Set(row.user_name_lower.clone()),
-            external_id: Set(row.external_id.clone()),
-            display_name: Set(row.display_name.clone()),
-            display_name_lower: Set(row.display_name_lower.clone()),
-            primary_email_lower: Set(row.primary_email_lower.clone()),
-            active: Set(row.active),
-            doc: Set(row.doc.clone()),
-            version: Set(row.version),
-            created_at: Set(row.created_at),
-            updated_at: Set(row.updated_at),
-            notifications: Set(row.notifications.clone()),
-            hosts: Set(row.hosts.clone()),
-            product_ref: Set(row.product_ref.clone()),
-        }));
-        let emails = cols.email_rows(ctx.tenant_id, row.id);
-        for chunk in emails.chunks(EMAIL_ROWS_PER_STATEMENT) {
-            writes.push(&roster_entity::user_email::Entity::insert_many(
-                chunk.to_vec(),
-            ));
-        }
+        store::insert_user(writes, self.scope(ctx), &row, cols);
         values::write(
             writes,
             self.scope(ctx),

@@ -7,13 +7,10 @@
 
 use std::sync::Arc;
 
-use roster_entity::{group, group_member, user};
 use roster_scim::JsonObject;
 use roster_scim::patch::{PatchRequest, apply_patch};
 use roster_scim::projection::Projection;
 use roster_scim::resource::{Member, ParseOptions, etag_matches, parse_replacement};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -25,8 +22,8 @@ use super::users::{ProjectionParams, groups_of, not_found, parse_doc, preconditi
 use super::{ProvResult, Provisioning, RequestContext, Resource};
 use crate::outbox::events::{self, EventType, UserSummary};
 use crate::rules::{DeactivateMode, DeleteMode, TenantRules};
-use crate::store::BuildFor;
 use crate::store::columns::{UserColumns, parse_id};
+use crate::store::provisioning::{self as store, UserRow};
 
 impl Provisioning {
     pub async fn replace_user(
@@ -83,9 +80,7 @@ impl Provisioning {
             Self::lock_key(ctx, "user", &uuid.to_string()),
             || async {
                 let reader = self.db.reader();
-                let old = scope
-                    .user(uuid)
-                    .one(reader)
+                let old = store::user(reader, scope, uuid)
                     .await?
                     .ok_or_else(|| not_found("User", id))?;
                 if let Some(header) = if_match
@@ -134,7 +129,7 @@ impl Provisioning {
         &self,
         ctx: &RequestContext,
         rules: &TenantRules,
-        old: &user::Model,
+        old: &UserRow,
         old_doc: &JsonObject,
         new_doc: JsonObject,
         groups: Option<&[Member]>,
@@ -271,9 +266,7 @@ impl Provisioning {
     ) -> ProvResult<()> {
         let scope = self.scope(ctx);
         let reader = self.db.reader();
-        let old = scope
-            .user(uuid)
-            .one(reader)
+        let old = store::user(reader, scope, uuid)
             .await?
             .ok_or_else(|| not_found("User", id))?;
         if let Some(header) = if_match
@@ -299,7 +292,7 @@ impl Provisioning {
     async fn remove_user(
         &self,
         ctx: &RequestContext,
-        old: &user::Model,
+        old: &UserRow,
         operation: Operation,
         status: u16,
     ) -> ProvResult<()> {
@@ -309,48 +302,19 @@ impl Provisioning {
         let summary = UserSummary::from_row(old);
         // The memberships go with the user; the groups change too, so each gets a new
         // version and a member_removed event. The guard proves they are still these.
-        let memberships: Vec<(Uuid, String, Option<String>)> = scope
-            .groups()
-            .select_only()
-            .column(group::Column::Id)
-            .column(group::Column::DisplayName)
-            .column(group::Column::ExternalId)
-            .inner_join(group_member::Entity)
-            .filter(group_member::Column::UserId.eq(uuid))
-            .into_tuple()
-            .all(reader)
-            .await?;
+        let memberships = store::groups_of_user(reader, scope, uuid).await?;
         let mut plan = WritePlan::new(self.db.writes(), "");
-        plan.guard_returns(
-            self.db.build(
-                Query::delete()
-                    .from_table(group_member::Entity)
-                    .and_where(Expr::col(group_member::Column::TenantId).eq(scope.tenant_uuid()))
-                    .and_where(Expr::col(group_member::Column::UserId).eq(uuid))
-                    .returning_col(group_member::Column::GroupId),
-            ),
+        plan.guard(store::delete_memberships_of(
+            &self.db,
+            scope,
+            uuid,
             memberships.iter().map(|m| m.0.to_string()).collect(),
-        );
-        plan.guard_one(
-            scope
-                .delete_users()
-                .filter(user::Column::Id.eq(uuid))
-                .filter(user::Column::Version.eq(old.version))
-                .build_for(&self.db),
-        );
+        ));
+        plan.guard(store::delete_user(&self.db, scope, uuid, old.version));
         let writes = plan.writes_mut();
         if !memberships.is_empty() {
             let now = self.db.clock().now().as_micros();
-            writes.push(
-                &scope
-                    .update_groups()
-                    .filter(group::Column::Id.is_in(memberships.iter().map(|m| m.0)))
-                    .col_expr(
-                        group::Column::Version,
-                        Expr::col(group::Column::Version).add(1),
-                    )
-                    .col_expr(group::Column::UpdatedAt, Expr::value(now)),
-            );
+            store::bump_groups(writes, scope, memberships.iter().map(|m| m.0), now);
             let rows: Vec<_> = memberships
                 .iter()
                 .map(|(group_id, name, external_id)| {
@@ -365,7 +329,7 @@ impl Provisioning {
                 })
                 .collect();
             for chunk in rows.chunks(EVENT_ROWS_PER_STATEMENT) {
-                writes.push(&roster_entity::event::Entity::insert_many(chunk.to_vec()));
+                store::insert_events(writes, chunk);
             }
         }
         writes.push(&events::insert(
@@ -392,7 +356,7 @@ impl Provisioning {
         &self,
         ctx: &RequestContext,
         rules: &TenantRules,
-        old: &user::Model,
+        old: &UserRow,
         old_doc: &JsonObject,
     ) -> ProvResult<()> {
         if !old.active {

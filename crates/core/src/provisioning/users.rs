@@ -5,13 +5,11 @@ use std::sync::Arc;
 
 use std::collections::HashMap;
 
-use roster_entity::{group, group_member, user};
 use roster_scim::list::ListQuery;
 use roster_scim::projection::Projection;
 use roster_scim::resource::{Member, MemberKind, parse_user};
 use roster_scim::{JsonObject, ScimError, ScimType};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QuerySelect};
+use sea_orm::ConnectionTrait;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -24,6 +22,7 @@ use crate::error::is_unique_violation;
 use crate::rules::ExistingUser;
 use crate::rules::TenantRules;
 use crate::store::columns::{UserColumns, ensure_active, parse_id};
+use crate::store::provisioning::{self as store, UserRow};
 use crate::store::scope::TenantScope;
 
 /// `attributes` / `excludedAttributes` as the client sent them.
@@ -64,20 +63,7 @@ pub(crate) async fn groups_of(
     if user_ids.is_empty() {
         return Ok(out);
     }
-    let rows: Vec<(Uuid, Uuid, String)> = scope
-        .members()
-        .select_only()
-        .column(group_member::Column::UserId)
-        .column(group_member::Column::GroupId)
-        .column_as(
-            Expr::col((group::Entity, group::Column::DisplayName)),
-            "display_name",
-        )
-        .inner_join(group::Entity)
-        .filter(group_member::Column::UserId.is_in(user_ids.iter().copied()))
-        .into_tuple()
-        .all(conn)
-        .await?;
+    let rows = store::groups_of_users(conn, scope, user_ids).await?;
     for (user_id, group_id, display) in rows {
         out.entry(user_id).or_default().push(Member {
             value: group_id.to_string(),
@@ -97,19 +83,11 @@ impl Provisioning {
         scope: TenantScope,
         cols: &UserColumns,
         except: Option<Uuid>,
-    ) -> ProvResult<Vec<user::Model>> {
-        let mut same = user::Column::UserNameLower.eq(cols.user_name_lower.clone());
-        if let Some(external_id) = &cols.external_id {
-            same = same.or(user::Column::ExternalId.eq(external_id.clone()));
-        }
-        let mut query = scope.users().filter(same);
-        if let Some(except) = except {
-            query = query.filter(user::Column::Id.ne(except));
-        }
-        Ok(query.limit(2).all(conn).await?)
+    ) -> ProvResult<Vec<UserRow>> {
+        Ok(store::user_conflicts(conn, scope, cols, except).await?)
     }
 
-    pub(super) fn conflict_error(cols: &UserColumns, other: Option<&user::Model>) -> ScimError {
+    pub(super) fn conflict_error(cols: &UserColumns, other: Option<&UserRow>) -> ScimError {
         let Some(other) = other else {
             return ScimError::uniqueness(format!(
                 "userName \"{}\" or its externalId is already taken",
@@ -291,11 +269,7 @@ impl Provisioning {
         let scope = self.scope(ctx);
         // One query: the user and, through a LEFT JOIN, its groups.
         let (row, groups) = if projection.includes(schema, "groups") {
-            let mut found = scope
-                .user(uuid)
-                .find_with_related(group::Entity)
-                .all(self.db.reader())
-                .await?;
+            let mut found = store::user_with_groups(self.db.reader(), scope, uuid).await?;
             let (row, groups) = found.pop().ok_or_else(|| not_found("User", id))?;
             let groups: Vec<Member> = groups
                 .into_iter()
@@ -307,9 +281,7 @@ impl Provisioning {
                 .collect();
             (row, groups)
         } else {
-            let row = scope
-                .user(uuid)
-                .one(self.db.reader())
+            let row = store::user(self.db.reader(), scope, uuid)
                 .await?
                 .ok_or_else(|| not_found("User", id))?;
             (row, Vec::new())

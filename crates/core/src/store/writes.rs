@@ -15,8 +15,13 @@
 //! Writes are always executed inside a transaction the caller owns: if one statement
 //! fails, the caller's transaction rolls back the ones before it.
 
+use std::collections::HashSet;
+
 use sea_orm::sea_query::Values;
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryTrait, Statement};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, QueryTrait, Statement,
+    TransactionTrait,
+};
 
 #[derive(Debug)]
 pub struct Writes {
@@ -98,6 +103,64 @@ impl Writes {
             }
         }
     }
+}
+
+impl Writes {
+    /// Runs every statement in a transaction of its own on `conn`, and commits it.
+    pub async fn execute_alone(self, conn: &DatabaseConnection) -> Result<u64, DbErr> {
+        let txn = conn.begin().await?;
+        let rows = self.execute(&txn).await?;
+        txn.commit().await?;
+        Ok(rows)
+    }
+}
+
+/// What proves the snapshot a write was computed from still current, checked in the
+/// write's transaction before its [`Writes`].
+#[derive(Debug)]
+pub(crate) enum Guard {
+    /// The statement (an `UPDATE`/`DELETE` carrying `version = <read>`) changes exactly
+    /// one row.
+    AffectsOne(Statement),
+    /// The statement (a `DELETE … RETURNING <id>`) returns exactly these ids, as text.
+    Returns(Statement, HashSet<String>),
+}
+
+impl Guard {
+    /// What the guard costs the writer: its bound values plus one.
+    pub(crate) fn cost(&self) -> usize {
+        match self {
+            Guard::AffectsOne(s) | Guard::Returns(s, _) => {
+                1 + s.values.as_ref().map_or(0, |v| v.0.len())
+            }
+        }
+    }
+
+    /// Runs the guard's statement: whether the snapshot still holds.
+    pub(crate) async fn holds(self, conn: &impl ConnectionTrait) -> Result<bool, DbErr> {
+        match self {
+            Guard::AffectsOne(statement) => {
+                Ok(conn.execute_raw(statement).await?.rows_affected() == 1)
+            }
+            Guard::Returns(statement, expected) => {
+                let rows = conn.query_all_raw(statement).await?;
+                let mut got = HashSet::with_capacity(rows.len());
+                for row in rows {
+                    got.insert(returned_id(&row)?);
+                }
+                Ok(got == expected)
+            }
+        }
+    }
+}
+
+/// The first column of a `RETURNING` row as text (a UUID column reads as `Uuid` on
+/// PostgreSQL and as text on SQLite).
+fn returned_id(row: &QueryResult) -> Result<String, DbErr> {
+    if let Ok(id) = row.try_get_by_index::<uuid::Uuid>(0) {
+        return Ok(id.to_string());
+    }
+    row.try_get_by_index::<String>(0)
 }
 
 /// Bound parameters per PostgreSQL round trip, well under the protocol's 65,535.

@@ -11,15 +11,12 @@ use std::sync::Arc;
 
 use std::collections::HashMap;
 
-use roster_entity::{group, user};
 use roster_scim::filter::Filter;
 use roster_scim::list::{ListQuery, PageCursors, SortOrder, sort_resources};
 use roster_scim::projection::{self, Projection};
 use roster_scim::resource::{Member, MemberKind};
 use roster_scim::schema::{ResourceKind, ResourceSchema};
 use roster_scim::{AttrPath, JsonObject};
-use sea_orm::sea_query::{Expr, SelectStatement, SimpleExpr};
-use sea_orm::{EntityTrait, QueryFilter, QueryOrder, Select};
 use serde_json::Value;
 
 mod root;
@@ -28,13 +25,14 @@ use super::members::members_of;
 use super::users::{groups_of, parse_doc};
 use super::{ProvResult, Provisioning, RequestContext};
 use crate::rules::TenantRules;
-use crate::store::list::{bounded_candidates, dense_presence, segments, users_by_ids, window};
-use crate::store::query::{SortKey, Sql, Translator};
-use crate::store::seek::{self, Direction, PagePlan, Start};
-use window::{
-    Listing, Settled, SqlPage, Window, list_response, plan, settle, total_of,
-    users_window_with_groups, window_rows,
+use crate::store::list::page::{Listed, sql_page};
+use crate::store::list::{
+    dense_presence, group_candidates, segments, user_candidates, users_by_ids, window,
 };
+use crate::store::provisioning::{GroupRow, UserRow};
+use crate::store::query::{Sql, Translator};
+use crate::store::seek::{self, Direction, PagePlan, Start};
+use window::{Window, group_rows, list_response, plan, user_rows, users_window_with_groups};
 
 fn mentions(filter: Option<&Filter>, attribute: &str) -> bool {
     filter.is_some_and(|f| f.to_string().to_ascii_lowercase().contains(attribute))
@@ -52,138 +50,6 @@ fn sort_in_memory(
 }
 
 impl Provisioning {
-    /// One page of a list SQL decides: plans where it starts (offset, cursor or a
-    /// remembered boundary), reads the window with `fetch`, and settles the rows, the
-    /// total and the cursors. A `count=0` request reads no rows, only the total.
-    async fn sql_page<E, T>(
-        &self,
-        (ctx, kind, query, page): (
-            &RequestContext,
-            ResourceKind,
-            &ListQuery,
-            roster_scim::list::Page,
-        ),
-        sort: &SortKey,
-        (scoped, id_col): (Select<E>, SimpleExpr),
-        (cond, direct): (&SimpleExpr, Option<&SelectStatement>),
-        id_of: impl Fn(&T) -> uuid::Uuid,
-        fetch: impl AsyncFnOnce(&Window) -> ProvResult<Vec<T>>,
-    ) -> ProvResult<SqlPage<T>>
-    where
-        E: EntityTrait,
-        E::Model: Send + Sync,
-    {
-        let reader = self.db.reader();
-        let fingerprint = seek::fingerprint(ctx.tenant_id, kind, query);
-        let listing = Listing {
-            ctx,
-            fingerprint,
-            paging: seek::plan_page(
-                query,
-                page.offset,
-                fingerprint,
-                Some(sort.ty),
-                &self.seek_cache,
-                ctx.tenant_id,
-            )?,
-            sort: sort.clone(),
-        };
-        let all = scoped.clone().filter(cond.clone());
-        if page.limit == 0 {
-            let total = match listing.paging.known_total {
-                Some(total) => total,
-                None => window::count(all, direct, reader).await?,
-            };
-            return Ok(SqlPage {
-                rows: Vec::new(),
-                total,
-                cursors: PageCursors::default(),
-                paging: listing.paging,
-            });
-        }
-        let window = Window::new(
-            &listing.paging,
-            sort,
-            query.sort_order,
-            id_col.clone(),
-            page.limit,
-        );
-        let rows = fetch(&window).await?;
-        let settled = settle(rows, &window, &listing.paging);
-        let total = total_of(&settled, &listing.paging, all, direct, reader).await?;
-        let ends = (
-            settled.rows.first().map(&id_of),
-            settled.rows.last().map(&id_of),
-        );
-        let cursors = self
-            .around(&listing, &settled, ends, total, scoped, id_col)
-            .await?;
-        Ok(SqlPage {
-            rows: settled.rows,
-            total,
-            cursors,
-            paging: listing.paging,
-        })
-    }
-
-    /// Where the listing goes from this page: the boundary of its last row remembered
-    /// for the next `startIndex`, or — for cursor paging — `nextCursor` and
-    /// `previousCursor`. Reads the sort value of at most two rows, by id.
-    async fn around<T, E>(
-        &self,
-        listing: &Listing<'_>,
-        settled: &Settled<T>,
-        (first_id, last_id): (Option<uuid::Uuid>, Option<uuid::Uuid>),
-        total: u64,
-        rows: Select<E>,
-        id_col: SimpleExpr,
-    ) -> ProvResult<PageCursors>
-    where
-        E: EntityTrait,
-    {
-        let reader = self.db.reader();
-        let end = settled.first + settled.rows.len() as u64;
-        let mut cursors = PageCursors::default();
-        if settled.more_after
-            && let Some(last) = last_id
-        {
-            let boundary =
-                seek::boundary_of(rows.clone(), &listing.sort, id_col.clone(), last, reader)
-                    .await?;
-            if listing.paging.cursored {
-                cursors.next = Some(seek::encode_cursor(
-                    listing.fingerprint,
-                    Some(boundary),
-                    Direction::After,
-                    end,
-                    total,
-                ));
-            } else {
-                self.seek_cache.put(
-                    listing.ctx.tenant_id,
-                    listing.fingerprint,
-                    end,
-                    boundary,
-                    total,
-                );
-            }
-        }
-        if listing.paging.cursored
-            && settled.more_before
-            && let Some(first) = first_id
-        {
-            let boundary = seek::boundary_of(rows, &listing.sort, id_col, first, reader).await?;
-            cursors.previous = Some(seek::encode_cursor(
-                listing.fingerprint,
-                Some(boundary),
-                Direction::Before,
-                settled.first,
-                total,
-            ));
-        }
-        Ok(cursors)
-    }
-
     pub(crate) async fn list_users_inner(
         &self,
         ctx: &RequestContext,
@@ -198,7 +64,6 @@ impl Provisioning {
         let reader = self.db.reader();
         let translator = Translator::of(schema, &self.db, ctx.tenant_id);
         let plan = plan(query, &translator);
-        let id_col = Expr::col((user::Entity, user::Column::Id));
 
         if let (Sql::Exact(cond), Some(sort)) = (&plan.sql, &plan.sort) {
             let wants_groups = projection.includes(schema, "groups");
@@ -218,48 +83,47 @@ impl Provisioning {
                 }
                 _ => cond.clone(),
             };
-            let fetched = self
-                .sql_page(
-                    (ctx, ResourceKind::User, query, page),
-                    sort,
-                    (scope.users(), id_col.clone()),
-                    (cond, plan.count.as_ref()),
-                    |(row, _): &(user::Model, Vec<group::Model>)| row.id,
-                    async |window: &Window| {
-                        // Only without a filter: a selective filter (`userName sw`) is
-                        // better served by its own index, the few rows then sorted.
-                        if let Some(ix) = sort.indexed
-                            && window.offset == 0
-                            && query.filter.is_none()
-                        {
-                            let ids = segments::window_ids(
-                                scope,
-                                ix,
-                                &page_cond,
-                                query.filter.is_none(),
-                                order,
-                                window,
-                                reader,
-                            )
-                            .await?;
-                            self.walked_sorts
-                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            return users_by_ids(scope, &ids, wants_groups, reader).await;
-                        }
-                        let cond = window.condition(page_cond);
-                        if wants_groups {
-                            users_window_with_groups(scope, cond, sort, order, window, reader).await
-                        } else {
-                            let select = scope.users().filter(cond);
-                            Ok(window_rows(select, sort, order, id_col, window, reader)
-                                .await?
-                                .into_iter()
-                                .map(|row| (row, Vec::new()))
-                                .collect())
-                        }
-                    },
-                )
-                .await?;
+            let fetched = sql_page(
+                (&self.db, &self.seek_cache),
+                (ctx, ResourceKind::User, query, page),
+                sort,
+                Listed::Users(scope),
+                (cond, plan.count.as_ref()),
+                |(row, _): &(UserRow, Vec<GroupRow>)| row.id,
+                async |window: &Window| {
+                    // Only without a filter: a selective filter (`userName sw`) is
+                    // better served by its own index, the few rows then sorted.
+                    if let Some(ix) = sort.indexed
+                        && window.offset == 0
+                        && query.filter.is_none()
+                    {
+                        let ids = segments::window_ids(
+                            scope,
+                            ix,
+                            &page_cond,
+                            query.filter.is_none(),
+                            order,
+                            window,
+                            reader,
+                        )
+                        .await?;
+                        self.walked_sorts
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        return users_by_ids(scope, &ids, wants_groups, reader).await;
+                    }
+                    let cond = window.condition(page_cond);
+                    if wants_groups {
+                        users_window_with_groups(scope, cond, sort, order, window, reader).await
+                    } else {
+                        Ok(user_rows(scope, cond, sort, order, window, reader)
+                            .await?
+                            .into_iter()
+                            .map(|row| (row, Vec::new()))
+                            .collect())
+                    }
+                },
+            )
+            .await?;
             let mut resources = Vec::with_capacity(fetched.rows.len());
             for (row, groups) in &fetched.rows {
                 let members: Vec<Member> = groups
@@ -290,12 +154,11 @@ impl Provisioning {
         // evaluation of this tenant's at a time on this node.
         let paging = self.memory_paging(ctx, ResourceKind::User, query, page)?;
         let turn = self.evaluation_turn(ctx).await;
-        let mut select = scope.users();
-        if let Sql::Exact(cond) | Sql::Superset(cond) = &plan.sql {
-            select = select.filter(cond.clone());
-        }
-        let rows =
-            bounded_candidates(select.order_by_asc(user::Column::Id), reader, "users").await?;
+        let cond = match &plan.sql {
+            Sql::Exact(cond) | Sql::Superset(cond) => Some(cond.clone()),
+            Sql::Unknown => None,
+        };
+        let rows = user_candidates(scope, cond, reader).await?;
         let _turn = turn;
         let need_groups = mentions(query.filter.as_ref(), "groups")
             || query
@@ -357,24 +220,23 @@ impl Provisioning {
         let reader = self.db.reader();
         let translator = Translator::of(schema, &self.db, ctx.tenant_id);
         let plan = plan(query, &translator);
-        let id_col = Expr::col((group::Entity, group::Column::Id));
         let wants_members = projection.includes(schema, "members");
 
         if let (Sql::Exact(cond), Some(sort)) = (&plan.sql, &plan.sort) {
             let order = query.sort_order;
-            let fetched = self
-                .sql_page(
-                    (ctx, ResourceKind::Group, query, page),
-                    sort,
-                    (scope.groups(), id_col.clone()),
-                    (cond, None),
-                    |row: &group::Model| row.id,
-                    async |window: &Window| {
-                        let select = scope.groups().filter(window.condition(cond.clone()));
-                        window_rows(select, sort, order, id_col, window, reader).await
-                    },
-                )
-                .await?;
+            let fetched = sql_page(
+                (&self.db, &self.seek_cache),
+                (ctx, ResourceKind::Group, query, page),
+                sort,
+                Listed::Groups(scope),
+                (cond, None),
+                |row: &GroupRow| row.id,
+                async |window: &Window| {
+                    let cond = window.condition(cond.clone());
+                    group_rows(scope, cond, sort, order, window, reader).await
+                },
+            )
+            .await?;
             let ids: Vec<_> = fetched.rows.iter().map(|r| r.id).collect();
             let members = if wants_members {
                 members_of(reader, scope, &ids).await?
@@ -402,12 +264,11 @@ impl Provisioning {
 
         let paging = self.memory_paging(ctx, ResourceKind::Group, query, page)?;
         let turn = self.evaluation_turn(ctx).await;
-        let mut select = scope.groups();
-        if let Sql::Exact(cond) | Sql::Superset(cond) = &plan.sql {
-            select = select.filter(cond.clone());
-        }
-        let rows =
-            bounded_candidates(select.order_by_asc(group::Column::Id), reader, "groups").await?;
+        let cond = match &plan.sql {
+            Sql::Exact(cond) | Sql::Superset(cond) => Some(cond.clone()),
+            Sql::Unknown => None,
+        };
+        let rows = group_candidates(scope, cond, reader).await?;
         let _turn = turn;
         let need_members = wants_members
             || mentions(query.filter.as_ref(), "members")

@@ -1,6 +1,7 @@
 //! The SQL of a SCIM list: the window a page reads ([`window`]) and, for sorts by an
 //! indexed path, the walk of the value index that finds it ([`segments`]).
 
+pub(crate) mod page;
 pub(crate) mod segments;
 pub(crate) mod window;
 
@@ -8,8 +9,12 @@ use std::collections::HashMap;
 
 use roster_entity::{group, user};
 use roster_scim::filter::Filter;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select};
+use sea_orm::sea_query::SimpleExpr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
 
+use super::provisioning::{GroupRow, UserRow, users_with_groups};
 use super::query::Translator;
 use super::{Database, TenantScope};
 use crate::provisioning::ProvResult;
@@ -26,7 +31,7 @@ pub(crate) const DENSE_HOLDERS: u64 = 5_000;
 
 /// The candidates of an in-memory evaluation, or `tooMany` when there are more than
 /// [`MAX_EVALUATED`].
-pub(crate) async fn bounded_candidates<E>(
+async fn bounded_candidates<E>(
     select: Select<E>,
     conn: &impl ConnectionTrait,
     what: &str,
@@ -48,13 +53,43 @@ where
     Ok(rows)
 }
 
+/// The users matching `cond` (all of them without one), by id, as candidates of an
+/// in-memory evaluation: `tooMany` when there are more than [`MAX_EVALUATED`].
+pub(crate) async fn user_candidates(
+    scope: TenantScope,
+    cond: Option<SimpleExpr>,
+    conn: &impl ConnectionTrait,
+) -> ProvResult<Vec<UserRow>> {
+    let mut select = scope.users();
+    if let Some(cond) = cond {
+        select = select.filter(cond);
+    }
+    let rows = bounded_candidates(select.order_by_asc(user::Column::Id), conn, "users").await?;
+    Ok(rows.into_iter().map(UserRow::from).collect())
+}
+
+/// The groups matching `cond` (all of them without one), by id, as candidates of an
+/// in-memory evaluation: `tooMany` when there are more than [`MAX_EVALUATED`].
+pub(crate) async fn group_candidates(
+    scope: TenantScope,
+    cond: Option<SimpleExpr>,
+    conn: &impl ConnectionTrait,
+) -> ProvResult<Vec<GroupRow>> {
+    let mut select = scope.groups();
+    if let Some(cond) = cond {
+        select = select.filter(cond);
+    }
+    let rows = bounded_candidates(select.order_by_asc(group::Column::Id), conn, "groups").await?;
+    Ok(rows.into_iter().map(GroupRow::from).collect())
+}
+
 /// Users by id, in the order of `ids`, with their groups when `with_groups`.
 pub(crate) async fn users_by_ids(
     scope: TenantScope,
     ids: &[uuid::Uuid],
     with_groups: bool,
     conn: &impl ConnectionTrait,
-) -> ProvResult<Vec<(user::Model, Vec<group::Model>)>> {
+) -> ProvResult<Vec<(UserRow, Vec<GroupRow>)>> {
     let select = scope
         .users()
         .filter(user::Column::Id.is_in(ids.iter().copied()));
@@ -70,7 +105,9 @@ pub(crate) async fn users_by_ids(
     };
     let mut by_id: HashMap<uuid::Uuid, (user::Model, Vec<group::Model>)> =
         rows.into_iter().map(|row| (row.0.id, row)).collect();
-    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    Ok(users_with_groups(
+        ids.iter().filter_map(|id| by_id.remove(id)).collect(),
+    ))
 }
 
 /// The `pr` conditions of a filter on index keys this tenant holds at least

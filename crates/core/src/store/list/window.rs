@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::provisioning::{ProvResult, RequestContext};
 use crate::store::TenantScope;
+use crate::store::provisioning::{GroupRow, UserRow, users_with_groups};
 use crate::store::query::{SortKey, Sql, Translator};
 use crate::store::seek::{self, Boundary, Direction, PagePlan, Start};
 
@@ -207,7 +208,7 @@ where
 
 /// The rows of one window of a listing, in the window's order (one more than the page
 /// when another follows).
-pub(crate) async fn window_rows<E>(
+async fn window_rows<E>(
     select: Select<E>,
     sort: &SortKey,
     order: SortOrder,
@@ -226,6 +227,36 @@ where
         .await?)
 }
 
+/// The users of one window of a listing whose condition (with the window's seek) is
+/// `cond`, in the window's order.
+pub(crate) async fn user_rows(
+    scope: TenantScope,
+    cond: SimpleExpr,
+    sort: &SortKey,
+    order: SortOrder,
+    window: &Window,
+    conn: &impl ConnectionTrait,
+) -> ProvResult<Vec<UserRow>> {
+    let id = Expr::col((user::Entity, user::Column::Id));
+    let rows = window_rows(scope.users().filter(cond), sort, order, id, window, conn).await?;
+    Ok(rows.into_iter().map(UserRow::from).collect())
+}
+
+/// The groups of one window of a listing whose condition (with the window's seek) is
+/// `cond`, in the window's order.
+pub(crate) async fn group_rows(
+    scope: TenantScope,
+    cond: SimpleExpr,
+    sort: &SortKey,
+    order: SortOrder,
+    window: &Window,
+    conn: &impl ConnectionTrait,
+) -> ProvResult<Vec<GroupRow>> {
+    let id = Expr::col((group::Entity, group::Column::Id));
+    let rows = window_rows(scope.groups().filter(cond), sort, order, id, window, conn).await?;
+    Ok(rows.into_iter().map(GroupRow::from).collect())
+}
+
 /// A window of users with their groups in one query — the page chosen in a subquery,
 /// its groups joined.
 pub(crate) async fn users_window_with_groups(
@@ -235,7 +266,7 @@ pub(crate) async fn users_window_with_groups(
     order: SortOrder,
     window: &Window,
     conn: &impl ConnectionTrait,
-) -> ProvResult<Vec<(user::Model, Vec<group::Model>)>> {
+) -> ProvResult<Vec<(UserRow, Vec<GroupRow>)>> {
     let id_col = || Expr::col((user::Entity, user::Column::Id));
     let ids = ordered(
         scope.users().filter(cond),
@@ -249,7 +280,7 @@ pub(crate) async fn users_window_with_groups(
     .offset(window.offset)
     .limit(window.limit + 1)
     .into_query();
-    Ok(ordered(
+    let rows = ordered(
         scope.users().filter(id_col().in_subquery(ids)),
         sort,
         order,
@@ -258,7 +289,8 @@ pub(crate) async fn users_window_with_groups(
     )
     .find_with_related(group::Entity)
     .all(conn)
-    .await?)
+    .await?;
+    Ok(users_with_groups(rows))
 }
 
 /// What one list request needs to page in SQL.
