@@ -33,9 +33,6 @@ pub use scope::ApiScope;
 
 use std::collections::{HashMap, HashSet};
 
-use roster_entity::{custom_attribute, event, location};
-use roster_scim::value::fold_case;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -171,17 +168,10 @@ impl TenantApi<'_> {
 
     /// Sequenced events after `after` (a `seq`), oldest first.
     pub async fn events(&self, after: i64, limit: u64, types: &[EventType]) -> Result<EventsPage> {
-        let mut select = event::Entity::find()
-            .filter(event::Column::TenantId.eq(self.tenant))
-            .filter(event::Column::Seq.gt(after))
-            .order_by_asc(event::Column::Seq)
-            .limit(limit.saturating_add(1));
-        if !types.is_empty() {
-            select = select.filter(
-                event::Column::EventType.is_in(types.iter().map(|t| t.as_str().to_owned())),
-            );
-        }
-        let mut rows = select.all(self.db.reader()).await?;
+        let mut rows = self
+            .reads()
+            .events(after, limit.saturating_add(1), types)
+            .await?;
         let has_more = u64::try_from(rows.len()).unwrap_or(u64::MAX) > limit;
         rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         let last = rows.last().and_then(|row| row.seq).unwrap_or(after);
@@ -291,14 +281,7 @@ impl TenantApi<'_> {
 
     /// The tenant's location with this id or code.
     async fn location(&self, raw: &str) -> Result<Option<Uuid>> {
-        let raw = raw.trim();
-        let mut select =
-            location::Entity::find().filter(location::Column::TenantId.eq(self.tenant));
-        select = match Uuid::try_parse(raw) {
-            Ok(id) => select.filter(location::Column::Id.eq(id)),
-            Err(_) => select.filter(location::Column::CodeLower.eq(fold_case(raw))),
-        };
-        Ok(select.one(self.db.reader()).await?.map(|row| row.id))
+        Ok(self.reads().location_id(raw.trim()).await?)
     }
 
     async fn user_page(
@@ -322,13 +305,7 @@ impl TenantApi<'_> {
         let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
         // Only defined custom attributes reach the product (a removed definition's
         // values are kept aside, see `rules::keep_undefined`).
-        let defined: Vec<String> = custom_attribute::Entity::find()
-            .select_only()
-            .column(custom_attribute::Column::Name)
-            .filter(custom_attribute::Column::TenantId.eq(self.tenant))
-            .into_tuple()
-            .all(self.db.reader())
-            .await?;
+        let defined = self.reads().attribute_names().await?;
         let defined: Vec<&str> = defined.iter().map(String::as_str).collect();
         let memberships = self.reads().memberships(ids).await?;
         let hosts: Vec<Hosts> = rows
@@ -347,27 +324,13 @@ impl TenantApi<'_> {
                     .collect(),
             )
             .await?;
-        let locations: HashMap<Uuid, LocationRef> = if location_ids.is_empty() {
-            HashMap::new()
-        } else {
-            location::Entity::find()
-                .filter(location::Column::TenantId.eq(self.tenant))
-                .filter(location::Column::Id.is_in(location_ids))
-                .all(self.db.reader())
-                .await?
-                .into_iter()
-                .map(|l| {
-                    (
-                        l.id,
-                        LocationRef {
-                            id: l.id,
-                            code: l.code,
-                            name: l.name,
-                        },
-                    )
-                })
-                .collect()
-        };
+        let locations: HashMap<Uuid, LocationRef> = self
+            .reads()
+            .location_refs(location_ids)
+            .await?
+            .into_iter()
+            .map(|l| (l.id, l))
+            .collect();
         Ok(rows
             .into_iter()
             .zip(hosts)

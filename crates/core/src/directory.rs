@@ -8,14 +8,11 @@
 //! log; the primary key `(group_id, user_id)` on members), so page 1,000 costs what page
 //! 1 does.
 
-use roster_entity::provisioning_log;
-use sea_orm::sea_query::LikeExpr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::memberships::TenantAccess;
 use crate::paging::{Page, PageSize};
-use crate::store::reads::{GroupRecord, Reads, UserRecord, UserSelection, like_contains};
+use crate::store::reads::{GroupRecord, Reads, UserRecord, UserSelection};
 use crate::tenants::TenantId;
 use crate::time::Timestamp;
 use crate::{Database, Result};
@@ -46,11 +43,6 @@ impl SearchTerm {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-
-    /// `%term%` with LIKE's wildcards escaped, so `_` and `%` match themselves.
-    pub(crate) fn like_pattern(&self) -> LikeExpr {
-        like_contains(&self.0)
     }
 }
 
@@ -193,27 +185,6 @@ pub struct LogEntry {
     pub warning: Option<String>,
 }
 
-impl From<provisioning_log::Model> for LogEntry {
-    fn from(row: provisioning_log::Model) -> Self {
-        Self {
-            id: row.id,
-            occurred_at: Timestamp::from_micros(row.occurred_at),
-            request_id: row.request_id,
-            operation: row.operation,
-            resource_type: row.resource_type,
-            resource_id: row.resource_id,
-            outcome: row.outcome,
-            status: row.status,
-            scim_type: row.scim_type,
-            detail: row.detail,
-            duration_us: row.duration_us,
-            resource_name: None,
-            user_name: row.user_name,
-            warning: row.warning,
-        }
-    }
-}
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Overview {
     pub active_users: u64,
@@ -252,12 +223,7 @@ pub struct TenantDirectory<'a> {
 impl TenantDirectory<'_> {
     pub async fn overview(&self) -> Result<Overview> {
         let (active_users, inactive_users, groups) = self.reads().counts().await?;
-        let last_activity = provisioning_log::Entity::find()
-            .filter(provisioning_log::Column::TenantId.eq(self.tenant))
-            .order_by_desc(provisioning_log::Column::Id)
-            .one(self.db.reader())
-            .await?
-            .map(|row| Timestamp::from_micros(row.occurred_at));
+        let last_activity = self.reads().last_activity().await?;
         let recent_failures = self
             .log(
                 &LogQuery {
@@ -306,16 +272,7 @@ impl TenantDirectory<'_> {
         let (created_at, version) = (row.created_at, row.version);
         let group_ids = self.reads().group_ids_of(id, USER_GROUPS).await?;
         let groups = self.groups_by_id(group_ids).await?;
-        let history = provisioning_log::Entity::find()
-            .filter(provisioning_log::Column::TenantId.eq(self.tenant))
-            .filter(provisioning_log::Column::ResourceId.eq(id.to_string()))
-            .order_by_desc(provisioning_log::Column::Id)
-            .limit(USER_HISTORY)
-            .all(self.db.reader())
-            .await?
-            .into_iter()
-            .map(LogEntry::from)
-            .collect();
+        let history = self.reads().history(id.to_string(), USER_HISTORY).await?;
         Ok(Some(UserDetail {
             summary: row.into(),
             created_at,
@@ -364,22 +321,8 @@ impl TenantDirectory<'_> {
 
     /// The provisioning log, newest first.
     pub async fn log(&self, query: &LogQuery, size: PageSize) -> Result<Page<LogEntry, i64>> {
-        let mut select = provisioning_log::Entity::find()
-            .filter(provisioning_log::Column::TenantId.eq(self.tenant))
-            .order_by_desc(provisioning_log::Column::Id)
-            .limit(size.probe());
-        if let Some(before) = query.before {
-            select = select.filter(provisioning_log::Column::Id.lt(before));
-        }
-        if let Some(outcome) = query.outcome {
-            select = select.filter(provisioning_log::Column::Outcome.eq(outcome.as_str()));
-        }
-        let rows = select.all(self.db.reader()).await?;
-        Ok(Page::from_probe(
-            rows.into_iter().map(LogEntry::from).collect(),
-            size,
-            |entry: &LogEntry| entry.id,
-        ))
+        let entries = self.reads().log(query, None, size.probe()).await?;
+        Ok(Page::from_probe(entries, size, |entry: &LogEntry| entry.id))
     }
 
     async fn groups_by_id(&self, ids: Vec<Uuid>) -> Result<Vec<GroupSummary>> {

@@ -10,14 +10,12 @@
 
 use std::collections::HashMap;
 
-use roster_entity::{group, provisioning_log, user};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::Result;
 use crate::directory::{GroupSummary, LogEntry, LogQuery, SearchTerm, TenantDirectory};
 use crate::paging::{Page, PageSize};
+use crate::store::reads::LogSearch;
 
 /// Users and groups a text search of the log looks for at most.
 const MATCHED_RESOURCES: u64 = 50;
@@ -31,70 +29,14 @@ impl TenantDirectory<'_> {
         search: Option<&SearchTerm>,
         size: PageSize,
     ) -> Result<Page<LogEntry, i64>> {
-        let mut select = provisioning_log::Entity::find()
-            .filter(provisioning_log::Column::TenantId.eq(self.tenant))
-            .order_by_desc(provisioning_log::Column::Id)
-            .limit(size.probe());
-        if let Some(before) = query.before {
-            select = select.filter(provisioning_log::Column::Id.lt(before));
-        }
-        if let Some(outcome) = query.outcome {
-            select = select.filter(provisioning_log::Column::Outcome.eq(outcome.as_str()));
-        }
-        if let Some(search) = search {
-            select = select.filter(self.search_condition(search).await?);
-        }
-        let rows = select.all(self.db.reader()).await?;
-        let mut page = Page::from_probe(
-            rows.into_iter().map(LogEntry::from).collect(),
-            size,
-            |entry: &LogEntry| entry.id,
-        );
+        let search = search.map(|term| LogSearch {
+            term: term.as_str(),
+            matched_resources: MATCHED_RESOURCES,
+        });
+        let entries = self.reads().log(query, search, size.probe()).await?;
+        let mut page = Page::from_probe(entries, size, |entry: &LogEntry| entry.id);
         self.name_resources(&mut page.items).await?;
         Ok(page)
-    }
-
-    async fn search_condition(&self, search: &SearchTerm) -> Result<Condition> {
-        let term = search.as_str();
-        if Uuid::parse_str(term).is_ok() {
-            return Ok(Condition::any()
-                .add(provisioning_log::Column::RequestId.eq(term))
-                .add(provisioning_log::Column::ResourceId.eq(term)));
-        }
-        let pattern = search.like_pattern();
-        let users: Vec<Uuid> = user::Entity::find()
-            .select_only()
-            .column(user::Column::Id)
-            .filter(user::Column::TenantId.eq(self.tenant))
-            .filter(
-                Condition::any()
-                    .add(Expr::col(user::Column::UserNameLower).like(pattern.clone()))
-                    .add(Expr::col(user::Column::PrimaryEmailLower).like(pattern.clone())),
-            )
-            .limit(MATCHED_RESOURCES)
-            .into_tuple()
-            .all(self.db.reader())
-            .await?;
-        let groups: Vec<Uuid> = group::Entity::find()
-            .select_only()
-            .column(group::Column::Id)
-            .filter(group::Column::TenantId.eq(self.tenant))
-            .filter(Expr::col(group::Column::DisplayNameLower).like(pattern))
-            .limit(MATCHED_RESOURCES)
-            .into_tuple()
-            .all(self.db.reader())
-            .await?;
-        let ids: Vec<String> = users
-            .iter()
-            .chain(groups.iter())
-            .map(Uuid::to_string)
-            .collect();
-        // The userName a row names (refused creates included) is an index lookup, on
-        // `(tenant_id, user_name_lower, id)`.
-        Ok(Condition::any()
-            .add(provisioning_log::Column::Operation.eq(term))
-            .add(provisioning_log::Column::UserNameLower.eq(term))
-            .add(provisioning_log::Column::ResourceId.is_in(ids)))
     }
 
     /// Names the users and groups of these entries (two queries for any number).
@@ -113,30 +55,10 @@ impl TenantDirectory<'_> {
         };
         let (user_ids, group_ids) = (ids_of("User"), ids_of("Group"));
         let mut names: HashMap<String, String> = HashMap::new();
-        if !user_ids.is_empty() {
-            let rows: Vec<(Uuid, String)> = user::Entity::find()
-                .select_only()
-                .column(user::Column::Id)
-                .column(user::Column::UserName)
-                .filter(user::Column::TenantId.eq(self.tenant))
-                .filter(user::Column::Id.is_in(user_ids))
-                .into_tuple()
-                .all(self.db.reader())
-                .await?;
-            names.extend(rows.into_iter().map(|(id, name)| (id.to_string(), name)));
-        }
-        if !group_ids.is_empty() {
-            let rows: Vec<(Uuid, String)> = group::Entity::find()
-                .select_only()
-                .column(group::Column::Id)
-                .column(group::Column::DisplayName)
-                .filter(group::Column::TenantId.eq(self.tenant))
-                .filter(group::Column::Id.is_in(group_ids))
-                .into_tuple()
-                .all(self.db.reader())
-                .await?;
-            names.extend(rows.into_iter().map(|(id, name)| (id.to_string(), name)));
-        }
+        let users = self.reads().user_names(user_ids).await?;
+        names.extend(users.into_iter().map(|(id, name)| (id.to_string(), name)));
+        let groups = self.reads().group_names(group_ids).await?;
+        names.extend(groups.into_iter().map(|(id, name)| (id.to_string(), name)));
         for entry in entries {
             // The name the row recorded (what the request was about, even a user
             // refused or deleted since), else the resource's current one.

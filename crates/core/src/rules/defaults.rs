@@ -10,19 +10,15 @@
 //! created — changing them later changes no existing tenant — and its settings page
 //! shows each setting as "default" or "changed" against the current defaults.
 
-use roster_entity::tenant_defaults;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::ConnectionTrait;
 
-use super::settings::{DeactivateMode, ExistingUser, ProvisioningSettings};
+use super::settings::ProvisioningSettings;
 use crate::admins::Admin;
 use crate::audit::{self, Actor, Change, Origin};
+use crate::store::places::{self, SavedDefaults};
 use crate::tenants::require_operator;
 use crate::time::Timestamp;
 use crate::{Database, Result};
-
-/// The one row's key.
-const ROW: i32 = 1;
 
 /// Where the current defaults come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,27 +60,11 @@ impl TenantDefaultsService {
     /// [`Self::current`], read on `conn` (a tenant's creation reads them in its own
     /// transaction).
     pub(crate) async fn current_on(&self, conn: &impl ConnectionTrait) -> Result<TenantDefaults> {
-        let row = tenant_defaults::Entity::find_by_id(ROW).one(conn).await?;
-        Ok(match row {
-            Some(row) => TenantDefaults {
-                settings: ProvisioningSettings {
-                    enabled: row.provisioning_enabled,
-                    create_users: row.allow_create_users,
-                    update_users: row.allow_update_users,
-                    deactivate_users: row.allow_deactivate_users,
-                    delete_users: row.allow_delete_users,
-                    push_groups: row.allow_push_groups,
-                    existing_user: ExistingUser::parse(&row.existing_user)
-                        .unwrap_or(self.configured.existing_user),
-                    deactivate_mode: DeactivateMode::parse(&row.deactivate_mode)
-                        .unwrap_or(self.configured.deactivate_mode),
-                    domains_only: row.domains_only,
-                    ..self.configured
-                },
-                source: DefaultsSource::Saved {
-                    by: row.updated_by,
-                    at: Timestamp::from_micros(row.updated_at),
-                },
+        let saved = places::saved_defaults(conn, self.configured).await?;
+        Ok(match saved {
+            Some(SavedDefaults { settings, by, at }) => TenantDefaults {
+                settings,
+                source: DefaultsSource::Saved { by, at },
             },
             None => TenantDefaults {
                 settings: self.configured,
@@ -103,42 +83,9 @@ impl TenantDefaultsService {
     ) -> Result<()> {
         require_operator(acting)?;
         let before = self.current().await?.settings;
-        let row = tenant_defaults::ActiveModel {
-            id: Set(ROW),
-            provisioning_enabled: Set(settings.enabled),
-            allow_create_users: Set(settings.create_users),
-            allow_update_users: Set(settings.update_users),
-            allow_deactivate_users: Set(settings.deactivate_users),
-            allow_delete_users: Set(settings.delete_users),
-            allow_push_groups: Set(settings.push_groups),
-            existing_user: Set(settings.existing_user.as_str().to_owned()),
-            deactivate_mode: Set(settings.deactivate_mode.as_str().to_owned()),
-            domains_only: Set(settings.domains_only),
-            updated_at: Set(self.db.clock().now().as_micros()),
-            updated_by: Set(acting.email.clone()),
-        };
+        let saved_at = self.db.clock().now();
         let txn = self.db.begin_write().await?;
-        use tenant_defaults::Column as C;
-        tenant_defaults::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(C::Id)
-                    .update_columns([
-                        C::ProvisioningEnabled,
-                        C::AllowCreateUsers,
-                        C::AllowUpdateUsers,
-                        C::AllowDeactivateUsers,
-                        C::AllowDeleteUsers,
-                        C::AllowPushGroups,
-                        C::ExistingUser,
-                        C::DeactivateMode,
-                        C::DomainsOnly,
-                        C::UpdatedAt,
-                        C::UpdatedBy,
-                    ])
-                    .to_owned(),
-            )
-            .exec(&txn)
-            .await?;
+        places::save_defaults(&txn, settings, saved_at, acting.email.clone()).await?;
         audit::record_for(
             &txn,
             self.db.clock().now(),
@@ -160,9 +107,7 @@ impl TenantDefaultsService {
         require_operator(acting)?;
         let before = self.current().await?.settings;
         let txn = self.db.begin_write().await?;
-        tenant_defaults::Entity::delete_by_id(ROW)
-            .exec(&txn)
-            .await?;
+        places::reset_defaults(&txn).await?;
         audit::record_for(
             &txn,
             self.db.clock().now(),

@@ -3,34 +3,39 @@
 use std::collections::BTreeSet;
 
 use futures_util::future::BoxFuture;
-use roster_entity::{kiosk, location, location_rule, notification_type};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
-};
+use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 use super::mapping::uuid_json;
 use super::notifications::format_channels;
-use super::rehost::{PlaceEvents, Rehosted, location_in};
+use super::rehost::{PlaceEvents, Rehosted};
 use super::{
-    Channel, KioskName, LocationCode, LocationName, NewRule, NotificationKey, NotificationLabel,
-    RulesService, TimeZoneName,
+    Channel, Kiosk, KioskName, LocationCode, LocationName, NewRule, NotificationKey,
+    NotificationLabel, RulesService, TimeZoneName,
 };
 use crate::audit::Change;
 use crate::error::is_unique_violation;
 use crate::memberships::TenantAccess;
 use crate::outbox::EventType;
+use crate::store::TenantScope;
+use crate::store::places::{
+    self, LocationRow, MappingRuleRow, NotificationTypeRow, RuleItem, location_in,
+};
 use crate::{Error, Result};
 
 /// Most notification types, locations, kiosks or rules a tenant may define: these are
 /// read on every provisioning request, so they stay small by design.
 pub const MAX_ITEMS: u64 = 200;
 
-/// A removal that found nothing is `NotFound`, and rolls back (with its audit row).
-fn found(removed: u64) -> Result<()> {
-    if removed == 0 {
+/// Removes one rule row: a removal that found nothing is `NotFound`, and rolls back
+/// (with its audit row).
+async fn remove(
+    txn: &DatabaseTransaction,
+    scope: TenantScope,
+    item: RuleItem,
+    id: Uuid,
+) -> Result<()> {
+    if places::remove_item(txn, scope, item, id).await? == 0 {
         Err(Error::NotFound)
     } else {
         Ok(())
@@ -55,14 +60,14 @@ impl RulesService {
         if rules.catalogue.len() as u64 >= MAX_ITEMS {
             return Err(too_many("key"));
         }
-        let row = notification_type::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(scope.id().0),
-            key: Set(key.as_str().to_owned()),
-            label: Set(label.as_str().to_owned()),
-            default_channels: Set(format_channels(&defaults)),
-            created_at: Set(self.db.clock().now().as_micros()),
+        let row = NotificationTypeRow {
+            id: Uuid::now_v7(),
+            key: key.as_str().to_owned(),
+            label: label.as_str().to_owned(),
+            default_channels: format_channels(&defaults),
+            created_at: self.db.clock().now(),
         };
+        let tenant = TenantScope::new(scope.id());
         let entry = Change::new("notification_type.add")
             .target("notification_type", key.as_str(), label.as_str())
             .after(serde_json::json!({
@@ -73,7 +78,7 @@ impl RulesService {
         let result = self
             .change(scope, entry, move |txn| {
                 Box::pin(async move {
-                    notification_type::Entity::insert(row).exec(txn).await?;
+                    places::insert_notification_type(txn, tenant, row).await?;
                     Ok(())
                 })
             })
@@ -96,6 +101,7 @@ impl RulesService {
     ) -> Result<()> {
         let tenant = scope.id().0;
         let rules = self.rules(scope).await?;
+        let scoped = TenantScope::new(scope.id());
         let describe = |id: Uuid, channels: &BTreeSet<Channel>| {
             let key = rules
                 .catalogue
@@ -124,14 +130,7 @@ impl RulesService {
         self.change(scope, entry, move |txn| {
             Box::pin(async move {
                 for (id, channels) in grid {
-                    notification_type::Entity::update_many()
-                        .col_expr(
-                            notification_type::Column::DefaultChannels,
-                            Expr::value(format_channels(&channels)),
-                        )
-                        .filter(notification_type::Column::Id.eq(id))
-                        .filter(notification_type::Column::TenantId.eq(tenant))
-                        .exec(txn)
+                    places::set_notification_channels(txn, scoped, id, format_channels(&channels))
                         .await?;
                 }
                 Ok(())
@@ -141,7 +140,7 @@ impl RulesService {
     }
 
     pub async fn remove_notification_type(&self, scope: &TenantAccess, id: Uuid) -> Result<()> {
-        let tenant = scope.id().0;
+        let tenant = TenantScope::new(scope.id());
         let name = self
             .rules(scope)
             .await?
@@ -151,15 +150,7 @@ impl RulesService {
             .map_or_else(|| id.to_string(), |t| t.key.clone());
         let entry = Change::new("notification_type.remove").target("notification_type", id, name);
         self.change(scope, entry, move |txn| {
-            Box::pin(async move {
-                let removed = notification_type::Entity::delete_many()
-                    .filter(notification_type::Column::Id.eq(id))
-                    .filter(notification_type::Column::TenantId.eq(tenant))
-                    .exec(txn)
-                    .await?
-                    .rows_affected;
-                found(removed)
-            })
+            Box::pin(async move { remove(txn, tenant, RuleItem::NotificationType, id).await })
         })
         .await
     }
@@ -173,32 +164,27 @@ impl RulesService {
         code: LocationCode,
         time_zone: TimeZoneName,
     ) -> Result<Uuid> {
-        let count = location::Entity::find()
-            .filter(location::Column::TenantId.eq(scope.id().0))
-            .count(self.db.reader())
-            .await?;
+        let tenant = TenantScope::new(scope.id());
+        let count = places::location_count(self.db.reader(), tenant).await?;
         if count >= MAX_ITEMS {
             return Err(too_many("name"));
         }
         let id = Uuid::now_v7();
-        let row = location::ActiveModel {
-            id: Set(id),
-            tenant_id: Set(scope.id().0),
-            name: Set(name.0.clone()),
-            code_lower: Set(roster_scim::value::fold_case(&code.0)),
-            code: Set(code.0.clone()),
-            time_zone: Set(time_zone.0.clone()),
-            created_at: Set(self.db.clock().now().as_micros()),
+        let row = LocationRow {
+            id,
+            name: name.0.clone(),
+            code: code.0.clone(),
+            time_zone: time_zone.0.clone(),
+            created_at: self.db.clock().now(),
         };
         let entry = Change::new("location.add")
             .target("location", id, format!("{} ({})", name.0, code.0))
             .after(serde_json::json!({ "name": name.0, "code": code.0, "time_zone": time_zone.0 }));
-        let tenant = scope.id();
         // A new location is in no rule yet: nobody's hosts change.
         let result = self
             .change_places(scope, entry, false, move |txn| {
                 Box::pin(async move {
-                    location::Entity::insert(row).exec(txn).await?;
+                    places::insert_location(txn, tenant, row).await?;
                     let created = location_in(txn, tenant, id).await?;
                     Ok((
                         (),
@@ -222,7 +208,7 @@ impl RulesService {
     /// Removes a location with its kiosks; rules keep their other targets. Users who
     /// were hosts there are re-evaluated (see [`super::rehost`]).
     pub async fn remove_location(&self, scope: &TenantAccess, id: Uuid) -> Result<Rehosted> {
-        let tenant = scope.id();
+        let tenant = TenantScope::new(scope.id());
         let name = self
             .rules(scope)
             .await?
@@ -233,18 +219,8 @@ impl RulesService {
             Box::pin(async move {
                 let gone = location_in(txn, tenant, id).await?.ok_or(Error::NotFound)?;
                 // Its kiosks go with it (explicitly, whatever the foreign keys do).
-                kiosk::Entity::delete_many()
-                    .filter(kiosk::Column::LocationId.eq(id))
-                    .filter(kiosk::Column::TenantId.eq(tenant.0))
-                    .exec(txn)
-                    .await?;
-                let removed = location::Entity::delete_many()
-                    .filter(location::Column::Id.eq(id))
-                    .filter(location::Column::TenantId.eq(tenant.0))
-                    .exec(txn)
-                    .await?
-                    .rows_affected;
-                found(removed)?;
+                places::remove_kiosks_of(txn, tenant, id).await?;
+                remove(txn, tenant, RuleItem::Location, id).await?;
                 Ok(vec![(EventType::LocationDeleted, gone)])
             })
         })
@@ -266,18 +242,17 @@ impl RulesService {
         let entry = Change::new("kiosk.add")
             .target("kiosk", id, name.0.clone())
             .after(serde_json::json!({ "name": name.0, "location": location.code }));
-        let row = kiosk::ActiveModel {
-            id: Set(id),
-            tenant_id: Set(scope.id().0),
-            location_id: Set(location_id),
-            name: Set(name.0),
-            created_at: Set(self.db.clock().now().as_micros()),
+        let row = Kiosk {
+            id,
+            location_id,
+            name: name.0,
         };
-        let tenant = scope.id();
+        let created_at = self.db.clock().now();
+        let tenant = TenantScope::new(scope.id());
         // A new kiosk is in no rule yet: nobody's hosts change.
         self.change_places(scope, entry, false, move |txn| {
             Box::pin(async move {
-                kiosk::Entity::insert(row).exec(txn).await?;
+                places::insert_kiosk(txn, tenant, row, created_at).await?;
                 let updated = location_in(txn, tenant, location_id)
                     .await?
                     .ok_or(Error::NotFound)?;
@@ -290,7 +265,7 @@ impl RulesService {
 
     /// Removes a kiosk; users who were hosts there are re-evaluated.
     pub async fn remove_kiosk(&self, scope: &TenantAccess, id: Uuid) -> Result<Rehosted> {
-        let tenant = scope.id();
+        let tenant = TenantScope::new(scope.id());
         let name = self
             .rules(scope)
             .await?
@@ -299,19 +274,11 @@ impl RulesService {
         let entry = Change::new("kiosk.remove").target("kiosk", id, name);
         self.places(scope, entry, move |txn| {
             Box::pin(async move {
-                let row = kiosk::Entity::find_by_id(id)
-                    .filter(kiosk::Column::TenantId.eq(tenant.0))
-                    .one(txn)
+                let location_id = places::kiosk_location(txn, tenant, id)
                     .await?
                     .ok_or(Error::NotFound)?;
-                let removed = kiosk::Entity::delete_many()
-                    .filter(kiosk::Column::Id.eq(id))
-                    .filter(kiosk::Column::TenantId.eq(tenant.0))
-                    .exec(txn)
-                    .await?
-                    .rows_affected;
-                found(removed)?;
-                let updated = location_in(txn, tenant, row.location_id).await?;
+                remove(txn, tenant, RuleItem::Kiosk, id).await?;
+                let updated = location_in(txn, tenant, location_id).await?;
                 Ok(updated
                     .map(|l| (EventType::LocationUpdated, l))
                     .into_iter()
@@ -373,21 +340,21 @@ impl RulesService {
                 "locations": rule.locations,
                 "kiosks": rule.kiosks,
             }));
-        let row = location_rule::ActiveModel {
-            id: Set(id),
-            tenant_id: Set(scope.id().0),
-            position: Set(position),
-            attribute: Set(rule.path.0.to_string()),
-            match_kind: Set(rule.kind.as_str().to_owned()),
-            match_values: Set(serde_json::to_string(&rule.values.0)
-                .map_err(|e| Error::Internal(e.to_string()))?),
-            location_ids: Set(uuid_json(&rule.locations)),
-            kiosk_ids: Set(uuid_json(&rule.kiosks)),
-            created_at: Set(self.db.clock().now().as_micros()),
+        let row = MappingRuleRow {
+            id,
+            position,
+            attribute: rule.path.0.to_string(),
+            match_kind: rule.kind.as_str().to_owned(),
+            match_values: serde_json::to_string(&rule.values.0)
+                .map_err(|e| Error::Internal(e.to_string()))?,
+            location_ids: uuid_json(&rule.locations),
+            kiosk_ids: uuid_json(&rule.kiosks),
+            created_at: self.db.clock().now(),
         };
+        let tenant = TenantScope::new(scope.id());
         self.places(scope, entry, move |txn| {
             Box::pin(async move {
-                location_rule::Entity::insert(row).exec(txn).await?;
+                places::insert_mapping_rule(txn, tenant, row).await?;
                 Ok(Vec::new())
             })
         })
@@ -397,17 +364,11 @@ impl RulesService {
     /// Removes a rule; the users it decided are re-evaluated (the next rule that
     /// matches, or nowhere).
     pub async fn remove_rule(&self, scope: &TenantAccess, id: Uuid) -> Result<Rehosted> {
-        let tenant = scope.id().0;
+        let tenant = TenantScope::new(scope.id());
         let entry = Change::new("rule.remove").target("rule", id, self.rule_name(scope, id).await?);
         self.places(scope, entry, move |txn| {
             Box::pin(async move {
-                let removed = location_rule::Entity::delete_many()
-                    .filter(location_rule::Column::Id.eq(id))
-                    .filter(location_rule::Column::TenantId.eq(tenant))
-                    .exec(txn)
-                    .await?
-                    .rows_affected;
-                found(removed)?;
+                remove(txn, tenant, RuleItem::MappingRule, id).await?;
                 Ok(Vec::new())
             })
         })
@@ -430,22 +391,13 @@ impl RulesService {
     /// Swaps a rule with its neighbour above (`up`) or below; users are re-evaluated
     /// (the first rule that matches decides).
     pub async fn move_rule(&self, scope: &TenantAccess, id: Uuid, up: bool) -> Result<Rehosted> {
-        let tenant = scope.id().0;
+        let tenant = TenantScope::new(scope.id());
         let entry = Change::new("rule.move")
             .target("rule", id, self.rule_name(scope, id).await?)
             .after(serde_json::json!({ "direction": if up { "up" } else { "down" } }));
         self.places(scope, entry, move |txn| {
             Box::pin(async move {
-                let rows: Vec<(Uuid, i32)> = location_rule::Entity::find()
-                    .select_only()
-                    .column(location_rule::Column::Id)
-                    .column(location_rule::Column::Position)
-                    .filter(location_rule::Column::TenantId.eq(tenant))
-                    .order_by_asc(location_rule::Column::Position)
-                    .order_by_asc(location_rule::Column::CreatedAt)
-                    .into_tuple()
-                    .all(txn)
-                    .await?;
+                let rows = places::mapping_rule_order(txn, tenant).await?;
                 let index = rows
                     .iter()
                     .position(|(rule, _)| *rule == id)
@@ -462,15 +414,8 @@ impl RulesService {
                 let mut order: Vec<Uuid> = rows.iter().map(|(rule, _)| *rule).collect();
                 order.swap(index, other);
                 for (position, rule) in order.iter().enumerate() {
-                    location_rule::Entity::update_many()
-                        .col_expr(
-                            location_rule::Column::Position,
-                            Expr::value(i32::try_from(position + 1).unwrap_or(i32::MAX)),
-                        )
-                        .filter(location_rule::Column::Id.eq(*rule))
-                        .filter(location_rule::Column::TenantId.eq(tenant))
-                        .exec(txn)
-                        .await?;
+                    let position = i32::try_from(position + 1).unwrap_or(i32::MAX);
+                    places::set_mapping_rule_position(txn, tenant, *rule, position).await?;
                 }
                 Ok(Vec::new())
             })

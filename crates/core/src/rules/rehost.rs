@@ -18,12 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use roster_entity::{event, host_job, kiosk, location, tenant};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder,
-};
+use sea_orm::DatabaseTransaction;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -31,9 +26,10 @@ use super::{Location, RulesService, load_in};
 use crate::audit::Change;
 use crate::memberships::TenantAccess;
 use crate::outbox::EventType;
-use crate::outbox::events::{location_data, tenant_row as tenant_event};
 use crate::provisioning::{Provisioning, RehostBatch, RequestContext};
-use crate::tenants::{TenantId, TenantSlug};
+use crate::store::TenantScope;
+use crate::store::places::{self, HostJobRow, JobProgress, JobStart};
+use crate::tenants::TenantSlug;
 use crate::time::Timestamp;
 use crate::{Database, Error, Result};
 
@@ -47,9 +43,6 @@ pub const PREVIEW_USERS: u64 = 20_000;
 const LEASE: Duration = Duration::from_secs(60);
 /// How often an idle worker looks for jobs.
 const POLL: Duration = Duration::from_secs(1);
-
-const RUNNING: &str = "running";
-const DONE: &str = "done";
 
 /// What a change did to users' hosts at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,28 +79,6 @@ pub struct HostPreview {
 /// was for `location.deleted`).
 pub(super) type PlaceEvents = Vec<(EventType, Location)>;
 
-/// A location of the tenant with its kiosks, as `conn` sees it.
-pub(super) async fn location_in(
-    conn: &impl ConnectionTrait,
-    tenant: TenantId,
-    id: Uuid,
-) -> Result<Option<Location>> {
-    let Some(row) = location::Entity::find_by_id(id)
-        .filter(location::Column::TenantId.eq(tenant.0))
-        .one(conn)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let kiosks = kiosk::Entity::find()
-        .filter(kiosk::Column::TenantId.eq(tenant.0))
-        .filter(kiosk::Column::LocationId.eq(id))
-        .order_by_asc(kiosk::Column::Name)
-        .all(conn)
-        .await?;
-    Ok(Location::assemble(vec![row], kiosks).pop())
-}
-
 impl RulesService {
     /// [`RulesService::change`] for locations, kiosks and mapping rules: the change's
     /// location events, and — when `rehost` — the re-evaluation of users' hosts, in the
@@ -125,7 +96,7 @@ impl RulesService {
             + 'static,
         T: Send + 'static,
     {
-        let tenant = scope.id();
+        let tenant = TenantScope::new(scope.id());
         let ctx = RequestContext::for_admin(scope, "");
         let provisioning = self.provisioning.clone();
         let reason = entry.action();
@@ -133,14 +104,7 @@ impl RulesService {
         self.change(scope, entry, move |txn| {
             Box::pin(async move {
                 let (value, events) = change(txn).await?;
-                if !events.is_empty() {
-                    let rows = events.iter().map(|(kind, place)| {
-                        tenant_event(at, tenant, *kind, place.id, &location_data(place))
-                    });
-                    event::Entity::insert_many(rows)
-                        .exec_without_returning(txn)
-                        .await?;
-                }
+                places::insert_location_events(txn, tenant, at, &events).await?;
                 let rehosted = if rehost {
                     Some(start(txn, &provisioning, &ctx, reason).await?)
                 } else {
@@ -196,17 +160,15 @@ impl RulesService {
 
     /// The tenant's last (or current) re-evaluation, if there was one.
     pub async fn host_job(&self, scope: &TenantAccess) -> Result<Option<HostJob>> {
-        Ok(host_job::Entity::find_by_id(scope.id().0)
-            .one(self.db.reader())
-            .await?
-            .map(|row| HostJob {
-                reason: row.reason,
-                running: row.state == RUNNING,
-                checked: u64::try_from(row.checked).unwrap_or(0),
-                changed: u64::try_from(row.changed).unwrap_or(0),
-                requested_at: Timestamp::from_micros(row.requested_at),
-                finished_at: row.finished_at.map(Timestamp::from_micros),
-            }))
+        let job = places::host_job(self.db.reader(), TenantScope::new(scope.id())).await?;
+        Ok(job.map(|row| HostJob {
+            reason: row.reason,
+            running: row.running,
+            checked: u64::try_from(row.checked).unwrap_or(0),
+            changed: u64::try_from(row.changed).unwrap_or(0),
+            requested_at: row.requested_at,
+            finished_at: row.finished_at,
+        }))
     }
 }
 
@@ -229,42 +191,18 @@ async fn start(
         .await?;
     let done = batch.checked < INLINE_USERS;
     let now = provisioning.clock().now().as_micros();
-    use host_job::Column as C;
-    host_job::Entity::insert(host_job::ActiveModel {
-        tenant_id: Set(ctx.tenant_id.0),
-        generation: Set(1),
-        reason: Set(reason.to_owned()),
-        state: Set(if done { DONE } else { RUNNING }.to_owned()),
-        cursor: Set(batch.last),
-        checked: Set(count(batch.checked)),
-        changed: Set(count(batch.changed)),
-        requested_at: Set(now),
-        updated_at: Set(now),
-        finished_at: Set(done.then_some(now)),
-        lease_owner: Set(None),
-        lease_until: Set(None),
-    })
-    .on_conflict(
-        OnConflict::column(C::TenantId)
-            .value(
-                C::Generation,
-                Expr::col((host_job::Entity, C::Generation)).add(1),
-            )
-            .update_columns([
-                C::Reason,
-                C::State,
-                C::Cursor,
-                C::Checked,
-                C::Changed,
-                C::RequestedAt,
-                C::UpdatedAt,
-                C::FinishedAt,
-                C::LeaseOwner,
-                C::LeaseUntil,
-            ])
-            .to_owned(),
+    places::start_host_job(
+        txn,
+        TenantScope::new(ctx.tenant_id),
+        JobStart {
+            reason,
+            done,
+            cursor: batch.last,
+            checked: count(batch.checked),
+            changed: count(batch.changed),
+            now,
+        },
     )
-    .exec_without_returning(txn)
     .await?;
     Ok(Rehosted {
         changed: batch.changed,
@@ -315,16 +253,7 @@ impl HostJobWorker {
     /// the end, batch by batch. Returns how many jobs it finished.
     pub async fn run_once(&self, stop: &CancellationToken) -> Result<u64> {
         let now = self.db.clock().now().as_micros();
-        let due = host_job::Entity::find()
-            .filter(host_job::Column::State.eq(RUNNING))
-            .filter(
-                Condition::any()
-                    .add(host_job::Column::LeaseUntil.is_null())
-                    .add(host_job::Column::LeaseUntil.lt(now)),
-            )
-            .order_by_asc(host_job::Column::UpdatedAt)
-            .all(self.db.reader())
-            .await?;
+        let due = places::due_host_jobs(self.db.reader(), now).await?;
         let mut finished = 0;
         for job in due {
             if stop.is_cancelled() {
@@ -342,36 +271,25 @@ impl HostJobWorker {
 
     /// Takes the job's lease, unless another node took it (or the job was started
     /// again) since it was read.
-    async fn claim(&self, job: &host_job::Model, now: i64) -> Result<bool> {
+    async fn claim(&self, job: &HostJobRow, now: i64) -> Result<bool> {
         let until = self.db.clock().now().plus(LEASE).as_micros();
-        let claimed = host_job::Entity::update_many()
-            .col_expr(
-                host_job::Column::LeaseOwner,
-                Expr::value(self.node.to_string()),
-            )
-            .col_expr(host_job::Column::LeaseUntil, Expr::value(until))
-            .filter(host_job::Column::TenantId.eq(job.tenant_id))
-            .filter(host_job::Column::Generation.eq(job.generation))
-            .filter(host_job::Column::State.eq(RUNNING))
-            .filter(
-                Condition::any()
-                    .add(host_job::Column::LeaseUntil.is_null())
-                    .add(host_job::Column::LeaseUntil.lt(now)),
-            )
-            .exec(self.db.writer())
-            .await?
-            .rows_affected;
+        let claimed = places::claim_host_job(
+            self.db.writer(),
+            TenantScope::new(job.tenant),
+            job.generation,
+            self.node.to_string(),
+            until,
+            now,
+        )
+        .await?;
         Ok(claimed == 1)
     }
 
     /// Runs a claimed job batch by batch; `true` when it finished, `false` when it was
     /// started again meanwhile (the new generation is taken up by the next round).
-    async fn drive(&self, job: &host_job::Model, stop: &CancellationToken) -> Result<bool> {
-        let tenant = TenantId(job.tenant_id);
-        let slug: Option<String> = tenant::Entity::find_by_id(job.tenant_id)
-            .one(self.db.reader())
-            .await?
-            .map(|row| row.slug);
+    async fn drive(&self, job: &HostJobRow, stop: &CancellationToken) -> Result<bool> {
+        let tenant = job.tenant;
+        let slug = places::tenant_slug(self.db.reader(), tenant).await?;
         let Some(slug) = slug.and_then(|slug| TenantSlug::parse(&slug).ok()) else {
             return Ok(false);
         };
@@ -419,13 +337,11 @@ async fn batch(
     node: &str,
 ) -> Result<Step> {
     let lost = || Error::Conflict("the re-evaluation was started again".to_owned());
-    let job = host_job::Entity::find_by_id(ctx.tenant_id.0)
-        .one(txn)
+    let scope = TenantScope::new(ctx.tenant_id);
+    let job = places::host_job(txn, scope)
         .await?
         .filter(|job| {
-            job.generation == generation
-                && job.state == RUNNING
-                && job.lease_owner.as_deref() == Some(node)
+            job.generation == generation && job.running && job.lease_owner.as_deref() == Some(node)
         })
         .ok_or_else(lost)?;
     let rules = load_in(txn, ctx.tenant_id).await?;
@@ -438,41 +354,15 @@ async fn batch(
         .await?;
     let done = checked < BATCH_USERS;
     let now = provisioning.clock().now().as_micros();
-    let mut update = host_job::Entity::update_many()
-        .col_expr(
-            host_job::Column::Checked,
-            Expr::col(host_job::Column::Checked).add(count(checked)),
-        )
-        .col_expr(
-            host_job::Column::Changed,
-            Expr::col(host_job::Column::Changed).add(count(changed)),
-        )
-        .col_expr(host_job::Column::UpdatedAt, Expr::value(now))
-        .filter(host_job::Column::TenantId.eq(ctx.tenant_id.0))
-        .filter(host_job::Column::Generation.eq(generation))
-        .filter(host_job::Column::LeaseOwner.eq(node));
-    if let Some(last) = last {
-        update = update.col_expr(host_job::Column::Cursor, Expr::value(Some(last)));
-    }
-    update = if done {
-        update
-            .col_expr(host_job::Column::State, Expr::value(DONE))
-            .col_expr(host_job::Column::FinishedAt, Expr::value(Some(now)))
-            .col_expr(
-                host_job::Column::LeaseOwner,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                host_job::Column::LeaseUntil,
-                Expr::value(Option::<i64>::None),
-            )
-    } else {
-        update.col_expr(
-            host_job::Column::LeaseUntil,
-            Expr::value(Some(provisioning.clock().now().plus(LEASE).as_micros())),
-        )
+    let progress = JobProgress {
+        last,
+        checked: count(checked),
+        changed: count(changed),
+        now,
+        // A job that is done gives its lease up; one that is not renews it.
+        lease_until: (!done).then(|| provisioning.clock().now().plus(LEASE).as_micros()),
     };
-    if update.exec(txn).await?.rows_affected != 1 {
+    if places::advance_host_job(txn, scope, generation, node, progress).await? != 1 {
         return Err(lost());
     }
     Ok(if done { Step::Done } else { Step::More })

@@ -4,12 +4,7 @@
 
 use std::sync::Arc;
 
-use roster_entity::{custom_attribute, scim_token, tenant, tenant_settings, trusted_domain};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder,
-};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use uuid::Uuid;
 
 use super::{
@@ -21,6 +16,9 @@ use crate::audit::{self, Change};
 use crate::error::is_unique_violation;
 use crate::memberships::TenantAccess;
 use crate::provisioning::Provisioning;
+use crate::store::TenantScope;
+use crate::store::places::{self, DomainRow, RuleItem};
+use crate::store::rules::{trusted_domain, trusted_domains};
 use crate::time::Timestamp;
 use crate::{Database, Error, Result, crypto};
 
@@ -86,7 +84,7 @@ impl RulesService {
                 move |txn: &DatabaseTransaction| -> futures_util::future::BoxFuture<'_, Result<T>> {
                     Box::pin(async move {
                         let value = change(txn).await?;
-                        bump_tenant(txn, tenant).await?;
+                        places::bump_rules_version(txn, tenant).await?;
                         audit::record(txn, at, &acting, entry).await?;
                         Ok(value)
                     })
@@ -145,26 +143,21 @@ impl RulesService {
         include_subdomains: bool,
     ) -> Result<Uuid> {
         let id = Uuid::now_v7();
-        let row = trusted_domain::ActiveModel {
-            id: Set(id),
-            tenant_id: Set(scope.id().0),
-            domain: Set(domain.as_str().to_owned()),
-            include_subdomains: Set(include_subdomains),
-            verification_token: Set(hex::encode(crypto::random_bytes::<16>())),
-            verified_at: Set(None),
-            verified_by: Set(None),
-            verified_domain: Set(None),
-            last_checked_at: Set(None),
-            last_check_error: Set(None),
-            created_at: Set(self.db.clock().now().as_micros()),
+        let row = DomainRow {
+            id,
+            domain: domain.as_str().to_owned(),
+            include_subdomains,
+            verification_token: hex::encode(crypto::random_bytes::<16>()),
+            created_at: self.db.clock().now(),
         };
+        let tenant = TenantScope::new(scope.id());
         let entry = Change::new("domain.add")
             .target("domain", id, domain.as_str())
             .after(serde_json::json!({ "domain": domain.as_str(), "include_subdomains": include_subdomains }));
         let result = self
             .change(scope, entry, move |txn| {
                 Box::pin(async move {
-                    trusted_domain::Entity::insert(row).exec(txn).await?;
+                    places::insert_domain(txn, tenant, row).await?;
                     Ok(())
                 })
             })
@@ -181,22 +174,12 @@ impl RulesService {
     /// The tenant's domains as stored now, with the outcome of the last check (which
     /// does not change the rules, so the snapshot may not have it).
     pub async fn domains(&self, scope: &TenantAccess) -> Result<Vec<TrustedDomain>> {
-        Ok(trusted_domain::Entity::find()
-            .filter(trusted_domain::Column::TenantId.eq(scope.id().0))
-            .order_by_asc(trusted_domain::Column::Domain)
-            .all(self.db.reader())
-            .await?
-            .into_iter()
-            .filter_map(TrustedDomain::from_row)
-            .collect())
+        Ok(trusted_domains(self.db.reader(), TenantScope::new(scope.id())).await?)
     }
 
     pub async fn domain(&self, scope: &TenantAccess, id: Uuid) -> Result<TrustedDomain> {
-        trusted_domain::Entity::find_by_id(id)
-            .filter(trusted_domain::Column::TenantId.eq(scope.id().0))
-            .one(self.db.reader())
+        trusted_domain(self.db.reader(), TenantScope::new(scope.id()), id)
             .await?
-            .and_then(TrustedDomain::from_row)
             .ok_or(Error::NotFound)
     }
 
@@ -246,7 +229,7 @@ impl RulesService {
     ) -> Result<VerifyOutcome> {
         let now = self.db.clock().now().as_micros();
         let (id, name, by) = (domain.id, domain.domain.to_string(), by.to_owned());
-        let tenant = scope.id().0;
+        let tenant = TenantScope::new(scope.id());
         let entry = Change::new("domain.verify")
             .target("domain", id, name.clone())
             .before(serde_json::json!({ "verified": false }))
@@ -254,19 +237,7 @@ impl RulesService {
         let result = self
             .change(scope, entry, move |txn| {
                 Box::pin(async move {
-                    trusted_domain::Entity::update_many()
-                        .col_expr(trusted_domain::Column::VerifiedAt, Expr::value(now))
-                        .col_expr(trusted_domain::Column::VerifiedBy, Expr::value(by))
-                        .col_expr(trusted_domain::Column::VerifiedDomain, Expr::value(name))
-                        .col_expr(trusted_domain::Column::LastCheckedAt, Expr::value(now))
-                        .col_expr(
-                            trusted_domain::Column::LastCheckError,
-                            Expr::value(Option::<String>::None),
-                        )
-                        .filter(trusted_domain::Column::Id.eq(id))
-                        .filter(trusted_domain::Column::TenantId.eq(tenant))
-                        .exec(txn)
-                        .await?;
+                    places::mark_domain_verified(txn, tenant, id, name, by, now).await?;
                     Ok(())
                 })
             })
@@ -295,16 +266,14 @@ impl RulesService {
         id: Uuid,
         error: Option<String>,
     ) -> Result<()> {
-        trusted_domain::Entity::update_many()
-            .col_expr(
-                trusted_domain::Column::LastCheckedAt,
-                Expr::value(self.db.clock().now().as_micros()),
-            )
-            .col_expr(trusted_domain::Column::LastCheckError, Expr::value(error))
-            .filter(trusted_domain::Column::Id.eq(id))
-            .filter(trusted_domain::Column::TenantId.eq(scope.id().0))
-            .exec(self.db.writer())
-            .await?;
+        places::record_domain_check(
+            self.db.writer(),
+            TenantScope::new(scope.id()),
+            id,
+            self.db.clock().now(),
+            error,
+        )
+        .await?;
         Ok(())
     }
 
@@ -315,22 +284,14 @@ impl RulesService {
         include: bool,
     ) -> Result<()> {
         let domain = self.domain(scope, id).await?;
-        let tenant = scope.id().0;
+        let tenant = TenantScope::new(scope.id());
         let entry = Change::new("domain.subdomains")
             .target("domain", id, domain.domain.to_string())
             .before(serde_json::json!({ "include_subdomains": domain.include_subdomains }))
             .after(serde_json::json!({ "include_subdomains": include }));
         self.change(scope, entry, move |txn| {
             Box::pin(async move {
-                trusted_domain::Entity::update_many()
-                    .col_expr(
-                        trusted_domain::Column::IncludeSubdomains,
-                        Expr::value(include),
-                    )
-                    .filter(trusted_domain::Column::Id.eq(id))
-                    .filter(trusted_domain::Column::TenantId.eq(tenant))
-                    .exec(txn)
-                    .await?;
+                places::set_include_subdomains(txn, tenant, id, include).await?;
                 Ok(())
             })
         })
@@ -341,26 +302,15 @@ impl RulesService {
     /// token must never outlive its scope and become a tenant-wide one.
     pub async fn remove_domain(&self, scope: &TenantAccess, id: Uuid) -> Result<u64> {
         let domain = self.domain(scope, id).await?;
-        let tenant = scope.id().0;
+        let tenant = TenantScope::new(scope.id());
         let entry = Change::new("domain.remove")
             .target("domain", id, domain.domain.to_string())
             .before(serde_json::json!({ "domain": domain.domain.to_string() }));
         let now = self.db.clock().now();
         self.change(scope, entry, move |txn| {
             Box::pin(async move {
-                let revoked = scim_token::Entity::update_many()
-                    .col_expr(scim_token::Column::RevokedAt, Expr::value(now.as_micros()))
-                    .filter(scim_token::Column::TenantId.eq(tenant))
-                    .filter(scim_token::Column::DomainId.eq(id))
-                    .filter(scim_token::Column::RevokedAt.is_null())
-                    .exec(txn)
-                    .await?
-                    .rows_affected;
-                trusted_domain::Entity::delete_many()
-                    .filter(trusted_domain::Column::Id.eq(id))
-                    .filter(trusted_domain::Column::TenantId.eq(tenant))
-                    .exec(txn)
-                    .await?;
+                let revoked = places::revoke_domain_tokens(txn, tenant, id, now).await?;
+                places::remove_item(txn, tenant, RuleItem::Domain, id).await?;
                 Ok(revoked)
             })
         })
@@ -382,16 +332,15 @@ impl RulesService {
             ));
         }
         let mut attributes = rules.attributes.clone();
-        let row = custom_attribute::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(scope.id().0),
-            name: Set(new.name.as_str().to_owned()),
-            name_lower: Set(new.name.as_str().to_ascii_lowercase()),
-            attr_type: Set(new.ty.get().as_str().to_owned()),
-            multi_valued: Set(new.multi_valued),
-            description: Set(new.description.clone()),
-            created_at: Set(self.db.clock().now().as_micros()),
+        let row = super::CustomAttributeDef {
+            id: Uuid::now_v7(),
+            name: new.name.as_str().to_owned(),
+            ty: new.ty.get(),
+            multi_valued: new.multi_valued,
+            description: new.description.clone(),
         };
+        let created_at = self.db.clock().now();
+        let tenant = TenantScope::new(scope.id());
         attributes.push(super::CustomAttributeDef {
             id: Uuid::nil(),
             name: new.name.as_str().to_owned(),
@@ -412,7 +361,7 @@ impl RulesService {
         let result = self
             .change(scope, entry, move |txn| {
                 Box::pin(async move {
-                    custom_attribute::Entity::insert(row).exec(txn).await?;
+                    places::insert_attribute(txn, tenant, row, created_at).await?;
                     Ok(())
                 })
             })
@@ -428,7 +377,7 @@ impl RulesService {
     /// Removes a definition. Stored values stay in the users' documents but are no
     /// longer served or validated; defining the attribute again brings them back.
     pub async fn remove_attribute(&self, scope: &TenantAccess, id: Uuid) -> Result<()> {
-        let tenant = scope.id().0;
+        let tenant = TenantScope::new(scope.id());
         let name = self
             .rules(scope)
             .await?
@@ -439,12 +388,7 @@ impl RulesService {
         let entry = Change::new("attribute.remove").target("attribute", id, name);
         self.change(scope, entry, move |txn| {
             Box::pin(async move {
-                let removed = custom_attribute::Entity::delete_many()
-                    .filter(custom_attribute::Column::Id.eq(id))
-                    .filter(custom_attribute::Column::TenantId.eq(tenant))
-                    .exec(txn)
-                    .await?
-                    .rows_affected;
+                let removed = places::remove_item(txn, tenant, RuleItem::Attribute, id).await?;
                 if removed == 0 {
                     return Err(Error::NotFound);
                 }
@@ -462,56 +406,6 @@ pub(crate) async fn store_settings(
     tenant: crate::tenants::TenantId,
     settings: ProvisioningSettings,
 ) -> Result<()> {
-    use tenant_settings::Column as C;
-    let row = tenant_settings::ActiveModel {
-        tenant_id: Set(tenant.0),
-        provisioning_enabled: Set(settings.enabled),
-        allow_create_users: Set(settings.create_users),
-        allow_update_users: Set(settings.update_users),
-        allow_deactivate_users: Set(settings.deactivate_users),
-        allow_delete_users: Set(settings.delete_users),
-        allow_push_groups: Set(settings.push_groups),
-        delete_mode: Set(settings.delete_mode.as_str().to_owned()),
-        existing_user: Set(settings.existing_user.as_str().to_owned()),
-        assign_hosts: Set(settings.assign_hosts),
-        deactivate_mode: Set(settings.deactivate_mode.as_str().to_owned()),
-        domains_only: Set(settings.domains_only),
-        updated_at: Set(at.as_micros()),
-    };
-    tenant_settings::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(C::TenantId)
-                .update_columns([
-                    C::ProvisioningEnabled,
-                    C::AllowCreateUsers,
-                    C::AllowUpdateUsers,
-                    C::AllowDeactivateUsers,
-                    C::AllowDeleteUsers,
-                    C::AllowPushGroups,
-                    C::DeleteMode,
-                    C::ExistingUser,
-                    C::AssignHosts,
-                    C::DeactivateMode,
-                    C::DomainsOnly,
-                    C::UpdatedAt,
-                ])
-                .to_owned(),
-        )
-        .exec(conn)
-        .await?;
-    Ok(())
-}
-
-/// Bumps the tenant's `rules_version` (inside the change's transaction), so every node
-/// reloads its snapshot.
-async fn bump_tenant(conn: &impl ConnectionTrait, tenant: crate::tenants::TenantId) -> Result<()> {
-    tenant::Entity::update_many()
-        .col_expr(
-            tenant::Column::RulesVersion,
-            Expr::col(tenant::Column::RulesVersion).add(1),
-        )
-        .filter(tenant::Column::Id.eq(tenant.0))
-        .exec(conn)
-        .await?;
+    places::store_settings(conn, TenantScope::new(tenant), at, settings).await?;
     Ok(())
 }

@@ -6,8 +6,16 @@
 //! SCIM lists read the same tables through [`super::query`] and [`super::list`], whose
 //! filters and sorts are SCIM's.
 //!
+//! The provisioning log as the directory reads and searches it is in [`log`]; what only
+//! the API reads (events, custom attributes' names, locations by id or code) in [`api`].
+//!
 //! [`Reads`] is bound to one tenant and every statement it builds carries it; it is made
 //! by `TenantDirectory` (from a `TenantAccess`) and `TenantApi` (from an API key).
+
+mod api;
+mod log;
+
+pub(crate) use log::LogSearch;
 
 use std::collections::HashSet;
 
@@ -21,6 +29,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::Database;
+use crate::directory::SearchTerm;
 use crate::tenants::TenantId;
 use crate::time::Timestamp;
 
@@ -113,6 +122,13 @@ pub(crate) struct UserSelection<'s> {
 /// `%text%` with LIKE's wildcards escaped, so `_` and `%` match themselves.
 pub(crate) fn like_contains(text: &str) -> LikeExpr {
     LikeExpr::new(format!("%{}%", super::query::escape_like(text))).escape('\\')
+}
+
+impl SearchTerm {
+    /// `%term%` with LIKE's wildcards escaped, so `_` and `%` match themselves.
+    pub(crate) fn like_pattern(&self) -> LikeExpr {
+        like_contains(self.as_str())
+    }
 }
 
 /// Read queries bound to one tenant.

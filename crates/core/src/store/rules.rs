@@ -1,7 +1,8 @@
 //! A tenant's rule tables as the rules module reads them: the version that says whether a
-//! cached snapshot is current, and every rule row (six indexed queries) turned into the
-//! rules' own types. Rows that no longer parse (hand-edited) are left out rather than
-//! failing every request of the tenant.
+//! cached snapshot is current, every rule row (six indexed queries) turned into the
+//! rules' own types, and the trusted domains as stored now (the admin UI's list, with
+//! the outcome of the last check). Rows that no longer parse (hand-edited) are left out
+//! rather than failing every request of the tenant. The writes are in [`super::places`].
 
 use roster_entity::{
     custom_attribute, kiosk, location, location_rule, notification_type, tenant, tenant_settings,
@@ -11,12 +12,14 @@ use roster_scim::patch::PatchPath;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
+use uuid::Uuid;
 
 use crate::rules::{
     AttributeType, CustomAttributeDef, DeactivateMode, DeleteMode, EmailDomain, ExistingUser,
     Kiosk, Location, MappingRule, MatchKind, NotificationType, ProvisioningSettings, TrustedDomain,
     Verification,
 };
+use crate::store::TenantScope;
 use crate::tenants::TenantId;
 use crate::time::Timestamp;
 
@@ -54,14 +57,7 @@ pub(crate) async fn rule_rows(
         .await?
         .map(settings_of)
         .unwrap_or_default();
-    let domains = trusted_domain::Entity::find()
-        .filter(trusted_domain::Column::TenantId.eq(tenant.0))
-        .order_by_asc(trusted_domain::Column::Domain)
-        .all(conn)
-        .await?
-        .into_iter()
-        .filter_map(TrustedDomain::from_row)
-        .collect();
+    let domains = trusted_domains(conn, TenantScope::new(tenant)).await?;
     let attributes = custom_attribute::Entity::find()
         .filter(custom_attribute::Column::TenantId.eq(tenant.0))
         .order_by_asc(custom_attribute::Column::CreatedAt)
@@ -108,6 +104,35 @@ pub(crate) async fn rule_rows(
         locations,
         mapping,
     })
+}
+
+/// The tenant's trusted domains by name, as stored now (with the outcome of the last
+/// check).
+pub(crate) async fn trusted_domains(
+    conn: &impl ConnectionTrait,
+    scope: TenantScope,
+) -> Result<Vec<TrustedDomain>, DbErr> {
+    Ok(trusted_domain::Entity::find()
+        .filter(trusted_domain::Column::TenantId.eq(scope.tenant_uuid()))
+        .order_by_asc(trusted_domain::Column::Domain)
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter_map(TrustedDomain::from_row)
+        .collect())
+}
+
+/// One of the tenant's trusted domains, as stored now.
+pub(crate) async fn trusted_domain(
+    conn: &impl ConnectionTrait,
+    scope: TenantScope,
+    id: Uuid,
+) -> Result<Option<TrustedDomain>, DbErr> {
+    Ok(trusted_domain::Entity::find_by_id(id)
+        .filter(trusted_domain::Column::TenantId.eq(scope.tenant_uuid()))
+        .one(conn)
+        .await?
+        .and_then(TrustedDomain::from_row))
 }
 
 fn settings_of(row: tenant_settings::Model) -> ProvisioningSettings {
@@ -163,7 +188,7 @@ fn rule_of(row: location_rule::Model) -> Option<MappingRule> {
 }
 
 impl TrustedDomain {
-    pub(crate) fn from_row(row: trusted_domain::Model) -> Option<Self> {
+    fn from_row(row: trusted_domain::Model) -> Option<Self> {
         Some(Self {
             id: row.id,
             domain: EmailDomain::parse(&row.domain).ok()?,
