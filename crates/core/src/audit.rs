@@ -9,12 +9,7 @@
 //! the request's id and client address ([`TenantAccess::with_origin`]). Rows never hold a
 //! secret: tokens appear by their public prefix, webhook secrets not at all.
 
-use roster_entity::{audit_log, tenant};
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::ConnectionTrait;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -22,6 +17,8 @@ use crate::admins::{Admin, AdminId};
 use crate::directory::SearchTerm;
 use crate::memberships::TenantAccess;
 use crate::paging::{Page, PageSize};
+use crate::store::audit::{self as stored, AuditQuery, AuditRow};
+use crate::store::{TenantScope, operations};
 use crate::tenants::{TenantId, require_operator};
 use crate::time::Timestamp;
 use crate::token_auth::AuthenticatedToken;
@@ -173,27 +170,24 @@ pub(crate) async fn record_for(
     change: Change,
 ) -> Result<()> {
     let (target_kind, target_id, target_name) = match change.target {
-        Some((kind, id, name)) => (Some(kind.to_owned()), Some(id), Some(name)),
+        Some((kind, id, name)) => (Some(kind), Some(id), Some(name)),
         None => (None, None, None),
     };
-    audit_log::Entity::insert(audit_log::ActiveModel {
-        tenant_id: Set(tenant.map(|t| t.0)),
-        occurred_at: Set(at.as_micros()),
-        actor_kind: Set(actor.kind().to_owned()),
-        actor_id: Set(actor.id()),
-        actor_name: Set(truncate(&actor.name(), 320)),
-        action: Set(change.action.to_owned()),
-        target_kind: Set(target_kind),
-        target_id: Set(target_id),
-        target_name: Set(target_name.map(|name| truncate(&name, 320))),
-        before: Set(change.before.map(|v| v.to_string())),
-        after: Set(change.after.map(|v| v.to_string())),
-        request_id: Set(origin.request_id.clone().filter(|id| !id.is_empty())),
-        client_address: Set(origin.client_address.clone()),
-        ..Default::default()
-    })
-    .exec(conn)
-    .await?;
+    let row = AuditRow {
+        occurred_at: at,
+        actor_kind: actor.kind(),
+        actor_id: actor.id(),
+        actor_name: truncate(&actor.name(), 320),
+        action: change.action,
+        target_kind,
+        target_id,
+        target_name: target_name.map(|name| truncate(&name, 320)),
+        before: change.before.map(|v| v.to_string()),
+        after: change.after.map(|v| v.to_string()),
+        request_id: origin.request_id.clone().filter(|id| !id.is_empty()),
+        client_address: origin.client_address.clone(),
+    };
+    stored::insert(conn, tenant.map(TenantScope::new), row).await?;
     Ok(())
 }
 
@@ -305,28 +299,6 @@ pub struct AuditEntry {
     pub client_address: Option<String>,
 }
 
-impl From<audit_log::Model> for AuditEntry {
-    fn from(row: audit_log::Model) -> Self {
-        let json = |text: Option<String>| text.and_then(|t| serde_json::from_str(&t).ok());
-        Self {
-            id: row.id,
-            tenant_id: row.tenant_id.map(TenantId),
-            tenant_slug: None,
-            occurred_at: Timestamp::from_micros(row.occurred_at),
-            actor_kind: row.actor_kind,
-            actor_name: row.actor_name,
-            action: row.action,
-            target_kind: row.target_kind,
-            target_id: row.target_id,
-            target_name: row.target_name,
-            before: json(row.before),
-            after: json(row.after),
-            request_id: row.request_id,
-            client_address: row.client_address,
-        }
-    }
-}
-
 /// Reading the audit log (writing is [`record`], inside each service's transaction).
 #[derive(Clone, Debug)]
 pub struct AuditService {
@@ -365,16 +337,7 @@ impl AuditService {
             .filter_map(|e| e.tenant_id.map(|t| t.0))
             .collect();
         if !ids.is_empty() {
-            let slugs: std::collections::HashMap<Uuid, String> = tenant::Entity::find()
-                .select_only()
-                .column(tenant::Column::Id)
-                .column(tenant::Column::Slug)
-                .filter(tenant::Column::Id.is_in(ids))
-                .into_tuple()
-                .all(self.db.reader())
-                .await?
-                .into_iter()
-                .collect();
+            let slugs = operations::tenant_slugs(self.db.reader(), ids).await?;
             for entry in &mut page.items {
                 entry.tenant_slug = entry.tenant_id.and_then(|t| slugs.get(&t.0).cloned());
             }
@@ -390,16 +353,8 @@ impl AuditService {
         after: i64,
         limit: u64,
     ) -> Result<Vec<AuditEntry>> {
-        Ok(audit_log::Entity::find()
-            .filter(audit_log::Column::TenantId.eq(key.tenant_id().0))
-            .filter(audit_log::Column::Id.gt(after))
-            .order_by_asc(audit_log::Column::Id)
-            .limit(limit)
-            .all(self.db.reader())
-            .await?
-            .into_iter()
-            .map(AuditEntry::from)
-            .collect())
+        let scope = TenantScope::new(key.tenant_id());
+        Ok(stored::after(self.db.reader(), scope, after, limit).await?)
     }
 
     async fn page(
@@ -408,33 +363,13 @@ impl AuditService {
         filter: &AuditFilter,
         size: PageSize,
     ) -> Result<Page<AuditEntry, i64>> {
-        let mut query = audit_log::Entity::find()
-            .order_by_desc(audit_log::Column::Id)
-            .limit(size.probe());
-        if let Some(tenant) = tenant {
-            query = query.filter(audit_log::Column::TenantId.eq(tenant.0));
-        }
-        if let Some(before) = filter.before {
-            query = query.filter(audit_log::Column::Id.lt(before));
-        }
-        if let Some(category) = filter.category {
-            let mut any = sea_orm::Condition::any();
-            for prefix in category.prefixes() {
-                any = any.add(audit_log::Column::Action.starts_with(*prefix));
-            }
-            query = query.filter(any);
-        }
-        if let Some(actor) = &filter.actor {
-            query = query.filter(
-                Expr::expr(Func::lower(Expr::col(audit_log::Column::ActorName)))
-                    .like(actor.like_pattern()),
-            );
-        }
-        let rows = query.all(self.db.reader()).await?;
-        Ok(Page::from_probe(
-            rows.into_iter().map(AuditEntry::from).collect(),
-            size,
-            |entry: &AuditEntry| entry.id,
-        ))
+        let query = AuditQuery {
+            before: filter.before,
+            action_prefixes: filter.category.map(Category::prefixes),
+            actor: filter.actor.as_ref(),
+        };
+        let scope = tenant.map(TenantScope::new);
+        let rows = stored::page(self.db.reader(), scope, query, size.probe()).await?;
+        Ok(Page::from_probe(rows, size, |entry: &AuditEntry| entry.id))
     }
 }

@@ -19,13 +19,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use roster_entity::{provisioning_log, scim_token, tenant};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-
 use crate::directory::LogEntry;
 use crate::idp::{IdentityProvider, TestCall};
 use crate::memberships::TenantAccess;
 use crate::provisioning::{RequestContext, ScimEndpoint};
+use crate::store::log::{self, LogRow};
+use crate::store::{TenantScope, operations};
 use crate::token_auth::AuthError;
 use crate::tokens::{KIND_SCIM, PresentedToken, TOKEN_PREFIX};
 use crate::{Database, Result};
@@ -171,21 +170,12 @@ impl ConnectionLog {
             .and_then(|header| header.trim().split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .and_then(|(_, token)| PresentedToken::parse(token.trim()));
-        let token_row = |public_id: &str| {
-            scim_token::Entity::find()
-                .filter(scim_token::Column::PublicId.eq(public_id.to_owned()))
-                .filter(scim_token::Column::Kind.eq(KIND_SCIM))
-        };
         let (tenant_id, own) = match slug {
             Some(slug) => {
                 if crate::tenants::TenantSlug::parse(slug).is_err() {
                     return Ok(());
                 }
-                let Some(tenant) = tenant::Entity::find()
-                    .filter(tenant::Column::Slug.eq(slug))
-                    .one(self.db.reader())
-                    .await?
-                else {
+                let Some(tenant) = operations::tenant_by_slug(self.db.reader(), slug).await? else {
                     return Ok(());
                 };
                 // The token is named only when it is this tenant's own: of another
@@ -193,10 +183,13 @@ impl ConnectionLog {
                 // here.
                 let own = match &presented {
                     Some(token) => {
-                        token_row(token.public_id())
-                            .filter(scim_token::Column::TenantId.eq(tenant.id))
-                            .one(self.db.reader())
-                            .await?
+                        operations::token_by_public_id(
+                            self.db.reader(),
+                            TenantScope::new(tenant.id),
+                            KIND_SCIM,
+                            token.public_id(),
+                        )
+                        .await?
                     }
                     None => None,
                 };
@@ -209,7 +202,13 @@ impl ConnectionLog {
                 let Some(token) = &presented else {
                     return Ok(());
                 };
-                let Some(own) = token_row(token.public_id()).one(self.db.reader()).await? else {
+                let Some(own) = operations::any_token_by_public_id(
+                    self.db.reader(),
+                    KIND_SCIM,
+                    token.public_id(),
+                )
+                .await?
+                else {
                     return Ok(());
                 };
                 (own.tenant_id, Some(own))
@@ -281,32 +280,32 @@ impl ConnectionLog {
         };
         let key = format!(
             "{}:{status}:{}",
-            tenant_id,
+            tenant_id.0,
             prefix.as_deref().unwrap_or("-")
         );
         {
             let mut limits = self.limits();
-            if !limits.fresh(key) || !limits.tenant_allows(tenant_id) {
+            if !limits.fresh(key) || !limits.tenant_allows(tenant_id.0) {
                 return Ok(());
             }
         }
-        provisioning_log::Entity::insert(provisioning_log::ActiveModel {
-            tenant_id: sea_orm::ActiveValue::Set(tenant_id),
-            occurred_at: sea_orm::ActiveValue::Set(self.db.clock().now().as_micros()),
-            request_id: sea_orm::ActiveValue::Set(request_id.to_owned()),
-            token_id: sea_orm::ActiveValue::Set(own.map(|token| token.id)),
-            operation: sea_orm::ActiveValue::Set(AUTH_REJECTED.to_owned()),
-            resource_type: sea_orm::ActiveValue::Set(None),
-            resource_id: sea_orm::ActiveValue::Set(None),
-            outcome: sea_orm::ActiveValue::Set("failure".to_owned()),
-            status: sea_orm::ActiveValue::Set(status),
-            scim_type: sea_orm::ActiveValue::Set(None),
-            detail: sea_orm::ActiveValue::Set(Some(detail)),
-            duration_us: sea_orm::ActiveValue::Set(0),
-            ..Default::default()
-        })
-        .exec(self.db.writer())
-        .await?;
+        let row = LogRow {
+            occurred_at: self.db.clock().now(),
+            request_id: request_id.to_owned(),
+            token_id: own.map(|token| token.id.0),
+            operation: AUTH_REJECTED,
+            resource_type: None,
+            resource_id: None,
+            outcome: "failure",
+            status,
+            scim_type: None,
+            detail: Some(detail),
+            duration_us: 0,
+            user_name: None,
+            user_name_lower: None,
+            warning: None,
+        };
+        log::record(self.db.writer(), TenantScope::new(tenant_id), row).await?;
         Ok(())
     }
 
@@ -330,23 +329,23 @@ impl ConnectionLog {
             ctx.idp.subject(),
             call.what
         );
-        let result = provisioning_log::Entity::insert(provisioning_log::ActiveModel {
-            tenant_id: sea_orm::ActiveValue::Set(ctx.tenant_id.0),
-            occurred_at: sea_orm::ActiveValue::Set(self.db.clock().now().as_micros()),
-            request_id: sea_orm::ActiveValue::Set(ctx.request_id.clone()),
-            token_id: sea_orm::ActiveValue::Set(ctx.token_id.map(|t| t.0)),
-            operation: sea_orm::ActiveValue::Set(CONNECTION_TEST.to_owned()),
-            resource_type: sea_orm::ActiveValue::Set(None),
-            resource_id: sea_orm::ActiveValue::Set(None),
-            outcome: sea_orm::ActiveValue::Set("success".to_owned()),
-            status: sea_orm::ActiveValue::Set(200),
-            scim_type: sea_orm::ActiveValue::Set(None),
-            detail: sea_orm::ActiveValue::Set(Some(detail)),
-            duration_us: sea_orm::ActiveValue::Set(ctx.elapsed_us()),
-            ..Default::default()
-        })
-        .exec(self.db.writer())
-        .await;
+        let row = LogRow {
+            occurred_at: self.db.clock().now(),
+            request_id: ctx.request_id.clone(),
+            token_id: ctx.token_id.map(|t| t.0),
+            operation: CONNECTION_TEST,
+            resource_type: None,
+            resource_id: None,
+            outcome: "success",
+            status: 200,
+            scim_type: None,
+            detail: Some(detail),
+            duration_us: ctx.elapsed_us(),
+            user_name: None,
+            user_name_lower: None,
+            warning: None,
+        };
+        let result = log::record(self.db.writer(), TenantScope::new(ctx.tenant_id), row).await;
         if let Err(err) = result {
             tracing::warn!(error = %err, "recording a connection test failed");
         }
@@ -355,16 +354,11 @@ impl ConnectionLog {
     /// The latest refusal and the latest connection test of the tenant (two index
     /// lookups on `(tenant_id, id)` narrowed by operation).
     pub async fn diagnose(&self, scope: &TenantAccess) -> Result<Diagnosis> {
-        let latest = |operation: &'static str| {
-            provisioning_log::Entity::find()
-                .filter(provisioning_log::Column::TenantId.eq(scope.id().0))
-                .filter(provisioning_log::Column::Operation.eq(operation))
-                .order_by_desc(provisioning_log::Column::Id)
-                .one(self.db.reader())
-        };
+        let scope = TenantScope::new(scope.id());
+        let reader = self.db.reader();
         Ok(Diagnosis {
-            rejected: latest(AUTH_REJECTED).await?.map(LogEntry::from),
-            tested: latest(CONNECTION_TEST).await?.map(LogEntry::from),
+            rejected: log::latest(reader, scope, AUTH_REJECTED).await?,
+            tested: log::latest(reader, scope, CONNECTION_TEST).await?,
         })
     }
 }

@@ -6,38 +6,14 @@
 //!   PostgreSQL is asked of the store by purpose.
 //! - No crate but `roster-core` (and the entities and migrations themselves) depends on
 //!   SeaORM or the entities; the integration tests may, to look at the database.
-//! - The files of `roster-core` outside the store that still build queries — name an
-//!   entity, name SeaORM beyond the handles and errors a service passes along
-//!   ([`HANDLES`]), or write SQL text for `db.raw` — are exactly the ones listed in
-//!   [`NOT_YET_IN_THE_STORE`]: a new one fails (put its queries in the store), and so does
-//!   one that no longer does (take it off the list), so the list only shrinks.
+//! - No file of `roster-core` outside the store builds a query: none names an entity,
+//!   names SeaORM beyond the handles and errors a service passes along ([`HANDLES`]), or
+//!   writes SQL text for `db.raw`. Services ask the store's functions, in domain types.
 
 #![allow(clippy::unwrap_used)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
-
-/// Service files that still build their own queries, waiting to move behind the store.
-const NOT_YET_IN_THE_STORE: &[&str] = &[
-    "api.rs",
-    "audit.rs",
-    "connection_log.rs",
-    "delivery/at_rest.rs",
-    "delivery/inspect.rs",
-    "delivery/webhooks/deliveries.rs",
-    "delivery/webhooks/mod.rs",
-    "delivery/worker.rs",
-    "directory.rs",
-    "directory_search.rs",
-    "operations/mod.rs",
-    "outbox/events.rs",
-    "outbox/sequencer.rs",
-    "provisioning/audit.rs",
-    "rules/defaults.rs",
-    "rules/places.rs",
-    "rules/rehost.rs",
-    "rules/service.rs",
-];
 
 /// What a service may name of SeaORM: the handles it passes to the store (a connection,
 /// a transaction) and the errors it maps. Anything else (entities, query builders,
@@ -189,30 +165,17 @@ fn no_file_outside_the_store_names_a_backend() {
 }
 
 #[test]
-fn only_the_listed_files_outside_the_store_reach_the_entities() {
+fn no_file_outside_the_store_reaches_the_entities() {
     let reaching: Vec<String> = core_files()
         .into_iter()
         .filter(|(name, _)| !name.starts_with("store/"))
         .filter(|(_, code)| reaches_the_database(code))
         .map(|(name, _)| name)
         .collect();
-    let new: Vec<&String> = reaching
-        .iter()
-        .filter(|name| !NOT_YET_IN_THE_STORE.contains(&name.as_str()))
-        .collect();
     assert!(
-        new.is_empty(),
+        reaching.is_empty(),
         "these files reach the entities or SeaORM outside the store; put their queries \
-         in src/store/: {new:?}"
-    );
-    let moved: Vec<&&str> = NOT_YET_IN_THE_STORE
-        .iter()
-        .filter(|name| !reaching.iter().any(|r| r == **name))
-        .collect();
-    assert!(
-        moved.is_empty(),
-        "these files no longer reach the entities: take them off NOT_YET_IN_THE_STORE \
-         in crates/core/tests/layering.rs: {moved:?}"
+         in src/store/ and call them: {reaching:?}"
     );
 }
 

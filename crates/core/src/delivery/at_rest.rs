@@ -7,18 +7,15 @@
 //! nodes that start together, or an admin rotating an endpoint's secret meanwhile, never
 //! have a value sealed twice or a newer value overwritten.
 
-use roster_entity::webhook_endpoint;
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::DbErr;
 use secrecy::ExposeSecret;
 use uuid::Uuid;
 
 use super::webhooks::{new_secret, secret_context};
 use crate::Database;
 use crate::secrets::{self, Keyring, OpenError};
+use crate::store::deliveries::EndpointRow;
+use crate::store::deliveries::secrets as stored;
 
 /// Rows read at a time.
 const PAGE: u64 = 500;
@@ -133,13 +130,7 @@ impl SecretsAtRest {
         let mut undecryptable = 0;
         let mut after: Option<Uuid> = None;
         loop {
-            let mut query = webhook_endpoint::Entity::find()
-                .order_by_asc(webhook_endpoint::Column::Id)
-                .limit(PAGE);
-            if let Some(after) = after {
-                query = query.filter(webhook_endpoint::Column::Id.gt(after));
-            }
-            let rows = query.all(self.db.reader()).await?;
+            let rows = stored::endpoints_page(self.db.reader(), None, after, PAGE).await?;
             let Some(last) = rows.last() else {
                 break;
             };
@@ -210,18 +201,7 @@ impl SecretsAtRest {
         let mut after: Option<Uuid> = None;
         loop {
             let prefix = format!("{}.%", secrets::FORMAT);
-            let mut query = webhook_endpoint::Entity::find()
-                .filter(
-                    webhook_endpoint::Column::Secret
-                        .not_like(&prefix)
-                        .or(webhook_endpoint::Column::PreviousSecret.not_like(&prefix)),
-                )
-                .order_by_asc(webhook_endpoint::Column::Id)
-                .limit(PAGE);
-            if let Some(after) = after {
-                query = query.filter(webhook_endpoint::Column::Id.gt(after));
-            }
-            let rows = query.all(self.db.reader()).await?;
+            let rows = stored::endpoints_page(self.db.reader(), Some(&prefix), after, PAGE).await?;
             let Some(last) = rows.last() else {
                 break;
             };
@@ -246,60 +226,19 @@ impl SecretsAtRest {
     /// there was nothing to write or someone changed the row meanwhile.
     async fn compare_and_set(
         &self,
-        row: &webhook_endpoint::Model,
+        row: &EndpointRow,
         current: Change,
         previous: Change,
     ) -> Result<bool, DbErr> {
         if current.is_none() && previous.is_none() {
             return Ok(false);
         }
-        let mut update = webhook_endpoint::Entity::update_many()
-            .filter(webhook_endpoint::Column::Id.eq(row.id))
-            .filter(webhook_endpoint::Column::Secret.eq(row.secret.as_str()));
-        update = match &row.previous_secret {
-            Some(value) => {
-                update.filter(webhook_endpoint::Column::PreviousSecret.eq(value.as_str()))
-            }
-            None => update.filter(webhook_endpoint::Column::PreviousSecret.is_null()),
-        };
-        if let Some(Some(value)) = current {
-            update = update.col_expr(webhook_endpoint::Column::Secret, Expr::value(value));
-        }
-        if let Some(value) = previous {
-            let dropped = value.is_none();
-            update = update.col_expr(webhook_endpoint::Column::PreviousSecret, Expr::value(value));
-            if dropped {
-                update = update.col_expr(
-                    webhook_endpoint::Column::PreviousSecretExpiresAt,
-                    Expr::value(Option::<i64>::None),
-                );
-            }
-        }
-        Ok(update.exec(self.db.writer()).await?.rows_affected == 1)
+        stored::compare_and_set(self.db.writer(), row, current.flatten(), previous).await
     }
 
     /// The key ids of the stored sealed values, with how many values each seals.
     async fn key_ids(&self) -> Result<Vec<(String, u64)>, DbErr> {
-        // `substr` is the same on SQLite and PostgreSQL; `v1.` is 3 characters, the key
-        // id the next 8.
-        let statement = self.db.raw(
-            "SELECT k, COUNT(*) AS n FROM (\
-               SELECT substr(secret, 4, 8) AS k FROM webhook_endpoints \
-                 WHERE secret LIKE 'v1.%' \
-               UNION ALL \
-               SELECT substr(previous_secret, 4, 8) AS k FROM webhook_endpoints \
-                 WHERE previous_secret LIKE 'v1.%'\
-             ) AS sealed GROUP BY k",
-            [],
-        );
-        let rows = self.db.reader().query_all_raw(statement).await?;
-        let mut ids = Vec::with_capacity(rows.len());
-        for row in rows {
-            let key_id: String = row.try_get("", "k")?;
-            let count: i64 = row.try_get("", "n")?;
-            ids.push((key_id, u64::try_from(count).unwrap_or(0)));
-        }
-        Ok(ids)
+        stored::key_ids(&self.db).await
     }
 }
 

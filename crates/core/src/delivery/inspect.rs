@@ -1,13 +1,11 @@
 //! What the endpoint page offers beyond one delivery at a time: the body of a delivery's
 //! event as it is POSTed, and queuing every failed delivery of an endpoint again.
 
-use roster_entity::{event, webhook_delivery};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-
 use super::event_json;
 use super::webhooks::{EndpointId, WebhookService};
 use crate::audit::{self, Change};
 use crate::memberships::TenantAccess;
+use crate::store::{TenantScope, deliveries, outbox};
 use crate::{Error, Result};
 
 impl WebhookService {
@@ -19,15 +17,12 @@ impl WebhookService {
         endpoint: EndpointId,
         delivery_id: i64,
     ) -> Result<String> {
-        let delivery = webhook_delivery::Entity::find_by_id(delivery_id)
-            .filter(webhook_delivery::Column::EndpointId.eq(endpoint.0))
-            .filter(webhook_delivery::Column::TenantId.eq(scope.id().0))
-            .one(self.db.reader())
+        let tenant = TenantScope::new(scope.id());
+        let reader = self.db.reader();
+        let delivery = deliveries::delivery(reader, tenant, endpoint.0, delivery_id)
             .await?
             .ok_or(Error::NotFound)?;
-        let event = event::Entity::find_by_id(delivery.event_pk)
-            .filter(event::Column::TenantId.eq(scope.id().0))
-            .one(self.db.reader())
+        let event = outbox::event(reader, tenant, delivery.event_pk)
             .await?
             .ok_or(Error::NotFound)?;
         Ok(event_json(

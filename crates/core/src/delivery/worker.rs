@@ -11,8 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use roster_entity::{event, tenant, webhook_endpoint};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Value};
+use sea_orm::DbErr;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -23,20 +22,12 @@ use crate::Database;
 use crate::metrics::{AttemptOutcome, CoreMetrics};
 use crate::outbox::sequencer;
 use crate::secrets::Keyring;
+use crate::store::deliveries::claims::{self, Claimed, Failure};
+use crate::store::{operations, outbox};
 use crate::time::Timestamp;
 
 /// Finished deliveries removed per statement when pruning.
 const PRUNE_BATCH: i64 = 5_000;
-
-/// A delivery this node claimed.
-#[derive(Debug)]
-struct Claimed {
-    id: i64,
-    endpoint_id: Uuid,
-    event_pk: i64,
-    attempts: i32,
-    created_at: i64,
-}
 
 /// The outcome of one attempt.
 #[derive(Debug)]
@@ -156,17 +147,7 @@ impl DeliveryWorker {
             *last = Some(std::time::Instant::now());
         }
         let cutoff = self.db.clock().now().minus(retention).as_micros();
-        let statement = self.db.raw(
-            "DELETE FROM webhook_deliveries WHERE id IN (\
-                   SELECT id FROM webhook_deliveries \
-                   WHERE status <> 'pending' AND finished_at < $1 LIMIT $2)",
-            [Value::from(cutoff), Value::from(PRUNE_BATCH)],
-        );
-        let removed = self
-            .db
-            .write(move |txn| Box::pin(async move { txn.execute_raw(statement).await }))
-            .await?
-            .rows_affected();
+        let removed = claims::prune(&self.db, cutoff, PRUNE_BATCH).await?;
         if removed > 0 {
             tracing::info!(removed, "pruned finished webhook deliveries past retention");
         }
@@ -176,42 +157,14 @@ impl DeliveryWorker {
     async fn claim(&self) -> Result<Vec<Claimed>, DbErr> {
         let now = self.db.clock().now();
         let lease_until = now.plus(self.settings.lease());
-        let lock = self.db.skip_locked();
-        let statement = self.db.raw(
-            &format!(
-                "UPDATE webhook_deliveries SET lease_until = $1, lease_owner = $2 \
-                     WHERE id IN (\
-                       SELECT d.id FROM webhook_deliveries d \
-                       WHERE d.status = 'pending' AND d.next_attempt_at <= $3 \
-                         AND (d.lease_until IS NULL OR d.lease_until < $3) \
-                         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p \
-                           WHERE p.endpoint_id = d.endpoint_id \
-                             AND p.resource_id = d.resource_id \
-                             AND p.status = 'pending' AND p.id < d.id) \
-                       ORDER BY d.id LIMIT $4 {lock}) \
-                     RETURNING id, endpoint_id, event_pk, attempts, created_at"
-            ),
-            [
-                Value::from(lease_until.as_micros()),
-                Value::from(self.node.to_string()),
-                Value::from(now.as_micros()),
-                Value::from(i64::from(self.settings.batch)),
-            ],
-        );
-        let rows = self
-            .db
-            .write(move |txn| Box::pin(async move { txn.query_all_raw(statement).await }))
-            .await?;
-        let mut claimed = Vec::with_capacity(rows.len());
-        for row in rows {
-            claimed.push(Claimed {
-                id: row.try_get("", "id")?,
-                endpoint_id: row.try_get("", "endpoint_id")?,
-                event_pk: row.try_get("", "event_pk")?,
-                attempts: row.try_get("", "attempts")?,
-                created_at: row.try_get("", "created_at")?,
-            });
-        }
+        let mut claimed = claims::claim(
+            &self.db,
+            self.node.to_string(),
+            now.as_micros(),
+            lease_until.as_micros(),
+            i64::from(self.settings.batch),
+        )
+        .await?;
         claimed.sort_by_key(|claimed| claimed.id);
         Ok(claimed)
     }
@@ -222,30 +175,12 @@ impl DeliveryWorker {
         let mut endpoint_ids: Vec<Uuid> = claimed.iter().map(|c| c.endpoint_id).collect();
         endpoint_ids.sort_unstable();
         endpoint_ids.dedup();
-        let events: HashMap<i64, event::Model> = event::Entity::find()
-            .filter(event::Column::Id.is_in(event_ids))
-            .all(reader)
-            .await?
-            .into_iter()
-            .map(|row| (row.id, row))
-            .collect();
-        let endpoints: HashMap<Uuid, webhook_endpoint::Model> = webhook_endpoint::Entity::find()
-            .filter(webhook_endpoint::Column::Id.is_in(endpoint_ids))
-            .all(reader)
-            .await?
-            .into_iter()
-            .map(|row| (row.id, row))
-            .collect();
+        let events = outbox::events_by_id(reader, None, event_ids).await?;
+        let endpoints = claims::endpoints_by_id(reader, endpoint_ids).await?;
         let mut tenant_ids: Vec<Uuid> = endpoints.values().map(|e| e.tenant_id).collect();
         tenant_ids.sort_unstable();
         tenant_ids.dedup();
-        let slugs: HashMap<Uuid, String> = tenant::Entity::find()
-            .filter(tenant::Column::Id.is_in(tenant_ids))
-            .all(reader)
-            .await?
-            .into_iter()
-            .map(|row| (row.id, row.slug))
-            .collect();
+        let slugs = operations::tenant_slugs(reader, tenant_ids).await?;
 
         let now = self.db.clock().now().as_micros();
         let requests = claimed.into_iter().map(|delivery| {
@@ -305,7 +240,7 @@ impl DeliveryWorker {
     async fn record(&self, attempts: Vec<Attempt>) -> Result<(), DbErr> {
         let now = self.db.clock().now();
         let mut delivered: HashMap<Option<u16>, Vec<i64>> = HashMap::new();
-        let mut statements = Vec::new();
+        let mut failed = Vec::new();
         for attempt in &attempts {
             if attempt.succeeded() {
                 self.metrics.webhook_attempt(
@@ -347,52 +282,18 @@ impl DeliveryWorker {
                     "webhook delivery failed for good; it can be redelivered from the admin UI"
                 );
             }
-            statements.push(self.db.raw(
-                "UPDATE webhook_deliveries SET attempts = attempts + 1, \
-                       status = $1, next_attempt_at = $2, last_attempt_at = $3, \
-                       last_status_code = $4, last_error = $5, finished_at = $6, \
-                       lease_until = NULL, lease_owner = NULL \
-                     WHERE id = $7 AND status = 'pending'",
-                [
-                    Value::from(if gave_up { "failed" } else { "pending" }),
-                    Value::from(next.as_micros()),
-                    Value::from(now.as_micros()),
-                    Value::from(attempt.status_code.map(i32::from)),
-                    Value::from(attempt.error.clone()),
-                    Value::from(gave_up.then_some(now.as_micros())),
-                    Value::from(attempt.delivery.id),
-                ],
-            ));
+            failed.push(Failure {
+                id: attempt.delivery.id,
+                gave_up,
+                next_attempt_at: next.as_micros(),
+                status_code: attempt.status_code.map(i32::from),
+                error: attempt.error.clone(),
+            });
         }
-        for (status_code, ids) in delivered {
-            let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
-            let mut values = vec![
-                Value::from(now.as_micros()),
-                Value::from(status_code.map(i32::from)),
-            ];
-            values.extend(ids.into_iter().map(Value::from));
-            statements.push(self.db.raw(
-                &format!(
-                    "UPDATE webhook_deliveries SET attempts = attempts + 1, \
-                           status = 'delivered', last_attempt_at = $1, finished_at = $1, \
-                           last_status_code = $2, last_error = NULL, \
-                           lease_until = NULL, lease_owner = NULL \
-                         WHERE id IN ({}) AND status = 'pending'",
-                    placeholders.join(", ")
-                ),
-                values,
-            ));
-        }
-        self.db
-            .write(move |txn| {
-                Box::pin(async move {
-                    for statement in statements {
-                        txn.execute_raw(statement).await?;
-                    }
-                    Ok::<_, DbErr>(())
-                })
-            })
-            .await
+        let delivered = delivered
+            .into_iter()
+            .map(|(status_code, ids)| (status_code.map(i32::from), ids));
+        claims::record(&self.db, now.as_micros(), failed, delivered).await
     }
 }
 

@@ -7,19 +7,15 @@
 //! HTTP. Tenant-owned things are still reached through a [`TenantAccess`], so every
 //! query carries the tenant.
 
-use roster_entity::{group, scim_token, tenant, user, webhook_delivery, webhook_endpoint};
-use roster_migration::{Migrator, MigratorTrait, SchemaManager, seaql_migrations};
-use sea_orm::ActiveValue::Set;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-};
 use serde::Serialize;
 
 use crate::delivery::{EndpointId, WebhookEndpoint};
 use crate::memberships::TenantAccess;
-use crate::tenants::{Tenant, TenantName, TenantStatus};
+use crate::store::operations::{self as stored, TenantChanges, TenantRow};
+use crate::store::{TenantScope, deliveries};
+use crate::tenants::{TenantName, TenantStatus};
 use crate::time::Timestamp;
-use crate::tokens::{TokenId, TokenInfo, TokenKind};
+use crate::tokens::{TokenInfo, TokenKind};
 use crate::{Database, Error, Result, Services};
 
 pub use crate::store::sqlite_backup::{BackupReport, RestoreReport, restore_sqlite};
@@ -36,9 +32,9 @@ pub struct TenantSummary {
     pub created_at: String,
 }
 
-impl From<tenant::Model> for TenantSummary {
-    fn from(row: tenant::Model) -> Self {
-        let tenant = Tenant::from(row.clone());
+impl From<TenantRow> for TenantSummary {
+    fn from(row: TenantRow) -> Self {
+        let tenant = row.tenant;
         Self {
             slug: tenant.slug.as_str().to_owned(),
             name: tenant.name,
@@ -140,9 +136,7 @@ impl Operations<'_> {
 
     /// Every tenant, by slug.
     pub async fn tenants(&self) -> Result<Vec<TenantSummary>> {
-        Ok(tenant::Entity::find()
-            .order_by_asc(tenant::Column::Slug)
-            .all(self.db().reader())
+        Ok(stored::tenants(self.db().reader())
             .await?
             .into_iter()
             .map(TenantSummary::from)
@@ -152,42 +146,18 @@ impl Operations<'_> {
     /// One tenant with the counts an operator asks first.
     pub async fn tenant(&self, slug: &str) -> Result<TenantDetails> {
         let access = self.access(slug).await?;
-        let id = access.id().0;
+        let scope = TenantScope::new(access.id());
         let reader = self.db().reader();
-        let row = tenant::Entity::find_by_id(id)
-            .one(reader)
+        let row = stored::tenant(reader, access.id().0)
             .await?
             .ok_or(Error::NotFound)?;
-        let users = user::Entity::find()
-            .filter(user::Column::TenantId.eq(id))
-            .count(reader)
-            .await?;
-        let active_users = user::Entity::find()
-            .filter(user::Column::TenantId.eq(id))
-            .filter(user::Column::Active.eq(true))
-            .count(reader)
-            .await?;
-        let groups = group::Entity::find()
-            .filter(group::Column::TenantId.eq(id))
-            .count(reader)
-            .await?;
+        let users = stored::count_users(reader, scope, false).await?;
+        let active_users = stored::count_users(reader, scope, true).await?;
+        let groups = stored::count_groups(reader, scope).await?;
         let now = self.db().clock().now();
-        let live = |kind: TokenKind| {
-            let reader = reader.clone();
-            async move {
-                let rows = scim_token::Entity::find()
-                    .filter(scim_token::Column::TenantId.eq(id))
-                    .filter(scim_token::Column::Kind.eq(kind.as_str()))
-                    .filter(scim_token::Column::RevokedAt.is_null())
-                    .all(&reader)
-                    .await?;
-                Ok::<u64, Error>(
-                    rows.into_iter()
-                        .map(TokenInfo::from)
-                        .filter(|token| token.is_live(now))
-                        .count() as u64,
-                )
-            }
+        let live = |kind: TokenKind| async move {
+            let rows = stored::unrevoked_tokens(reader, scope, kind.as_str()).await?;
+            Ok::<u64, Error>(rows.into_iter().filter(|token| token.is_live(now)).count() as u64)
         };
         let live_tokens = live(TokenKind::Scim).await?;
         let live_api_keys = live(TokenKind::Api).await?;
@@ -197,18 +167,9 @@ impl Operations<'_> {
             .last_used(&access)
             .await?
             .map(Timestamp::to_rfc3339);
-        let webhook_endpoints = webhook_endpoint::Entity::find()
-            .filter(webhook_endpoint::Column::TenantId.eq(id))
-            .count(reader)
-            .await?;
-        let deliveries = |status: &'static str| {
-            webhook_delivery::Entity::find()
-                .filter(webhook_delivery::Column::TenantId.eq(id))
-                .filter(webhook_delivery::Column::Status.eq(status))
-                .count(reader)
-        };
-        let pending_deliveries = deliveries("pending").await?;
-        let failed_deliveries = deliveries("failed").await?;
+        let webhook_endpoints = deliveries::count_endpoints(reader, scope).await?;
+        let pending_deliveries = deliveries::count_with_status(reader, scope, "pending").await?;
+        let failed_deliveries = deliveries::count_with_status(reader, scope, "failed").await?;
         Ok(TenantDetails {
             tenant: TenantSummary::from(row),
             users,
@@ -227,36 +188,24 @@ impl Operations<'_> {
     /// its SCIM endpoint and API refuse requests within a second on every node.
     pub async fn update_tenant(&self, slug: &str, update: TenantUpdate) -> Result<TenantSummary> {
         let access = self.access(slug).await?;
-        let mut row = tenant::ActiveModel {
-            id: Set(access.id().0),
-            updated_at: Set(self.db().clock().now().as_micros()),
-            ..Default::default()
+        let changes = TenantChanges {
+            name: update.name.map(|name| name.as_str().to_owned()),
+            scim_rate_limit: update
+                .scim_rate_limit
+                .map(|limit| limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX))),
+            status: update.status.map(|status| status.as_str().to_owned()),
         };
-        if let Some(name) = update.name {
-            row.name = Set(name.as_str().to_owned());
-        }
-        if let Some(limit) = update.scim_rate_limit {
-            row.scim_rate_limit = Set(limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX)));
-        }
-        if let Some(status) = update.status {
-            row.status = Set(status.as_str().to_owned());
-        }
-        Ok(TenantSummary::from(row.update(self.db().writer()).await?))
+        let updated_at = self.db().clock().now().as_micros();
+        let row = stored::update_tenant(self.db().writer(), access.id().0, updated_at, changes);
+        Ok(TenantSummary::from(row.await?))
     }
 
     /// The tenant's SCIM tokens (or API keys, with `kind`), newest first, revoked ones
     /// included.
     pub async fn tokens(&self, slug: &str, kind: TokenKind) -> Result<Vec<TokenInfo>> {
         let access = self.access(slug).await?;
-        Ok(scim_token::Entity::find()
-            .filter(scim_token::Column::TenantId.eq(access.id().0))
-            .filter(scim_token::Column::Kind.eq(kind.as_str()))
-            .order_by_desc(scim_token::Column::Id)
-            .all(self.db().reader())
-            .await?
-            .into_iter()
-            .map(TokenInfo::from)
-            .collect())
+        let scope = TenantScope::new(access.id());
+        Ok(stored::tokens(self.db().reader(), scope, kind.as_str()).await?)
     }
 
     /// Revokes the tenant's token named by its prefix as lists show it (`rst_<16 hex>`,
@@ -271,14 +220,12 @@ impl Operations<'_> {
         let access = self.access(slug).await?;
         let which = which.trim();
         let public_id = which.strip_prefix(kind.prefix()).unwrap_or(which);
-        let mut query = scim_token::Entity::find()
-            .filter(scim_token::Column::TenantId.eq(access.id().0))
-            .filter(scim_token::Column::Kind.eq(kind.as_str()));
-        query = match uuid::Uuid::try_parse(which) {
-            Ok(id) => query.filter(scim_token::Column::Id.eq(id)),
-            Err(_) => query.filter(scim_token::Column::PublicId.eq(public_id)),
+        let (reader, scope) = (self.db().reader(), TenantScope::new(access.id()));
+        let found = match uuid::Uuid::try_parse(which) {
+            Ok(id) => stored::token_by_id(reader, scope, kind.as_str(), id).await?,
+            Err(_) => stored::token_by_public_id(reader, scope, kind.as_str(), public_id).await?,
         };
-        let Some(row) = query.one(self.db().reader()).await? else {
+        let Some(row) = found else {
             return Err(Error::invalid(
                 "token",
                 format!("the tenant \"{slug}\" has no token {which}"),
@@ -288,7 +235,7 @@ impl Operations<'_> {
             TokenKind::Scim => self.services.tokens(),
             TokenKind::Api => self.services.api_keys(),
         };
-        service.revoke(&access, TokenId(row.id)).await
+        service.revoke(&access, row.id).await
     }
 
     /// The tenant's webhook endpoints with their pending and failed deliveries.
@@ -338,32 +285,22 @@ impl Operations<'_> {
 
 /// Which migrations the database has (nothing is applied).
 pub async fn migration_status(db: &Database) -> Result<MigrationStatus> {
-    let conn = db.reader();
-    let table = Migrator::migration_table_name();
-    let applied: Vec<seaql_migrations::Model> = if SchemaManager::new(conn)
-        .has_table(table.to_string())
-        .await?
-    {
-        seaql_migrations::Entity::find().all(conn).await?
-    } else {
-        Vec::new()
-    };
-    let known: Vec<String> = Migrator::migrations()
-        .iter()
-        .map(|migration| migration.name().to_owned())
-        .collect();
+    let applied = stored::applied_migrations(db.reader()).await?;
+    let known = stored::known_migrations();
     let migrations = known
         .iter()
         .map(|name| MigrationInfo {
             name: name.clone(),
-            applied_at: applied.iter().find(|row| &row.version == name).map(|row| {
-                Timestamp::from_micros(row.applied_at.saturating_mul(1_000_000)).to_rfc3339()
-            }),
+            applied_at: applied.iter().find(|(version, _)| version == name).map(
+                |(_, applied_at)| {
+                    Timestamp::from_micros(applied_at.saturating_mul(1_000_000)).to_rfc3339()
+                },
+            ),
         })
         .collect();
     let unknown_applied = applied
         .into_iter()
-        .map(|row| row.version)
+        .map(|(version, _)| version)
         .filter(|name| !known.contains(name))
         .collect();
     Ok(MigrationStatus {

@@ -5,13 +5,13 @@
 //! carry the group and the user. Location events carry the location with its kiosks
 //! (a kiosk added or removed is a `location.updated` of its location).
 
-use roster_entity::event;
-use sea_orm::ActiveValue::Set;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::provisioning::RequestContext;
 use crate::rules::Location;
+use crate::store::TenantScope;
+use crate::store::outbox::{self, EventInsert, EventRow};
 use crate::tenants::TenantId;
 use crate::time::Timestamp;
 
@@ -195,9 +195,8 @@ pub(crate) fn insert(
     kind: EventType,
     resource_id: Uuid,
     data: &Value,
-) -> sea_orm::Insert<event::ActiveModel> {
-    use sea_orm::EntityTrait;
-    event::Entity::insert(row(at, ctx, kind, resource_id, data))
+) -> EventInsert {
+    outbox::insert_event(row(at, ctx, kind, resource_id, data))
 }
 
 pub(crate) fn row(
@@ -206,7 +205,7 @@ pub(crate) fn row(
     kind: EventType,
     resource_id: Uuid,
     data: &Value,
-) -> event::ActiveModel {
+) -> EventRow {
     tenant_row(at, ctx.tenant_id, kind, resource_id, data)
 }
 
@@ -217,15 +216,13 @@ pub(crate) fn tenant_row(
     kind: EventType,
     resource_id: Uuid,
     data: &Value,
-) -> event::ActiveModel {
-    event::ActiveModel {
-        event_id: Set(Uuid::now_v7()),
-        tenant_id: Set(tenant.0),
-        event_type: Set(kind.as_str().to_owned()),
-        resource_type: Set(kind.resource_type().to_owned()),
-        resource_id: Set(resource_id),
-        occurred_at: Set(at.as_micros()),
-        payload: Set(data.to_string()),
-        ..Default::default()
-    }
+) -> EventRow {
+    outbox::event_row(
+        TenantScope::new(tenant),
+        at,
+        kind.as_str(),
+        kind.resource_type(),
+        resource_id,
+        data.to_string(),
+    )
 }

@@ -10,10 +10,11 @@
 //! advisory lock; SQLite has one writer), so `seq` only ever grows in commit order and a
 //! reader of `seq > cursor` never misses an event.
 
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, Value};
+use sea_orm::{DatabaseTransaction, DbErr};
 
 use crate::Database;
-use crate::store::{raw_in, try_advisory_xact_lock};
+use crate::store::outbox::{fan_out, max_seq, number_events};
+use crate::store::try_advisory_xact_lock;
 
 /// The advisory lock key of the sequencer ("roster" + 1).
 const SEQUENCER_LOCK: i64 = 0x726f_7374_6572_0001;
@@ -40,51 +41,13 @@ async fn step_in(txn: &DatabaseTransaction, now: i64) -> Result<Sequenced, DbErr
     if !try_advisory_xact_lock(txn, SEQUENCER_LOCK).await? {
         return Ok(Sequenced::default());
     }
-    let max: i64 = txn
-        .query_one_raw(raw_in(
-            txn,
-            "SELECT COALESCE(MAX(seq), 0) AS max FROM events",
-            [],
-        ))
-        .await?
-        .map(|row| row.try_get::<i64>("", "max"))
-        .transpose()?
-        .unwrap_or(0);
-    let numbered = txn
-        .execute_raw(raw_in(
-            txn,
-            "UPDATE events SET seq = ranked.rn + $1 \
-                 FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn \
-                       FROM events WHERE seq IS NULL ORDER BY id LIMIT $2) AS ranked \
-                 WHERE events.id = ranked.id",
-            [Value::from(max), Value::from(SEQUENCE_BATCH)],
-        ))
-        .await?
-        .rows_affected();
+    let max = max_seq(txn).await?;
+    let numbered = number_events(txn, max, SEQUENCE_BATCH).await?;
     if numbered == 0 {
         return Ok(Sequenced::default());
     }
     let high = max.saturating_add(i64::try_from(numbered).unwrap_or(i64::MAX));
-    let deliveries = txn
-        .execute_raw(raw_in(
-            txn,
-            "INSERT INTO webhook_deliveries \
-                   (tenant_id, endpoint_id, event_pk, resource_id, status, attempts, \
-                    next_attempt_at, created_at) \
-                 SELECT e.tenant_id, w.id, e.id, e.resource_id, 'pending', 0, $3, $3 \
-                 FROM events e JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id \
-                 WHERE e.seq > $1 AND e.seq <= $2 AND w.enabled = $4 \
-                   AND (w.event_types = '*' OR w.event_types LIKE '%,' || e.event_type || ',%') \
-                 ORDER BY e.seq, w.id",
-            [
-                Value::from(max),
-                Value::from(high),
-                Value::from(now),
-                Value::from(true),
-            ],
-        ))
-        .await?
-        .rows_affected();
+    let deliveries = fan_out(txn, max, high, now).await?;
     Ok(Sequenced {
         events: numbered,
         deliveries,

@@ -2,11 +2,10 @@
 //! body. A successful write records its row inside its own transaction; a failure is
 //! recorded afterwards, on its own, once the failed transaction has rolled back.
 
-use roster_entity::provisioning_log;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
-
 use super::{ProvisioningError, RequestContext};
 use crate::Database;
+use crate::store::TenantScope;
+use crate::store::log::{self, LogInsert, LogRow};
 use crate::time::Timestamp;
 
 /// What a log row says besides the request's outcome: the user it is about, and a
@@ -107,7 +106,7 @@ fn row(
     status: u16,
     failure: Option<(&str, Option<&str>)>,
     note: LogNote,
-) -> provisioning_log::ActiveModel {
+) -> LogRow {
     let (outcome, scim_type, detail) = match failure {
         None => ("success", None, None),
         Some((detail, scim_type)) => (
@@ -116,26 +115,24 @@ fn row(
             Some(detail.to_owned()),
         ),
     };
-    provisioning_log::ActiveModel {
-        tenant_id: Set(ctx.tenant_id.0),
-        occurred_at: Set(at.as_micros()),
-        request_id: Set(ctx.request_id.clone()),
-        token_id: Set(ctx.token_id.map(|t| t.0)),
-        operation: Set(operation.as_str().to_owned()),
-        resource_type: Set(operation.resource_type().map(str::to_owned)),
-        resource_id: Set(resource_id.map(str::to_owned)),
-        outcome: Set(outcome.to_owned()),
-        status: Set(i32::from(status)),
-        scim_type: Set(scim_type),
-        detail: Set(detail),
-        duration_us: Set(ctx.elapsed_us()),
-        user_name_lower: Set(note
+    LogRow {
+        occurred_at: at,
+        request_id: ctx.request_id.clone(),
+        token_id: ctx.token_id.map(|t| t.0),
+        operation: operation.as_str(),
+        resource_type: operation.resource_type(),
+        resource_id: resource_id.map(str::to_owned),
+        outcome,
+        status: i32::from(status),
+        scim_type,
+        detail,
+        duration_us: ctx.elapsed_us(),
+        user_name_lower: note
             .user_name
             .as_deref()
-            .map(crate::provisioning::fold_case)),
-        user_name: Set(note.user_name),
-        warning: Set(note.warning),
-        ..Default::default()
+            .map(crate::provisioning::fold_case),
+        user_name: note.user_name,
+        warning: note.warning,
     }
 }
 
@@ -147,8 +144,11 @@ pub(crate) fn success(
     resource_id: Option<&str>,
     status: u16,
     note: LogNote,
-) -> sea_orm::Insert<provisioning_log::ActiveModel> {
-    provisioning_log::Entity::insert(row(at, ctx, operation, resource_id, status, None, note))
+) -> LogInsert {
+    log::insert(
+        TenantScope::new(ctx.tenant_id),
+        row(at, ctx, operation, resource_id, status, None, note),
+    )
 }
 
 /// Records a failure. Best effort: a failure to record is logged, never returned (the
@@ -184,7 +184,7 @@ pub(crate) async fn record_failure(
             )
         }
     };
-    let result = row(
+    let row = row(
         db.clock().now(),
         ctx,
         operation,
@@ -192,9 +192,8 @@ pub(crate) async fn record_failure(
         status,
         Some((&detail, scim_type)),
         LogNote::named(user_name),
-    )
-    .insert(db.writer())
-    .await;
+    );
+    let result = log::record_read_back(db.writer(), TenantScope::new(ctx.tenant_id), row).await;
     if let Err(err) = result {
         tracing::warn!(error = %err, "recording a failed request in the provisioning log failed");
     }

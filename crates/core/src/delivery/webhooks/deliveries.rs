@@ -1,9 +1,7 @@
 //! The deliveries side of an endpoint: a test request sent now, the deliveries the
 //! admin UI lists and counts, and redelivery of failed ones.
 
-use roster_entity::{event, webhook_delivery};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::super::client::Request;
@@ -12,6 +10,9 @@ use super::{CannotSign, EndpointId, WebhookService, open_secret};
 use crate::audit::{self, Change};
 use crate::memberships::TenantAccess;
 use crate::paging::{Page, PageSize};
+use crate::store::TenantScope;
+use crate::store::deliveries::{self as stored, DeliveryRow};
+use crate::store::outbox::{self, StoredEvent};
 use crate::time::Timestamp;
 use crate::{Error, Result};
 
@@ -123,25 +124,13 @@ impl WebhookService {
         before: Option<i64>,
         size: PageSize,
     ) -> Result<Page<Delivery, i64>> {
-        let mut query = webhook_delivery::Entity::find()
-            .filter(webhook_delivery::Column::EndpointId.eq(endpoint.0))
-            .filter(webhook_delivery::Column::TenantId.eq(scope.id().0))
-            .order_by_desc(webhook_delivery::Column::Id)
-            .limit(size.probe());
-        if let Some(status) = status {
-            query = query.filter(webhook_delivery::Column::Status.eq(status.as_str()));
-        }
-        if let Some(before) = before {
-            query = query.filter(webhook_delivery::Column::Id.lt(before));
-        }
-        let rows = query.all(self.db.reader()).await?;
-        let events: std::collections::HashMap<i64, event::Model> = event::Entity::find()
-            .filter(event::Column::Id.is_in(rows.iter().map(|row| row.event_pk)))
-            .all(self.db.reader())
-            .await?
-            .into_iter()
-            .map(|event| (event.id, event))
-            .collect();
+        let tenant = TenantScope::new(scope.id());
+        let reader = self.db.reader();
+        let status = status.map(DeliveryStatus::as_str);
+        let rows =
+            stored::deliveries(reader, tenant, endpoint.0, status, before, size.probe()).await?;
+        let pks = rows.iter().map(|row| row.event_pk);
+        let events = outbox::events_by_id(reader, Some(tenant), pks).await?;
         let deliveries = rows
             .into_iter()
             .map(|row| {
@@ -158,16 +147,8 @@ impl WebhookService {
         scope: &TenantAccess,
         endpoint: EndpointId,
     ) -> Result<DeliveryCounts> {
-        let rows: Vec<(String, i64)> = webhook_delivery::Entity::find()
-            .select_only()
-            .column(webhook_delivery::Column::Status)
-            .column_as(webhook_delivery::Column::Id.count(), "n")
-            .filter(webhook_delivery::Column::EndpointId.eq(endpoint.0))
-            .filter(webhook_delivery::Column::TenantId.eq(scope.id().0))
-            .group_by(webhook_delivery::Column::Status)
-            .into_tuple()
-            .all(self.db.reader())
-            .await?;
+        let tenant = TenantScope::new(scope.id());
+        let rows = stored::counts_by_status(self.db.reader(), tenant, endpoint.0).await?;
         let mut counts = DeliveryCounts::default();
         for (status, n) in rows {
             let n = u64::try_from(n).unwrap_or(0);
@@ -183,11 +164,9 @@ impl WebhookService {
 
     /// Failed deliveries of all the tenant's endpoints, for the overview.
     pub async fn failed_count(&self, scope: &TenantAccess) -> Result<u64> {
-        Ok(webhook_delivery::Entity::find()
-            .filter(webhook_delivery::Column::TenantId.eq(scope.id().0))
-            .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Failed.as_str()))
-            .count(self.db.reader())
-            .await?)
+        let tenant = TenantScope::new(scope.id());
+        let failed = DeliveryStatus::Failed.as_str();
+        Ok(stored::count_with_status(self.db.reader(), tenant, failed).await?)
     }
 
     /// Puts a delivery back in the queue to be sent at once (a failed one, or a
@@ -230,50 +209,25 @@ impl WebhookService {
     /// endpoint's is `NotFound`.
     pub(in crate::delivery) async fn requeue(
         &self,
-        conn: &impl sea_orm::ConnectionTrait,
+        conn: &impl ConnectionTrait,
         scope: &TenantAccess,
         endpoint: EndpointId,
         delivery_id: Option<i64>,
     ) -> Result<u64> {
         let now = self.db.clock().now().as_micros();
-        let mut update = webhook_delivery::Entity::update_many()
-            .col_expr(webhook_delivery::Column::Status, Expr::value("pending"))
-            .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(now))
-            .col_expr(webhook_delivery::Column::CreatedAt, Expr::value(now))
-            .col_expr(
-                webhook_delivery::Column::FinishedAt,
-                Expr::value(Option::<i64>::None),
-            )
-            .col_expr(
-                webhook_delivery::Column::LeaseUntil,
-                Expr::value(Option::<i64>::None),
-            )
-            .filter(webhook_delivery::Column::EndpointId.eq(endpoint.0))
-            .filter(webhook_delivery::Column::TenantId.eq(scope.id().0));
-        update = match delivery_id {
-            Some(id) => update
-                .filter(webhook_delivery::Column::Id.eq(id))
-                .filter(webhook_delivery::Column::Status.ne("pending")),
-            None => update.filter(webhook_delivery::Column::Status.eq("failed")),
-        };
-        let queued = update.exec(conn).await?.rows_affected;
+        let tenant = TenantScope::new(scope.id());
+        let queued = stored::requeue(conn, tenant, endpoint.0, delivery_id, now).await?;
         if queued == 0
             && let Some(id) = delivery_id
+            && !stored::delivery_exists(conn, tenant, endpoint.0, id).await?
         {
-            let exists = webhook_delivery::Entity::find_by_id(id)
-                .filter(webhook_delivery::Column::EndpointId.eq(endpoint.0))
-                .filter(webhook_delivery::Column::TenantId.eq(scope.id().0))
-                .count(conn)
-                .await?;
-            if exists == 0 {
-                return Err(Error::NotFound);
-            }
+            return Err(Error::NotFound);
         }
         Ok(queued)
     }
 }
 
-fn delivery(row: webhook_delivery::Model, event: Option<&event::Model>) -> Delivery {
+fn delivery(row: DeliveryRow, event: Option<&StoredEvent>) -> Delivery {
     let status = DeliveryStatus::parse(&row.status).unwrap_or(DeliveryStatus::Pending);
     Delivery {
         id: row.id,

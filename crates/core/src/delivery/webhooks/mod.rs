@@ -8,11 +8,6 @@ pub use deliveries::{Delivery, DeliveryCounts, DeliveryStatus, TestOutcome};
 use std::sync::Arc;
 use std::time::Duration;
 
-use roster_entity::webhook_endpoint;
-use sea_orm::ActiveValue::Set;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
@@ -24,6 +19,8 @@ use crate::crypto;
 use crate::memberships::TenantAccess;
 use crate::outbox::EventType;
 use crate::secrets::{Keyring, OpenError};
+use crate::store::TenantScope;
+use crate::store::deliveries::{self as stored, EndpointChanges, EndpointRow, NewEndpoint};
 use crate::time::Timestamp;
 use crate::{Database, Error, Result};
 
@@ -152,7 +149,7 @@ pub struct WebhookEndpoint {
 
 impl WebhookEndpoint {
     /// The endpoint as shown; `keyring` opens the secret for its hint.
-    fn of(row: webhook_endpoint::Model, keyring: &Keyring, now: Timestamp) -> Self {
+    fn of(row: EndpointRow, keyring: &Keyring, now: Timestamp) -> Self {
         let secret_hint = match open_secret(keyring, &row.secret, row.id) {
             Ok(secret) => {
                 secret
@@ -215,7 +212,7 @@ pub(crate) fn secret_context(endpoint_id: Uuid) -> Vec<u8> {
 /// then the one before the last rotation while it overlaps.
 pub(crate) fn signing_secrets(
     keyring: &Keyring,
-    row: &webhook_endpoint::Model,
+    row: &EndpointRow,
     now: i64,
 ) -> std::result::Result<Vec<SecretString>, CannotSign> {
     let mut secrets = vec![open_secret(keyring, &row.secret, row.id).map_err(CannotSign)?];
@@ -268,7 +265,7 @@ impl WebhookService {
         }
     }
 
-    fn endpoint(&self, row: webhook_endpoint::Model) -> WebhookEndpoint {
+    fn endpoint(&self, row: EndpointRow) -> WebhookEndpoint {
         WebhookEndpoint::of(row, &self.keyring, self.db.clock().now())
     }
 
@@ -280,10 +277,8 @@ impl WebhookService {
         form: EndpointForm,
     ) -> Result<(WebhookEndpoint, SecretString)> {
         self.check_destination(&form)?;
-        let existing = webhook_endpoint::Entity::find()
-            .filter(webhook_endpoint::Column::TenantId.eq(scope.id().0))
-            .count(self.db.reader())
-            .await?;
+        let tenant = TenantScope::new(scope.id());
+        let existing = stored::count_endpoints(self.db.reader(), tenant).await?;
         if existing >= MAX_ENDPOINTS {
             return Err(Error::invalid(
                 "url",
@@ -293,21 +288,17 @@ impl WebhookService {
         let secret = new_secret();
         let now = self.db.clock().now().as_micros();
         let id = Uuid::now_v7();
-        let row = webhook_endpoint::ActiveModel {
-            id: Set(id),
-            tenant_id: Set(scope.id().0),
-            event_types: Set(form.stored_types()),
-            url: Set(form.url.to_string()),
-            description: Set(form.description),
-            enabled: Set(form.enabled),
-            secret: Set(self.keyring.seal(&secret, &secret_context(id))),
-            previous_secret: Set(None),
-            previous_secret_expires_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
+        let new = NewEndpoint {
+            id,
+            event_types: form.stored_types(),
+            url: form.url.to_string(),
+            description: form.description,
+            enabled: form.enabled,
+            secret: self.keyring.seal(&secret, &secret_context(id)),
+            created_at: now,
         };
         let txn = self.db.begin_write().await?;
-        let row = row.insert(&txn).await?;
+        let row = stored::insert_endpoint(&txn, tenant, new).await?;
         audit::record(
             &txn,
             self.db.clock().now(),
@@ -322,20 +313,17 @@ impl WebhookService {
     }
 
     pub async fn list(&self, scope: &TenantAccess) -> Result<Vec<WebhookEndpoint>> {
-        Ok(webhook_endpoint::Entity::find()
-            .filter(webhook_endpoint::Column::TenantId.eq(scope.id().0))
-            .order_by_asc(webhook_endpoint::Column::Id)
-            .all(self.db.reader())
-            .await?
-            .into_iter()
-            .map(|row| self.endpoint(row))
-            .collect())
+        Ok(
+            stored::endpoints(self.db.reader(), TenantScope::new(scope.id()))
+                .await?
+                .into_iter()
+                .map(|row| self.endpoint(row))
+                .collect(),
+        )
     }
 
-    async fn row(&self, scope: &TenantAccess, id: EndpointId) -> Result<webhook_endpoint::Model> {
-        webhook_endpoint::Entity::find_by_id(id.0)
-            .filter(webhook_endpoint::Column::TenantId.eq(scope.id().0))
-            .one(self.db.reader())
+    async fn row(&self, scope: &TenantAccess, id: EndpointId) -> Result<EndpointRow> {
+        stored::endpoint(self.db.reader(), TenantScope::new(scope.id()), id.0)
             .await?
             .ok_or(Error::NotFound)
     }
@@ -353,14 +341,15 @@ impl WebhookService {
         self.check_destination(&form)?;
         let row = self.row(scope, id).await?;
         let before = endpoint_json(&row);
-        let mut active: webhook_endpoint::ActiveModel = row.into();
-        active.event_types = Set(form.stored_types());
-        active.url = Set(form.url.to_string());
-        active.description = Set(form.description);
-        active.enabled = Set(form.enabled);
-        active.updated_at = Set(self.db.clock().now().as_micros());
+        let changes = EndpointChanges {
+            event_types: Some(form.stored_types()),
+            url: Some(form.url.to_string()),
+            description: Some(form.description),
+            enabled: Some(form.enabled),
+            ..EndpointChanges::at(self.db.clock().now().as_micros())
+        };
         let txn = self.db.begin_write().await?;
-        let row = active.update(&txn).await?;
+        let row = stored::update_endpoint(&txn, TenantScope::new(scope.id()), row, changes).await?;
         audit::record(
             &txn,
             self.db.clock().now(),
@@ -384,10 +373,12 @@ impl WebhookService {
         enabled: bool,
     ) -> Result<WebhookEndpoint> {
         let row = self.row(scope, id).await?;
-        let mut active: webhook_endpoint::ActiveModel = row.into();
-        active.enabled = Set(enabled);
-        active.updated_at = Set(self.db.clock().now().as_micros());
-        let row = active.update(self.db.writer()).await?;
+        let changes = EndpointChanges {
+            enabled: Some(enabled),
+            ..EndpointChanges::at(self.db.clock().now().as_micros())
+        };
+        let tenant = TenantScope::new(scope.id());
+        let row = stored::update_endpoint(self.db.writer(), tenant, row, changes).await?;
         Ok(self.endpoint(row))
     }
 
@@ -402,14 +393,15 @@ impl WebhookService {
         let now = self.db.clock().now();
         let secret = new_secret();
         let sealed = self.keyring.seal(&secret, &secret_context(row.id));
-        let mut active: webhook_endpoint::ActiveModel = row.clone().into();
-        // Sealed for the same endpoint, so the value moves between the columns as it is.
-        active.previous_secret = Set(Some(row.secret));
-        active.previous_secret_expires_at = Set(Some(now.plus(ROTATION_OVERLAP).as_micros()));
-        active.secret = Set(sealed);
-        active.updated_at = Set(now.as_micros());
+        let changes = EndpointChanges {
+            // Sealed for the same endpoint, so the value moves between the columns as it is.
+            previous_secret: Some(Some(row.secret.clone())),
+            previous_secret_expires_at: Some(Some(now.plus(ROTATION_OVERLAP).as_micros())),
+            secret: Some(sealed),
+            ..EndpointChanges::at(now.as_micros())
+        };
         let txn = self.db.begin_write().await?;
-        let row = active.update(&txn).await?;
+        let row = stored::update_endpoint(&txn, TenantScope::new(scope.id()), row, changes).await?;
         audit::record(
             &txn,
             self.db.clock().now(),
@@ -425,12 +417,8 @@ impl WebhookService {
     pub async fn delete(&self, scope: &TenantAccess, id: EndpointId) -> Result<()> {
         let row = self.row(scope, id).await?;
         let txn = self.db.begin_write().await?;
-        let deleted = webhook_endpoint::Entity::delete_many()
-            .filter(webhook_endpoint::Column::Id.eq(id.0))
-            .filter(webhook_endpoint::Column::TenantId.eq(scope.id().0))
-            .exec(&txn)
-            .await?;
-        if deleted.rows_affected == 0 {
+        let deleted = stored::delete_endpoint(&txn, TenantScope::new(scope.id()), id.0).await?;
+        if deleted == 0 {
             txn.rollback().await?;
             return Err(Error::NotFound);
         }
@@ -449,7 +437,7 @@ impl WebhookService {
 }
 
 /// An endpoint as the audit log shows it (never its secret).
-pub(super) fn endpoint_json(row: &webhook_endpoint::Model) -> serde_json::Value {
+pub(super) fn endpoint_json(row: &EndpointRow) -> serde_json::Value {
     serde_json::json!({
         "url": row.url,
         "description": row.description,
