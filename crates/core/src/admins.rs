@@ -362,7 +362,14 @@ impl AdminService {
     /// email.
     pub async fn list(&self, tenant: Option<TenantId>) -> Result<Vec<AccountSummary>> {
         let rows = store::accounts(self.db.reader(), tenant).await?;
-        let tenants = store::tenant_slugs(self.db.reader()).await?;
+        let ids = rows
+            .iter()
+            .filter_map(|row| row.admin.tenant_id.map(|id| id.0));
+        let ids: Vec<_> = ids
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let tenants = crate::store::tenants::slugs_of(self.db.reader(), ids).await?;
         Ok(rows
             .into_iter()
             .map(|row| AccountSummary {

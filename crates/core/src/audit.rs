@@ -17,8 +17,8 @@ use crate::admins::{Admin, AdminId};
 use crate::directory::SearchTerm;
 use crate::memberships::TenantAccess;
 use crate::paging::{Page, PageSize};
+use crate::store::TenantScope;
 use crate::store::audit::{self as stored, AuditQuery, AuditRow};
-use crate::store::{TenantScope, operations};
 use crate::tenants::{TenantId, require_operator};
 use crate::time::Timestamp;
 use crate::token_auth::AuthenticatedToken;
@@ -337,7 +337,7 @@ impl AuditService {
             .filter_map(|e| e.tenant_id.map(|t| t.0))
             .collect();
         if !ids.is_empty() {
-            let slugs = operations::tenant_slugs(self.db.reader(), ids).await?;
+            let slugs = crate::store::tenants::slugs_of(self.db.reader(), ids).await?;
             for entry in &mut page.items {
                 entry.tenant_slug = entry.tenant_id.and_then(|t| slugs.get(&t.0).cloned());
             }

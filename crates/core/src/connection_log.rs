@@ -175,7 +175,9 @@ impl ConnectionLog {
                 if crate::tenants::TenantSlug::parse(slug).is_err() {
                     return Ok(());
                 }
-                let Some(tenant) = operations::tenant_by_slug(self.db.reader(), slug).await? else {
+                let Some(tenant) =
+                    crate::store::tenants::find_by_slug(self.db.reader(), slug).await?
+                else {
                     return Ok(());
                 };
                 // The token is named only when it is this tenant's own: of another

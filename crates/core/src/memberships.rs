@@ -111,7 +111,9 @@ impl MembershipService {
         let Ok(slug) = TenantSlug::parse(slug) else {
             return Ok(None);
         };
-        let Some(tenant) = store::tenant_by_slug(self.db.reader(), slug.as_str()).await? else {
+        let Some(tenant) =
+            crate::store::tenants::find_by_slug(self.db.reader(), slug.as_str()).await?
+        else {
             return Ok(None);
         };
         if !admin.is_operator && admin.tenant_id != Some(tenant.id) {
@@ -126,9 +128,11 @@ impl MembershipService {
         let Ok(slug) = TenantSlug::parse(slug) else {
             return Ok(None);
         };
-        Ok(store::tenant_by_slug(self.db.reader(), slug.as_str())
-            .await?
-            .map(|tenant| TenantAccess::new(tenant, Actor::CommandLine)))
+        Ok(
+            crate::store::tenants::find_by_slug(self.db.reader(), slug.as_str())
+                .await?
+                .map(|tenant| TenantAccess::new(tenant, Actor::CommandLine)),
+        )
     }
 
     /// The tenant a tenant admin's account belongs to (none for operators, who see every
@@ -140,7 +144,7 @@ impl MembershipService {
         let Some(id) = admin.tenant_id else {
             return Ok(Vec::new());
         };
-        Ok(store::tenant_by_id(self.db.reader(), id)
+        Ok(crate::store::tenants::find(self.db.reader(), id)
             .await?
             .into_iter()
             .collect())

@@ -230,7 +230,8 @@ impl SessionService {
         let among = if organization.is_empty() {
             AccountScope::Operators
         } else {
-            let Some(tenant) = accounts::tenant_by_slug(self.db.reader(), organization).await?
+            let Some(tenant) =
+                crate::store::tenants::find_by_slug(self.db.reader(), organization).await?
             else {
                 return Ok(None);
             };

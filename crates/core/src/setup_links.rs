@@ -25,7 +25,7 @@ use crate::crypto;
 use crate::memberships::TenantAccess;
 use crate::store::TenantScope;
 use crate::store::accounts::setup_links::{self as store, NewSetupLink, SetupLinkRow};
-use crate::store::accounts::tenant_by_id;
+use crate::store::tenants::find as tenant_by_id;
 use crate::tenants::{Tenant, TenantStatus};
 use crate::time::Timestamp;
 use crate::{Database, Error, Result};

@@ -23,7 +23,7 @@ use crate::metrics::{AttemptOutcome, CoreMetrics};
 use crate::outbox::sequencer;
 use crate::secrets::Keyring;
 use crate::store::deliveries::claims::{self, Claimed, Failure};
-use crate::store::{operations, outbox};
+use crate::store::outbox;
 use crate::time::Timestamp;
 
 /// Finished deliveries removed per statement when pruning.
@@ -180,7 +180,7 @@ impl DeliveryWorker {
         let mut tenant_ids: Vec<Uuid> = endpoints.values().map(|e| e.tenant_id).collect();
         tenant_ids.sort_unstable();
         tenant_ids.dedup();
-        let slugs = operations::tenant_slugs(reader, tenant_ids).await?;
+        let slugs = crate::store::tenants::slugs_of(reader, tenant_ids).await?;
 
         let now = self.db.clock().now().as_micros();
         let requests = claimed.into_iter().map(|delivery| {

@@ -29,7 +29,6 @@ use crate::outbox::EventType;
 use crate::provisioning::{Provisioning, RehostBatch, RequestContext};
 use crate::store::TenantScope;
 use crate::store::places::{self, HostJobRow, JobProgress, JobStart};
-use crate::tenants::TenantSlug;
 use crate::time::Timestamp;
 use crate::{Database, Error, Result};
 
@@ -289,8 +288,8 @@ impl HostJobWorker {
     /// started again meanwhile (the new generation is taken up by the next round).
     async fn drive(&self, job: &HostJobRow, stop: &CancellationToken) -> Result<bool> {
         let tenant = job.tenant;
-        let slug = places::tenant_slug(self.db.reader(), tenant).await?;
-        let Some(slug) = slug.and_then(|slug| TenantSlug::parse(&slug).ok()) else {
+        let found = crate::store::tenants::find(self.db.reader(), tenant).await?;
+        let Some(slug) = found.map(|tenant| tenant.slug) else {
             return Ok(false);
         };
         let ctx = RequestContext::for_system(tenant, slug);

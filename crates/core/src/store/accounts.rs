@@ -6,9 +6,7 @@
 pub(crate) mod invitations;
 pub(crate) mod setup_links;
 
-use std::collections::HashMap;
-
-use roster_entity::{admin, tenant, tenant_membership};
+use roster_entity::{admin, tenant_membership};
 use sea_orm::ActiveValue::{Set, Unchanged};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
@@ -18,7 +16,7 @@ use uuid::Uuid;
 
 use super::TenantScope;
 use crate::admins::{AccountScope, Admin, AdminId};
-use crate::tenants::{Tenant, TenantId};
+use crate::tenants::TenantId;
 use crate::time::Timestamp;
 
 /// An account as stored: the admin, and what only sign-in and the lists read.
@@ -253,39 +251,4 @@ pub(crate) async fn delete_admin(conn: &impl ConnectionTrait, id: AdminId) -> Re
         .exec(conn)
         .await?
         .rows_affected)
-}
-
-/// The tenant with this id, if any.
-pub(crate) async fn tenant_by_id(
-    conn: &impl ConnectionTrait,
-    id: TenantId,
-) -> Result<Option<Tenant>, DbErr> {
-    Ok(tenant::Entity::find_by_id(id.0)
-        .one(conn)
-        .await?
-        .map(Tenant::from))
-}
-
-/// The tenant with this slug, if any.
-pub(crate) async fn tenant_by_slug(
-    conn: &impl ConnectionTrait,
-    slug: &str,
-) -> Result<Option<Tenant>, DbErr> {
-    Ok(tenant::Entity::find()
-        .filter(tenant::Column::Slug.eq(slug))
-        .one(conn)
-        .await?
-        .map(Tenant::from))
-}
-
-/// Every tenant's slug, by tenant id.
-pub(crate) async fn tenant_slugs(
-    conn: &impl ConnectionTrait,
-) -> Result<HashMap<Uuid, String>, DbErr> {
-    Ok(tenant::Entity::find()
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|row| (row.id, row.slug))
-        .collect())
 }

@@ -1,14 +1,12 @@
 //! What the operator's command line (and the logs that name tenants and tokens) read and
 //! change as stored: tenants with their counts, tokens by prefix, the migrations applied.
 
-use std::collections::HashMap;
-
 use roster_entity::{scim_token, tenant, user};
 use roster_migration::{Migrator, MigratorTrait, SchemaManager, seaql_migrations};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    PaginatorTrait, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -61,35 +59,6 @@ pub(crate) async fn tenant(
         .one(conn)
         .await?
         .map(TenantRow::from))
-}
-
-/// The tenant whose slug is `slug`.
-pub(crate) async fn tenant_by_slug(
-    conn: &impl ConnectionTrait,
-    slug: &str,
-) -> Result<Option<Tenant>, DbErr> {
-    Ok(tenant::Entity::find()
-        .filter(tenant::Column::Slug.eq(slug))
-        .one(conn)
-        .await?
-        .map(Tenant::from))
-}
-
-/// The slugs of the tenants `ids` (those that exist).
-pub(crate) async fn tenant_slugs(
-    conn: &impl ConnectionTrait,
-    ids: Vec<Uuid>,
-) -> Result<HashMap<Uuid, String>, DbErr> {
-    Ok(tenant::Entity::find()
-        .select_only()
-        .column(tenant::Column::Id)
-        .column(tenant::Column::Slug)
-        .filter(tenant::Column::Id.is_in(ids))
-        .into_tuple()
-        .all(conn)
-        .await?
-        .into_iter()
-        .collect())
 }
 
 /// Writes `changes` and `updated_at` to the tenant `id`; the tenant as it is now.

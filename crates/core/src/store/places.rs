@@ -10,7 +10,7 @@ mod items;
 
 pub(crate) use host_jobs::{
     HostJobRow, JobProgress, JobStart, advance_host_job, claim_host_job, due_host_jobs, host_job,
-    start_host_job, tenant_slug,
+    start_host_job,
 };
 pub(crate) use items::{
     LocationRow, MappingRuleRow, NotificationTypeRow, insert_attribute, insert_kiosk,

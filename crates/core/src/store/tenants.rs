@@ -1,11 +1,14 @@
 //! Tenants as stored (`tenants`, a node-wide table): creating one, its status and SCIM
 //! rate limit, and the lookups by slug — as [`Tenant`]s.
 
+use std::collections::HashMap;
+
 use roster_entity::tenant;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect,
 };
+use uuid::Uuid;
 
 use crate::tenants::{Tenant, TenantId, TenantName, TenantSlug, TenantStatus};
 use crate::time::Timestamp;
@@ -65,6 +68,34 @@ pub(crate) async fn set_scim_rate_limit(
         .exec(conn)
         .await?;
     Ok(())
+}
+
+/// The tenant with this id, if any.
+pub(crate) async fn find(
+    conn: &impl ConnectionTrait,
+    id: TenantId,
+) -> Result<Option<Tenant>, DbErr> {
+    Ok(tenant::Entity::find_by_id(id.0)
+        .one(conn)
+        .await?
+        .map(Tenant::from))
+}
+
+/// The slugs of the tenants `ids` (those that exist), by tenant id.
+pub(crate) async fn slugs_of(
+    conn: &impl ConnectionTrait,
+    ids: Vec<Uuid>,
+) -> Result<HashMap<Uuid, String>, DbErr> {
+    Ok(tenant::Entity::find()
+        .select_only()
+        .column(tenant::Column::Id)
+        .column(tenant::Column::Slug)
+        .filter(tenant::Column::Id.is_in(ids))
+        .into_tuple()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// The tenant with this slug, if any.

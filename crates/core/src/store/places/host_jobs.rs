@@ -2,7 +2,7 @@
 //! again by a change, claimed under a lease by a node's worker, advanced batch by batch
 //! with the cursor and the counts. A job's `state` is `running` or `done`.
 
-use roster_entity::{host_job, tenant};
+use roster_entity::host_job;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
@@ -222,15 +222,4 @@ pub(crate) async fn advance_host_job(
         Some(until) => update.col_expr(host_job::Column::LeaseUntil, Expr::value(Some(until))),
     };
     Ok(update.exec(conn).await?.rows_affected)
-}
-
-/// The tenant's slug as stored, if the tenant exists.
-pub(crate) async fn tenant_slug(
-    conn: &impl ConnectionTrait,
-    tenant: TenantId,
-) -> Result<Option<String>, DbErr> {
-    Ok(tenant::Entity::find_by_id(tenant.0)
-        .one(conn)
-        .await?
-        .map(|row| row.slug))
 }
