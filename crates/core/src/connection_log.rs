@@ -24,9 +24,9 @@ use crate::idp::{IdentityProvider, TestCall};
 use crate::memberships::TenantAccess;
 use crate::provisioning::{RequestContext, ScimEndpoint};
 use crate::store::log::{self, LogRow};
-use crate::store::{TenantScope, operations};
+use crate::store::{TenantScope, tokens};
 use crate::token_auth::AuthError;
-use crate::tokens::{KIND_SCIM, PresentedToken, TOKEN_PREFIX};
+use crate::tokens::{PresentedToken, TOKEN_PREFIX, TokenKind};
 use crate::{Database, Result};
 
 /// The operation of a refused request's row.
@@ -185,10 +185,10 @@ impl ConnectionLog {
                 // here.
                 let own = match &presented {
                     Some(token) => {
-                        operations::token_by_public_id(
+                        tokens::by_public_id(
                             self.db.reader(),
-                            TenantScope::new(tenant.id),
-                            KIND_SCIM,
+                            Some(TenantScope::new(tenant.id)),
+                            TokenKind::Scim,
                             token.public_id(),
                         )
                         .await?
@@ -204,9 +204,10 @@ impl ConnectionLog {
                 let Some(token) = &presented else {
                     return Ok(());
                 };
-                let Some(own) = operations::any_token_by_public_id(
+                let Some(own) = tokens::by_public_id(
                     self.db.reader(),
-                    KIND_SCIM,
+                    None,
+                    TokenKind::Scim,
                     token.public_id(),
                 )
                 .await?

@@ -12,10 +12,10 @@ use serde::Serialize;
 use crate::delivery::{EndpointId, WebhookEndpoint};
 use crate::memberships::TenantAccess;
 use crate::store::operations::{self as stored, TenantChanges, TenantRow};
-use crate::store::{TenantScope, deliveries};
+use crate::store::{TenantScope, deliveries, tokens};
 use crate::tenants::{TenantName, TenantStatus};
 use crate::time::Timestamp;
-use crate::tokens::{TokenInfo, TokenKind};
+use crate::tokens::{TokenId, TokenInfo, TokenKind};
 use crate::{Database, Error, Result, Services};
 
 pub use crate::store::sqlite_backup::{BackupReport, RestoreReport, restore_sqlite};
@@ -156,7 +156,7 @@ impl Operations<'_> {
         let groups = stored::count_groups(reader, scope).await?;
         let now = self.db().clock().now();
         let live = |kind: TokenKind| async move {
-            let rows = stored::unrevoked_tokens(reader, scope, kind.as_str()).await?;
+            let rows = tokens::unrevoked_tokens(reader, scope, kind).await?;
             Ok::<u64, Error>(rows.into_iter().filter(|token| token.is_live(now)).count() as u64)
         };
         let live_tokens = live(TokenKind::Scim).await?;
@@ -205,7 +205,7 @@ impl Operations<'_> {
     pub async fn tokens(&self, slug: &str, kind: TokenKind) -> Result<Vec<TokenInfo>> {
         let access = self.access(slug).await?;
         let scope = TenantScope::new(access.id());
-        Ok(stored::tokens(self.db().reader(), scope, kind.as_str()).await?)
+        Ok(tokens::tokens(self.db().reader(), scope, kind).await?)
     }
 
     /// Revokes the tenant's token named by its prefix as lists show it (`rst_<16 hex>`,
@@ -222,8 +222,8 @@ impl Operations<'_> {
         let public_id = which.strip_prefix(kind.prefix()).unwrap_or(which);
         let (reader, scope) = (self.db().reader(), TenantScope::new(access.id()));
         let found = match uuid::Uuid::try_parse(which) {
-            Ok(id) => stored::token_by_id(reader, scope, kind.as_str(), id).await?,
-            Err(_) => stored::token_by_public_id(reader, scope, kind.as_str(), public_id).await?,
+            Ok(id) => tokens::find(reader, scope, kind, TokenId(id)).await?,
+            Err(_) => tokens::by_public_id(reader, Some(scope), kind, public_id).await?,
         };
         let Some(row) = found else {
             return Err(Error::invalid(

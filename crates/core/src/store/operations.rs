@@ -1,7 +1,7 @@
 //! What the operator's command line (and the logs that name tenants and tokens) read and
 //! change as stored: tenants with their counts, tokens by prefix, the migrations applied.
 
-use roster_entity::{scim_token, tenant, user};
+use roster_entity::{tenant, user};
 use roster_migration::{Migrator, MigratorTrait, SchemaManager, seaql_migrations};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
@@ -12,7 +12,6 @@ use uuid::Uuid;
 
 use super::TenantScope;
 use crate::tenants::Tenant;
-use crate::tokens::TokenInfo;
 
 /// A tenant with its stored rate limit (which [`Tenant`] leaves out).
 #[derive(Clone, Debug)]
@@ -104,87 +103,6 @@ pub(crate) async fn count_groups(
     scope: TenantScope,
 ) -> Result<u64, DbErr> {
     scope.groups().count(conn).await
-}
-
-/// The scope's tokens of `kind` (`scim` or `api`), newest first, revoked ones included.
-pub(crate) async fn tokens(
-    conn: &impl ConnectionTrait,
-    scope: TenantScope,
-    kind: &str,
-) -> Result<Vec<TokenInfo>, DbErr> {
-    Ok(scim_token::Entity::find()
-        .filter(scim_token::Column::TenantId.eq(scope.tenant_uuid()))
-        .filter(scim_token::Column::Kind.eq(kind))
-        .order_by_desc(scim_token::Column::Id)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(TokenInfo::from)
-        .collect())
-}
-
-/// The scope's tokens of `kind` that are not revoked (expired ones included).
-pub(crate) async fn unrevoked_tokens(
-    conn: &impl ConnectionTrait,
-    scope: TenantScope,
-    kind: &str,
-) -> Result<Vec<TokenInfo>, DbErr> {
-    Ok(scim_token::Entity::find()
-        .filter(scim_token::Column::TenantId.eq(scope.tenant_uuid()))
-        .filter(scim_token::Column::Kind.eq(kind))
-        .filter(scim_token::Column::RevokedAt.is_null())
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(TokenInfo::from)
-        .collect())
-}
-
-/// The scope's token of `kind` with the id `id`.
-pub(crate) async fn token_by_id(
-    conn: &impl ConnectionTrait,
-    scope: TenantScope,
-    kind: &str,
-    id: Uuid,
-) -> Result<Option<TokenInfo>, DbErr> {
-    Ok(scim_token::Entity::find()
-        .filter(scim_token::Column::TenantId.eq(scope.tenant_uuid()))
-        .filter(scim_token::Column::Kind.eq(kind))
-        .filter(scim_token::Column::Id.eq(id))
-        .one(conn)
-        .await?
-        .map(TokenInfo::from))
-}
-
-/// The scope's token of `kind` with the public id `public_id`.
-pub(crate) async fn token_by_public_id(
-    conn: &impl ConnectionTrait,
-    scope: TenantScope,
-    kind: &str,
-    public_id: &str,
-) -> Result<Option<TokenInfo>, DbErr> {
-    Ok(scim_token::Entity::find()
-        .filter(scim_token::Column::TenantId.eq(scope.tenant_uuid()))
-        .filter(scim_token::Column::Kind.eq(kind))
-        .filter(scim_token::Column::PublicId.eq(public_id))
-        .one(conn)
-        .await?
-        .map(TokenInfo::from))
-}
-
-/// The token of `kind` with the public id `public_id`, whichever tenant's it is (a
-/// request to the shared SCIM URL names its tenant only through its token).
-pub(crate) async fn any_token_by_public_id(
-    conn: &impl ConnectionTrait,
-    kind: &str,
-    public_id: &str,
-) -> Result<Option<TokenInfo>, DbErr> {
-    Ok(scim_token::Entity::find()
-        .filter(scim_token::Column::PublicId.eq(public_id))
-        .filter(scim_token::Column::Kind.eq(kind))
-        .one(conn)
-        .await?
-        .map(TokenInfo::from))
 }
 
 /// The names of the migrations this binary knows, in order.

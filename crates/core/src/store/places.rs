@@ -50,52 +50,42 @@ pub(crate) async fn remove_item(
     item: RuleItem,
     id: Uuid,
 ) -> Result<u64, DbErr> {
+    use RuleItem as I;
     let tenant = scope.tenant_uuid();
-    let result = match item {
-        RuleItem::Domain => {
-            trusted_domain::Entity::delete_many()
-                .filter(trusted_domain::Column::Id.eq(id))
-                .filter(trusted_domain::Column::TenantId.eq(tenant))
-                .exec(conn)
-                .await?
-        }
-        RuleItem::Attribute => {
-            custom_attribute::Entity::delete_many()
-                .filter(custom_attribute::Column::Id.eq(id))
-                .filter(custom_attribute::Column::TenantId.eq(tenant))
-                .exec(conn)
-                .await?
-        }
-        RuleItem::NotificationType => {
-            notification_type::Entity::delete_many()
-                .filter(notification_type::Column::Id.eq(id))
-                .filter(notification_type::Column::TenantId.eq(tenant))
-                .exec(conn)
-                .await?
-        }
-        RuleItem::Location => {
-            location::Entity::delete_many()
-                .filter(location::Column::Id.eq(id))
-                .filter(location::Column::TenantId.eq(tenant))
-                .exec(conn)
-                .await?
-        }
-        RuleItem::Kiosk => {
-            kiosk::Entity::delete_many()
-                .filter(kiosk::Column::Id.eq(id))
-                .filter(kiosk::Column::TenantId.eq(tenant))
-                .exec(conn)
-                .await?
-        }
-        RuleItem::MappingRule => {
-            location_rule::Entity::delete_many()
-                .filter(location_rule::Column::Id.eq(id))
-                .filter(location_rule::Column::TenantId.eq(tenant))
-                .exec(conn)
-                .await?
-        }
-    };
-    Ok(result.rows_affected)
+    macro_rules! delete {
+        ($table:ident) => {
+            delete_owned::<$table::Entity>(
+                conn,
+                ($table::Column::Id, $table::Column::TenantId),
+                tenant,
+                id,
+            )
+            .await
+        };
+    }
+    match item {
+        I::Domain => delete!(trusted_domain),
+        I::Attribute => delete!(custom_attribute),
+        I::NotificationType => delete!(notification_type),
+        I::Location => delete!(location),
+        I::Kiosk => delete!(kiosk),
+        I::MappingRule => delete!(location_rule),
+    }
+}
+
+/// Deletes the row `id` of a rule table if it belongs to `tenant`; the rows deleted.
+async fn delete_owned<E: EntityTrait>(
+    conn: &impl ConnectionTrait,
+    (id_column, tenant_column): (E::Column, E::Column),
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<u64, DbErr> {
+    Ok(E::delete_many()
+        .filter(id_column.eq(id))
+        .filter(tenant_column.eq(tenant))
+        .exec(conn)
+        .await?
+        .rows_affected)
 }
 
 /// Bumps the tenant's `rules_version`, so every node reloads its snapshot.

@@ -263,3 +263,55 @@ pub(crate) async fn record_use(
         .await?;
     Ok(())
 }
+
+/// The scope's tokens of `kind` (`scim` or `api`), newest first, revoked ones included.
+pub(crate) async fn tokens(
+    conn: &impl ConnectionTrait,
+    scope: TenantScope,
+    kind: TokenKind,
+) -> Result<Vec<TokenInfo>, DbErr> {
+    Ok(scim_token::Entity::find()
+        .filter(scim_token::Column::TenantId.eq(scope.tenant_uuid()))
+        .filter(scim_token::Column::Kind.eq(kind.as_str()))
+        .order_by_desc(scim_token::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(TokenInfo::from)
+        .collect())
+}
+
+/// The scope's tokens of `kind` that are not revoked (expired ones included).
+pub(crate) async fn unrevoked_tokens(
+    conn: &impl ConnectionTrait,
+    scope: TenantScope,
+    kind: TokenKind,
+) -> Result<Vec<TokenInfo>, DbErr> {
+    Ok(scim_token::Entity::find()
+        .filter(scim_token::Column::TenantId.eq(scope.tenant_uuid()))
+        .filter(scim_token::Column::Kind.eq(kind.as_str()))
+        .filter(scim_token::Column::RevokedAt.is_null())
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(TokenInfo::from)
+        .collect())
+}
+
+/// The token of `kind` with the public id `public_id`: the scope's, or — with no scope —
+/// whichever tenant's it is (a request to the shared SCIM URL names its tenant only
+/// through its token).
+pub(crate) async fn by_public_id(
+    conn: &impl ConnectionTrait,
+    scope: Option<TenantScope>,
+    kind: TokenKind,
+    public_id: &str,
+) -> Result<Option<TokenInfo>, DbErr> {
+    let mut query = scim_token::Entity::find()
+        .filter(scim_token::Column::PublicId.eq(public_id))
+        .filter(scim_token::Column::Kind.eq(kind.as_str()));
+    if let Some(scope) = scope {
+        query = query.filter(scim_token::Column::TenantId.eq(scope.tenant_uuid()));
+    }
+    Ok(query.one(conn).await?.map(TokenInfo::from))
+}
