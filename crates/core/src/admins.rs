@@ -424,7 +424,8 @@ pub(crate) async fn insert_account(
     };
     if let Some(tenant) = tenant {
         // Read by releases before tenant-scoped accounts (expand/contract).
-        store::insert_membership(conn, TenantScope::new(tenant), row.id, "admin", now).await?;
+        store::insert_membership(conn, TenantScope::of_stored(tenant), row.id, "admin", now)
+            .await?;
     }
     Ok(row)
 }

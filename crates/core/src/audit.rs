@@ -187,7 +187,7 @@ pub(crate) async fn record_for(
         request_id: origin.request_id.clone().filter(|id| !id.is_empty()),
         client_address: origin.client_address.clone(),
     };
-    stored::insert(conn, tenant.map(TenantScope::new), row).await?;
+    stored::insert(conn, tenant.map(TenantScope::of_stored), row).await?;
     Ok(())
 }
 
@@ -353,7 +353,7 @@ impl AuditService {
         after: i64,
         limit: u64,
     ) -> Result<Vec<AuditEntry>> {
-        let scope = TenantScope::new(key.tenant_id());
+        let scope = TenantScope::from(key);
         Ok(stored::after(self.db.reader(), scope, after, limit).await?)
     }
 
@@ -368,7 +368,7 @@ impl AuditService {
             action_prefixes: filter.category.map(Category::prefixes),
             actor: filter.actor.as_ref(),
         };
-        let scope = tenant.map(TenantScope::new);
+        let scope = tenant.map(TenantScope::of_stored);
         let rows = stored::page(self.db.reader(), scope, query, size.probe()).await?;
         Ok(Page::from_probe(rows, size, |entry: &AuditEntry| entry.id))
     }

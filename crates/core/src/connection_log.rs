@@ -187,7 +187,7 @@ impl ConnectionLog {
                     Some(token) => {
                         tokens::by_public_id(
                             self.db.reader(),
-                            Some(TenantScope::new(tenant.id)),
+                            Some(TenantScope::of_stored(tenant.id)),
                             TokenKind::Scim,
                             token.public_id(),
                         )
@@ -308,7 +308,7 @@ impl ConnectionLog {
             user_name_lower: None,
             warning: None,
         };
-        log::record(self.db.writer(), TenantScope::new(tenant_id), row).await?;
+        log::record(self.db.writer(), TenantScope::of_stored(tenant_id), row).await?;
         Ok(())
     }
 
@@ -348,7 +348,7 @@ impl ConnectionLog {
             user_name_lower: None,
             warning: None,
         };
-        let result = log::record(self.db.writer(), TenantScope::new(ctx.tenant_id), row).await;
+        let result = log::record(self.db.writer(), TenantScope::from(ctx), row).await;
         if let Err(err) = result {
             tracing::warn!(error = %err, "recording a connection test failed");
         }
@@ -357,7 +357,7 @@ impl ConnectionLog {
     /// The latest refusal and the latest connection test of the tenant (two index
     /// lookups on `(tenant_id, id)` narrowed by operation).
     pub async fn diagnose(&self, scope: &TenantAccess) -> Result<Diagnosis> {
-        let scope = TenantScope::new(scope.id());
+        let scope = TenantScope::from(scope);
         let reader = self.db.reader();
         Ok(Diagnosis {
             rejected: log::latest(reader, scope, AUTH_REJECTED).await?,

@@ -150,7 +150,7 @@ impl InvitationService {
         }
         let secret = crypto::random_token::<32>();
         let expires_at = now.plus(self.ttl);
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let txn = self.db.begin_write().await?;
         store::delete_replaced_invitations(&txn, tenant, &email.lowercase(), now).await?;
         let pending = store::count_invitations(&txn, tenant).await?;
@@ -205,13 +205,13 @@ impl InvitationService {
     /// The tenant's pending invitations, oldest first (at most [`MAX_PENDING`]).
     pub async fn pending(&self, scope: &TenantAccess) -> Result<Vec<PendingInvitation>> {
         let now = self.db.clock().now();
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         Ok(store::pending_invitations(self.db.reader(), tenant, now).await?)
     }
 
     /// Revokes a pending invitation of this tenant: its link stops working at once.
     pub async fn revoke(&self, scope: &TenantAccess, id: InvitationId) -> Result<()> {
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let txn = self.db.begin_write().await?;
         let Some(row) = store::invitation(&txn, tenant, id).await? else {
             txn.rollback().await?;
@@ -283,9 +283,13 @@ impl InvitationService {
         let txn = self.db.begin_write().await?;
         // Using the link up is the first write: of two requests with it, one deletes the
         // row and the other finds nothing to delete.
-        let used =
-            store::use_invitation(&txn, TenantScope::new(row.tenant), row.invitation.id, now)
-                .await?;
+        let used = store::use_invitation(
+            &txn,
+            TenantScope::of_stored(row.tenant),
+            row.invitation.id,
+            now,
+        )
+        .await?;
         if !used {
             txn.rollback().await?;
             return Ok(Acceptance::Unknown);

@@ -158,7 +158,7 @@ impl MembershipService {
         after: Option<AdminId>,
         size: PageSize,
     ) -> Result<Page<TenantAdmin, AdminId>> {
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let rows = store::tenant_admins(self.db.reader(), tenant, after, size.probe())
             .await?
             .into_iter()
@@ -169,7 +169,7 @@ impl MembershipService {
 
     /// One admin of this tenant, for the confirmation page.
     pub async fn find(&self, scope: &TenantAccess, id: AdminId) -> Result<Option<TenantAdmin>> {
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         Ok(store::tenant_admin(self.db.reader(), tenant, id)
             .await?
             .map(TenantAdmin::from))
@@ -182,7 +182,7 @@ impl MembershipService {
         if acting.id == id {
             return Err(Error::invalid("admin", "you cannot remove yourself"));
         }
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let Some(AccountRow { admin: account, .. }) =
             store::tenant_admin(self.db.reader(), tenant, id).await?
         else {

@@ -283,7 +283,7 @@ impl SetupLinkService {
             return Err(Error::NotFound);
         };
         let now = self.db.clock().now();
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let live = store::count_live_links(self.db.reader(), tenant, now).await?;
         if live >= MAX_LIVE_LINKS {
             return Err(Error::invalid(
@@ -325,12 +325,12 @@ impl SetupLinkService {
     /// The tenant's links, newest first: the live ones and the last ended ones (a
     /// bounded list: at most [`MAX_LIVE_LINKS`] are live).
     pub async fn list(&self, scope: &TenantAccess) -> Result<Vec<SetupLinkInfo>> {
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         Ok(store::links(self.db.reader(), tenant, MAX_LIVE_LINKS * 2).await?)
     }
 
     pub async fn find(&self, scope: &TenantAccess, id: SetupLinkId) -> Result<SetupLinkInfo> {
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         store::link(self.db.reader(), tenant, id)
             .await?
             .ok_or(Error::NotFound)
@@ -343,7 +343,7 @@ impl SetupLinkService {
             return Err(Error::NotFound);
         }
         let link = self.find(scope, id).await?;
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let txn = self.db.begin_write().await?;
         let revoked = store::revoke_link(&txn, tenant, id, self.db.clock().now()).await?;
         store::delete_link_sessions(&txn, tenant, id).await?;
@@ -410,7 +410,7 @@ impl SetupLinkService {
         }
         let cookie = crypto::random_token::<32>();
         let expires_at = Ord::min(now.plus(SESSION_LIFETIME), row.expires_at);
-        let scope = TenantScope::new(tenant_id);
+        let scope = TenantScope::of_stored(tenant_id);
         let txn = self.db.begin_write().await?;
         // Counting the use is the first write, guarded like the checks above: a link
         // revoked in between opens nothing.
@@ -458,7 +458,7 @@ impl SetupLinkService {
         if session.expires_at <= now {
             return Ok(None);
         }
-        let scope = TenantScope::new(session.tenant);
+        let scope = TenantScope::of_stored(session.tenant);
         let Some(link) = store::link(self.db.reader(), scope, session.link).await? else {
             return Ok(None);
         };

@@ -397,7 +397,7 @@ impl TokenAuthenticator {
         tokio::spawn(async move {
             let result = store::record_use(
                 db.writer(),
-                TenantScope::new(tenant),
+                TenantScope::of_stored(tenant),
                 token_id,
                 db.clock().now(),
             )

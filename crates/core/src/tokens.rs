@@ -301,7 +301,7 @@ impl TokenService {
         }
         if let Some(domain) = domain {
             let verified =
-                store::is_verified_domain(self.db.reader(), TenantScope::new(tenant), domain)
+                store::is_verified_domain(self.db.reader(), TenantScope::of_stored(tenant), domain)
                     .await?;
             if !verified {
                 return Err(Error::invalid(
@@ -330,7 +330,7 @@ impl TokenService {
             domain,
             api_scope,
         };
-        let info = store::insert(&txn, TenantScope::new(tenant), new).await?;
+        let info = store::insert(&txn, TenantScope::of_stored(tenant), new).await?;
         audit::record_for(
             &txn,
             self.db.clock().now(),
@@ -394,7 +394,7 @@ impl TokenService {
     ) -> Result<Page<TokenInfo, TokenId>> {
         let rows = store::page(
             self.db.reader(),
-            TenantScope::new(scope.id()),
+            TenantScope::from(scope),
             self.kind,
             before,
             size.probe(),
@@ -416,7 +416,7 @@ impl TokenService {
         }
         Ok(store::for_domains(
             self.db.reader(),
-            TenantScope::new(scope.id()),
+            TenantScope::from(scope),
             self.kind,
             domains,
             limit,
@@ -425,13 +425,7 @@ impl TokenService {
     }
 
     pub async fn find(&self, scope: &TenantAccess, id: TokenId) -> Result<Option<TokenInfo>> {
-        Ok(store::find(
-            self.db.reader(),
-            TenantScope::new(scope.id()),
-            self.kind,
-            id,
-        )
-        .await?)
+        Ok(store::find(self.db.reader(), TenantScope::from(scope), self.kind, id).await?)
     }
 
     /// Revokes a token of this tenant. Revoking a revoked token changes nothing.
@@ -439,7 +433,7 @@ impl TokenService {
         let txn = self.db.begin_write().await?;
         let revoked = store::revoke(
             &txn,
-            TenantScope::new(scope.id()),
+            TenantScope::from(scope),
             self.kind,
             id,
             self.db.clock().now(),
@@ -465,13 +459,7 @@ impl TokenService {
     /// the identity provider has connected yet.
     pub async fn last_used(&self, scope: &TenantAccess) -> Result<Option<Timestamp>> {
         let now = self.db.clock().now();
-        Ok(store::last_used(
-            self.db.reader(),
-            TenantScope::new(scope.id()),
-            self.kind,
-            now,
-        )
-        .await?)
+        Ok(store::last_used(self.db.reader(), TenantScope::from(scope), self.kind, now).await?)
     }
 }
 

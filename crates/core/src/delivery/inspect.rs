@@ -17,7 +17,7 @@ impl WebhookService {
         endpoint: EndpointId,
         delivery_id: i64,
     ) -> Result<String> {
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let reader = self.db.reader();
         let delivery = deliveries::delivery(reader, tenant, endpoint.0, delivery_id)
             .await?

@@ -146,7 +146,7 @@ impl Operations<'_> {
     /// One tenant with the counts an operator asks first.
     pub async fn tenant(&self, slug: &str) -> Result<TenantDetails> {
         let access = self.access(slug).await?;
-        let scope = TenantScope::new(access.id());
+        let scope = TenantScope::from(&access);
         let reader = self.db().reader();
         let row = stored::tenant(reader, access.id().0)
             .await?
@@ -204,7 +204,7 @@ impl Operations<'_> {
     /// included.
     pub async fn tokens(&self, slug: &str, kind: TokenKind) -> Result<Vec<TokenInfo>> {
         let access = self.access(slug).await?;
-        let scope = TenantScope::new(access.id());
+        let scope = TenantScope::from(&access);
         Ok(tokens::tokens(self.db().reader(), scope, kind).await?)
     }
 
@@ -220,7 +220,7 @@ impl Operations<'_> {
         let access = self.access(slug).await?;
         let which = which.trim();
         let public_id = which.strip_prefix(kind.prefix()).unwrap_or(which);
-        let (reader, scope) = (self.db().reader(), TenantScope::new(access.id()));
+        let (reader, scope) = (self.db().reader(), TenantScope::from(&access));
         let found = match uuid::Uuid::try_parse(which) {
             Ok(id) => tokens::find(reader, scope, kind, TokenId(id)).await?,
             Err(_) => tokens::by_public_id(reader, Some(scope), kind, public_id).await?,

@@ -218,7 +218,7 @@ pub(crate) fn tenant_row(
     data: &Value,
 ) -> EventRow {
     outbox::event_row(
-        TenantScope::new(tenant),
+        TenantScope::of_stored(tenant),
         at,
         kind.as_str(),
         kind.resource_type(),

@@ -146,7 +146,7 @@ pub(crate) fn success(
     note: LogNote,
 ) -> LogInsert {
     log::insert(
-        TenantScope::new(ctx.tenant_id),
+        TenantScope::from(ctx),
         row(at, ctx, operation, resource_id, status, None, note),
     )
 }
@@ -193,7 +193,7 @@ pub(crate) async fn record_failure(
         Some((&detail, scim_type)),
         LogNote::named(user_name),
     );
-    let result = log::record_read_back(db.writer(), TenantScope::new(ctx.tenant_id), row).await;
+    let result = log::record_read_back(db.writer(), TenantScope::from(ctx), row).await;
     if let Err(err) = result {
         tracing::warn!(error = %err, "recording a failed request in the provisioning log failed");
     }

@@ -59,7 +59,7 @@ impl Provisioning {
                 );
                 if let Err(err) = values::write(
                     &mut writes,
-                    TenantScope::new(tenant),
+                    TenantScope::of_stored(tenant),
                     schema,
                     row.id,
                     &Value::Object(rendered),

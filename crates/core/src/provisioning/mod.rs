@@ -327,7 +327,7 @@ impl Provisioning {
     }
 
     fn scope(&self, ctx: &RequestContext) -> TenantScope {
-        TenantScope::new(ctx.tenant_id)
+        TenantScope::from(ctx)
     }
 
     /// The key of one resource for [`plan::ResourceLocks`].

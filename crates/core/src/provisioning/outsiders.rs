@@ -71,7 +71,7 @@ impl Provisioning {
         let domains = verified(&rules)?;
         let rows = store::users_outside(
             self.db.reader(),
-            crate::store::TenantScope::new(access.id()),
+            crate::store::TenantScope::from(access),
             &domains,
             after,
             size.probe(),
@@ -100,7 +100,7 @@ impl Provisioning {
         let domains = verified(&rules)?;
         let ids = store::ids_outside(
             self.db.reader(),
-            crate::store::TenantScope::new(access.id()),
+            crate::store::TenantScope::from(access),
             &domains,
             cap.saturating_add(1),
         )

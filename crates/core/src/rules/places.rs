@@ -67,7 +67,7 @@ impl RulesService {
             default_channels: format_channels(&defaults),
             created_at: self.db.clock().now(),
         };
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let entry = Change::new("notification_type.add")
             .target("notification_type", key.as_str(), label.as_str())
             .after(serde_json::json!({
@@ -101,7 +101,7 @@ impl RulesService {
     ) -> Result<()> {
         let tenant = scope.id().0;
         let rules = self.rules(scope).await?;
-        let scoped = TenantScope::new(scope.id());
+        let scoped = TenantScope::from(scope);
         let describe = |id: Uuid, channels: &BTreeSet<Channel>| {
             let key = rules
                 .catalogue
@@ -140,7 +140,7 @@ impl RulesService {
     }
 
     pub async fn remove_notification_type(&self, scope: &TenantAccess, id: Uuid) -> Result<()> {
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let name = self
             .rules(scope)
             .await?
@@ -164,7 +164,7 @@ impl RulesService {
         code: LocationCode,
         time_zone: TimeZoneName,
     ) -> Result<Uuid> {
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let count = places::location_count(self.db.reader(), tenant).await?;
         if count >= MAX_ITEMS {
             return Err(too_many("name"));
@@ -208,7 +208,7 @@ impl RulesService {
     /// Removes a location with its kiosks; rules keep their other targets. Users who
     /// were hosts there are re-evaluated (see [`super::rehost`]).
     pub async fn remove_location(&self, scope: &TenantAccess, id: Uuid) -> Result<Rehosted> {
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let name = self
             .rules(scope)
             .await?
@@ -248,7 +248,7 @@ impl RulesService {
             name: name.0,
         };
         let created_at = self.db.clock().now();
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         // A new kiosk is in no rule yet: nobody's hosts change.
         self.change_places(scope, entry, false, move |txn| {
             Box::pin(async move {
@@ -265,7 +265,7 @@ impl RulesService {
 
     /// Removes a kiosk; users who were hosts there are re-evaluated.
     pub async fn remove_kiosk(&self, scope: &TenantAccess, id: Uuid) -> Result<Rehosted> {
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let name = self
             .rules(scope)
             .await?
@@ -351,7 +351,7 @@ impl RulesService {
             kiosk_ids: uuid_json(&rule.kiosks),
             created_at: self.db.clock().now(),
         };
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         self.places(scope, entry, move |txn| {
             Box::pin(async move {
                 places::insert_mapping_rule(txn, tenant, row).await?;
@@ -364,7 +364,7 @@ impl RulesService {
     /// Removes a rule; the users it decided are re-evaluated (the next rule that
     /// matches, or nowhere).
     pub async fn remove_rule(&self, scope: &TenantAccess, id: Uuid) -> Result<Rehosted> {
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let entry = Change::new("rule.remove").target("rule", id, self.rule_name(scope, id).await?);
         self.places(scope, entry, move |txn| {
             Box::pin(async move {
@@ -391,7 +391,7 @@ impl RulesService {
     /// Swaps a rule with its neighbour above (`up`) or below; users are re-evaluated
     /// (the first rule that matches decides).
     pub async fn move_rule(&self, scope: &TenantAccess, id: Uuid, up: bool) -> Result<Rehosted> {
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let entry = Change::new("rule.move")
             .target("rule", id, self.rule_name(scope, id).await?)
             .after(serde_json::json!({ "direction": if up { "up" } else { "down" } }));

@@ -95,7 +95,7 @@ impl RulesService {
             + 'static,
         T: Send + 'static,
     {
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let ctx = RequestContext::for_admin(scope, "");
         let provisioning = self.provisioning.clone();
         let reason = entry.action();
@@ -159,7 +159,7 @@ impl RulesService {
 
     /// The tenant's last (or current) re-evaluation, if there was one.
     pub async fn host_job(&self, scope: &TenantAccess) -> Result<Option<HostJob>> {
-        let job = places::host_job(self.db.reader(), TenantScope::new(scope.id())).await?;
+        let job = places::host_job(self.db.reader(), TenantScope::from(scope)).await?;
         Ok(job.map(|row| HostJob {
             reason: row.reason,
             running: row.running,
@@ -192,7 +192,7 @@ async fn start(
     let now = provisioning.clock().now().as_micros();
     places::start_host_job(
         txn,
-        TenantScope::new(ctx.tenant_id),
+        TenantScope::from(ctx),
         JobStart {
             reason,
             done,
@@ -274,7 +274,7 @@ impl HostJobWorker {
         let until = self.db.clock().now().plus(LEASE).as_micros();
         let claimed = places::claim_host_job(
             self.db.writer(),
-            TenantScope::new(job.tenant),
+            TenantScope::of_stored(job.tenant),
             job.generation,
             self.node.to_string(),
             until,
@@ -336,7 +336,7 @@ async fn batch(
     node: &str,
 ) -> Result<Step> {
     let lost = || Error::Conflict("the re-evaluation was started again".to_owned());
-    let scope = TenantScope::new(ctx.tenant_id);
+    let scope = TenantScope::from(ctx);
     let job = places::host_job(txn, scope)
         .await?
         .filter(|job| {

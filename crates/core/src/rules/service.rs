@@ -150,7 +150,7 @@ impl RulesService {
             verification_token: hex::encode(crypto::random_bytes::<16>()),
             created_at: self.db.clock().now(),
         };
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let entry = Change::new("domain.add")
             .target("domain", id, domain.as_str())
             .after(serde_json::json!({ "domain": domain.as_str(), "include_subdomains": include_subdomains }));
@@ -174,11 +174,11 @@ impl RulesService {
     /// The tenant's domains as stored now, with the outcome of the last check (which
     /// does not change the rules, so the snapshot may not have it).
     pub async fn domains(&self, scope: &TenantAccess) -> Result<Vec<TrustedDomain>> {
-        Ok(trusted_domains(self.db.reader(), TenantScope::new(scope.id())).await?)
+        Ok(trusted_domains(self.db.reader(), TenantScope::from(scope)).await?)
     }
 
     pub async fn domain(&self, scope: &TenantAccess, id: Uuid) -> Result<TrustedDomain> {
-        trusted_domain(self.db.reader(), TenantScope::new(scope.id()), id)
+        trusted_domain(self.db.reader(), TenantScope::from(scope), id)
             .await?
             .ok_or(Error::NotFound)
     }
@@ -229,7 +229,7 @@ impl RulesService {
     ) -> Result<VerifyOutcome> {
         let now = self.db.clock().now().as_micros();
         let (id, name, by) = (domain.id, domain.domain.to_string(), by.to_owned());
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let entry = Change::new("domain.verify")
             .target("domain", id, name.clone())
             .before(serde_json::json!({ "verified": false }))
@@ -268,7 +268,7 @@ impl RulesService {
     ) -> Result<()> {
         places::record_domain_check(
             self.db.writer(),
-            TenantScope::new(scope.id()),
+            TenantScope::from(scope),
             id,
             self.db.clock().now(),
             error,
@@ -284,7 +284,7 @@ impl RulesService {
         include: bool,
     ) -> Result<()> {
         let domain = self.domain(scope, id).await?;
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let entry = Change::new("domain.subdomains")
             .target("domain", id, domain.domain.to_string())
             .before(serde_json::json!({ "include_subdomains": domain.include_subdomains }))
@@ -302,7 +302,7 @@ impl RulesService {
     /// token must never outlive its scope and become a tenant-wide one.
     pub async fn remove_domain(&self, scope: &TenantAccess, id: Uuid) -> Result<u64> {
         let domain = self.domain(scope, id).await?;
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let entry = Change::new("domain.remove")
             .target("domain", id, domain.domain.to_string())
             .before(serde_json::json!({ "domain": domain.domain.to_string() }));
@@ -340,7 +340,7 @@ impl RulesService {
             description: new.description.clone(),
         };
         let created_at = self.db.clock().now();
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         attributes.push(super::CustomAttributeDef {
             id: Uuid::nil(),
             name: new.name.as_str().to_owned(),
@@ -377,7 +377,7 @@ impl RulesService {
     /// Removes a definition. Stored values stay in the users' documents but are no
     /// longer served or validated; defining the attribute again brings them back.
     pub async fn remove_attribute(&self, scope: &TenantAccess, id: Uuid) -> Result<()> {
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let name = self
             .rules(scope)
             .await?
@@ -406,6 +406,6 @@ pub(crate) async fn store_settings(
     tenant: crate::tenants::TenantId,
     settings: ProvisioningSettings,
 ) -> Result<()> {
-    places::store_settings(conn, TenantScope::new(tenant), at, settings).await?;
+    places::store_settings(conn, TenantScope::of_stored(tenant), at, settings).await?;
     Ok(())
 }

@@ -1,10 +1,20 @@
-//! The tenant-scoped handle: the only way provisioning code reaches users and groups.
+//! The tenant-scoped handle: every store function that reads or writes a tenant-owned
+//! table takes one, and every statement it builds carries its tenant.
+//!
+//! A scope is opened from what proves the tenant — an admin's [`TenantAccess`], a
+//! request's [`RequestContext`], an [`AuthenticatedToken`] — or, for work that starts
+//! from a stored row (a job, an invitation or setup link found by its secret's digest,
+//! a token's last-use stamp, the startup backfill), from that row's tenant with
+//! [`TenantScope::of_stored`]. Nothing a request sends can name the tenant of a scope.
 
 use roster_entity::{group, group_member, user, user_email};
 use sea_orm::{ColumnTrait, DeleteMany, EntityTrait, QueryFilter, Select, UpdateMany};
 use uuid::Uuid;
 
+use crate::memberships::TenantAccess;
+use crate::provisioning::RequestContext;
 use crate::tenants::TenantId;
+use crate::token_auth::AuthenticatedToken;
 
 /// Queries on one tenant's users and groups. Every select, update and delete it builds
 /// carries `tenant_id = <tenant>`; there is no other constructor of such queries in the
@@ -14,9 +24,36 @@ pub struct TenantScope {
     tenant: TenantId,
 }
 
+impl From<&TenantAccess> for TenantScope {
+    fn from(access: &TenantAccess) -> Self {
+        Self::new(access.id())
+    }
+}
+
+impl From<&RequestContext> for TenantScope {
+    fn from(ctx: &RequestContext) -> Self {
+        Self::new(ctx.tenant_id)
+    }
+}
+
+impl From<&AuthenticatedToken> for TenantScope {
+    fn from(token: &AuthenticatedToken) -> Self {
+        Self::new(token.tenant_id())
+    }
+}
+
 impl TenantScope {
-    pub(crate) fn new(tenant: TenantId) -> Self {
+    pub(super) fn new(tenant: TenantId) -> Self {
         Self { tenant }
+    }
+
+    /// The scope of a tenant the caller has already established: read from a stored row
+    /// (a job, a link or invitation found by its secret's digest, a session, a token),
+    /// passed down from a `TenantAccess` or a token further up the call, or a system
+    /// task's over every tenant — never a tenant that request input names. The call
+    /// sites are few (`grep -rn of_stored`) and each says where its tenant comes from.
+    pub(crate) fn of_stored(tenant: TenantId) -> Self {
+        Self::new(tenant)
     }
 
     pub fn tenant(&self) -> TenantId {

@@ -124,7 +124,7 @@ impl WebhookService {
         before: Option<i64>,
         size: PageSize,
     ) -> Result<Page<Delivery, i64>> {
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let reader = self.db.reader();
         let status = status.map(DeliveryStatus::as_str);
         let rows =
@@ -147,7 +147,7 @@ impl WebhookService {
         scope: &TenantAccess,
         endpoint: EndpointId,
     ) -> Result<DeliveryCounts> {
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let rows = stored::counts_by_status(self.db.reader(), tenant, endpoint.0).await?;
         let mut counts = DeliveryCounts::default();
         for (status, n) in rows {
@@ -164,7 +164,7 @@ impl WebhookService {
 
     /// Failed deliveries of all the tenant's endpoints, for the overview.
     pub async fn failed_count(&self, scope: &TenantAccess) -> Result<u64> {
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let failed = DeliveryStatus::Failed.as_str();
         Ok(stored::count_with_status(self.db.reader(), tenant, failed).await?)
     }
@@ -215,7 +215,7 @@ impl WebhookService {
         delivery_id: Option<i64>,
     ) -> Result<u64> {
         let now = self.db.clock().now().as_micros();
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let queued = stored::requeue(conn, tenant, endpoint.0, delivery_id, now).await?;
         if queued == 0
             && let Some(id) = delivery_id

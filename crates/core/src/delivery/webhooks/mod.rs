@@ -277,7 +277,7 @@ impl WebhookService {
         form: EndpointForm,
     ) -> Result<(WebhookEndpoint, SecretString)> {
         self.check_destination(&form)?;
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let existing = stored::count_endpoints(self.db.reader(), tenant).await?;
         if existing >= MAX_ENDPOINTS {
             return Err(Error::invalid(
@@ -314,7 +314,7 @@ impl WebhookService {
 
     pub async fn list(&self, scope: &TenantAccess) -> Result<Vec<WebhookEndpoint>> {
         Ok(
-            stored::endpoints(self.db.reader(), TenantScope::new(scope.id()))
+            stored::endpoints(self.db.reader(), TenantScope::from(scope))
                 .await?
                 .into_iter()
                 .map(|row| self.endpoint(row))
@@ -323,7 +323,7 @@ impl WebhookService {
     }
 
     async fn row(&self, scope: &TenantAccess, id: EndpointId) -> Result<EndpointRow> {
-        stored::endpoint(self.db.reader(), TenantScope::new(scope.id()), id.0)
+        stored::endpoint(self.db.reader(), TenantScope::from(scope), id.0)
             .await?
             .ok_or(Error::NotFound)
     }
@@ -349,7 +349,7 @@ impl WebhookService {
             ..EndpointChanges::at(self.db.clock().now().as_micros())
         };
         let txn = self.db.begin_write().await?;
-        let row = stored::update_endpoint(&txn, TenantScope::new(scope.id()), row, changes).await?;
+        let row = stored::update_endpoint(&txn, TenantScope::from(scope), row, changes).await?;
         audit::record(
             &txn,
             self.db.clock().now(),
@@ -377,7 +377,7 @@ impl WebhookService {
             enabled: Some(enabled),
             ..EndpointChanges::at(self.db.clock().now().as_micros())
         };
-        let tenant = TenantScope::new(scope.id());
+        let tenant = TenantScope::from(scope);
         let row = stored::update_endpoint(self.db.writer(), tenant, row, changes).await?;
         Ok(self.endpoint(row))
     }
@@ -401,7 +401,7 @@ impl WebhookService {
             ..EndpointChanges::at(now.as_micros())
         };
         let txn = self.db.begin_write().await?;
-        let row = stored::update_endpoint(&txn, TenantScope::new(scope.id()), row, changes).await?;
+        let row = stored::update_endpoint(&txn, TenantScope::from(scope), row, changes).await?;
         audit::record(
             &txn,
             self.db.clock().now(),
@@ -417,7 +417,7 @@ impl WebhookService {
     pub async fn delete(&self, scope: &TenantAccess, id: EndpointId) -> Result<()> {
         let row = self.row(scope, id).await?;
         let txn = self.db.begin_write().await?;
-        let deleted = stored::delete_endpoint(&txn, TenantScope::new(scope.id()), id.0).await?;
+        let deleted = stored::delete_endpoint(&txn, TenantScope::from(scope), id.0).await?;
         if deleted == 0 {
             txn.rollback().await?;
             return Err(Error::NotFound);
