@@ -40,8 +40,9 @@ use uuid::Uuid;
 use crate::delivery::event_json;
 use crate::outbox::EventType;
 use crate::rules::Hosts;
-use crate::store::reads::{Reads, UserRecord, UserSelection};
+use crate::store::reads::{Reads, UserRow, UserSelection};
 use crate::tenants::TenantId;
+use crate::time::Timestamp;
 use crate::token_auth::AuthenticatedToken;
 use crate::tokens::TokenKind;
 use crate::{Database, Error, Result};
@@ -286,7 +287,7 @@ impl TenantApi<'_> {
 
     async fn user_page(
         &self,
-        mut rows: Vec<UserRecord>,
+        mut rows: Vec<UserRow>,
         limit: u64,
         kind: CursorKind,
     ) -> Result<ApiPage<ApiUser>> {
@@ -298,7 +299,7 @@ impl TenantApi<'_> {
     }
 
     /// Users with their groups and locations: two more queries for the whole page.
-    async fn describe_users(&self, rows: Vec<UserRecord>) -> Result<Vec<ApiUser>> {
+    async fn describe_users(&self, rows: Vec<UserRow>) -> Result<Vec<ApiUser>> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
@@ -373,8 +374,8 @@ impl TenantApi<'_> {
                     product_ref: row.product_ref,
                     display_name: row.display_name,
                     active: row.active,
-                    created: row.created_at.to_rfc3339(),
-                    last_modified: row.updated_at.to_rfc3339(),
+                    created: Timestamp::from_micros(row.created_at).to_rfc3339(),
+                    last_modified: Timestamp::from_micros(row.updated_at).to_rfc3339(),
                     version: row.version,
                     scim: for_product(doc, &defined),
                 }

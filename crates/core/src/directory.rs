@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::memberships::TenantAccess;
 use crate::paging::{Page, PageSize};
-use crate::store::reads::{GroupRecord, Reads, UserRecord, UserSelection};
+use crate::store::reads::{GroupRecord, Reads, UserRow, UserSelection};
 use crate::tenants::TenantId;
 use crate::time::Timestamp;
 use crate::{Database, Result};
@@ -111,8 +111,8 @@ pub struct UserSummary {
     pub updated_at: Timestamp,
 }
 
-impl From<UserRecord> for UserSummary {
-    fn from(row: UserRecord) -> Self {
+impl From<UserRow> for UserSummary {
+    fn from(row: UserRow) -> Self {
         Self {
             id: row.id,
             user_name: row.user_name,
@@ -120,7 +120,7 @@ impl From<UserRecord> for UserSummary {
             email: row.primary_email_lower,
             external_id: row.external_id,
             active: row.active,
-            updated_at: row.updated_at,
+            updated_at: Timestamp::from_micros(row.updated_at),
         }
     }
 }
@@ -269,7 +269,7 @@ impl TenantDirectory<'_> {
         };
         let attributes = flatten_document(&row.doc);
         let (notifications, hosts) = (row.notifications.clone(), row.hosts.clone());
-        let (created_at, version) = (row.created_at, row.version);
+        let (created_at, version) = (Timestamp::from_micros(row.created_at), row.version);
         let group_ids = self.reads().group_ids_of(id, USER_GROUPS).await?;
         let groups = self.groups_by_id(group_ids).await?;
         let history = self.reads().history(id.to_string(), USER_HISTORY).await?;

@@ -63,7 +63,7 @@ pub(crate) async fn groups_of(
     if user_ids.is_empty() {
         return Ok(out);
     }
-    let rows = store::groups_of_users(conn, scope, user_ids).await?;
+    let rows = crate::store::reads::memberships(conn, scope, user_ids).await?;
     for (user_id, group_id, display) in rows {
         out.entry(user_id).or_default().push(Member {
             value: group_id.to_string(),

@@ -23,31 +23,34 @@ use roster_entity::{group, group_member, kiosk, location, user, user_email};
 use roster_scim::value::fold_case;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{
-    ColumnTrait, Condition, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select,
 };
 use uuid::Uuid;
 
-use super::Database;
+use super::{Database, TenantScope};
 use crate::directory::SearchTerm;
 use crate::tenants::TenantId;
 use crate::time::Timestamp;
 
-/// A stored user as the read side sees it.
+/// A stored user: what SCIM, the admin directory and the API read, and what
+/// provisioning writes back.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct UserRecord {
+pub(crate) struct UserRow {
     pub id: Uuid,
+    pub tenant_id: Uuid,
     pub user_name: String,
+    pub user_name_lower: String,
     pub external_id: Option<String>,
     pub display_name: Option<String>,
-    /// The primary email, folded.
+    pub display_name_lower: Option<String>,
     pub primary_email_lower: Option<String>,
     pub active: bool,
-    /// The SCIM document as stored (JSON, no `id`, `meta` or password).
+    /// The SCIM document as JSON, without `id`, `meta` or any password.
     pub doc: String,
     pub version: i64,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
+    pub created_at: i64,
+    pub updated_at: i64,
     /// Notification settings as stored (JSON).
     pub notifications: Option<String>,
     /// Where the user is a host, as stored (JSON).
@@ -55,22 +58,56 @@ pub(crate) struct UserRecord {
     pub product_ref: Option<String>,
 }
 
-impl From<user::Model> for UserRecord {
+impl From<user::Model> for UserRow {
     fn from(row: user::Model) -> Self {
         Self {
             id: row.id,
+            tenant_id: row.tenant_id,
             user_name: row.user_name,
+            user_name_lower: row.user_name_lower,
             external_id: row.external_id,
             display_name: row.display_name,
+            display_name_lower: row.display_name_lower,
             primary_email_lower: row.primary_email_lower,
             active: row.active,
             doc: row.doc,
             version: row.version,
-            created_at: Timestamp::from_micros(row.created_at),
-            updated_at: Timestamp::from_micros(row.updated_at),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
             notifications: row.notifications,
             hosts: row.hosts,
             product_ref: row.product_ref,
+        }
+    }
+}
+
+/// A stored group (without its members).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct GroupRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub display_name: String,
+    pub display_name_lower: String,
+    pub external_id: Option<String>,
+    /// The SCIM document as JSON, without `id`, `meta` or `members`.
+    pub doc: String,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<group::Model> for GroupRow {
+    fn from(row: group::Model) -> Self {
+        Self {
+            id: row.id,
+            tenant_id: row.tenant_id,
+            display_name: row.display_name,
+            display_name_lower: row.display_name_lower,
+            external_id: row.external_id,
+            doc: row.doc,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
         }
     }
 }
@@ -135,23 +172,23 @@ impl SearchTerm {
 #[derive(Clone, Copy)]
 pub(crate) struct Reads<'a> {
     db: &'a Database,
-    tenant: Uuid,
+    scope: TenantScope,
 }
 
 impl<'a> Reads<'a> {
     pub(crate) fn new(db: &'a Database, tenant: TenantId) -> Self {
         Self {
             db,
-            tenant: tenant.0,
+            scope: TenantScope::new(tenant),
         }
     }
 
     fn users_of_tenant(&self) -> Select<user::Entity> {
-        user::Entity::find().filter(user::Column::TenantId.eq(self.tenant))
+        self.scope.users()
     }
 
     fn groups_of_tenant(&self) -> Select<group::Entity> {
-        group::Entity::find().filter(group::Column::TenantId.eq(self.tenant))
+        self.scope.groups()
     }
 
     /// Up to `limit` users in id order.
@@ -159,7 +196,7 @@ impl<'a> Reads<'a> {
         &self,
         selection: &UserSelection<'_>,
         limit: u64,
-    ) -> Result<Vec<UserRecord>, DbErr> {
+    ) -> Result<Vec<UserRow>, DbErr> {
         let mut select = self
             .users_of_tenant()
             .order_by_asc(user::Column::Id)
@@ -191,7 +228,7 @@ impl<'a> Reads<'a> {
                     Query::select()
                         .column(user_email::Column::UserId)
                         .from(user_email::Entity)
-                        .and_where(user_email::Column::TenantId.eq(self.tenant))
+                        .and_where(user_email::Column::TenantId.eq(self.scope.tenant_uuid()))
                         .and_where(user_email::Column::ValueLower.eq(fold_case(email.trim())))
                         .to_owned(),
                 ),
@@ -203,7 +240,7 @@ impl<'a> Reads<'a> {
                     Query::select()
                         .column(group_member::Column::UserId)
                         .from(group_member::Entity)
-                        .and_where(group_member::Column::TenantId.eq(self.tenant))
+                        .and_where(group_member::Column::TenantId.eq(self.scope.tenant_uuid()))
                         .and_where(group_member::Column::GroupId.eq(group))
                         .to_owned(),
                 ),
@@ -216,16 +253,16 @@ impl<'a> Reads<'a> {
             select = select.filter(Expr::col(user::Column::Hosts).like(pattern));
         }
         let rows = select.all(self.db.reader()).await?;
-        Ok(rows.into_iter().map(UserRecord::from).collect())
+        Ok(rows.into_iter().map(UserRow::from).collect())
     }
 
-    pub(crate) async fn user(&self, id: Uuid) -> Result<Option<UserRecord>, DbErr> {
+    pub(crate) async fn user(&self, id: Uuid) -> Result<Option<UserRow>, DbErr> {
         Ok(self
             .users_of_tenant()
             .filter(user::Column::Id.eq(id))
             .one(self.db.reader())
             .await?
-            .map(UserRecord::from))
+            .map(UserRow::from))
     }
 
     /// How many users are active and inactive, and how many groups there are.
@@ -292,7 +329,7 @@ impl<'a> Reads<'a> {
                 .select_only()
                 .column(group_member::Column::GroupId)
                 .column_as(group_member::Column::UserId.count(), "members")
-                .filter(group_member::Column::TenantId.eq(self.tenant))
+                .filter(group_member::Column::TenantId.eq(self.scope.tenant_uuid()))
                 .filter(group_member::Column::GroupId.is_in(ids))
                 .group_by(group_member::Column::GroupId)
                 .into_tuple()
@@ -330,12 +367,12 @@ impl<'a> Reads<'a> {
         group: Uuid,
         after: Option<Uuid>,
         limit: u64,
-    ) -> Result<Vec<UserRecord>, DbErr> {
+    ) -> Result<Vec<UserRow>, DbErr> {
         let mut select = group_member::Entity::find()
             .select_only()
             .column(group_member::Column::UserId)
             .filter(group_member::Column::GroupId.eq(group))
-            .filter(group_member::Column::TenantId.eq(self.tenant))
+            .filter(group_member::Column::TenantId.eq(self.scope.tenant_uuid()))
             .order_by_asc(group_member::Column::UserId)
             .limit(limit);
         if let Some(after) = after {
@@ -351,7 +388,7 @@ impl<'a> Reads<'a> {
             .order_by_asc(user::Column::Id)
             .all(self.db.reader())
             .await?;
-        Ok(rows.into_iter().map(UserRecord::from).collect())
+        Ok(rows.into_iter().map(UserRow::from).collect())
     }
 
     /// The ids of up to `limit` groups `user` belongs to.
@@ -360,7 +397,7 @@ impl<'a> Reads<'a> {
             .select_only()
             .column(group_member::Column::GroupId)
             .filter(group_member::Column::UserId.eq(user))
-            .filter(group_member::Column::TenantId.eq(self.tenant))
+            .filter(group_member::Column::TenantId.eq(self.scope.tenant_uuid()))
             .limit(limit)
             .into_tuple()
             .all(self.db.reader())
@@ -372,21 +409,7 @@ impl<'a> Reads<'a> {
         &self,
         users: Vec<Uuid>,
     ) -> Result<Vec<(Uuid, Uuid, String)>, DbErr> {
-        if users.is_empty() {
-            return Ok(Vec::new());
-        }
-        group_member::Entity::find()
-            .select_only()
-            .column(group_member::Column::UserId)
-            .column(group_member::Column::GroupId)
-            .column_as(group::Column::DisplayName, "display_name")
-            .inner_join(group::Entity)
-            .filter(group_member::Column::TenantId.eq(self.tenant))
-            .filter(group_member::Column::UserId.is_in(users))
-            .order_by_asc(group::Column::DisplayNameLower)
-            .into_tuple()
-            .all(self.db.reader())
-            .await
+        memberships(self.db.reader(), self.scope, &users).await
     }
 
     /// Up to `limit` locations in id order after `after`, each with its kiosks: two
@@ -397,7 +420,7 @@ impl<'a> Reads<'a> {
         limit: u64,
     ) -> Result<Vec<LocationRecord>, DbErr> {
         let mut select = location::Entity::find()
-            .filter(location::Column::TenantId.eq(self.tenant))
+            .filter(location::Column::TenantId.eq(self.scope.tenant_uuid()))
             .order_by_asc(location::Column::Id)
             .limit(limit);
         if let Some(after) = after {
@@ -409,7 +432,7 @@ impl<'a> Reads<'a> {
             Vec::new()
         } else {
             kiosk::Entity::find()
-                .filter(kiosk::Column::TenantId.eq(self.tenant))
+                .filter(kiosk::Column::TenantId.eq(self.scope.tenant_uuid()))
                 .filter(kiosk::Column::LocationId.is_in(ids))
                 .order_by_asc(kiosk::Column::Name)
                 .order_by_asc(kiosk::Column::Id)
@@ -441,7 +464,7 @@ impl<'a> Reads<'a> {
         Ok(kiosk::Entity::find()
             .select_only()
             .column(kiosk::Column::Id)
-            .filter(kiosk::Column::TenantId.eq(self.tenant))
+            .filter(kiosk::Column::TenantId.eq(self.scope.tenant_uuid()))
             .filter(kiosk::Column::Id.is_in(ids))
             .into_tuple::<Uuid>()
             .all(self.db.reader())
@@ -449,6 +472,30 @@ impl<'a> Reads<'a> {
             .into_iter()
             .collect())
     }
+}
+
+/// The groups of these users as `(user, group, display name)`, by display name: one
+/// query for a page of users (a SCIM page's `groups`, the API's users).
+pub(crate) async fn memberships(
+    conn: &impl ConnectionTrait,
+    scope: TenantScope,
+    users: &[Uuid],
+) -> Result<Vec<(Uuid, Uuid, String)>, DbErr> {
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    scope
+        .members()
+        .select_only()
+        .column(group_member::Column::UserId)
+        .column(group_member::Column::GroupId)
+        .column_as(group::Column::DisplayName, "display_name")
+        .inner_join(group::Entity)
+        .filter(group_member::Column::UserId.is_in(users.iter().copied()))
+        .order_by_asc(group::Column::DisplayNameLower)
+        .into_tuple()
+        .all(conn)
+        .await
 }
 
 #[cfg(test)]

@@ -110,28 +110,6 @@ pub(crate) async fn users_with_refs(
         .collect())
 }
 
-/// The groups of some users, for their `groups` attribute: `(user, group, displayName)`.
-pub(crate) async fn groups_of_users(
-    conn: &impl ConnectionTrait,
-    scope: TenantScope,
-    user_ids: &[Uuid],
-) -> Result<Vec<(Uuid, Uuid, String)>, DbErr> {
-    scope
-        .members()
-        .select_only()
-        .column(group_member::Column::UserId)
-        .column(group_member::Column::GroupId)
-        .column_as(
-            Expr::col((group::Entity, group::Column::DisplayName)),
-            "display_name",
-        )
-        .inner_join(group::Entity)
-        .filter(group_member::Column::UserId.is_in(user_ids.iter().copied()))
-        .into_tuple()
-        .all(conn)
-        .await
-}
-
 /// The groups one user is a member of: `(id, displayName, externalId)`.
 pub(crate) async fn groups_of_user(
     conn: &impl ConnectionTrait,

@@ -35,7 +35,7 @@ impl Reads<'_> {
         types: &[EventType],
     ) -> Result<Vec<EventRow>, DbErr> {
         let mut select = event::Entity::find()
-            .filter(event::Column::TenantId.eq(self.tenant))
+            .filter(event::Column::TenantId.eq(self.scope.tenant_uuid()))
             .filter(event::Column::Seq.gt(after))
             .order_by_asc(event::Column::Seq)
             .limit(limit);
@@ -62,7 +62,7 @@ impl Reads<'_> {
         custom_attribute::Entity::find()
             .select_only()
             .column(custom_attribute::Column::Name)
-            .filter(custom_attribute::Column::TenantId.eq(self.tenant))
+            .filter(custom_attribute::Column::TenantId.eq(self.scope.tenant_uuid()))
             .into_tuple()
             .all(self.db.reader())
             .await
@@ -71,8 +71,8 @@ impl Reads<'_> {
     /// The id of the tenant's location whose id (when `raw` is a UUID) or code
     /// (case-insensitively, otherwise) is `raw`.
     pub(crate) async fn location_id(&self, raw: &str) -> Result<Option<Uuid>, DbErr> {
-        let mut select =
-            location::Entity::find().filter(location::Column::TenantId.eq(self.tenant));
+        let mut select = location::Entity::find()
+            .filter(location::Column::TenantId.eq(self.scope.tenant_uuid()));
         select = match Uuid::try_parse(raw) {
             Ok(id) => select.filter(location::Column::Id.eq(id)),
             Err(_) => select.filter(location::Column::CodeLower.eq(fold_case(raw))),
@@ -89,7 +89,7 @@ impl Reads<'_> {
             return Ok(Vec::new());
         }
         Ok(location::Entity::find()
-            .filter(location::Column::TenantId.eq(self.tenant))
+            .filter(location::Column::TenantId.eq(self.scope.tenant_uuid()))
             .filter(location::Column::Id.is_in(ids))
             .all(self.db.reader())
             .await?

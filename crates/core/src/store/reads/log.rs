@@ -47,7 +47,7 @@ impl Reads<'_> {
     /// When the last SCIM request reached the tenant (its newest log entry).
     pub(crate) async fn last_activity(&self) -> Result<Option<Timestamp>, DbErr> {
         Ok(provisioning_log::Entity::find()
-            .filter(provisioning_log::Column::TenantId.eq(self.tenant))
+            .filter(provisioning_log::Column::TenantId.eq(self.scope.tenant_uuid()))
             .order_by_desc(provisioning_log::Column::Id)
             .one(self.db.reader())
             .await?
@@ -61,7 +61,7 @@ impl Reads<'_> {
         limit: u64,
     ) -> Result<Vec<LogEntry>, DbErr> {
         Ok(provisioning_log::Entity::find()
-            .filter(provisioning_log::Column::TenantId.eq(self.tenant))
+            .filter(provisioning_log::Column::TenantId.eq(self.scope.tenant_uuid()))
             .filter(provisioning_log::Column::ResourceId.eq(resource_id))
             .order_by_desc(provisioning_log::Column::Id)
             .limit(limit)
@@ -80,7 +80,7 @@ impl Reads<'_> {
         limit: u64,
     ) -> Result<Vec<LogEntry>, DbErr> {
         let mut select = provisioning_log::Entity::find()
-            .filter(provisioning_log::Column::TenantId.eq(self.tenant))
+            .filter(provisioning_log::Column::TenantId.eq(self.scope.tenant_uuid()))
             .order_by_desc(provisioning_log::Column::Id)
             .limit(limit);
         if let Some(before) = query.before {
@@ -107,7 +107,7 @@ impl Reads<'_> {
         let users: Vec<Uuid> = user::Entity::find()
             .select_only()
             .column(user::Column::Id)
-            .filter(user::Column::TenantId.eq(self.tenant))
+            .filter(user::Column::TenantId.eq(self.scope.tenant_uuid()))
             .filter(
                 Condition::any()
                     .add(Expr::col(user::Column::UserNameLower).like(pattern.clone()))
@@ -120,7 +120,7 @@ impl Reads<'_> {
         let groups: Vec<Uuid> = group::Entity::find()
             .select_only()
             .column(group::Column::Id)
-            .filter(group::Column::TenantId.eq(self.tenant))
+            .filter(group::Column::TenantId.eq(self.scope.tenant_uuid()))
             .filter(Expr::col(group::Column::DisplayNameLower).like(pattern))
             .limit(search.matched_resources)
             .into_tuple()
@@ -148,7 +148,7 @@ impl Reads<'_> {
             .select_only()
             .column(user::Column::Id)
             .column(user::Column::UserName)
-            .filter(user::Column::TenantId.eq(self.tenant))
+            .filter(user::Column::TenantId.eq(self.scope.tenant_uuid()))
             .filter(user::Column::Id.is_in(ids))
             .into_tuple()
             .all(self.db.reader())
@@ -164,7 +164,7 @@ impl Reads<'_> {
             .select_only()
             .column(group::Column::Id)
             .column(group::Column::DisplayName)
-            .filter(group::Column::TenantId.eq(self.tenant))
+            .filter(group::Column::TenantId.eq(self.scope.tenant_uuid()))
             .filter(group::Column::Id.is_in(ids))
             .into_tuple()
             .all(self.db.reader())
