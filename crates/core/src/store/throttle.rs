@@ -90,11 +90,7 @@ pub(crate) async fn release(
         .col_expr(Column::Failures, Expr::col(Column::Failures).sub(1))
         .filter(Column::Key.is_in(keys))
         .filter(Column::Failures.gt(0))
-        .filter(
-            Column::LockedUntil
-                .is_null()
-                .or(Column::LockedUntil.lte(now.as_micros())),
-        )
+        .filter(unlocked_at(now))
         .exec(conn)
         .await?;
     Ok(())
@@ -174,11 +170,7 @@ pub(crate) async fn sweep_buckets(
     use login_throttle::Column;
     login_throttle::Entity::delete_many()
         .filter(Column::WindowStartedAt.lt(started_before.as_micros()))
-        .filter(
-            Column::LockedUntil
-                .is_null()
-                .or(Column::LockedUntil.lte(now.as_micros())),
-        )
+        .filter(unlocked_at(now))
         .exec(conn)
         .await?;
     Ok(())
@@ -227,4 +219,12 @@ pub(crate) async fn forget_devices(
         .exec(conn)
         .await?;
     Ok(())
+}
+
+/// A bucket that is not locked at `now` (never was, or its lock has run out).
+fn unlocked_at(now: Timestamp) -> sea_orm::sea_query::SimpleExpr {
+    use login_throttle::Column;
+    Column::LockedUntil
+        .is_null()
+        .or(Column::LockedUntil.lte(now.as_micros()))
 }

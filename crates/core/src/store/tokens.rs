@@ -188,11 +188,7 @@ pub(crate) async fn revoke(
     if revoked.rows_affected != 1 {
         return Ok(None);
     }
-    Ok(scim_token::Entity::find_by_id(id.0)
-        .filter(scim_token::Column::TenantId.eq(scope.tenant_uuid()))
-        .one(conn)
-        .await?
-        .map(TokenInfo::from))
+    find(conn, scope, kind, id).await
 }
 
 /// When a live (unrevoked, unexpired at `now`) token of `kind` was last used, if ever.

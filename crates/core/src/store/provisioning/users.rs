@@ -84,14 +84,7 @@ pub(crate) async fn users_named(
     scope: TenantScope,
     names: &[String],
 ) -> Result<Vec<UserRow>, DbErr> {
-    Ok(scope
-        .users()
-        .filter(user::Column::UserNameLower.is_in(names.iter().cloned()))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(UserRow::from)
-        .collect())
+    users_where(conn, scope, user::Column::UserNameLower, names).await
 }
 
 /// The users whose product reference is one of `refs`.
@@ -100,9 +93,19 @@ pub(crate) async fn users_with_refs(
     scope: TenantScope,
     refs: &[String],
 ) -> Result<Vec<UserRow>, DbErr> {
+    users_where(conn, scope, user::Column::ProductRef, refs).await
+}
+
+/// The users whose `column` is one of `values`.
+async fn users_where(
+    conn: &impl ConnectionTrait,
+    scope: TenantScope,
+    column: user::Column,
+    values: &[String],
+) -> Result<Vec<UserRow>, DbErr> {
     Ok(scope
         .users()
-        .filter(user::Column::ProductRef.is_in(refs.iter().cloned()))
+        .filter(column.is_in(values.iter().cloned()))
         .all(conn)
         .await?
         .into_iter()
