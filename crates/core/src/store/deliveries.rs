@@ -8,11 +8,11 @@ pub(crate) mod secrets;
 use std::collections::HashMap;
 
 use roster_entity::{webhook_delivery, webhook_endpoint};
-use sea_orm::ActiveValue::Set;
+use sea_orm::ActiveValue::{Set, Unchanged};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -37,24 +37,6 @@ pub(crate) struct EndpointRow {
 
 impl From<webhook_endpoint::Model> for EndpointRow {
     fn from(row: webhook_endpoint::Model) -> Self {
-        Self {
-            id: row.id,
-            tenant_id: row.tenant_id,
-            url: row.url,
-            description: row.description,
-            event_types: row.event_types,
-            enabled: row.enabled,
-            secret: row.secret,
-            previous_secret: row.previous_secret,
-            previous_secret_expires_at: row.previous_secret_expires_at,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        }
-    }
-}
-
-impl From<EndpointRow> for webhook_endpoint::Model {
-    fn from(row: EndpointRow) -> Self {
         Self {
             id: row.id,
             tenant_id: row.tenant_id,
@@ -211,15 +193,18 @@ pub(crate) async fn endpoint(
         .map(EndpointRow::from))
 }
 
-/// Writes `changes` to the endpoint `row` (as read through the scope); the row as it is
-/// now. `RecordNotUpdated` if it is gone.
+/// Writes `changes` to the scope's endpoint `id`; the row as it is now.
+/// `RecordNotUpdated` if it is gone.
 pub(crate) async fn update_endpoint(
     conn: &impl ConnectionTrait,
     scope: TenantScope,
-    row: EndpointRow,
+    id: Uuid,
     changes: EndpointChanges,
 ) -> Result<EndpointRow, DbErr> {
-    let mut active = webhook_endpoint::Model::from(row).into_active_model();
+    let mut active = webhook_endpoint::ActiveModel {
+        id: Unchanged(id),
+        ..Default::default()
+    };
     if let Some(event_types) = changes.event_types {
         active.event_types = Set(event_types);
     }

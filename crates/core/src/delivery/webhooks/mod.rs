@@ -349,7 +349,7 @@ impl WebhookService {
             ..EndpointChanges::at(self.db.clock().now().as_micros())
         };
         let txn = self.db.begin_write().await?;
-        let row = stored::update_endpoint(&txn, TenantScope::from(scope), row, changes).await?;
+        let row = stored::update_endpoint(&txn, TenantScope::from(scope), row.id, changes).await?;
         audit::record(
             &txn,
             self.db.clock().now(),
@@ -378,7 +378,7 @@ impl WebhookService {
             ..EndpointChanges::at(self.db.clock().now().as_micros())
         };
         let tenant = TenantScope::from(scope);
-        let row = stored::update_endpoint(self.db.writer(), tenant, row, changes).await?;
+        let row = stored::update_endpoint(self.db.writer(), tenant, row.id, changes).await?;
         Ok(self.endpoint(row))
     }
 
@@ -401,7 +401,7 @@ impl WebhookService {
             ..EndpointChanges::at(now.as_micros())
         };
         let txn = self.db.begin_write().await?;
-        let row = stored::update_endpoint(&txn, TenantScope::from(scope), row, changes).await?;
+        let row = stored::update_endpoint(&txn, TenantScope::from(scope), row.id, changes).await?;
         audit::record(
             &txn,
             self.db.clock().now(),
