@@ -9,20 +9,31 @@
 //! - [`backlog`]: the outbox's and the deliveries' backlog, for `/metrics`.
 //! - [`writes`]: a batch of statements that commit together (a change, its events and
 //!   its log row); [`group_commit`] runs many requests' batches in one SQLite transaction.
-//! - [`scope`]: [`TenantScope`], the tenant-scoped handle through which provisioning
-//!   reaches users, groups, memberships and emails — every select, update and delete it
-//!   builds carries the tenant.
+//! - [`scope`]: [`TenantScope`], the tenant every store function on a tenant-owned table
+//!   takes; every statement built from it carries the tenant.
 //! - [`query`]: SCIM filters and sorts translated to SQL over the indexed columns and the
 //!   value index; [`seek`]: keyset paging (cursors, remembered `startIndex`); [`list`]:
 //!   the window of rows a page reads.
-//! - [`reads`]: the one read model of users, groups and memberships that the admin
-//!   directory and the API share.
-//! - [`rules`]: a tenant's rule tables (version, rows) as the rules' own types.
+//! - [`reads`]: the one read model — [`reads::UserRow`] and [`reads::GroupRow`], what
+//!   SCIM, the admin directory and the API read — with `Reads`, the directory's and the
+//!   API's pages, and the memberships of a page.
+//! - [`provisioning`]: provisioning's lookups and the statements of its writes, pushed
+//!   onto a [`writes::Writes`] batch; [`outbox`] the event rows and the sequencer;
+//!   [`log`] the provisioning log; [`audit`] the admin audit trail.
+//! - [`rules`] (a tenant's rule tables read as the rules' types) and [`places`] (their
+//!   writes: settings, defaults, domains, attributes, the catalogue, locations, kiosks,
+//!   mapping rules, host jobs).
+//! - [`accounts`] (admins, memberships, invitations, setup links), [`sessions`],
+//!   [`tenants`], [`tokens`] (SCIM tokens and API keys), [`throttle`] (sign-in buckets
+//!   and trusted devices), [`deliveries`] (webhook endpoints, deliveries, the worker's
+//!   claims, sealed secrets), [`operations`] (what the command line reads).
 //! - [`sqlite_backup`]: `roster backup` (`VACUUM INTO`) and `roster restore`.
 //! - [`values`] and [`columns`]: a SCIM document's rows — the indexed columns of `users`
 //!   and `groups`, the `user_emails` rows and the `user_values` index.
 //!
-//! Outside this module no code branches on the backend; `tests/layering.rs` checks it.
+//! Outside this module no code builds a query or branches on the backend, and every
+//! statement on a tenant-owned table is built from a [`TenantScope`];
+//! `tests/layering.rs` checks the first two.
 
 pub(crate) mod accounts;
 pub(crate) mod audit;
