@@ -70,11 +70,12 @@ impl Provisioning {
         let rules = self.rules(access.id()).await.map_err(internal)?;
         let domains = verified(&rules)?;
         let rows = store::users_outside(
-            self.db.reader(),
+            (&self.db, self.db.reader()),
             crate::store::TenantScope::from(access),
             &domains,
             after,
             size.probe(),
+            false,
         )
         .await?;
         let items = rows
@@ -136,12 +137,16 @@ impl Provisioning {
                     move |txn: &DatabaseTransaction| -> BoxFuture<'_, Result<Option<(Uuid, u64)>>> {
                         Box::pin(async move {
                             let domains: Vec<_> = job_rules.verified_domains().collect();
+                            // Locked (PostgreSQL) until the chunk commits: each user's new
+                            // document is computed from this read, and a SCIM write in
+                            // between would otherwise be overwritten.
                             let rows = store::users_outside(
-                                txn,
+                                (&this.db, txn),
                                 this.scope(&job_ctx),
                                 &domains,
                                 after,
                                 CHUNK,
+                                true,
                             )
                             .await?;
                             let Some(last) = rows.last().map(|row| row.id) else {

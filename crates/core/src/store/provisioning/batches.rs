@@ -103,13 +103,15 @@ fn outside(domains: &[&TrustedDomain]) -> Condition {
     )
 }
 
-/// Up to `limit` active users after `after` (by id) outside the verified `domains`.
+/// Up to `limit` active users after `after` (by id) outside the verified `domains`; with
+/// `lock`, locked until the transaction ends where another connection could write them.
 pub(crate) async fn users_outside(
-    conn: &impl ConnectionTrait,
+    (db, conn): (&Database, &impl ConnectionTrait),
     scope: TenantScope,
     domains: &[&TrustedDomain],
     after: Option<Uuid>,
     limit: u64,
+    lock: bool,
 ) -> Result<Vec<UserRow>, DbErr> {
     let mut query = scope
         .users()
@@ -118,6 +120,9 @@ pub(crate) async fn users_outside(
         .limit(limit);
     if let Some(after) = after {
         query = query.filter(user::Column::Id.gt(after));
+    }
+    if lock {
+        query = db.lock_rows(query);
     }
     Ok(rows(query.all(conn).await?))
 }
