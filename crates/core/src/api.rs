@@ -40,7 +40,7 @@ use uuid::Uuid;
 use crate::delivery::event_json;
 use crate::outbox::EventType;
 use crate::rules::Hosts;
-use crate::store::reads::{Reads, UserRow, UserSelection};
+use crate::store::reads::{GroupRecord, Reads, UserRow, UserSelection};
 use crate::tenants::TenantId;
 use crate::time::Timestamp;
 use crate::token_auth::AuthenticatedToken;
@@ -245,16 +245,16 @@ impl TenantApi<'_> {
             .reads()
             .groups(after, None, limit.saturating_add(1))
             .await?;
-        let next_cursor = cut(&mut rows, limit, |row| row.id, CursorKind::Groups);
+        let next_cursor = cut(&mut rows, limit, |row| row.group.id, CursorKind::Groups);
         let items = rows
             .into_iter()
-            .map(|row| ApiGroup {
-                members: row.members,
-                id: row.id,
-                display_name: row.display_name,
-                external_id: row.external_id,
-                created: row.created_at.to_rfc3339(),
-                last_modified: row.updated_at.to_rfc3339(),
+            .map(|GroupRecord { group, members }| ApiGroup {
+                members,
+                id: group.id,
+                display_name: group.display_name,
+                external_id: group.external_id,
+                created: Timestamp::from_micros(group.created_at).to_rfc3339(),
+                last_modified: Timestamp::from_micros(group.updated_at).to_rfc3339(),
             })
             .collect();
         Ok(ApiPage { items, next_cursor })

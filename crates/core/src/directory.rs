@@ -126,13 +126,13 @@ impl From<UserRow> for UserSummary {
 }
 
 impl From<GroupRecord> for GroupSummary {
-    fn from(row: GroupRecord) -> Self {
+    fn from(GroupRecord { group, members }: GroupRecord) -> Self {
         Self {
-            id: row.id,
-            display_name: row.display_name,
-            external_id: row.external_id,
-            members: row.members,
-            updated_at: row.updated_at,
+            id: group.id,
+            display_name: group.display_name,
+            external_id: group.external_id,
+            members,
+            updated_at: Timestamp::from_micros(group.updated_at),
         }
     }
 }

@@ -112,14 +112,11 @@ impl From<group::Model> for GroupRow {
     }
 }
 
-/// A stored group with its number of members.
+/// A stored group with its number of members (the directory's and the API's group
+/// pages).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct GroupRecord {
-    pub id: Uuid,
-    pub display_name: String,
-    pub external_id: Option<String>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
+    pub group: GroupRow,
     pub members: u64,
 }
 
@@ -343,11 +340,7 @@ impl<'a> Reads<'a> {
                     .iter()
                     .find(|(id, _)| *id == row.id)
                     .map_or(0, |(_, count)| u64::try_from(*count).unwrap_or(0)),
-                id: row.id,
-                display_name: row.display_name,
-                external_id: row.external_id,
-                created_at: Timestamp::from_micros(row.created_at),
-                updated_at: Timestamp::from_micros(row.updated_at),
+                group: GroupRow::from(row),
             })
             .collect())
     }
