@@ -156,7 +156,7 @@ impl Operations<'_> {
         let groups = stored::count_groups(reader, scope).await?;
         let now = self.db().clock().now();
         let live = |kind: TokenKind| async move {
-            let rows = tokens::unrevoked_tokens(reader, scope, kind).await?;
+            let rows = tokens::tokens(reader, scope, kind, true).await?;
             Ok::<u64, Error>(rows.into_iter().filter(|token| token.is_live(now)).count() as u64)
         };
         let live_tokens = live(TokenKind::Scim).await?;
@@ -205,7 +205,7 @@ impl Operations<'_> {
     pub async fn tokens(&self, slug: &str, kind: TokenKind) -> Result<Vec<TokenInfo>> {
         let access = self.access(slug).await?;
         let scope = TenantScope::from(&access);
-        Ok(tokens::tokens(self.db().reader(), scope, kind).await?)
+        Ok(tokens::tokens(self.db().reader(), scope, kind, false).await?)
     }
 
     /// Revokes the tenant's token named by its prefix as lists show it (`rst_<16 hex>`,

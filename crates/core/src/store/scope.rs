@@ -76,6 +76,13 @@ impl TenantScope {
         user::Entity::update_many().filter(user::Column::TenantId.eq(self.tenant.0))
     }
 
+    /// The update of the user `id` if it is still at `version` (a write's guard).
+    pub(crate) fn update_user_at(&self, id: Uuid, version: i64) -> UpdateMany<user::Entity> {
+        self.update_users()
+            .filter(user::Column::Id.eq(id))
+            .filter(user::Column::Version.eq(version))
+    }
+
     pub(crate) fn delete_users(&self) -> DeleteMany<user::Entity> {
         user::Entity::delete_many().filter(user::Column::TenantId.eq(self.tenant.0))
     }

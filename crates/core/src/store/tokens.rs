@@ -260,33 +260,22 @@ pub(crate) async fn record_use(
     Ok(())
 }
 
-/// The scope's tokens of `kind` (`scim` or `api`), newest first, revoked ones included.
+/// The scope's tokens of `kind` (`scim` or `api`), newest first; revoked ones too unless
+/// `unrevoked` (expired ones are always included).
 pub(crate) async fn tokens(
     conn: &impl ConnectionTrait,
     scope: TenantScope,
     kind: TokenKind,
+    unrevoked: bool,
 ) -> Result<Vec<TokenInfo>, DbErr> {
-    Ok(scim_token::Entity::find()
+    let mut query = scim_token::Entity::find()
         .filter(scim_token::Column::TenantId.eq(scope.tenant_uuid()))
         .filter(scim_token::Column::Kind.eq(kind.as_str()))
-        .order_by_desc(scim_token::Column::Id)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(TokenInfo::from)
-        .collect())
-}
-
-/// The scope's tokens of `kind` that are not revoked (expired ones included).
-pub(crate) async fn unrevoked_tokens(
-    conn: &impl ConnectionTrait,
-    scope: TenantScope,
-    kind: TokenKind,
-) -> Result<Vec<TokenInfo>, DbErr> {
-    Ok(scim_token::Entity::find()
-        .filter(scim_token::Column::TenantId.eq(scope.tenant_uuid()))
-        .filter(scim_token::Column::Kind.eq(kind.as_str()))
-        .filter(scim_token::Column::RevokedAt.is_null())
+        .order_by_desc(scim_token::Column::Id);
+    if unrevoked {
+        query = query.filter(scim_token::Column::RevokedAt.is_null());
+    }
+    Ok(query
         .all(conn)
         .await?
         .into_iter()

@@ -197,9 +197,7 @@ pub(crate) async fn set_hosts(
     row: &UserRow,
 ) -> Result<u64, DbErr> {
     Ok(scope
-        .update_users()
-        .filter(user::Column::Id.eq(row.id))
-        .filter(user::Column::Version.eq(old_version))
+        .update_user_at(row.id, old_version)
         .col_expr(user::Column::Hosts, Expr::value(row.hosts.clone()))
         .col_expr(user::Column::Version, Expr::value(row.version))
         .col_expr(user::Column::UpdatedAt, Expr::value(row.updated_at))

@@ -174,9 +174,7 @@ pub(crate) fn update_user(
     affects_one(
         db,
         &scope
-            .update_users()
-            .filter(user::Column::Id.eq(row.id))
-            .filter(user::Column::Version.eq(old_version))
+            .update_user_at(row.id, old_version)
             .col_expr(user::Column::Doc, Expr::value(row.doc.clone()))
             .col_expr(user::Column::Version, Expr::value(row.version))
             .col_expr(user::Column::UpdatedAt, Expr::value(row.updated_at))
@@ -250,9 +248,7 @@ pub(crate) fn link_user(
     affects_one(
         db,
         &scope
-            .update_users()
-            .filter(user::Column::Id.eq(row.id))
-            .filter(user::Column::Version.eq(old_version))
+            .update_user_at(row.id, old_version)
             .col_expr(
                 user::Column::ProductRef,
                 Expr::value(row.product_ref.clone()),
