@@ -86,17 +86,25 @@ pub(crate) async fn slugs_of(
     conn: &impl ConnectionTrait,
     ids: Vec<Uuid>,
 ) -> Result<HashMap<Uuid, String>, DbErr> {
-    Ok(tenant::Entity::find()
-        .select_only()
-        .column(tenant::Column::Id)
-        .column(tenant::Column::Slug)
-        .filter(tenant::Column::Id.is_in(ids))
-        .into_tuple()
-        .all(conn)
-        .await?
-        .into_iter()
-        .collect())
+    // In chunks: an operator's list of every account can name more tenants than one
+    // statement may bind (SQLite's 32,766 variables).
+    let mut slugs = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(SLUGS_PER_STATEMENT) {
+        let rows: Vec<(Uuid, String)> = tenant::Entity::find()
+            .select_only()
+            .column(tenant::Column::Id)
+            .column(tenant::Column::Slug)
+            .filter(tenant::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        slugs.extend(rows);
+    }
+    Ok(slugs)
 }
+
+/// Tenant ids bound by one statement of [`slugs_of`].
+const SLUGS_PER_STATEMENT: usize = 1_000;
 
 /// The tenant with this slug, if any.
 pub(crate) async fn find_by_slug(
