@@ -53,18 +53,18 @@ impl Listed {
     async fn total<T>(
         self,
         settled: &Settled<T>,
-        paging: &seek::PagePlan,
+        (paging, window): (&seek::PagePlan, &Window),
         (cond, direct): (&SimpleExpr, Option<&SelectStatement>),
         conn: &impl ConnectionTrait,
     ) -> ProvResult<u64> {
         match self {
             Listed::Users(scope) => {
                 let all = scope.users().filter(cond.clone());
-                window::total_of(settled, paging, all, direct, conn).await
+                window::total_of(settled, (paging, window), all, direct, conn).await
             }
             Listed::Groups(scope) => {
                 let all = scope.groups().filter(cond.clone());
-                window::total_of(settled, paging, all, direct, conn).await
+                window::total_of(settled, (paging, window), all, direct, conn).await
             }
         }
     }
@@ -137,7 +137,7 @@ pub(crate) async fn sql_page<T>(
     let rows = fetch(&window).await?;
     let settled = settle(rows, &window, &listing.paging);
     let total = listed
-        .total(&settled, &listing.paging, (cond, direct), reader)
+        .total(&settled, (&listing.paging, &window), (cond, direct), reader)
         .await?;
     let ends = (
         settled.rows.first().map(&id_of),

@@ -149,7 +149,10 @@ pub(crate) async fn window_ids(
                 select.to_owned()
             }
             Segment::Unvalued => {
-                if from.is_none() && unfiltered && !has_unvalued_users(scope, ix, conn).await? {
+                if from.is_none()
+                    && unfiltered
+                    && !has_unvalued_users(scope, ix, &window.counted, conn).await?
+                {
                     continue;
                 }
                 let mut valued = Query::select();
@@ -204,10 +207,12 @@ async fn read_ids(
 /// Whether some user of the tenant has no value to sort by: unless the path has sort
 /// rows (then the answer needs the probe, and this says "maybe"), its users with a value
 /// are its value rows at position 0 — one index range counted — against the tenant's
-/// users.
+/// users, whose count is kept in `users` for the listing's total (the walk serves only
+/// lists without a filter, whose total is exactly that).
 async fn has_unvalued_users(
     scope: TenantScope,
     ix: IndexedSort,
+    users: &std::sync::OnceLock<u64>,
     conn: &impl ConnectionTrait,
 ) -> ProvResult<bool> {
     let when = |cond: SimpleExpr| Expr::case(cond, Expr::val(1)).finally(Expr::val(0)).sum();
@@ -230,6 +235,13 @@ async fn has_unvalued_users(
     if sort_rows.unwrap_or(0) > 0 {
         return Ok(true);
     }
-    let users = scope.users().count(conn).await?;
-    Ok(u64::try_from(valued.unwrap_or(0)).unwrap_or(0) < users)
+    let count = match users.get() {
+        Some(count) => *count,
+        None => {
+            let count = scope.users().count(conn).await?;
+            let _ = users.set(count);
+            count
+        }
+    };
+    Ok(u64::try_from(valued.unwrap_or(0)).unwrap_or(0) < count)
 }

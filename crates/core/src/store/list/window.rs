@@ -10,6 +10,7 @@ use sea_orm::{
     QueryTrait, Select,
 };
 use serde_json::Value;
+use std::sync::OnceLock;
 
 use crate::provisioning::{ProvResult, RequestContext};
 use crate::store::TenantScope;
@@ -71,6 +72,10 @@ pub(crate) struct Window {
     pub(crate) offset: u64,
     pub(crate) reverse: bool,
     pub(crate) limit: u64,
+    /// The listing's total, when reading the window had to count it anyway (the walk
+    /// of a sort asks how many users the tenant has): the total then is not counted
+    /// twice.
+    pub(crate) counted: OnceLock<u64>,
 }
 
 impl Window {
@@ -88,6 +93,7 @@ impl Window {
                 offset: *offset,
                 reverse: false,
                 limit,
+                counted: OnceLock::new(),
             },
             Start::Seek {
                 boundary,
@@ -99,6 +105,7 @@ impl Window {
                 offset: 0,
                 reverse: *direction == Direction::Before,
                 limit,
+                counted: OnceLock::new(),
             },
         }
     }
@@ -158,10 +165,10 @@ pub(crate) fn settle<T>(mut rows: Vec<T>, window: &Window, paging: &PagePlan) ->
 }
 
 /// The total of a listing: exact when this page reached the end, else what an earlier
-/// page of the same listing counted, else one `COUNT`.
+/// page of the same listing counted or reading this window did, else one `COUNT`.
 pub(crate) async fn total_of<T, E>(
     settled: &Settled<T>,
-    paging: &PagePlan,
+    (paging, window): (&PagePlan, &Window),
     select: Select<E>,
     direct: Option<&SelectStatement>,
     conn: &impl ConnectionTrait,
@@ -174,7 +181,7 @@ where
     if !settled.more_after && (fetched > 0 || settled.first == 0) {
         return Ok(settled.first + fetched);
     }
-    match paging.known_total {
+    match paging.known_total.or_else(|| window.counted.get().copied()) {
         Some(total) => Ok(Ord::max(total, settled.first + fetched)),
         None => count(select, direct, conn).await,
     }
