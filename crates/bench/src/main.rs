@@ -47,7 +47,9 @@ pub struct Args {
     #[arg(long)]
     reuse: bool,
     /// Run only these phases (comma-separated keys as for --stop-after); with --reuse,
-    /// to profile one phase alone.
+    /// to profile one phase alone. Creating users and listing them always run; without
+    /// `groups` no group is made (so `--only create,delete` deletes users who belong to
+    /// no group), without `members` none is filled.
     #[arg(long)]
     only: Option<String>,
     /// Receive the server's webhooks on this local port and report how fast the

@@ -439,53 +439,57 @@ pub async fn run_all(ctx: &Arc<Context>, args: &Args) -> anyhow::Result<Vec<Phas
         .lock()
         .map_err(|_| anyhow::anyhow!("lock"))?
         .resize(groups, None);
-    let x = ctx.clone();
-    results.push(
-        run_phase("create group (POST)", "ops", groups, c, move |g| {
-            let x = x.clone();
-            Box::pin(async move {
-                let body = json!({
-                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                    "displayName": format!("{}-group-{g}", x.prefix),
-                    "members": []
-                });
-                let (status, json) = x.send(Method::POST, "/Groups", Some(&body)).await?;
-                expect(status, &[201], &json)?;
-                let id = json
-                    .as_ref()
-                    .and_then(|j| j["id"].as_str())
-                    .ok_or("no id")?;
-                x.groups.lock().map_err(|_| "lock")?[g] = Some(id.to_owned());
-                Ok(())
+    if enabled(args, "groups") {
+        let x = ctx.clone();
+        results.push(
+            run_phase("create group (POST)", "ops", groups, c, move |g| {
+                let x = x.clone();
+                Box::pin(async move {
+                    let body = json!({
+                        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                        "displayName": format!("{}-group-{g}", x.prefix),
+                        "members": []
+                    });
+                    let (status, json) = x.send(Method::POST, "/Groups", Some(&body)).await?;
+                    expect(status, &[201], &json)?;
+                    let id = json
+                        .as_ref()
+                        .and_then(|j| j["id"].as_str())
+                        .ok_or("no id")?;
+                    x.groups.lock().map_err(|_| "lock")?[g] = Some(id.to_owned());
+                    Ok(())
+                })
             })
-        })
-        .await?,
-    );
+            .await?,
+        );
+    }
     if stop_after(args, "groups") {
         return Ok(results);
     }
 
-    let x = ctx.clone();
-    results.push(
-        run_phase("add 100 members (PATCH)", "patches", groups, c, move |g| {
-            let x = x.clone();
-            Box::pin(async move {
-                let gid = x.group_id(g)?;
-                let members: Result<Vec<Value>, String> = (g * batch..((g + 1) * batch).min(n))
-                    .map(|i| x.user_id(i).map(|id| json!({"value": id})))
-                    .collect();
-                let body = json!({
-                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                    "Operations": [{"op": "add", "path": "members", "value": members?}]
-                });
-                let (status, json) = x
-                    .send(Method::PATCH, &format!("/Groups/{gid}"), Some(&body))
-                    .await?;
-                expect(status, &[200, 204], &json)
+    if enabled(args, "groups") && enabled(args, "members") {
+        let x = ctx.clone();
+        results.push(
+            run_phase("add 100 members (PATCH)", "patches", groups, c, move |g| {
+                let x = x.clone();
+                Box::pin(async move {
+                    let gid = x.group_id(g)?;
+                    let members: Result<Vec<Value>, String> = (g * batch..((g + 1) * batch).min(n))
+                        .map(|i| x.user_id(i).map(|id| json!({"value": id})))
+                        .collect();
+                    let body = json!({
+                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "Operations": [{"op": "add", "path": "members", "value": members?}]
+                    });
+                    let (status, json) = x
+                        .send(Method::PATCH, &format!("/Groups/{gid}"), Some(&body))
+                        .await?;
+                    expect(status, &[200, 204], &json)
+                })
             })
-        })
-        .await?,
-    );
+            .await?,
+        );
+    }
     if stop_after(args, "members") {
         return Ok(results);
     }
@@ -542,20 +546,22 @@ pub async fn run_all(ctx: &Arc<Context>, args: &Args) -> anyhow::Result<Vec<Phas
         return Ok(results);
     }
 
-    let x = ctx.clone();
-    results.push(
-        run_phase("delete group (DELETE)", "ops", groups, c, move |g| {
-            let x = x.clone();
-            Box::pin(async move {
-                let gid = x.group_id(g)?;
-                let (status, json) = x
-                    .send(Method::DELETE, &format!("/Groups/{gid}"), None)
-                    .await?;
-                expect(status, &[204], &json)
+    if enabled(args, "groups") {
+        let x = ctx.clone();
+        results.push(
+            run_phase("delete group (DELETE)", "ops", groups, c, move |g| {
+                let x = x.clone();
+                Box::pin(async move {
+                    let gid = x.group_id(g)?;
+                    let (status, json) = x
+                        .send(Method::DELETE, &format!("/Groups/{gid}"), None)
+                        .await?;
+                    expect(status, &[204], &json)
+                })
             })
-        })
-        .await?,
-    );
+            .await?,
+        );
+    }
 
     Ok(results)
 }
