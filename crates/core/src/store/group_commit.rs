@@ -9,6 +9,16 @@
 //! is acknowledged once it is durable, exactly as with a transaction per request. Pages
 //! shared by the batch are written to the WAL once.
 //!
+//! **Statements per write.** Every statement is a round trip to the connection's worker
+//! thread, the one resource every writer queues for. A request's savepoint is released
+//! in the same round trip that opens the next one (`RELEASE …; SAVEPOINT …`), and the last
+//! by `COMMIT`, so a write that is one [`super::writes::Writes`] costs the writer two round
+//! trips rather than three. (Savepoints are released rather than nested so that SQLite's
+//! statement journal holds one request's pages at a time, as with a savepoint per request.)
+//! Should a savepoint fail to open or a rollback to it fail (the transaction is then
+//! gone), the batch is abandoned: the writes still queued in it never run and every
+//! request of it gets an error.
+//!
 //! The batch forms by itself: while one commits, the next requests queue.
 //!
 //! **Fairness.** Queued writes wait in one lane per tenant, and a batch takes them
@@ -22,8 +32,8 @@
 
 use futures_util::future::BoxFuture;
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -52,8 +62,20 @@ struct Queued {
 /// What a job leaves for after the commit: its answer, given the commit's outcome.
 pub(crate) type Delivery = Box<dyn FnOnce(Result<(), DbErr>) + Send>;
 
-pub(crate) type Job =
-    Box<dyn for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Delivery> + Send>;
+/// What a job did: whether its writes stand (`false`: roll back to its savepoint), and
+/// its answer.
+pub(crate) struct Ran {
+    wrote: bool,
+    delivery: Delivery,
+}
+
+pub(crate) type Job = Box<dyn for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Ran> + Send>;
+
+/// The savepoint each job runs in: opened for the first job of a batch, released and
+/// opened again for each next one in one round trip, rolled back to when a job fails.
+const SAVEPOINT: &str = "SAVEPOINT roster_write";
+const NEXT_SAVEPOINT: &str = "RELEASE SAVEPOINT roster_write; SAVEPOINT roster_write";
+const ROLLBACK_TO_SAVEPOINT: &str = "ROLLBACK TO SAVEPOINT roster_write";
 
 #[derive(Clone, Debug)]
 pub(crate) struct GroupCommitter {
@@ -69,7 +91,8 @@ impl GroupCommitter {
     }
 
     /// Runs `f` in its own savepoint of a coming batch — taking turns with the other
-    /// lanes' writes — and answers after the batch commits.
+    /// lanes' writes — and answers after the batch commits. An `Err` from `f` rolls back
+    /// what `f` wrote, and nothing else.
     pub(crate) async fn write<T, E, F>(
         &self,
         lane: Option<uuid::Uuid>,
@@ -82,28 +105,20 @@ impl GroupCommitter {
         E: From<DbErr> + Send + 'static,
     {
         let (answer, answered) = oneshot::channel::<Result<T, E>>();
+        // The batch runs the job inside its savepoint (see `run`).
         let job: Job = Box::new(move |txn| {
             Box::pin(async move {
-                let savepoint = match txn.begin().await {
-                    Ok(savepoint) => savepoint,
-                    Err(err) => return deliver_now(answer, Err(E::from(err))),
-                };
-                match f(&savepoint).await {
-                    Ok(value) => match savepoint.commit().await {
-                        Ok(()) => {
-                            let delivery: Delivery = Box::new(move |committed| {
-                                let _ = answer.send(committed.map(|()| value).map_err(E::from));
-                            });
-                            delivery
-                        }
-                        Err(err) => deliver_now(answer, Err(E::from(err))),
+                match f(txn).await {
+                    Ok(value) => Ran {
+                        wrote: true,
+                        delivery: Box::new(move |committed| {
+                            let _ = answer.send(committed.map(|()| value).map_err(E::from));
+                        }),
                     },
-                    Err(err) => {
-                        if let Err(rollback) = savepoint.rollback().await {
-                            tracing::error!(error = %rollback, "rolling back a savepoint failed");
-                        }
-                        deliver_now(answer, Err(err))
-                    }
+                    Err(err) => Ran {
+                        wrote: false,
+                        delivery: deliver_now(answer, Err(err)),
+                    },
                 }
             })
         });
@@ -250,11 +265,36 @@ async fn run(
         let started = std::time::Instant::now();
         let batch_size = jobs.len();
         let mut deliveries = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            deliveries.push(job(&txn).await);
+        let mut abandoned = None;
+        for (i, job) in jobs.into_iter().enumerate() {
+            // A job whose savepoint cannot open, or whose rollback fails, leaves the
+            // transaction in no known state: the rest of the batch is dropped (each of
+            // its requests gets an error) and nothing of it is committed.
+            let open = if i == 0 { SAVEPOINT } else { NEXT_SAVEPOINT };
+            if let Err(err) = txn.execute_unprepared(open).await {
+                abandoned = Some(err);
+                break;
+            }
+            let ran = job(&txn).await;
+            deliveries.push(ran.delivery);
+            if !ran.wrote
+                && let Err(err) = txn.execute_unprepared(ROLLBACK_TO_SAVEPOINT).await
+            {
+                abandoned = Some(err);
+                break;
+            }
         }
         let ran = started.elapsed();
-        let committed = txn.commit().await;
+        let committed = match abandoned {
+            None => txn.commit().await,
+            Some(err) => {
+                tracing::error!(error = %err, "a savepoint failed; the batch is rolled back");
+                if let Err(rollback) = txn.rollback().await {
+                    tracing::error!(error = %rollback, "rolling back a batch failed");
+                }
+                Err(err)
+            }
+        };
         let total = started.elapsed();
         if total > SLOW_BATCH {
             tracing::debug!(
@@ -283,8 +323,10 @@ mod tests {
     fn queued(lane: u128, cost: usize) -> Queued {
         let job: Job = Box::new(|_txn| {
             Box::pin(async {
-                let delivery: Delivery = Box::new(|_| {});
-                delivery
+                Ran {
+                    wrote: true,
+                    delivery: Box::new(|_| {}),
+                }
             })
         });
         Queued {
