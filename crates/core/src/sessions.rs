@@ -197,14 +197,21 @@ impl SessionService {
         }
 
         let txn = self.db.begin_write().await?;
+        // The account is checked again inside the transaction: removed, or given another
+        // password, while its hash was computed, it is a refusal (the transaction rolls
+        // back on drop), never a session of an account that no longer signs in so.
+        let Some(admin) =
+            accounts::record_login(&txn, account.admin.id, &account.password_hash, now).await?
+        else {
+            return Ok(LoginOutcome::Rejected);
+        };
         if let Some(previous) = attempt.previous_session {
             store::delete_session(&txn, session_id(previous)).await?;
         }
         // Expired sessions of everyone are swept here: sign-ins are rare, and the
         // `expires_at` index makes it cheap.
         store::delete_expired_sessions(&txn, now).await?;
-        let session = open_session(&txn, account.admin.id, policy, now).await?;
-        let admin = accounts::record_login(&txn, account.admin.id, now).await?;
+        let session = open_session(&txn, admin.id, policy, now).await?;
         txn.commit().await?;
         if let Err(err) = self.throttle.sweep(now).await {
             tracing::warn!(error = %err, "sweeping old sign-in throttles failed");

@@ -229,20 +229,25 @@ pub(crate) async fn set_password(
     Ok(())
 }
 
-/// Records a sign-in at `now`; returns the account as updated.
+/// Records a sign-in at `now` — if the account still exists and still holds the password
+/// hash the sign-in was checked against (it may have been removed, or its password
+/// changed, while the hash was computed); returns the account as updated, or `None`.
 pub(crate) async fn record_login(
     conn: &impl ConnectionTrait,
     id: AdminId,
+    checked_hash: &str,
     now: Timestamp,
-) -> Result<Admin, DbErr> {
-    let row = admin::ActiveModel {
-        id: Unchanged(id.0),
-        last_login_at: Set(Some(now.as_micros())),
-        ..Default::default()
-    }
-    .update(conn)
-    .await?;
-    Ok(admin_of(&row))
+) -> Result<Option<Admin>, DbErr> {
+    let rows = admin::Entity::update_many()
+        .col_expr(
+            admin::Column::LastLoginAt,
+            sea_orm::sea_query::Expr::value(now.as_micros()),
+        )
+        .filter(admin::Column::Id.eq(id.0))
+        .filter(admin::Column::PasswordHash.eq(checked_hash))
+        .exec_with_returning(conn)
+        .await?;
+    Ok(rows.first().map(admin_of))
 }
 
 /// Deletes an account (its sessions and memberships go with it); returns the rows deleted.

@@ -281,3 +281,123 @@ async fn accounts_are_listed_reset_unlocked_and_removed_from_the_command_line() 
     assert_eq!(listed.as_array().unwrap().len(), 1);
     services.db().clone().close().await;
 }
+
+/// A sign-in whose password is being checked while another node removes its account, or
+/// gives it a new password, is refused — not an internal error (the session's foreign key),
+/// not a session for a password the account no longer has. The check is held in the
+/// hashing queue behind other hashes so that the change lands between the sign-in's read
+/// of the account and its write; in the other order it is refused all the same.
+#[tokio::test]
+async fn a_sign_in_racing_the_removal_or_a_new_password_of_its_account_is_refused() {
+    use roster_core::hashing::HashingSettings;
+    use roster_entity::{admin, admin_session};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+    let test_db = TestDatabase::new().await;
+    let cli = Cli {
+        dir: tempfile::tempdir().unwrap(),
+        url: test_db.url().to_owned(),
+    };
+    assert!(
+        cli.run(&["tenant", "create", "--slug", "acme", "--name", "Acme"])
+            .await
+            .ok
+    );
+    for email in ["gone@acme.test", "moved@acme.test"] {
+        let created = cli
+            .run_with_stdin(
+                &["admin", "create", "--email", email, "--tenant", "acme"],
+                Some("tenant admin password\n"),
+            )
+            .await;
+        assert!(created.ok, "{}", created.stderr);
+    }
+    let mut config =
+        roster_core::CoreConfig::new("http://127.0.0.1", roster_testkit::test_keyring());
+    config.hashing = HashingSettings {
+        threads: 1,
+        queue: 16,
+    };
+    let db = test_db.connect().await;
+    let services = Services::new(db.clone(), config);
+    let new_hash = roster_core::hashing::hash_password_blocking("another password").unwrap();
+
+    for (email, change) in [
+        ("gone@acme.test", "removed"),
+        ("moved@acme.test", "new password"),
+    ] {
+        // Hashes ahead of the sign-in's check in the one hashing thread.
+        let ahead: Vec<_> = (0..6)
+            .map(|n| {
+                let hasher = services.hasher().clone();
+                tokio::spawn(async move {
+                    hasher
+                        .hash_password(SecretString::from(format!("ahead {n}")))
+                        .await
+                })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        let signing_in = {
+            let services = services.clone();
+            tokio::spawn(async move {
+                services
+                    .sessions()
+                    .login(
+                        SignIn {
+                            organization: "acme",
+                            email,
+                            password: SecretString::from("tenant admin password".to_owned()),
+                            client: ClientAddress::new("198.51.100.8".parse().unwrap()),
+                            device: None,
+                            previous_session: None,
+                        },
+                        policy(),
+                    )
+                    .await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+        let account = admin::Entity::find()
+            .filter(admin::Column::EmailLower.eq(email))
+            .one(db.reader())
+            .await
+            .unwrap()
+            .unwrap();
+        if change == "removed" {
+            admin::Entity::delete_by_id(account.id)
+                .exec(db.writer())
+                .await
+                .unwrap();
+        } else {
+            admin::Entity::update_many()
+                .col_expr(
+                    admin::Column::PasswordHash,
+                    sea_orm::sea_query::Expr::value(new_hash.clone()),
+                )
+                .filter(admin::Column::Id.eq(account.id))
+                .exec(db.writer())
+                .await
+                .unwrap();
+        }
+        let outcome = signing_in.await.unwrap();
+        assert!(
+            matches!(outcome, Ok(LoginOutcome::Rejected)),
+            "{change}: {outcome:?}"
+        );
+        for hash in ahead {
+            hash.await.unwrap().unwrap();
+        }
+        let sessions = admin_session::Entity::find()
+            .filter(admin_session::Column::AdminId.eq(account.id))
+            .count(db.reader())
+            .await
+            .unwrap();
+        assert_eq!(sessions, 0, "{change}: no session");
+    }
+    // The new password signs in.
+    assert!(matches!(
+        sign_in(&services, "acme", "moved@acme.test", "another password").await,
+        LoginOutcome::SignedIn { .. }
+    ));
+}
