@@ -332,17 +332,20 @@ impl AdminService {
         let Some(AccountRow { admin: row, .. }) = found else {
             return Err(Error::NotFound);
         };
-        if row.is_operator {
-            let operators = store::count_operators(self.db.reader()).await?;
-            if operators <= 1 {
-                return Err(Error::invalid(
-                    "email",
-                    "is the last operator; create another operator first",
-                ));
-            }
-        }
         let txn = self.db.begin_write().await?;
-        store::delete_admin(&txn, row.id).await?;
+        // Counted inside the transaction that deletes, under a lock: two operators
+        // removing each other at once leave one, never none.
+        if row.is_operator && store::count_operators_locked((&self.db, &txn)).await? <= 1 {
+            txn.rollback().await?;
+            return Err(Error::invalid(
+                "email",
+                "is the last operator; create another operator first",
+            ));
+        }
+        if store::delete_admin(&txn, row.id).await? == 0 {
+            txn.rollback().await?;
+            return Err(Error::NotFound);
+        }
         crate::audit::record_for(
             &txn,
             self.db.clock().now(),

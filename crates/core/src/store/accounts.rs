@@ -14,7 +14,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::TenantScope;
+use super::{Database, TenantScope};
 use crate::admins::{AccountScope, Admin, AdminId};
 use crate::tenants::TenantId;
 use crate::time::Timestamp;
@@ -65,12 +65,20 @@ pub(crate) async fn count_admins(conn: &impl ConnectionTrait) -> Result<u64, DbE
     admin::Entity::find().count(conn).await
 }
 
-/// How many operator accounts exist.
-pub(crate) async fn count_operators(conn: &impl ConnectionTrait) -> Result<u64, DbErr> {
-    admin::Entity::find()
-        .filter(admin::Column::IsOperator.eq(true))
-        .count(conn)
-        .await
+/// How many operators there are, their rows locked until the transaction ends where
+/// another connection could remove one meanwhile (PostgreSQL; SQLite's write transaction
+/// has the database to itself): two removals at once cannot both see two operators.
+pub(crate) async fn count_operators_locked(
+    (db, conn): (&Database, &impl ConnectionTrait),
+) -> Result<u64, DbErr> {
+    let ids: Vec<Uuid> = db
+        .lock_rows(admin::Entity::find().filter(admin::Column::IsOperator.eq(true)))
+        .select_only()
+        .column(admin::Column::Id)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(u64::try_from(ids.len()).unwrap_or(u64::MAX))
 }
 
 /// The account with this (lower-cased) email among the operators or one tenant's admins.

@@ -401,3 +401,80 @@ async fn a_sign_in_racing_the_removal_or_a_new_password_of_its_account_is_refuse
         LoginOutcome::SignedIn { .. }
     ));
 }
+
+/// Two operators removed at once — each by the other, say — leave one: the count that
+/// keeps the last operator is taken in the removal's own transaction, under a lock.
+#[tokio::test]
+async fn two_operators_removed_at_once_leave_one() {
+    use roster_core::admins::{AccountScope, AdminEmail};
+    use roster_entity::admin;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+    let test_db = TestDatabase::new().await;
+    let cli = Cli {
+        dir: tempfile::tempdir().unwrap(),
+        url: test_db.url().to_owned(),
+    };
+    for email in ["one@roster.test", "two@roster.test"] {
+        let created = cli
+            .run_with_stdin(
+                &["admin", "create", "--email", email, "--operator"],
+                Some("operator password 1\n"),
+            )
+            .await;
+        assert!(created.ok, "{}", created.stderr);
+    }
+    let db = test_db.connect().await;
+    let operators = || async {
+        admin::Entity::find()
+            .filter(admin::Column::IsOperator.eq(true))
+            .count(db.reader())
+            .await
+            .unwrap()
+    };
+    // The bootstrap operator, if the command line made one, goes first.
+    let before = operators().await;
+    let services = Services::new(
+        db.clone(),
+        roster_core::CoreConfig::new("http://127.0.0.1", roster_testkit::test_keyring()),
+    );
+    let others: Vec<String> = admin::Entity::find()
+        .filter(admin::Column::IsOperator.eq(true))
+        .all(db.reader())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.email_lower)
+        .filter(|email| !["one@roster.test", "two@roster.test"].contains(&email.as_str()))
+        .collect();
+    for email in &others {
+        services
+            .admins()
+            .remove(&AccountScope::Operators, &AdminEmail::parse(email).unwrap())
+            .await
+            .unwrap();
+    }
+    assert_eq!(operators().await, before - others.len() as u64);
+    assert_eq!(operators().await, 2);
+
+    let one = AdminEmail::parse("one@roster.test").unwrap();
+    let two = AdminEmail::parse("two@roster.test").unwrap();
+    let admins = services.admins();
+    let (first, second) = tokio::join!(
+        admins.remove(&AccountScope::Operators, &one),
+        admins.remove(&AccountScope::Operators, &two),
+    );
+    let refused = [&first, &second]
+        .iter()
+        .filter(|result| {
+            result
+                .as_ref()
+                .is_err_and(|err| err.to_string().contains("last operator"))
+        })
+        .count();
+    assert!(
+        first.is_ok() != second.is_ok() && refused == 1,
+        "{first:?} {second:?}"
+    );
+    assert_eq!(operators().await, 1, "one operator stays");
+}
