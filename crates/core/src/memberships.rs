@@ -189,6 +189,16 @@ impl MembershipService {
             return Err(Error::NotFound);
         };
         let txn = self.db.begin_write().await?;
+        // Both accounts locked: two admins removing each other at once remove one, and the
+        // second finds its own account gone — a tenant does not lose both.
+        let alive = store::lock_accounts((&self.db, &txn), &[acting.id, account.id]).await?;
+        if !alive.contains(&acting.id) {
+            txn.rollback().await?;
+            return Err(Error::invalid(
+                "admin",
+                "your own account was removed meanwhile; nothing was changed",
+            ));
+        }
         let deleted = store::delete_admin(&txn, account.id).await?;
         if deleted == 0 {
             txn.rollback().await?;

@@ -173,6 +173,28 @@ pub(crate) async fn tenant_admin(
         .map(account_of))
 }
 
+/// Which of `ids` still exist, their rows locked until the transaction ends where another
+/// connection could delete them meanwhile (PostgreSQL; SQLite's write transaction has the
+/// database to itself) — in id order, so that two transactions locking the same accounts
+/// never wait for each other in a circle.
+pub(crate) async fn lock_accounts(
+    (db, conn): (&Database, &impl ConnectionTrait),
+    ids: &[AdminId],
+) -> Result<Vec<AdminId>, DbErr> {
+    let rows: Vec<Uuid> = db
+        .lock_rows(
+            admin::Entity::find()
+                .filter(admin::Column::Id.is_in(ids.iter().map(|id| id.0)))
+                .order_by_asc(admin::Column::Id),
+        )
+        .select_only()
+        .column(admin::Column::Id)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().map(AdminId).collect())
+}
+
 /// Inserts an account (a unique violation when the email is taken in its scope).
 pub(crate) async fn insert_admin(
     conn: &impl ConnectionTrait,

@@ -328,3 +328,38 @@ async fn expired_invitations_name_their_tenant_and_create_nothing() {
             .is_empty()
     );
 }
+
+/// Two admins of a tenant removing each other at the same moment remove one: the second
+/// finds its own account gone and changes nothing, so the tenant keeps an admin.
+#[tokio::test]
+async fn two_admins_removing_each_other_at_once_leave_one() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let _ = tenant_admin(&app, &acme, "ada@acme.test", "ada's password 1").await;
+    let _ = tenant_admin(&app, &acme, "bob@acme.test", "bob's password 1").await;
+    let ada = find_tenant_admin(&app, &acme, "ada@acme.test")
+        .await
+        .unwrap();
+    let bob = find_tenant_admin(&app, &acme, "bob@acme.test")
+        .await
+        .unwrap();
+    let memberships = app.services.memberships();
+    let (ada_removes_bob, bob_removes_ada) = tokio::join!(
+        memberships.remove(&acme, bob.id, &ada),
+        memberships.remove(&acme, ada.id, &bob),
+    );
+    assert!(
+        ada_removes_bob.is_ok() != bob_removes_ada.is_ok(),
+        "{ada_removes_bob:?} {bob_removes_ada:?}"
+    );
+    let refused = ada_removes_bob.err().or(bob_removes_ada.err()).unwrap();
+    assert!(
+        refused.to_string().contains("your own account was removed"),
+        "{refused}"
+    );
+    let left = [
+        find_tenant_admin(&app, &acme, "ada@acme.test").await,
+        find_tenant_admin(&app, &acme, "bob@acme.test").await,
+    ];
+    assert_eq!(left.iter().flatten().count(), 1, "one admin stays");
+}
