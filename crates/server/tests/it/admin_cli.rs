@@ -24,6 +24,20 @@ struct Output {
 }
 
 impl Cli {
+    /// The command line on the database under test, with the tenant `acme` created.
+    async fn with_acme(test_db: &TestDatabase) -> Self {
+        let cli = Cli {
+            dir: tempfile::tempdir().unwrap(),
+            url: test_db.url().to_owned(),
+        };
+        assert!(
+            cli.run(&["tenant", "create", "--slug", "acme", "--name", "Acme"])
+                .await
+                .ok
+        );
+        cli
+    }
+
     async fn run(&self, args: &[&str]) -> Output {
         self.run_with_stdin(args, None).await
     }
@@ -81,15 +95,7 @@ async fn sign_in(
 #[tokio::test]
 async fn accounts_are_listed_reset_unlocked_and_removed_from_the_command_line() {
     let test_db = TestDatabase::new().await;
-    let cli = Cli {
-        dir: tempfile::tempdir().unwrap(),
-        url: test_db.url().to_owned(),
-    };
-    assert!(
-        cli.run(&["tenant", "create", "--slug", "acme", "--name", "Acme"])
-            .await
-            .ok
-    );
+    let cli = Cli::with_acme(&test_db).await;
     let created = cli
         .run_with_stdin(
             &["admin", "create", "--email", "Op@Roster.test", "--operator"],
@@ -294,15 +300,7 @@ async fn a_sign_in_racing_the_removal_or_a_new_password_of_its_account_is_refuse
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
     let test_db = TestDatabase::new().await;
-    let cli = Cli {
-        dir: tempfile::tempdir().unwrap(),
-        url: test_db.url().to_owned(),
-    };
-    assert!(
-        cli.run(&["tenant", "create", "--slug", "acme", "--name", "Acme"])
-            .await
-            .ok
-    );
+    let cli = Cli::with_acme(&test_db).await;
     for email in ["gone@acme.test", "moved@acme.test"] {
         let created = cli
             .run_with_stdin(
