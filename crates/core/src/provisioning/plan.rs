@@ -19,7 +19,8 @@ use sea_orm::{DatabaseTransaction, DbErr};
 use super::users::uniqueness_conflict;
 use super::{ProvResult, Provisioning, ProvisioningError};
 use crate::error::is_foreign_key_violation;
-use crate::store::writes::{Guard, Writes};
+use crate::store::Opening;
+use crate::store::writes::{Guard, OneTrip, Writes};
 
 /// Event rows per insert statement (9 values each): well under every driver's limit.
 pub(crate) const EVENT_ROWS_PER_STATEMENT: usize = 200;
@@ -71,10 +72,38 @@ impl WritePlan {
         guards + self.writes.cost()
     }
 
-    /// Runs the guards, then the writes. A failed guard is [`ProvisioningError::Stale`]
-    /// (the caller's transaction rolls back what ran); a unique index refusing a row is
-    /// `uniqueness`.
-    pub(crate) async fn apply(self, txn: &DatabaseTransaction) -> ProvResult<()> {
+    /// Runs the guards, then the writes, in the savepoint `opening` opens. A failed
+    /// guard is [`ProvisioningError::Stale`] (the caller rolls back what ran); a unique
+    /// index refusing a row is `uniqueness`.
+    ///
+    /// On SQLite's group commit it all goes to the writer in one round trip with the
+    /// opening ([`OneTrip`]); should a statement fail there, the plan is rolled back and
+    /// run again a statement at a time, which names the statement that failed.
+    pub(crate) async fn apply(self, txn: &DatabaseTransaction, opening: Opening) -> ProvResult<()> {
+        if let Some(trip) = opening
+            .take_sql()
+            .and_then(|open| OneTrip::build(open, &self.guards, &self.writes))
+        {
+            match trip.run(txn).await {
+                Ok(rows) => {
+                    return if OneTrip::guards_held(&self.guards, &rows)? {
+                        Ok(())
+                    } else {
+                        Err(ProvisioningError::Stale)
+                    };
+                }
+                // Should the savepoint not have opened, this fails too and the batch is
+                // abandoned (see `store::group_commit`).
+                Err(_) => opening.roll_back(txn).await?,
+            }
+        } else {
+            opening.run(txn).await?;
+        }
+        self.apply_stepwise(txn).await
+    }
+
+    /// [`WritePlan::apply`] a statement at a time, in a savepoint already open.
+    async fn apply_stepwise(self, txn: &DatabaseTransaction) -> ProvResult<()> {
         let unique = self.unique;
         let map = |err: DbErr| -> ProvisioningError {
             if is_foreign_key_violation(&err) {
@@ -106,9 +135,13 @@ impl Provisioning {
     ) -> ProvResult<()> {
         let cost = plan.cost();
         self.db
-            .write_in_lane(Some(tenant.0), cost, move |txn: &DatabaseTransaction| {
-                Box::pin(plan.apply(txn))
-            })
+            .write_in_lane(
+                Some(tenant.0),
+                cost,
+                move |txn: &DatabaseTransaction, opening: Opening| {
+                    Box::pin(plan.apply(txn, opening))
+                },
+            )
             .await
     }
 

@@ -26,7 +26,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use super::group_commit::GroupCommitter;
+use super::group_commit::{GroupCommitter, Opening};
 use crate::metrics::WriteQueueMetrics;
 use crate::time::Clock;
 use crate::{Error, Result};
@@ -381,20 +381,29 @@ impl Database {
         T: Send + 'static,
         E: From<DbErr> + Send + 'static,
     {
-        self.write_in_lane(None, 1, f).await
+        self.write_in_lane(None, 1, move |txn, opening: Opening| {
+            Box::pin(async move {
+                opening.run(txn).await.map_err(E::from)?;
+                f(txn).await
+            })
+        })
+        .await
     }
 
     /// [`Database::write`] for one tenant (`lane`) at an estimated `cost` (bound values):
     /// on SQLite, tenants' writes take turns in the group commit (see
-    /// [`super::group_commit`]).
-    pub async fn write_in_lane<T, E, F>(
+    /// [`super::group_commit`]). `f` is handed the [`Opening`] of its savepoint, to send
+    /// before any other statement — alone, or as the start of its first.
+    pub(crate) async fn write_in_lane<T, E, F>(
         &self,
         lane: Option<uuid::Uuid>,
         cost: usize,
         f: F,
     ) -> Result<T, E>
     where
-        F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        F: for<'t> FnOnce(&'t DatabaseTransaction, Opening) -> BoxFuture<'t, Result<T, E>>
+            + Send
+            + 'static,
         T: Send + 'static,
         E: From<DbErr> + Send + 'static,
     {
@@ -403,7 +412,7 @@ impl Database {
         }
         let _in_flight = self.write_queue.in_flight();
         let txn = self.begin_write().await.map_err(E::from)?;
-        match f(&txn).await {
+        match f(&txn, Opening::none()).await {
             Ok(value) => {
                 txn.commit().await.map_err(E::from)?;
                 Ok(value)

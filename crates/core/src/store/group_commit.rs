@@ -11,13 +11,20 @@
 //!
 //! **Statements per write.** Every statement is a round trip to the connection's worker
 //! thread, the one resource every writer queues for. A request's savepoint is released
-//! in the same round trip that opens the next one (`RELEASE …; SAVEPOINT …`), and the last
-//! by `COMMIT`, so a write that is one [`super::writes::Writes`] costs the writer two round
-//! trips rather than three. (Savepoints are released rather than nested so that SQLite's
-//! statement journal holds one request's pages at a time, as with a savepoint per request.)
-//! Should a savepoint fail to open or a rollback to it fail (the transaction is then
-//! gone), the batch is abandoned: the writes still queued in it never run and every
-//! request of it gets an error.
+//! in the same statement that opens the next one (`RELEASE …; SAVEPOINT …`), the last by
+//! `COMMIT`, and a job is handed that [`Opening`] to send *as the start of its own first
+//! statement*: a SCIM write — its guards and its [`super::writes::Writes`] — is then one
+//! round trip on the writer (see `provisioning::plan`), where it was three. A job that
+//! cannot fold it in runs it alone first ([`Opening::run`]). (Savepoints are released
+//! rather than nested so that SQLite's statement journal holds one request's pages at a
+//! time, as with a savepoint per request.)
+//!
+//! The savepoints of a batch alternate between two names, so a job's rollback names a
+//! savepoint that exists only if its own opening ran: should the opening have failed
+//! half-way (the previous job's savepoint released, this one's not opened), the rollback
+//! fails rather than undoing the previous job. Should a rollback fail (the transaction
+//! is then in no known state), the batch is abandoned: the writes still queued in it
+//! never run and every request of it gets an error.
 //!
 //! The batch forms by itself: while one commits, the next requests queue.
 //!
@@ -36,6 +43,8 @@ use sea_orm::{
     TransactionOptions, TransactionTrait,
 };
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -69,13 +78,78 @@ pub(crate) struct Ran {
     delivery: Delivery,
 }
 
-pub(crate) type Job = Box<dyn for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Ran> + Send>;
+pub(crate) type Job =
+    Box<dyn for<'t> FnOnce(&'t DatabaseTransaction, Opening) -> BoxFuture<'t, Ran> + Send>;
 
-/// The savepoint each job runs in: opened for the first job of a batch, released and
-/// opened again for each next one in one round trip, rolled back to when a job fails.
-const SAVEPOINT: &str = "SAVEPOINT roster_write";
-const NEXT_SAVEPOINT: &str = "RELEASE SAVEPOINT roster_write; SAVEPOINT roster_write";
-const ROLLBACK_TO_SAVEPOINT: &str = "ROLLBACK TO SAVEPOINT roster_write";
+/// The savepoint a job of a batch runs in: the statement that opens it (releasing the
+/// previous job's), to be sent before — or as the start of — the job's first statement,
+/// and the statement that rolls back to it. Outside a group commit (PostgreSQL) there is
+/// none: the job has a transaction of its own.
+#[derive(Clone, Debug)]
+pub(crate) struct Opening {
+    savepoint: Option<(&'static str, &'static str)>,
+    /// Whether the job took the opening statement to send (the batch sends it for a job
+    /// that did not, so the next job's `RELEASE` finds the savepoint it names).
+    sent: Arc<AtomicBool>,
+}
+
+/// Job `i` of a batch runs in savepoint `i % 2`: job 0 opens it; job `i > 0` releases
+/// the other and opens its own in one statement.
+const OPEN_FIRST: &str = "SAVEPOINT roster_write_0";
+const OPEN_NEXT: [&str; 2] = [
+    "RELEASE SAVEPOINT roster_write_1; SAVEPOINT roster_write_0",
+    "RELEASE SAVEPOINT roster_write_0; SAVEPOINT roster_write_1",
+];
+const ROLLBACK_TO: [&str; 2] = [
+    "ROLLBACK TO SAVEPOINT roster_write_0",
+    "ROLLBACK TO SAVEPOINT roster_write_1",
+];
+
+impl Opening {
+    /// No savepoint: the job owns its transaction.
+    pub(crate) fn none() -> Self {
+        Opening {
+            savepoint: None,
+            sent: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    fn of_job(i: usize) -> Self {
+        let open = if i == 0 { OPEN_FIRST } else { OPEN_NEXT[i % 2] };
+        Opening {
+            savepoint: Some((open, ROLLBACK_TO[i % 2])),
+            sent: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The statements that open the job's savepoint, taken by a job that sends them as
+    /// the start of its first statement; `None` when there is nothing to open.
+    pub(crate) fn take_sql(&self) -> Option<&'static str> {
+        let (open, _) = self.savepoint?;
+        self.sent.store(true, Ordering::Relaxed);
+        Some(open)
+    }
+
+    /// Undoes what the job wrote since its savepoint opened (the savepoint stays open).
+    pub(crate) async fn roll_back(&self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+        if let Some((_, rollback)) = self.savepoint {
+            conn.execute_unprepared(rollback).await?;
+        }
+        Ok(())
+    }
+
+    /// Opens the job's savepoint in a round trip of its own.
+    pub(crate) async fn run(&self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+        if let Some(open) = self.take_sql() {
+            conn.execute_unprepared(open).await?;
+        }
+        Ok(())
+    }
+
+    fn was_sent(&self) -> bool {
+        self.sent.load(Ordering::Relaxed)
+    }
+}
 
 #[derive(Clone, Debug)]
 pub(crate) struct GroupCommitter {
@@ -91,8 +165,9 @@ impl GroupCommitter {
     }
 
     /// Runs `f` in its own savepoint of a coming batch — taking turns with the other
-    /// lanes' writes — and answers after the batch commits. An `Err` from `f` rolls back
-    /// what `f` wrote, and nothing else.
+    /// lanes' writes — and answers after the batch commits. `f` must send its
+    /// [`Opening`] before any other statement (alone, or as the start of its first). An
+    /// `Err` from `f` rolls back what `f` wrote, and nothing else.
     pub(crate) async fn write<T, E, F>(
         &self,
         lane: Option<uuid::Uuid>,
@@ -100,15 +175,17 @@ impl GroupCommitter {
         f: F,
     ) -> Result<T, E>
     where
-        F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        F: for<'t> FnOnce(&'t DatabaseTransaction, Opening) -> BoxFuture<'t, Result<T, E>>
+            + Send
+            + 'static,
         T: Send + 'static,
         E: From<DbErr> + Send + 'static,
     {
         let (answer, answered) = oneshot::channel::<Result<T, E>>();
         // The batch runs the job inside its savepoint (see `run`).
-        let job: Job = Box::new(move |txn| {
+        let job: Job = Box::new(move |txn, opening| {
             Box::pin(async move {
-                match f(txn).await {
+                match f(txn, opening).await {
                     Ok(value) => Ran {
                         wrote: true,
                         delivery: Box::new(move |committed| {
@@ -267,19 +344,25 @@ async fn run(
         let mut deliveries = Vec::with_capacity(jobs.len());
         let mut abandoned = None;
         for (i, job) in jobs.into_iter().enumerate() {
-            // A job whose savepoint cannot open, or whose rollback fails, leaves the
-            // transaction in no known state: the rest of the batch is dropped (each of
-            // its requests gets an error) and nothing of it is committed.
-            let open = if i == 0 { SAVEPOINT } else { NEXT_SAVEPOINT };
-            if let Err(err) = txn.execute_unprepared(open).await {
-                abandoned = Some(err);
-                break;
-            }
-            let ran = job(&txn).await;
+            // The job opens its savepoint itself, with its first statement. A job whose
+            // rollback fails — its savepoint never opened, or the transaction is gone —
+            // leaves the transaction in no known state: the rest of the batch is dropped
+            // (each of its requests gets an error) and nothing of it is committed.
+            let opening = Opening::of_job(i);
+            let ran = job(&txn, opening.clone()).await;
             deliveries.push(ran.delivery);
-            if !ran.wrote
-                && let Err(err) = txn.execute_unprepared(ROLLBACK_TO_SAVEPOINT).await
-            {
+            // A job that ended before sending its opening wrote nothing; its savepoint is
+            // opened now all the same, for the next job's `RELEASE` to name.
+            let settled = if opening.was_sent() {
+                Ok(())
+            } else {
+                opening.run(&txn).await
+            };
+            let settled = match settled {
+                Ok(()) if !ran.wrote => opening.roll_back(&txn).await,
+                other => other,
+            };
+            if let Err(err) = settled {
                 abandoned = Some(err);
                 break;
             }
@@ -321,7 +404,7 @@ mod tests {
     use super::*;
 
     fn queued(lane: u128, cost: usize) -> Queued {
-        let job: Job = Box::new(|_txn| {
+        let job: Job = Box::new(|_txn, _opening| {
             Box::pin(async {
                 Ran {
                     wrote: true,

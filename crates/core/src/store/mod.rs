@@ -42,6 +42,7 @@ pub(crate) mod columns;
 pub mod db;
 pub(crate) mod deliveries;
 mod group_commit;
+pub(crate) use group_commit::Opening;
 pub(crate) mod list;
 pub(crate) mod log;
 pub(crate) mod operations;

@@ -154,13 +154,103 @@ impl Guard {
     }
 }
 
+/// A SQLite write's guards and statements as one statement — one round trip on the
+/// writer, after `opening` (the group commit's savepoint, see
+/// [`super::group_commit::Opening`]). Each guard returns a row per row it changes, its
+/// position in the first column (and a `Returns` guard its id in the second), so that
+/// every guard is checked from the one answer ([`OneTrip::guards_held`]).
+///
+/// The writes run even when a guard does not hold: the caller then rolls back to the
+/// savepoint. A statement that fails stops the rest, at a point the error does not tell:
+/// the caller rolls back and runs the plan again a statement at a time, for the error of
+/// the statement that failed (a guard that does not hold comes before any write's).
+#[derive(Debug)]
+pub(crate) struct OneTrip {
+    statement: Statement,
+}
+
+impl OneTrip {
+    /// `None` when the backend is not SQLite or a guard's statement cannot be tagged.
+    pub(crate) fn build(opening: &str, guards: &[Guard], writes: &Writes) -> Option<Self> {
+        if writes.backend != DbBackend::Sqlite {
+            return None;
+        }
+        let mut sql = String::with_capacity(256);
+        let mut values = Vec::new();
+        sql.push_str(opening);
+        sql.push_str(";\n");
+        for (tag, guard) in guards.iter().enumerate() {
+            let statement = match guard {
+                Guard::AffectsOne(statement) => {
+                    sql.push_str(&statement.sql);
+                    sql.push_str(&format!(" RETURNING {tag}"));
+                    statement
+                }
+                Guard::Returns(statement, _) => {
+                    let at = statement.sql.rfind(" RETURNING ")? + " RETURNING ".len();
+                    sql.push_str(&statement.sql[..at]);
+                    sql.push_str(&format!("{tag}, "));
+                    sql.push_str(&statement.sql[at..]);
+                    statement
+                }
+            };
+            sql.push_str(";\n");
+            if let Some(Values(v)) = &statement.values {
+                values.extend(v.iter().cloned());
+            }
+        }
+        for statement in &writes.statements {
+            sql.push_str(&statement.sql);
+            sql.push_str(";\n");
+            if let Some(Values(v)) = &statement.values {
+                values.extend(v.iter().cloned());
+            }
+        }
+        Some(Self {
+            statement: Statement::from_sql_and_values(DbBackend::Sqlite, sql, values),
+        })
+    }
+
+    /// Runs the statement: the rows the guards returned.
+    pub(crate) async fn run(self, conn: &impl ConnectionTrait) -> Result<Vec<QueryResult>, DbErr> {
+        conn.query_all_raw(self.statement).await
+    }
+
+    /// Whether every guard held, from the rows [`OneTrip::run`] returned.
+    pub(crate) fn guards_held(guards: &[Guard], rows: &[QueryResult]) -> Result<bool, DbErr> {
+        let mut changed = vec![0usize; guards.len()];
+        let mut returned: Vec<HashSet<String>> = vec![HashSet::new(); guards.len()];
+        for row in rows {
+            let tag = row.try_get_by_index::<i64>(0)?;
+            let tag = usize::try_from(tag)
+                .ok()
+                .filter(|&t| t < guards.len())
+                .ok_or_else(|| DbErr::Custom(format!("a write returned an unknown row ({tag})")))?;
+            match &guards[tag] {
+                Guard::AffectsOne(_) => changed[tag] += 1,
+                Guard::Returns(..) => {
+                    returned[tag].insert(returned_id_at(row, 1)?);
+                }
+            }
+        }
+        Ok(guards.iter().enumerate().all(|(tag, guard)| match guard {
+            Guard::AffectsOne(_) => changed[tag] == 1,
+            Guard::Returns(_, expected) => &returned[tag] == expected,
+        }))
+    }
+}
+
 /// The first column of a `RETURNING` row as text (a UUID column reads as `Uuid` on
 /// PostgreSQL and as text on SQLite).
 fn returned_id(row: &QueryResult) -> Result<String, DbErr> {
-    if let Ok(id) = row.try_get_by_index::<uuid::Uuid>(0) {
+    returned_id_at(row, 0)
+}
+
+fn returned_id_at(row: &QueryResult, index: usize) -> Result<String, DbErr> {
+    if let Ok(id) = row.try_get_by_index::<uuid::Uuid>(index) {
         return Ok(id.to_string());
     }
-    row.try_get_by_index::<String>(0)
+    row.try_get_by_index::<String>(index)
 }
 
 /// Bound parameters per PostgreSQL round trip, well under the protocol's 65,535.

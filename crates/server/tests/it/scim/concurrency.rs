@@ -28,6 +28,81 @@ async fn concurrent_creates_of_one_user_name_give_one_201() {
     assert_eq!(events.len(), 1);
 }
 
+/// Writes committed together (SQLite's group commit sends each write as one statement)
+/// fail alone: of two creates with one externalId at once, one is refused by the unique
+/// index at write time and leaves nothing, while creates, updates and deletes of other
+/// users in the same batches land whole.
+#[tokio::test]
+async fn writes_that_fail_in_a_batch_leave_nothing_and_take_nothing_with_them() {
+    let scim = &Scim::new().await;
+    let mut existing = Vec::new();
+    for i in 0..10 {
+        existing.push(scim.create_user(&format!("old{i}@acme.test")).await);
+    }
+    let events_before = scim.events().await.len();
+    let creates = (0..20).map(|i| {
+        let mut body = okta_user(&format!("new{i}@acme.test"));
+        body["externalId"] = serde_json::json!(format!("pair-{}", i / 2));
+        async move { scim.post("/Users", body).await }
+    });
+    let patches = existing[..5].iter().map(|id| async move {
+        let body = super::support::patch_op(serde_json::json!([
+            {"op": "replace", "path": "title", "value": "Patched"}
+        ]));
+        scim.patch(&format!("/Users/{id}"), body).await
+    });
+    let deletes = existing[5..]
+        .iter()
+        .map(|id| async move { scim.delete(&format!("/Users/{id}")).await });
+    let (created, patched, deleted) =
+        tokio::join!(join_all(creates), join_all(patches), join_all(deletes));
+    for pair in created.chunks(2) {
+        let mut statuses: Vec<u16> = pair.iter().map(|a| a.status.as_u16()).collect();
+        statuses.sort_unstable();
+        assert_eq!(statuses, [201, 409], "{pair:?}");
+        let refused = pair.iter().find(|a| a.status == 409).unwrap();
+        refused.assert_error(409, Some("uniqueness"));
+    }
+    assert!(patched.iter().all(|a| a.status == 200), "{patched:?}");
+    assert!(deleted.iter().all(|a| a.status == 204), "{deleted:?}");
+
+    let db = scim.app.services.db().reader();
+    assert_eq!(user::Entity::find().count(db).await.unwrap(), 10 + 10 - 5);
+    // One email per user standing: a refused create left none behind.
+    assert_eq!(
+        roster_entity::user_email::Entity::find()
+            .count(db)
+            .await
+            .unwrap(),
+        15
+    );
+    for id in &existing[..5] {
+        assert_eq!(
+            scim.get(&format!("/Users/{id}")).await.body["title"],
+            "Patched"
+        );
+    }
+    for answer in created.iter().filter(|a| a.status == 201) {
+        let id = answer.body["id"].as_str().unwrap();
+        let stored = scim.get(&format!("/Users/{id}")).await;
+        assert_eq!(stored.body["userName"], answer.body["userName"]);
+        assert_eq!(stored.body["emails"][0]["value"], answer.body["userName"]);
+    }
+    // An event per write that stood: 10 created, 5 updated, 5 deleted.
+    let events = &scim.events().await[events_before..];
+    let count = |kind: &str| events.iter().filter(|e| e.event_type == kind).count();
+    assert_eq!(
+        (
+            count("user.created"),
+            count("user.updated"),
+            count("user.deleted")
+        ),
+        (10, 5, 5),
+        "{events:?}"
+    );
+    assert_eq!(events.len(), 20);
+}
+
 #[tokio::test]
 async fn a_token_over_its_rate_limit_gets_429_with_an_integer_retry_after() {
     let scim = Scim::new().await;
