@@ -27,6 +27,7 @@ mod m20261207_100001_seeded_users;
 mod m20261207_200001_log_user_names;
 mod m20261207_300001_partial_value_indexes;
 mod m20261208_100001_clustered_user_values;
+mod m20261208_200001_setup_session_expiry;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_200001_log_user_names::Migration),
             Box::new(m20261207_300001_partial_value_indexes::Migration),
             Box::new(m20261208_100001_clustered_user_values::Migration),
+            Box::new(m20261208_200001_setup_session_expiry::Migration),
         ]
     }
 }

@@ -420,6 +420,9 @@ impl SetupLinkService {
         }
         let session_id = crypto::sha256_hex(cookie.as_bytes());
         let csrf_token = crypto::random_token::<32>();
+        // Setup sessions that have ended, of every tenant, go first (sign-ins sweep
+        // admin sessions the same way).
+        store::delete_expired_setup_sessions(&txn, now).await?;
         store::insert_setup_session(&txn, scope, session_id, row.id, csrf_token, now, expires_at)
             .await?;
         let actor = Actor::SetupLink {

@@ -284,3 +284,49 @@ async fn an_expired_link_and_a_garbled_one_open_nothing() {
     assert!(!holder.cookies.contains_key("roster_setup"));
     assert_eq!(holder.get_text("/admin/t/acme/users").await.0, 303);
 }
+
+/// A setup session that has ended is deleted when the next one starts, whichever
+/// tenant's it was: the table does not keep every session ever opened.
+#[tokio::test]
+async fn setup_sessions_that_ended_are_swept_when_the_next_one_starts() {
+    use roster_entity::setup_session;
+    let app = spawn_app().await;
+    let (mut client, operator_admin) = operator(&app).await;
+    tenant(&app, &operator_admin, "acme", "Acme Inc.").await;
+    tenant(&app, &operator_admin, "globex", "Globex").await;
+    let first = create_link(&mut client, "acme", "First", &["log"]).await;
+    for _ in 0..2 {
+        let mut holder = Browserless::new(&app);
+        assert_eq!(holder.post(&path_of(&first), &[]).await.status(), 303);
+    }
+    let db = app.services.db();
+    assert_eq!(
+        setup_session::Entity::find()
+            .all(db.reader())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    setup_session::Entity::update_many()
+        .col_expr(setup_session::Column::ExpiresAt, Expr::value(1_i64))
+        .exec(db.writer())
+        .await
+        .unwrap();
+    let second = create_link(&mut client, "globex", "Second", &["log"]).await;
+    let mut holder = Browserless::new(&app);
+    assert_eq!(holder.post(&path_of(&second), &[]).await.status(), 303);
+    assert_eq!(holder.get_text("/admin/t/globex/log").await.0, 200);
+    let left = setup_session::Entity::find()
+        .all(db.reader())
+        .await
+        .unwrap();
+    let second_link = setup_link::Entity::find()
+        .filter(setup_link::Column::Label.eq("Second"))
+        .one(db.reader())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].link_id, second_link.id);
+}

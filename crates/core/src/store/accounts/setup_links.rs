@@ -205,6 +205,20 @@ pub(crate) async fn insert_setup_session(
     Ok(())
 }
 
+/// Deletes the setup sessions of every tenant that ended at or before `now` (by the
+/// `expires_at` index): each new setup session sweeps those before it, so the table
+/// holds the live ones and at most a sweep's worth of others.
+pub(crate) async fn delete_expired_setup_sessions(
+    conn: &impl ConnectionTrait,
+    now: Timestamp,
+) -> Result<(), DbErr> {
+    setup_session::Entity::delete_many()
+        .filter(setup_session::Column::ExpiresAt.lte(now.as_micros()))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 /// The setup session stored under `id` (its cookie's digest), in whichever tenant.
 pub(crate) async fn setup_session(
     conn: &impl ConnectionTrait,
