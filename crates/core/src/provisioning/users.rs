@@ -2,6 +2,7 @@
 //! "override" of an existing user), read, list. Changes are in `user_updates`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use std::collections::HashMap;
 
@@ -143,17 +144,22 @@ impl Provisioning {
         let hosts = policy::hosts_for(&rules, ctx, schema, &doc, policy::HostsFor::Create)?;
         let scope = self.scope(ctx);
 
-        // Everything is decided on a reader, outside the write transaction: the common
-        // case — a new user — costs the writer only its inserts. If another request
-        // takes the name in between, the unique index refuses the insert and the next
-        // attempt finds that user; a reactivation or override is guarded by the version
-        // it was computed from.
+        // The common case — a new user — is tried first, without a read: its inserts are
+        // all it costs. Should the userName or externalId be taken, the unique index
+        // refuses them (nothing is written) and the next attempt looks on a reader for
+        // the user holding it: a deactivated one is reactivated, an active one refused
+        // or overridden, guarded by the version it was computed from.
+        let looked = AtomicBool::new(false);
         let resource = self
             .optimistic(
                 "user",
                 Self::lock_key(ctx, "user-name", &cols.user_name_lower),
                 || async {
-                    let existing = self.conflicts(self.db.reader(), scope, &cols, None).await?;
+                    let existing = if looked.swap(true, Ordering::Relaxed) {
+                        self.conflicts(self.db.reader(), scope, &cols, None).await?
+                    } else {
+                        Vec::new()
+                    };
                     match existing.as_slice() {
                         [] => {
                             let (plan, resource) = self.prepare_user_insert(
@@ -170,7 +176,7 @@ impl Provisioning {
                             )?;
                             match self.apply_for(ctx.tenant_id, plan).await {
                                 Ok(()) => Ok(resource),
-                                // Taken meanwhile: look again.
+                                // Taken: look.
                                 Err(ProvisioningError::Scim(err))
                                     if err.scim_type() == Some(ScimType::Uniqueness) =>
                                 {
