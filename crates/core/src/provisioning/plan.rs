@@ -85,13 +85,12 @@ impl WritePlan {
             .and_then(|open| OneTrip::build(open, &self.guards, &self.writes))
         {
             match trip.run(txn).await {
-                Ok(rows) => {
-                    return if OneTrip::guards_held(&self.guards, &rows)? {
-                        Ok(())
-                    } else {
-                        Err(ProvisioningError::Stale)
-                    };
-                }
+                Ok(rows) => match OneTrip::guards_held(&self.guards, &rows) {
+                    Ok(true) => return Ok(()),
+                    Ok(false) => return Err(ProvisioningError::Stale),
+                    // A row that is no guard's: nothing is assumed of what ran.
+                    Err(_) => opening.roll_back(txn).await?,
+                },
                 // Should the savepoint not have opened, this fails too and the batch is
                 // abandoned (see `store::group_commit`).
                 Err(_) => opening.roll_back(txn).await?,
