@@ -77,8 +77,10 @@ impl WritePlan {
     /// index refusing a row is `uniqueness`.
     ///
     /// On SQLite's group commit it all goes to the writer in one round trip with the
-    /// opening ([`OneTrip`]); should a statement fail there, the plan is rolled back and
-    /// run again a statement at a time, which names the statement that failed.
+    /// opening ([`OneTrip`]). Should a statement fail there, a plan without guards fails
+    /// with that statement's error (the statements before it succeeded); one with guards
+    /// is rolled back and run again a statement at a time, since a guard that did not
+    /// hold must win over a later write's error.
     pub(crate) async fn apply(self, txn: &DatabaseTransaction, opening: Opening) -> ProvResult<()> {
         if let Some(trip) = opening
             .take_sql()
@@ -91,6 +93,10 @@ impl WritePlan {
                     // A row that is no guard's: nothing is assumed of what ran.
                     Err(_) => opening.roll_back(txn).await?,
                 },
+                // Without guards the error is the failed statement's own (each statement
+                // runs only after the ones before it succeeded): the job fails with it,
+                // and the batch rolls it back.
+                Err(err) if self.guards.is_empty() => return Err(refusal(err, self.unique)),
                 // Should the savepoint not have opened, this fails too and the batch is
                 // abandoned (see `store::group_commit`).
                 Err(_) => opening.roll_back(txn).await?,
@@ -104,16 +110,7 @@ impl WritePlan {
     /// [`WritePlan::apply`] a statement at a time, in a savepoint already open.
     async fn apply_stepwise(self, txn: &DatabaseTransaction) -> ProvResult<()> {
         let unique = self.unique;
-        let map = |err: DbErr| -> ProvisioningError {
-            if is_foreign_key_violation(&err) {
-                // A row it refers to (a member's user) went away since the snapshot.
-                return ProvisioningError::Stale;
-            }
-            match uniqueness_conflict(&err, unique) {
-                Some(scim) => scim.into(),
-                None => err.into(),
-            }
-        };
+        let map = |err: DbErr| refusal(err, unique);
         for guard in self.guards {
             if !guard.holds(txn).await.map_err(map)? {
                 return Err(ProvisioningError::Stale);
@@ -121,6 +118,19 @@ impl WritePlan {
         }
         self.writes.execute(txn).await.map_err(map)?;
         Ok(())
+    }
+}
+
+/// What a statement's error means for a plan: a row it refers to gone since the snapshot
+/// (a member's user) is stale; a unique index refusing a row is `uniqueness` (`unique`
+/// names what was taken).
+fn refusal(err: DbErr, unique: &'static str) -> ProvisioningError {
+    if is_foreign_key_violation(&err) {
+        return ProvisioningError::Stale;
+    }
+    match uniqueness_conflict(&err, unique) {
+        Some(scim) => scim.into(),
+        None => err.into(),
     }
 }
 

@@ -161,9 +161,10 @@ impl Guard {
 /// every guard is checked from the one answer ([`OneTrip::guards_held`]).
 ///
 /// The writes run even when a guard does not hold: the caller then rolls back to the
-/// savepoint. A statement that fails stops the rest, at a point the error does not tell:
-/// the caller rolls back and runs the plan again a statement at a time, for the error of
-/// the statement that failed (a guard that does not hold comes before any write's).
+/// savepoint. A statement that fails stops the rest: without guards its error is the
+/// answer; with guards the caller rolls back and runs the plan again a statement at a
+/// time, since a guard that did not hold (which is no error) must win over a later
+/// write's error.
 #[derive(Debug)]
 pub(crate) struct OneTrip {
     statement: Statement,
